@@ -1,0 +1,423 @@
+//! The TOML configuration: every key of DESIGN.md's "Configuration", unknown keys refused,
+//! secrets from the file or from an environment variable (`x_env`), and validation whose
+//! messages name the file, the key and what is expected.
+//!
+//! It only reads: nothing here opens a socket or the journal.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::i18n::Lang;
+
+/// A configuration problem, worded for the person who edits the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: cannot read it: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path}: key `{key}`: expected {expected}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        expected: String,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub ui: UiSection,
+    #[serde(default)]
+    pub journal: JournalSection,
+    #[serde(default)]
+    pub worker: WorkerSection,
+    #[serde(default)]
+    pub allpay: AllpaySection,
+    #[serde(default)]
+    pub wooppay: WooppaySection,
+    #[serde(default)]
+    pub upay: UpaySection,
+    #[serde(default)]
+    pub webmoney: WebmoneySection,
+    pub printer: Option<PrinterSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiSection {
+    pub lang: Option<Lang>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalSection {
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSection {
+    pub poll_initial_ms: Option<u64>,
+    pub poll_max_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllpaySection {
+    pub terminal_url: Option<String>,
+    pub cash_in_url: Option<String>,
+    pub requester: Option<String>,
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WooppaySection {
+    pub url: Option<String>,
+    pub login: Option<String>,
+    pub password: Option<String>,
+    pub password_env: Option<String>,
+    pub invoice_ttl_minutes: Option<u64>,
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpaySection {
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub password_env: Option<String>,
+    pub partner_key: Option<String>,
+    pub partner_key_env: Option<String>,
+    pub service_id: Option<u64>,
+    pub hold_minutes: Option<u64>,
+    pub notify_url: Option<String>,
+    pub notify_listen: Option<String>,
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebmoneySection {
+    pub url: Option<String>,
+    pub wmid: Option<String>,
+    pub purse: Option<String>,
+    pub auth: Option<String>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub ca: Option<PathBuf>,
+    pub kwm: Option<PathBuf>,
+    pub kwm_password: Option<String>,
+    pub kwm_password_env: Option<String>,
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterSection {
+    pub device: Option<PathBuf>,
+    pub tcp: Option<String>,
+    pub width_mm: Option<u32>,
+}
+
+/// The effective settings a run uses, after defaults, validation and `--demo`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub lang: Lang,
+    pub journal_path: PathBuf,
+    pub log_dir: PathBuf,
+    pub poll_initial: Duration,
+    pub poll_max: Duration,
+    pub allpay: AllpaySettings,
+    /// Set under `--demo`: endpoints point at the in-process emulator.
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AllpaySettings {
+    pub terminal_url: String,
+    pub cash_in_url: String,
+    pub requester: String,
+    pub timeout: Duration,
+}
+
+pub const DEFAULT_TERMINAL_URL: &str =
+    "http://beta.allpay.kz/allpay-public-soap/transaction-management/v1.1";
+pub const DEFAULT_CASH_IN_URL: &str =
+    "http://beta.allpay.kz/allpay-public-soap/cash-in-transaction-management/v1.1";
+/// The agent login the documents' examples use; the emulator knows it.
+pub const DEMO_REQUESTER: &str = "72222222221";
+
+/// The data directory (journal, logs) from `directories`, or `./.kassa` where the platform
+/// gives none.
+pub fn data_dir() -> PathBuf {
+    directories::ProjectDirs::from("kz", "kassa", "kassa")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".kassa"))
+}
+
+/// The default config file location from `directories`.
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("kz", "kassa", "kassa")
+        .map(|d| d.config_dir().join("config.toml"))
+}
+
+impl ConfigFile {
+    pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        ConfigFile::parse(&text, path)
+    }
+}
+
+/// Reads a secret given either inline (`x`) or as the name of an environment variable
+/// (`x_env`). The value is never logged.
+pub fn secret(
+    path: &Path,
+    key: &str,
+    inline: &Option<String>,
+    env: &Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    match (inline, env) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            expected: format!("either `{key}` or `{key}_env`, not both"),
+        }),
+        (Some(v), None) => Ok(Some(v.clone())),
+        (None, Some(var)) => match std::env::var(var) {
+            Ok(v) => Ok(Some(v)),
+            Err(_) => Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: format!("{key}_env"),
+                expected: format!("the environment variable {var} to be set"),
+            }),
+        },
+        (None, None) => Ok(None),
+    }
+}
+
+fn check_url(path: &Path, key: &str, url: &str) -> Result<String, ConfigError> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(url.into()),
+        _ => Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            expected: format!("a whole http:// or https:// URL, got \"{url}\""),
+        }),
+    }
+}
+
+fn check_positive(path: &Path, key: &str, v: Option<u64>, default: u64) -> Result<u64, ConfigError> {
+    match v {
+        Some(0) => Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            expected: "a number greater than 0".to_string(),
+        }),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    }
+}
+
+impl Settings {
+    /// Resolves the effective settings. `path` names the file in messages (a default-path
+    /// run without a file passes the path it looked at).
+    pub fn resolve(file: &ConfigFile, path: &Path) -> Result<Settings, ConfigError> {
+        let data = data_dir();
+        let poll_initial = check_positive(path, "worker.poll_initial_ms", file.worker.poll_initial_ms, 1000)?;
+        let poll_max = check_positive(path, "worker.poll_max_ms", file.worker.poll_max_ms, 30_000)?;
+        if poll_max < poll_initial {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "worker.poll_max_ms".into(),
+                expected: format!("a number not below worker.poll_initial_ms ({poll_initial})"),
+            });
+        }
+        let a = &file.allpay;
+        let terminal_url = check_url(
+            path,
+            "allpay.terminal_url",
+            a.terminal_url.as_deref().unwrap_or(DEFAULT_TERMINAL_URL),
+        )?;
+        let cash_in_url = check_url(
+            path,
+            "allpay.cash_in_url",
+            a.cash_in_url.as_deref().unwrap_or(DEFAULT_CASH_IN_URL),
+        )?;
+        let requester = a.requester.clone().unwrap_or_default();
+        if a.requester.is_some() && (requester.trim().is_empty() || requester.len() > 64) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "allpay.requester".into(),
+                expected: "the agent's Allpay login (not empty, at most 64 characters)".into(),
+            });
+        }
+        let timeout = check_positive(path, "allpay.timeout_secs", a.timeout_secs, 30)?;
+        // Keys of flows that are not built yet are still checked for shape, so that a file
+        // written today keeps working when they arrive.
+        if let Some(u) = &file.wooppay.url {
+            check_url(path, "wooppay.url", u)?;
+        }
+        if let Some(u) = &file.upay.url {
+            check_url(path, "upay.url", u)?;
+        }
+        if let Some(u) = &file.webmoney.url {
+            check_url(path, "webmoney.url", u)?;
+        }
+        if let Some(auth) = &file.webmoney.auth {
+            if auth != "light" && auth != "classic" {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key: "webmoney.auth".into(),
+                    expected: format!("\"light\" or \"classic\", got \"{auth}\""),
+                });
+            }
+        }
+        if let Some(p) = &file.printer {
+            if let Some(w) = p.width_mm {
+                if w != 58 && w != 80 {
+                    return Err(ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        key: "printer.width_mm".into(),
+                        expected: format!("58 or 80, got {w}"),
+                    });
+                }
+            }
+        }
+        Ok(Settings {
+            lang: file.ui.lang.unwrap_or_default(),
+            journal_path: file
+                .journal
+                .path
+                .clone()
+                .unwrap_or_else(|| data.join("kassa.db")),
+            log_dir: data,
+            poll_initial: Duration::from_millis(poll_initial),
+            poll_max: Duration::from_millis(poll_max),
+            allpay: AllpaySettings {
+                terminal_url,
+                cash_in_url,
+                requester,
+                timeout: Duration::from_secs(timeout),
+            },
+            demo: false,
+        })
+    }
+
+    /// Settings for `--demo`: no file, the emulator at `base` (e.g. `http://127.0.0.1:4567`),
+    /// a separate demo journal.
+    pub fn demo(base: &str, lang: Lang) -> Settings {
+        let data = data_dir();
+        Settings {
+            lang,
+            journal_path: data.join("kassa-demo.db"),
+            log_dir: data,
+            poll_initial: Duration::from_millis(700),
+            poll_max: Duration::from_secs(5),
+            allpay: AllpaySettings {
+                terminal_url: format!("{base}/allpay-public-soap/transaction-management/v1.1"),
+                cash_in_url: format!("{base}/allpay-public-soap/cash-in-transaction-management/v1.1"),
+                requester: DEMO_REQUESTER.to_string(),
+                timeout: Duration::from_secs(10),
+            },
+            demo: true,
+        }
+    }
+
+    /// The endpoint as the journal records it. The demo emulator listens on a new port each
+    /// run, so demo rows record it by path alone; real endpoints are recorded whole.
+    pub fn endpoint_identity(&self, url: &str) -> String {
+        if self.demo {
+            match reqwest::Url::parse(url) {
+                Ok(u) => format!("demo-emulator{}", u.path()),
+                Err(_) => url.to_string(),
+            }
+        } else {
+            url.to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(text: &str) -> Result<Settings, ConfigError> {
+        let path = Path::new("/etc/kassa/config.toml");
+        Settings::resolve(&ConfigFile::parse(text, path)?, path)
+    }
+
+    fn message(text: &str) -> String {
+        match resolve(text) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let text = include_str!("../config.example.toml");
+        let s = resolve(text).map_err(|e| e.to_string());
+        assert!(s.is_ok(), "{s:?}");
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let s = resolve("").map_err(|e| e.to_string());
+        let s = s.as_ref().ok();
+        assert_eq!(s.map(|s| s.lang), Some(Lang::Ru));
+        assert_eq!(s.map(|s| s.poll_max), Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let m = message("[allpay]\nrequestor = \"1\"\n");
+        assert!(m.contains("/etc/kassa/config.toml"), "{m}");
+        assert!(m.contains("requestor"), "{m}");
+        let m = message("[alpay]\n");
+        assert!(m.contains("alpay"), "{m}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_what_is_expected() {
+        let m = message("[allpay]\ncash_in_url = \"beta.allpay.kz\"\n");
+        assert!(m.contains("allpay.cash_in_url") && m.contains("URL"), "{m}");
+        let m = message("[allpay]\ntimeout_secs = 0\n");
+        assert!(m.contains("allpay.timeout_secs") && m.contains("greater than 0"), "{m}");
+        let m = message("[allpay]\ntimeout_secs = \"ten\"\n");
+        assert!(m.contains("timeout_secs"), "{m}");
+        let m = message("[ui]\nlang = \"de\"\n");
+        assert!(m.contains("lang") && m.contains("ru"), "{m}");
+        let m = message("[printer]\nwidth_mm = 70\n");
+        assert!(m.contains("printer.width_mm"), "{m}");
+        let m = message("[worker]\npoll_initial_ms = 5000\npoll_max_ms = 100\n");
+        assert!(m.contains("worker.poll_max_ms"), "{m}");
+    }
+
+    #[test]
+    fn secrets_come_from_env_or_file_not_both() {
+        let p = Path::new("c.toml");
+        let r = secret(p, "wooppay.password", &Some("a".into()), &Some("B".into()));
+        assert!(r.map_err(|e| e.to_string()).err().unwrap_or_default().contains("not both"));
+        let r = secret(p, "wooppay.password", &None, &Some("KASSA_SURELY_UNSET_VAR".into()));
+        assert!(r.map_err(|e| e.to_string()).err().unwrap_or_default().contains("KASSA_SURELY_UNSET_VAR"));
+    }
+}

@@ -1,0 +1,286 @@
+//! The emulator's Allpay Cash-In endpoint (document 003), written from the document and the
+//! published schemas, not from kassa's client: it reads requests with the generic element
+//! tree only and writes replies in the document's own layout.
+//!
+//! Ledger: one entry per (requester, GUID), braces or not. The first request records the
+//! charge; repeats never charge again and move the entry from PENDING to its final state
+//! after a few polls. Magic inputs (README "Emulator") choose outcomes and faults.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::http::Reply;
+use crate::providers::soap::{self, Element};
+
+/// A cash-in as the emulated Allpay keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub requester: String,
+    pub guid: String,
+    pub login: String,
+    pub amount: String,
+    pub status: String,
+    /// How many createCashInPayment requests carried this GUID.
+    pub requests: u32,
+    pub transaction_id: u64,
+}
+
+/// Logins with a meaning (README "Emulator").
+pub const UNKNOWN_USER: &str = "77000000000";
+pub const NOT_IDENTIFIED: &str = "77000000001";
+pub const DECLINE: &str = "77000000002";
+pub const LONG_PENDING: &str = "77000000003";
+pub const FAILED: &str = "77000000004";
+pub const CHECK_FAULT: &str = "77000000500";
+
+/// Polls a long-pending payment stays PENDING for.
+pub const LONG_PENDING_POLLS: u32 = 30;
+
+#[derive(Debug, Default)]
+pub struct CashIn {
+    entries: HashMap<(String, String), Entry>,
+    order: Vec<(String, String)>,
+    next_tx: u64,
+}
+
+/// A fault chosen by the cents of the amount, applied to the first request of a GUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Http500,
+    Reset,
+    Slow,
+    Malformed,
+    SoapFault,
+    UnknownStatus,
+    Truncated,
+}
+
+fn fault_for(amount: &str) -> Option<Fault> {
+    let cents = match amount.split_once('.') {
+        Some((_, f)) if f.len() == 2 => f,
+        _ => return None,
+    };
+    match cents {
+        "51" => Some(Fault::Http500),
+        "52" => Some(Fault::Reset),
+        "53" => Some(Fault::Slow),
+        "54" => Some(Fault::Malformed),
+        "55" => Some(Fault::SoapFault),
+        "56" => Some(Fault::UnknownStatus),
+        "57" => Some(Fault::Truncated),
+        _ => None,
+    }
+}
+
+const ENVELOPE_OPEN: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns="http://www.allpay.kz/mfs/soap/CashInTransactionManagement/1.1">
+   <soapenv:Header/>
+   <soapenv:Body>
+"#;
+const ENVELOPE_CLOSE: &str = "   </soapenv:Body>\n</soapenv:Envelope>";
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    soap::escape_into(&mut out, s);
+    out
+}
+
+fn now() -> String {
+    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+}
+
+fn header(user: &str, dev: &str) -> String {
+    format!(
+        "            <header>\n               <userMessage>{}</userMessage>\n               <developerMessage>{}</developerMessage>\n               <status>0</status>\n               <timestamp>{}</timestamp>\n            </header>\n",
+        esc(user),
+        esc(dev),
+        now()
+    )
+}
+
+pub fn fault(code: &str, message: &str) -> Reply {
+    Reply::xml(
+        500,
+        format!(
+            r#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><S:Fault xmlns:ns4="http://www.w3.org/2003/05/soap-envelope"><faultcode>{code}</faultcode><faultstring>{}</faultstring></S:Fault></S:Body></S:Envelope>"#,
+            esc(message)
+        ),
+    )
+}
+
+/// The name the emulator gives a login.
+fn person(login: &str) -> (&'static str, &'static str, &'static str, &'static str) {
+    if login == NOT_IDENTIFIED {
+        ("Айгерим", "Сейткали", "Нурлановна", "900101300123")
+    } else {
+        ("Иван", "Петров", "Петрович", "850312304521")
+    }
+}
+
+fn text_in<'a>(el: &'a Element, name: &str) -> &'a str {
+    el.find(name).map(|e| e.text.trim()).unwrap_or("")
+}
+
+impl CashIn {
+    /// Answers one request to the cash-in endpoint.
+    pub fn handle(&mut self, body: &[u8], pending_polls: u32, slow: Duration) -> Reply {
+        let Ok(root) = soap::parse_document(body) else {
+            return fault("S:Client", "Unmarshalling Error: request is not XML");
+        };
+        let Some(op) = root.child("Body").and_then(|b| b.children.first()) else {
+            return fault("S:Client", "no SOAP Body");
+        };
+        match op.name.as_str() {
+            "checkUserAndValidateCashIn" => self.check_user(op),
+            "createCashInPayment" => self.create_payment(op, pending_polls, slow),
+            other => fault("S:Client", &format!("Cannot find dispatch method for {other}")),
+        }
+    }
+
+    fn check_user(&self, op: &Element) -> Reply {
+        let login = text_in(op, "userName");
+        if text_in(op, "requester").is_empty() {
+            return fault("S:Client", "requester is required");
+        }
+        if login == CHECK_FAULT {
+            return Reply::text(500, "Internal Server Error");
+        }
+        let mut out = String::from(ENVELOPE_OPEN);
+        out.push_str("      <ns:checkUserAndValidateCashInResponse>\n         <return>\n");
+        if login == UNKNOWN_USER || login.is_empty() {
+            out.push_str(&header("Пользователь не найден", "USER_NOT_FOUND"));
+        } else {
+            let (first, last, patronymic, iin) = person(login);
+            out.push_str(&header("", "OK"));
+            out.push_str(&format!(
+                "            <basicUserInfo>\n               <identified>{}</identified>\n               <IIN>{iin}</IIN>\n               <firstName>{first}</firstName>\n               <lastName>{last}</lastName>\n               <patronymic>{patronymic}</patronymic>\n            </basicUserInfo>\n",
+                login != NOT_IDENTIFIED
+            ));
+        }
+        out.push_str("         </return>\n      </ns:checkUserAndValidateCashInResponse>\n");
+        out.push_str(ENVELOPE_CLOSE);
+        Reply::xml(200, out)
+    }
+
+    fn create_payment(&mut self, op: &Element, pending_polls: u32, slow: Duration) -> Reply {
+        let requester = text_in(op, "requester").to_string();
+        let login = text_in(op, "toUserName").to_string();
+        let amount = text_in(op, "amount").to_string();
+        let guid_raw = text_in(op, "GUID");
+        let guid = guid_raw
+            .trim_start_matches('{')
+            .trim_end_matches('}')
+            .to_ascii_lowercase();
+        if requester.is_empty() || guid.len() != 36 || login.is_empty() {
+            return fault("S:Client", "requester, toUserName and GUID are required");
+        }
+        if !valid_amount(&amount) {
+            return fault("S:Client", &format!("amount '{amount}' is not a positive decimal"));
+        }
+        let key = (requester.clone(), guid.clone());
+        let first = !self.entries.contains_key(&key);
+        if first {
+            self.next_tx += 1;
+            self.order.push(key.clone());
+            self.entries.insert(
+                key.clone(),
+                Entry {
+                    requester,
+                    guid: format!("{{{guid}}}"),
+                    login: login.clone(),
+                    amount: amount.clone(),
+                    status: "PENDING".into(),
+                    requests: 0,
+                    transaction_id: 1_000_000 + self.next_tx,
+                },
+            );
+        }
+        let Some(entry) = self.entries.get_mut(&key) else {
+            return fault("S:Server", "ledger lost the entry");
+        };
+        if entry.login != login || entry.amount != amount {
+            return fault(
+                "S:Client",
+                "GUID already used for another payment (toUserName or amount differ)",
+            );
+        }
+        entry.requests += 1;
+        if entry.status == "PENDING" {
+            let polls = if login == LONG_PENDING {
+                LONG_PENDING_POLLS
+            } else {
+                pending_polls
+            };
+            if entry.requests > polls {
+                entry.status = match login.as_str() {
+                    UNKNOWN_USER | DECLINE => "DECLINED",
+                    FAILED => "FAILED",
+                    _ => "COMPLETED",
+                }
+                .into();
+            }
+        }
+        let reply = payment_reply(entry);
+        match fault_for(&amount).filter(|_| first) {
+            None => reply,
+            Some(Fault::Http500) => Reply::text(500, "Internal Server Error"),
+            Some(Fault::Reset) => Reply::Reset,
+            Some(Fault::Slow) => Reply::Slow {
+                delay: slow,
+                reply: Box::new(reply),
+            },
+            Some(Fault::Malformed) => Reply::xml(200, "<soapenv:Envelope><soapenv:Body><ns:createCashInPaymentResponse><return><header>"),
+            Some(Fault::SoapFault) => fault("S:Server", "Internal error, transaction state unknown"),
+            Some(Fault::UnknownStatus) => {
+                let mut e = entry.clone();
+                e.status = "PROCESSING".into();
+                payment_reply(&e)
+            }
+            Some(Fault::Truncated) => match reply {
+                Reply::Full { body, .. } => Reply::Truncated { status: 200, body },
+                other => other,
+            },
+        }
+    }
+
+    /// The ledger in the order payments first arrived.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.order
+            .iter()
+            .filter_map(|k| self.entries.get(k).cloned())
+            .collect()
+    }
+}
+
+fn valid_amount(a: &str) -> bool {
+    let (w, f) = a.split_once('.').unwrap_or((a, ""));
+    !w.is_empty()
+        && w.bytes().all(|b| b.is_ascii_digit())
+        && f.bytes().all(|b| b.is_ascii_digit())
+        && f.len() <= 2
+        && a.bytes().any(|b| (b'1'..=b'9').contains(&b))
+}
+
+fn payment_reply(e: &Entry) -> Reply {
+    let (user, reason) = match e.status.as_str() {
+        "PENDING" => ("Платёж в обработке", None),
+        "COMPLETED" => ("Кошелёк пополнен", None),
+        "FAILED" => ("Платёж не прошёл", Some("PROVIDER_ERROR: wallet service failed")),
+        _ if e.login == UNKNOWN_USER => ("Пользователь не найден", Some("USER_NOT_FOUND")),
+        _ => ("Операция отклонена", Some("LIMIT_EXCEEDED: wallet balance limit")),
+    };
+    let mut out = String::from(ENVELOPE_OPEN);
+    out.push_str("      <ns:createCashInPaymentResponse>\n         <return>\n");
+    out.push_str(&header(user, &format!("transaction {}", e.transaction_id)));
+    out.push_str(&format!(
+        "            <terminalPaymentTransactionStatus>{}</terminalPaymentTransactionStatus>\n",
+        esc(&e.status)
+    ));
+    if let Some(r) = reason {
+        out.push_str(&format!("            <reason>{}</reason>\n", esc(r)));
+    }
+    out.push_str("         </return>\n      </ns:createCashInPaymentResponse>\n");
+    out.push_str(ENVELOPE_CLOSE);
+    Reply::xml(200, out)
+}

@@ -1,0 +1,231 @@
+//! A deliberately small HTTP/1.1 server for the emulator. It is our own rather than hyper's
+//! because the emulator must misbehave on purpose at the socket level: reset a connection
+//! after the charge is recorded (SO_LINGER 0), cut a body short, answer late. One request
+//! per connection (`Connection: close`), bodies by Content-Length, nothing else.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// A request as the handler sees it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// Path and query, as sent.
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    pub fn query(&self) -> &str {
+        self.target.split_once('?').map(|(_, q)| q).unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the connection does after the handler ran (the ledger is already updated).
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A normal response.
+    Full {
+        status: u16,
+        content_type: &'static str,
+        body: Vec<u8>,
+    },
+    /// The connection is reset without a byte of response.
+    Reset,
+    /// Headers announce the whole body, then only a part is written and the socket closes.
+    Truncated { status: u16, body: Vec<u8> },
+    /// The reply goes out after a delay.
+    Slow { delay: Duration, reply: Box<Reply> },
+}
+
+impl Reply {
+    pub fn xml(status: u16, body: impl Into<Vec<u8>>) -> Reply {
+        Reply::Full {
+            status,
+            content_type: "text/xml; charset=utf-8",
+            body: body.into(),
+        }
+    }
+
+    pub fn json(body: String) -> Reply {
+        Reply::Full {
+            status: 200,
+            content_type: "application/json",
+            body: body.into_bytes(),
+        }
+    }
+
+    pub fn text(status: u16, body: &str) -> Reply {
+        Reply::Full {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.as_bytes().to_vec(),
+        }
+    }
+}
+
+pub type Handler = Arc<dyn Fn(Request) -> Reply + Send + Sync>;
+
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Serves `handler` on `listener` until `stop` is cancelled.
+pub async fn serve(listener: TcpListener, handler: Handler, stop: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let Ok((stream, peer)) = accepted else {
+            // Out of file descriptors and the like: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let handler = handler.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                r = connection(stream, peer, handler) => {
+                    if let Err(e) = r {
+                        tracing::debug!(%peer, error = %e, "emulator connection ended");
+                    }
+                }
+            }
+        });
+    }
+}
+
+async fn connection(mut stream: TcpStream, _peer: SocketAddr, handler: Handler) -> std::io::Result<()> {
+    let Some(req) = read_request(&mut stream).await? else {
+        return Ok(());
+    };
+    let reply = handler(req);
+    write_reply(stream, reply).await
+}
+
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>> {
+    let mut buf = Vec::with_capacity(2048);
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > MAX_HEAD {
+            return Ok(None);
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split(' ');
+    let method = first.next().unwrap_or("").to_string();
+    let target = first.next().unwrap_or("/").to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(MAX_BODY);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(len);
+    Ok(Some(Request {
+        method,
+        target,
+        headers,
+        body,
+    }))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        500 => "Internal Server Error",
+        _ => "Status",
+    }
+}
+
+fn head(status: u16, content_type: &str, len: usize) -> String {
+    format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n",
+        reason(status)
+    )
+}
+
+async fn write_reply(mut stream: TcpStream, reply: Reply) -> std::io::Result<()> {
+    let mut reply = reply;
+    while let Reply::Slow { delay, reply: inner } = reply {
+        tokio::time::sleep(delay).await;
+        reply = *inner;
+    }
+    match reply {
+        Reply::Full {
+            status,
+            content_type,
+            body,
+        } => {
+            stream
+                .write_all(head(status, content_type, body.len()).as_bytes())
+                .await?;
+            stream.write_all(&body).await?;
+            stream.shutdown().await
+        }
+        Reply::Truncated { status, body } => {
+            stream
+                .write_all(head(status, "text/xml; charset=utf-8", body.len()).as_bytes())
+                .await?;
+            stream.write_all(&body[..body.len() / 2]).await?;
+            stream.flush().await?;
+            reset(stream)
+        }
+        Reply::Reset => reset(stream),
+        Reply::Slow { .. } => Ok(()),
+    }
+}
+
+#[expect(deprecated, reason = "SO_LINGER 0 resets at once on drop: the fault we emulate")]
+fn reset(stream: TcpStream) -> std::io::Result<()> {
+    stream.set_linger(Some(Duration::ZERO))?;
+    drop(stream);
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! The built-in sandbox: every provider's endpoints on loopback, with the documents' wire
+//! formats, a ledger, magic inputs and faults. `kassa emulator` runs it alone; `--demo` runs
+//! it in-process. Tests read its ledger at `GET /_emulator/ledger`.
+//!
+//! It shares only `soap.rs`'s generic reading with kassa's clients, never a provider's
+//! encoder or decoder, so that a client's mistake cannot hide behind the same mistake here.
+
+pub mod allpay_cash_in;
+pub mod http;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use http::{Reply, Request};
+
+pub const CASH_IN_PATH: &str = "/allpay-public-soap/cash-in-transaction-management/v1.1";
+
+/// How the emulator behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Polls a payment answers PENDING before its final state.
+    pub pending_polls: u32,
+    /// How late a "slow" reply comes.
+    pub slow: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            pending_polls: 2,
+            slow: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    cash_in: allpay_cash_in::CashIn,
+}
+
+/// A running emulator; dropping it does not stop it, [`Emulator::stop`] does.
+pub struct Emulator {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: CancellationToken,
+}
+
+impl Emulator {
+    /// Binds `listen` (e.g. `127.0.0.1:0`) and serves on the current tokio runtime.
+    pub async fn start(listen: &str, options: Options) -> std::io::Result<Emulator> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = CancellationToken::new();
+        let handler_state = state.clone();
+        let handler: http::Handler =
+            Arc::new(move |req: Request| route(&handler_state, &options, req));
+        tokio::spawn(http::serve(listener, handler, stop.clone()));
+        tracing::info!(%addr, "emulator listening");
+        Ok(Emulator { addr, state, stop })
+    }
+
+    /// `http://127.0.0.1:PORT`, the base every provider URL is built on.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn cash_in_ledger(&self) -> Vec<allpay_cash_in::Entry> {
+        self.state
+            .lock()
+            .map(|s| s.cash_in.entries())
+            .unwrap_or_default()
+    }
+
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+}
+
+fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
+    let Ok(mut state) = state.lock() else {
+        return Reply::text(500, "emulator state poisoned");
+    };
+    match (req.method.as_str(), req.path()) {
+        ("POST", CASH_IN_PATH) => state.cash_in.handle(&req.body, options.pending_polls, options.slow),
+        ("GET", "/_emulator/ledger") => {
+            let ledger = serde_json::json!({ "allpay_cash_in": state.cash_in.entries() });
+            Reply::json(ledger.to_string())
+        }
+        ("GET", "/") => Reply::text(200, "kassa emulator: see README, section Emulator\n"),
+        (_, CASH_IN_PATH) => Reply::text(405, "POST a SOAP envelope here"),
+        _ => Reply::text(404, "no such endpoint in the kassa emulator"),
+    }
+}

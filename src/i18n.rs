@@ -1,0 +1,92 @@
+//! The ru/en message catalogue: every string a person sees comes from `assets/i18n/`.
+//!
+//! Keys are flat (`cashin.title`); a value may hold `{name}` placeholders. A key missing
+//! from a catalogue shows as the key itself, and a test keeps the two catalogues in step.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// The cashier's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Ru,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+}
+
+const RU: &str = include_str!("../assets/i18n/ru.toml");
+const EN: &str = include_str!("../assets/i18n/en.toml");
+
+fn parse(src: &str) -> HashMap<String, String> {
+    // The catalogues are compiled in; a broken one is caught by the tests, and at run time
+    // shows keys instead of text rather than stopping a till.
+    toml::from_str(src).unwrap_or_default()
+}
+
+fn catalogue(lang: Lang) -> &'static HashMap<String, String> {
+    static RU_CAT: OnceLock<HashMap<String, String>> = OnceLock::new();
+    static EN_CAT: OnceLock<HashMap<String, String>> = OnceLock::new();
+    match lang {
+        Lang::Ru => RU_CAT.get_or_init(|| parse(RU)),
+        Lang::En => EN_CAT.get_or_init(|| parse(EN)),
+    }
+}
+
+static MISSING: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The text for `key`, or the key itself when the catalogue lacks it (remembered, so that
+/// the screen tests can fail on a key nobody wrote a text for).
+pub fn t(lang: Lang, key: &str) -> &str {
+    match catalogue(lang).get(key) {
+        Some(v) => v.as_str(),
+        None => {
+            if let Ok(mut m) = MISSING.lock() {
+                if !m.iter().any(|k| k == key) {
+                    m.push(format!("{}:{key}", lang.code()));
+                }
+            }
+            key
+        }
+    }
+}
+
+/// Keys asked for that no catalogue has (see [`t`]).
+pub fn missing_keys() -> Vec<String> {
+    MISSING.lock().map(|m| m.clone()).unwrap_or_default()
+}
+
+/// The text for `key` with `{name}` placeholders filled in.
+pub fn tf(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    let mut out = t(lang, key).to_string();
+    for (name, value) in args {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogues_parse_and_have_the_same_keys() {
+        let ru: HashMap<String, String> = toml::from_str(RU).expect("ru catalogue parses");
+        let en: HashMap<String, String> = toml::from_str(EN).expect("en catalogue parses");
+        let mut missing: Vec<_> = ru.keys().filter(|k| !en.contains_key(*k)).collect();
+        missing.extend(en.keys().filter(|k| !ru.contains_key(*k)));
+        assert!(missing.is_empty(), "keys in one catalogue only: {missing:?}");
+        for (k, v) in ru.iter().chain(en.iter()) {
+            assert!(!v.trim().is_empty(), "empty text for {k}");
+        }
+    }
+}

@@ -1,0 +1,775 @@
+//! The journal: every money operation and its audit trail in SQLite (WAL,
+//! `synchronous=FULL`), the single place where a row's state may change.
+//!
+//! Its surface is small: open, record, transition, claim, list. No SQL leaves this module,
+//! and nothing outside it assumes SQLite (a PostgreSQL backend must fit behind it). Only
+//! the worker writes it.
+
+mod state;
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::money::{Amount, Currency};
+pub use state::{State, allowed};
+
+/// What can go wrong with the journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("journal: no operation {0}")]
+    NotFound(String),
+    #[error("journal: operation {id} is {from}; it cannot become {to}")]
+    IllegalTransition { id: String, from: State, to: State },
+    #[error("journal: operation {id} is being handled by {holder}")]
+    LeaseHeld { id: String, holder: String },
+    #[error("journal: an operation with id {0} already exists")]
+    DuplicateId(String),
+    #[error("journal: unreadable row: {0}")]
+    Corrupt(String),
+    #[error("journal: cannot create {path}: {source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// What an operation does; stored by its stable tag. Each kind says whether a re-send is
+/// safe (DESIGN.md rule 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Allpay cash-in (document 003), keyed by its GUID.
+    AllpayCashIn,
+}
+
+impl Kind {
+    pub fn tag(self) -> &'static str {
+        match self {
+            Kind::AllpayCashIn => "allpay.cash_in",
+        }
+    }
+
+    pub fn from_tag(tag: &str) -> Option<Kind> {
+        match tag {
+            "allpay.cash_in" => Some(Kind::AllpayCashIn),
+            _ => None,
+        }
+    }
+
+    pub fn provider(self) -> &'static str {
+        match self {
+            Kind::AllpayCashIn => "allpay",
+        }
+    }
+
+    /// The provider honours our id, so sending the same request again cannot double it.
+    pub fn repeat_safe(self) -> bool {
+        match self {
+            Kind::AllpayCashIn => true,
+        }
+    }
+
+    pub fn message_key(self) -> &'static str {
+        match self {
+            Kind::AllpayCashIn => "kind.allpay.cash_in",
+        }
+    }
+}
+
+/// One journal row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// Our client id (the cash-in GUID), the one a retry re-sends.
+    pub id: String,
+    pub kind: Kind,
+    pub state: State,
+    pub amount: Amount,
+    /// Wallet login, account, WMID: whom the money is for.
+    pub customer: String,
+    pub customer_name: Option<String>,
+    /// Where the request goes and as whom (rule 1: a retry goes there or nowhere).
+    pub endpoint: String,
+    pub identity: String,
+    /// The provider's status as it wrote it, its message for the cashier, its reference.
+    pub provider_status: Option<String>,
+    pub provider_message: Option<String>,
+    pub provider_ref: Option<String>,
+    /// For the detail view and the log, not for the receipt (e.g. Allpay's `reason`).
+    pub detail: Option<String>,
+    pub needs_reconciliation: bool,
+    pub recon_reason: Option<String>,
+    pub attempts: u32,
+    /// Unix milliseconds, UTC.
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub final_at: Option<i64>,
+}
+
+/// One line of an operation's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at: i64,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// A new operation, as the cashier confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOperation {
+    pub id: String,
+    pub kind: Kind,
+    pub amount: Amount,
+    pub customer: String,
+    pub customer_name: Option<String>,
+    pub endpoint: String,
+    pub identity: String,
+}
+
+/// What a reply said, to be kept with the row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub provider_status: Option<String>,
+    pub provider_message: Option<String>,
+    pub provider_ref: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Which rows a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub pending_only: bool,
+    pub limit: Option<u32>,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Schema migrations, applied in order; `PRAGMA user_version` says how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE operations (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    customer_name TEXT,
+    endpoint TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    provider_status TEXT,
+    provider_message TEXT,
+    provider_ref TEXT,
+    detail TEXT,
+    needs_reconciliation INTEGER NOT NULL DEFAULT 0,
+    recon_reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_holder TEXT,
+    lease_until INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    final_at INTEGER
+);
+CREATE INDEX operations_state ON operations(state);
+CREATE INDEX operations_created ON operations(created_at);
+CREATE INDEX operations_dup ON operations(kind, customer, amount_minor, created_at);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    op_id TEXT NOT NULL REFERENCES operations(id),
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX events_op ON events(op_id, seq);
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"#];
+
+const COLUMNS: &str = "id, kind, state, amount_minor, currency, customer, customer_name, endpoint, \
+     identity, provider_status, provider_message, provider_ref, detail, needs_reconciliation, \
+     recon_reason, attempts, created_at, updated_at, final_at";
+
+fn row_to_op(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Operation, JournalError>> {
+    let id: String = row.get(0)?;
+    let kind: String = row.get(1)?;
+    let state: String = row.get(2)?;
+    let minor: i64 = row.get(3)?;
+    let currency: String = row.get(4)?;
+    let corrupt = |what: &str| Err(JournalError::Corrupt(format!("{id}: {what}")));
+    let Some(kind) = Kind::from_tag(&kind) else {
+        return Ok(corrupt(&format!("unknown kind {kind}")));
+    };
+    let Some(state) = State::from_tag(&state) else {
+        return Ok(corrupt(&format!("unknown state {state}")));
+    };
+    let Some(currency) = Currency::from_code(&currency) else {
+        return Ok(corrupt(&format!("unknown currency {currency}")));
+    };
+    let Ok(amount) = Amount::from_minor(minor, currency) else {
+        return Ok(corrupt(&format!("bad amount {minor}")));
+    };
+    let attempts: i64 = row.get(15)?;
+    Ok(Ok(Operation {
+        id,
+        kind,
+        state,
+        amount,
+        customer: row.get(5)?,
+        customer_name: row.get(6)?,
+        endpoint: row.get(7)?,
+        identity: row.get(8)?,
+        provider_status: row.get(9)?,
+        provider_message: row.get(10)?,
+        provider_ref: row.get(11)?,
+        detail: row.get(12)?,
+        needs_reconciliation: row.get::<_, i64>(13)? != 0,
+        recon_reason: row.get(14)?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        created_at: row.get(16)?,
+        updated_at: row.get(17)?,
+        final_at: row.get(18)?,
+    }))
+}
+
+/// An open journal. One per process; the worker owns it.
+pub struct Journal {
+    conn: Connection,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| JournalError::Dir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        Journal::setup(conn)
+    }
+
+    /// An in-memory journal, for tests and benchmarks of code above it.
+    pub fn open_in_memory() -> Result<Journal, JournalError> {
+        Journal::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Journal, JournalError> {
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // WAL with synchronous=FULL: a commit that returned is on disk; never traded for speed.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let v = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+            if current < v {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", v)?;
+            }
+        }
+        tx.commit()?;
+        let _ = version;
+        Ok(Journal { conn })
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64, JournalError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Commits a new operation as `pending`, claimed by `holder` until `lease_until`, with
+    /// its "created" event: the step before the first byte is sent (rule 1).
+    pub fn record_pending(
+        &mut self,
+        op: &NewOperation,
+        holder: &str,
+        lease_until: i64,
+    ) -> Result<Operation, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: Option<String> = tx
+            .query_row("SELECT id FROM operations WHERE id = ?1", [&op.id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if exists.is_some() {
+            return Err(JournalError::DuplicateId(op.id.clone()));
+        }
+        tx.execute(
+            "INSERT INTO operations (id, kind, state, amount_minor, currency, customer, \
+             customer_name, endpoint, identity, lease_holder, lease_until, created_at, updated_at) \
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+            params![
+                op.id,
+                op.kind.tag(),
+                op.amount.minor(),
+                op.amount.currency().code(),
+                op.customer,
+                op.customer_name,
+                op.endpoint,
+                op.identity,
+                holder,
+                lease_until,
+                now
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'created', ?3)",
+            params![
+                op.id,
+                now,
+                format!("pending; {} to {} via {}", op.amount.to_wire_decimal(), op.customer, op.endpoint)
+            ],
+        )?;
+        tx.commit()?;
+        self.get(&op.id)
+    }
+
+    pub fn get(&self, id: &str) -> Result<Operation, JournalError> {
+        let sql = format!("SELECT {COLUMNS} FROM operations WHERE id = ?1");
+        self.conn
+            .query_row(&sql, [id], row_to_op)
+            .optional()?
+            .ok_or_else(|| JournalError::NotFound(id.to_string()))?
+    }
+
+    pub fn find(&self, id: &str) -> Result<Option<Operation>, JournalError> {
+        match self.get(id) {
+            Ok(op) => Ok(Some(op)),
+            Err(JournalError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The audit trail of one operation, oldest first.
+    pub fn events(&self, id: &str) -> Result<Vec<AuditEvent>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at, kind, detail FROM events WHERE op_id = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([id], |r| {
+            Ok(AuditEvent {
+                at: r.get(0)?,
+                kind: r.get(1)?,
+                detail: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Adds a line to an operation's audit trail.
+    pub fn note(&mut self, id: &str, kind: &str, detail: &str) -> Result<(), JournalError> {
+        self.conn.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![id, now_ms(), kind, detail],
+        )?;
+        Ok(())
+    }
+
+    /// Records that attempt `n` is about to go out, renewing the sender's lease.
+    pub fn record_attempt(
+        &mut self,
+        id: &str,
+        holder: &str,
+        lease_until: i64,
+    ) -> Result<u32, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (state, lease_holder, lease): (String, Option<String>, Option<i64>) = tx
+            .query_row(
+                "SELECT state, lease_holder, lease_until FROM operations WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+        if let Some(h) = lease_holder.filter(|h| h != holder && lease.unwrap_or(0) > now) {
+            return Err(JournalError::LeaseHeld {
+                id: id.to_string(),
+                holder: h,
+            });
+        }
+        let from = State::from_tag(&state).unwrap_or(State::Prepared);
+        if from != State::Pending {
+            return Err(JournalError::IllegalTransition {
+                id: id.to_string(),
+                from,
+                to: State::Pending,
+            });
+        }
+        tx.execute(
+            "UPDATE operations SET attempts = attempts + 1, lease_holder = ?2, lease_until = ?3, \
+             updated_at = ?4 WHERE id = ?1",
+            params![id, holder, lease_until, now],
+        )?;
+        let n: i64 = tx.query_row("SELECT attempts FROM operations WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?;
+        tx.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'sent', ?3)",
+            params![id, now, format!("attempt {n}")],
+        )?;
+        tx.commit()?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// Moves an operation to `to`, keeping the reply's facts, in one transaction with its
+    /// audit event. The only way a row's state changes. A repeat of the current final
+    /// state is a no-op; any other move out of a final state is refused and noted as an
+    /// anomaly (rule 4).
+    pub fn transition(
+        &mut self,
+        id: &str,
+        holder: &str,
+        to: State,
+        facts: &Facts,
+    ) -> Result<Operation, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (state, lease_holder, lease): (String, Option<String>, Option<i64>) = tx
+            .query_row(
+                "SELECT state, lease_holder, lease_until FROM operations WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+        let from = State::from_tag(&state)
+            .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
+        if from.is_final() && from == to {
+            drop(tx);
+            return self.get(id);
+        }
+        if !allowed(from, to) {
+            tx.execute(
+                "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'anomaly', ?3)",
+                params![
+                    id,
+                    now,
+                    format!(
+                        "refused {from} -> {to}; reply status {}",
+                        facts.provider_status.as_deref().unwrap_or("-")
+                    )
+                ],
+            )?;
+            tx.commit()?;
+            return Err(JournalError::IllegalTransition {
+                id: id.to_string(),
+                from,
+                to,
+            });
+        }
+        if let Some(h) = lease_holder.filter(|h| h != holder && lease.unwrap_or(0) > now) {
+            return Err(JournalError::LeaseHeld {
+                id: id.to_string(),
+                holder: h,
+            });
+        }
+        let final_at = to.is_final().then_some(now);
+        tx.execute(
+            "UPDATE operations SET state = ?2, \
+             provider_status = COALESCE(?3, provider_status), \
+             provider_message = COALESCE(?4, provider_message), \
+             provider_ref = COALESCE(?5, provider_ref), \
+             detail = COALESCE(?6, detail), \
+             updated_at = ?7, final_at = COALESCE(?8, final_at), \
+             lease_holder = CASE WHEN ?9 THEN NULL ELSE lease_holder END, \
+             lease_until = CASE WHEN ?9 THEN NULL ELSE lease_until END \
+             WHERE id = ?1",
+            params![
+                id,
+                to.tag(),
+                facts.provider_status,
+                facts.provider_message,
+                facts.provider_ref,
+                facts.detail,
+                now,
+                final_at,
+                to.is_final()
+            ],
+        )?;
+        let what = if from == to {
+            format!("still {to}")
+        } else {
+            format!("{from} -> {to}")
+        };
+        tx.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'state', ?3)",
+            params![
+                id,
+                now,
+                format!(
+                    "{what}; status {}",
+                    facts.provider_status.as_deref().unwrap_or("-")
+                )
+            ],
+        )?;
+        tx.commit()?;
+        self.get(id)
+    }
+
+    /// Marks a row as needing a person to reconcile it; it is not sent again automatically.
+    pub fn mark_reconciliation(&mut self, id: &str, reason: &str) -> Result<(), JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE operations SET needs_reconciliation = 1, recon_reason = ?2, updated_at = ?3, \
+             lease_holder = NULL, lease_until = NULL WHERE id = ?1",
+            params![id, reason, now],
+        )?;
+        if n == 0 {
+            return Err(JournalError::NotFound(id.to_string()));
+        }
+        tx.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'reconcile', ?3)",
+            params![id, now, reason],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Claims one pending row for `holder` until `lease_until` if nobody else holds it.
+    pub fn claim(&mut self, id: &str, holder: &str, lease_until: i64) -> Result<bool, JournalError> {
+        let n = self.conn.execute(
+            "UPDATE operations SET lease_holder = ?2, lease_until = ?3 WHERE id = ?1 \
+             AND state = 'pending' AND needs_reconciliation = 0 \
+             AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until < ?4)",
+            params![id, holder, lease_until, now_ms()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Claims every pending row nobody holds (and that does not wait for a person), in one
+    /// transaction with the read, so two processes never take the same row (rule 7).
+    pub fn claim_pending(
+        &mut self,
+        holder: &str,
+        lease_until: i64,
+    ) -> Result<Vec<Operation>, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT id FROM operations WHERE state = 'pending' AND needs_reconciliation = 0 \
+                 AND (lease_holder IS NULL OR lease_holder = ?1 OR lease_until < ?2) \
+                 ORDER BY created_at",
+            )?;
+            let rows = stmt.query_map(params![holder, now], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for id in &ids {
+            tx.execute(
+                "UPDATE operations SET lease_holder = ?2, lease_until = ?3 WHERE id = ?1",
+                params![id, holder, lease_until],
+            )?;
+        }
+        tx.commit()?;
+        ids.iter().map(|id| self.get(id)).collect()
+    }
+
+    /// Gives a row back so that another process may take it at once.
+    pub fn release(&mut self, id: &str, holder: &str) -> Result<(), JournalError> {
+        self.conn.execute(
+            "UPDATE operations SET lease_holder = NULL, lease_until = NULL \
+             WHERE id = ?1 AND lease_holder = ?2",
+            params![id, holder],
+        )?;
+        Ok(())
+    }
+
+    /// An operation like this one (same kind, customer, amount) still pending or completed
+    /// since `since_ms`: the accidental double of rule 8.
+    pub fn find_duplicate(
+        &self,
+        kind: Kind,
+        customer: &str,
+        amount: Amount,
+        since_ms: i64,
+    ) -> Result<Option<Operation>, JournalError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM operations WHERE kind = ?1 AND customer = ?2 \
+             AND amount_minor = ?3 AND currency = ?4 AND created_at >= ?5 \
+             AND state IN ('pending', 'completed') ORDER BY created_at DESC LIMIT 1"
+        );
+        self.conn
+            .query_row(
+                &sql,
+                params![kind.tag(), customer, amount.minor(), amount.currency().code(), since_ms],
+                row_to_op,
+            )
+            .optional()?
+            .transpose()
+    }
+
+    /// Operations, newest first.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<Operation>, JournalError> {
+        let mut sql = format!("SELECT {COLUMNS} FROM operations");
+        if filter.pending_only {
+            sql.push_str(" WHERE state = 'pending'");
+        }
+        sql.push_str(" ORDER BY created_at DESC, rowid DESC");
+        if let Some(n) = filter.limit {
+            sql.push_str(&format!(" LIMIT {n}"));
+        }
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], row_to_op)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    /// How many rows are pending, and how many of those wait for a person.
+    pub fn counts(&self) -> Result<(u32, u32), JournalError> {
+        let (p, r): (i64, i64) = self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(needs_reconciliation), 0) FROM operations \
+             WHERE state = 'pending'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((
+            u32::try_from(p).unwrap_or(u32::MAX),
+            u32::try_from(r).unwrap_or(u32::MAX),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_op(id: &str, minor: i64) -> NewOperation {
+        NewOperation {
+            id: id.into(),
+            kind: Kind::AllpayCashIn,
+            amount: Amount::from_minor(minor, Currency::Kzt).unwrap_or_else(|_| unreachable!()),
+            customer: "77072734954".into(),
+            customer_name: Some("Иван Петров".into()),
+            endpoint: "http://x/cash-in".into(),
+            identity: "72222222221".into(),
+        }
+    }
+
+    fn journal() -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let j = Journal::open(&dir.path().join("j.db")).expect("open");
+        (dir, j)
+    }
+
+    #[test]
+    fn a_row_is_pending_and_claimed_before_anything_is_sent() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        let far = now_ms() + 60_000;
+        let op = j.record_pending(&new_op("{a}", 500_000), "me", far)?;
+        assert_eq!(op.state, State::Pending);
+        assert_eq!(j.events("{a}")?.len(), 1);
+        assert!(matches!(
+            j.record_pending(&new_op("{a}", 1), "me", far),
+            Err(JournalError::DuplicateId(_))
+        ));
+        // Another process cannot take it while the lease runs.
+        assert!(!j.claim("{a}", "other", far)?);
+        assert!(j.claim_pending("other", far)?.is_empty());
+        assert!(matches!(
+            j.record_attempt("{a}", "other", far),
+            Err(JournalError::LeaseHeld { .. })
+        ));
+        assert_eq!(j.record_attempt("{a}", "me", far)?, 1);
+        j.release("{a}", "me")?;
+        assert_eq!(j.claim_pending("other", far)?.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn an_expired_lease_can_be_taken_over() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        j.record_pending(&new_op("{b}", 100), "dead", now_ms() - 1)?;
+        let claimed = j.claim_pending("alive", now_ms() + 60_000)?;
+        assert_eq!(claimed.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn final_states_stay_final() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        j.record_pending(&new_op("{c}", 100), "me", now_ms() + 60_000)?;
+        let facts = Facts {
+            provider_status: Some("COMPLETED".into()),
+            ..Facts::default()
+        };
+        let op = j.transition("{c}", "me", State::Completed, &facts)?;
+        assert_eq!(op.state, State::Completed);
+        assert!(op.final_at.is_some());
+        // The same answer again changes nothing; a contradicting one is refused and noted.
+        assert_eq!(j.transition("{c}", "me", State::Completed, &facts)?.state, State::Completed);
+        assert!(matches!(
+            j.transition("{c}", "me", State::Declined, &Facts::default()),
+            Err(JournalError::IllegalTransition { .. })
+        ));
+        assert_eq!(j.get("{c}")?.state, State::Completed);
+        assert!(j.events("{c}")?.iter().any(|e| e.kind == "anomaly"));
+        assert!(matches!(
+            j.record_attempt("{c}", "me", now_ms()),
+            Err(JournalError::IllegalTransition { .. })
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn duplicates_and_counts() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        let since = now_ms() - 600_000;
+        j.record_pending(&new_op("{d}", 100), "me", now_ms() + 1000)?;
+        let a = Amount::from_minor(100, Currency::Kzt).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        let b = Amount::from_minor(200, Currency::Kzt).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        let dup = j.find_duplicate(Kind::AllpayCashIn, "77072734954", a, since)?;
+        assert_eq!(dup.map(|o| o.id).as_deref(), Some("{d}"));
+        assert!(j.find_duplicate(Kind::AllpayCashIn, "77072734954", b, since)?.is_none());
+        assert_eq!(j.counts()?, (1, 0));
+        j.mark_reconciliation("{d}", "endpoint changed")?;
+        assert_eq!(j.counts()?, (1, 1));
+        assert!(j.claim_pending("me", now_ms() + 1000)?.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn survives_reopening_and_keeps_its_schema() -> Result<(), JournalError> {
+        let dir = tempfile::tempdir().map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        let path = dir.path().join("j.db");
+        {
+            let mut j = Journal::open(&path)?;
+            j.record_pending(&new_op("{e}", 100), "me", now_ms())?;
+        }
+        let j = Journal::open(&path)?;
+        assert_eq!(j.schema_version()?, MIGRATIONS.len() as i64);
+        assert_eq!(j.list(&ListFilter::default())?.len(), 1);
+        let mode: String = j.conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        assert_eq!(mode, "wal");
+        let sync: i64 = j.conn.pragma_query_value(None, "synchronous", |r| r.get(0))?;
+        assert_eq!(sync, 2, "synchronous=FULL");
+        Ok(())
+    }
+}

@@ -1,0 +1,112 @@
+//! One module per provider, each owning its wire format; the HTTP transport they share.
+//!
+//! Nothing outside `providers/` and `emulator/` builds or reads XML. A send returns a typed
+//! [`SendError`] so that "nothing left the machine" and "it may have arrived" are never
+//! confused: the second is always pending (DESIGN.md rule 3).
+
+pub mod allpay;
+pub mod soap;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a send did not give a readable reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Nothing can have reached the server (connection refused, bad address).
+    #[error("not sent: {0}")]
+    NotSent(String),
+    /// The request may have been processed: timeout, reset, HTTP 5xx, an unreadable reply.
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
+    /// The server answered with a SOAP Fault.
+    #[error("SOAP Fault {code}: {message}")]
+    Fault { code: String, message: String },
+}
+
+impl SendError {
+    /// The catalogue key that tells a cashier what happened.
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            SendError::NotSent(_) => "send.not_sent",
+            SendError::OutcomeUnknown(_) => "send.unknown",
+            SendError::Fault { .. } => "send.fault",
+        }
+    }
+}
+
+/// Builds the HTTP client every provider uses: rustls on the ring provider with the webpki
+/// roots (DESIGN.md "TLS"); certificate verification is always on.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .pool_max_idle_per_host(2)
+        .user_agent(concat!("kassa/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Posts a SOAP request and returns the body of a 200 reply, or of a 500 that carries a
+/// Fault; anything else is an error classified for the money rules.
+pub async fn post_soap(
+    http: &reqwest::Client,
+    url: &str,
+    action: &str,
+    body: String,
+) -> Result<Vec<u8>, SendError> {
+    let resp = http
+        .post(url)
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .header("SOAPAction", format!("\"{action}\""))
+        .body(body)
+        .send()
+        .await
+        .map_err(classify)?;
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(classify)?;
+    if status.is_success() {
+        return Ok(bytes.to_vec());
+    }
+    if status.is_server_error() {
+        // JAX-WS sends a Fault with HTTP 500; a bare 500 says nothing about the outcome.
+        if let Err(soap::SoapError::Fault { code, message }) = soap::parse_body(&bytes) {
+            return Err(SendError::Fault { code, message });
+        }
+        return Err(SendError::OutcomeUnknown(format!("HTTP {}", status.as_u16())));
+    }
+    // A 4xx is the server refusing the request as sent; still, nothing proves it was not
+    // acted on, so it is not a decline.
+    Err(SendError::OutcomeUnknown(format!("HTTP {}", status.as_u16())))
+}
+
+fn classify(e: reqwest::Error) -> SendError {
+    if e.is_connect() && !e.is_timeout() {
+        SendError::NotSent(short(&e))
+    } else if e.is_builder() {
+        SendError::NotSent(short(&e))
+    } else {
+        SendError::OutcomeUnknown(short(&e))
+    }
+}
+
+/// The error with its causes, on one line, for the log.
+fn short(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}

@@ -1,0 +1,410 @@
+//! SOAP 1.1 plumbing shared by the providers and the emulator: an envelope writer with a
+//! place for a header signer, a namespace-agnostic reader into a small element tree, and
+//! the SOAP Fault as a typed error.
+//!
+//! It knows no provider's messages: each provider module builds its body and reads its
+//! reply from the tree this module gives back.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// What can go wrong reading a SOAP reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SoapError {
+    /// The bytes are not XML we can read (truncated, malformed, not UTF-8).
+    #[error("malformed XML: {0}")]
+    Malformed(String),
+    /// Well-formed XML without a SOAP Body, or a Body without content.
+    #[error("no SOAP Body in the reply")]
+    NoBody,
+    /// The server answered with a SOAP Fault.
+    #[error("SOAP Fault {code}: {message}")]
+    Fault { code: String, message: String },
+    /// The Body holds something other than the expected reply.
+    #[error("unexpected reply element <{found}>, expected <{expected}>")]
+    Unexpected { expected: String, found: String },
+    /// A field the reply must carry is missing.
+    #[error("reply field {0} is missing")]
+    Missing(&'static str),
+}
+
+/// One element of a reply: local name (namespace prefix dropped), attributes by local name,
+/// the text it holds directly, and its children in document order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Element {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub text: String,
+    pub children: Vec<Element>,
+}
+
+impl Element {
+    /// The first child with this local name.
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// The first child whose local name matches ignoring ASCII case (documents disagree on
+    /// `code` and `Code`).
+    pub fn child_ci(&self, name: &str) -> Option<&Element> {
+        self.children
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The trimmed text of the first child with this name; `None` when absent or empty.
+    pub fn text_of(&self, name: &str) -> Option<&str> {
+        self.child(name)
+            .map(|c| c.text.trim())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The first descendant (depth first, self excluded) with this local name.
+    pub fn find(&self, name: &str) -> Option<&Element> {
+        for c in &self.children {
+            if c.name == name {
+                return Some(c);
+            }
+            if let Some(found) = c.find(name) {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// Follows a path of child names.
+    pub fn path(&self, names: &[&str]) -> Option<&Element> {
+        let mut at = self;
+        for n in names {
+            at = at.child(n)?;
+        }
+        Some(at)
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn local(name: &[u8]) -> String {
+    let local = match name.iter().rposition(|&b| b == b':') {
+        Some(i) => &name[i + 1..],
+        None => name,
+    };
+    String::from_utf8_lossy(local).into_owned()
+}
+
+fn unescape_lenient(raw: &str) -> Cow<'_, str> {
+    // An entity that does not parse is kept as raw text rather than failing the reply.
+    match quick_xml::escape::unescape(raw) {
+        Ok(s) => s,
+        Err(_) => Cow::Borrowed(raw),
+    }
+}
+
+fn start_element(e: &quick_xml::events::BytesStart<'_>) -> Element {
+    let mut el = Element {
+        name: local(e.name().as_ref()),
+        ..Element::default()
+    };
+    for a in e.attributes().with_checks(false).flatten() {
+        let key = local(a.key.as_ref());
+        if a.key.as_ref().starts_with(b"xmlns") {
+            continue;
+        }
+        let raw = String::from_utf8_lossy(&a.value);
+        el.attrs.push((key, unescape_lenient(&raw).into_owned()));
+    }
+    el
+}
+
+/// Parses a whole XML document into its root element, whatever the namespaces.
+pub fn parse_document(xml: &[u8]) -> Result<Element, SoapError> {
+    let mut reader = Reader::from_reader(xml);
+    let cfg = reader.config_mut();
+    cfg.allow_dangling_amp = true;
+    cfg.check_end_names = true;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let ev = reader
+            .read_event()
+            .map_err(|e| SoapError::Malformed(e.to_string()))?;
+        match ev {
+            Event::Start(e) => stack.push(start_element(&e)),
+            Event::Empty(e) => {
+                let el = start_element(&e);
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None if root.is_none() => root = Some(el),
+                    None => return Err(SoapError::Malformed("content after the root".into())),
+                }
+            }
+            Event::End(_) => {
+                let el = stack
+                    .pop()
+                    .ok_or_else(|| SoapError::Malformed("unbalanced end tag".into()))?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None if root.is_none() => root = Some(el),
+                    None => return Err(SoapError::Malformed("content after the root".into())),
+                }
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    let s = t
+                        .decode()
+                        .map_err(|e| SoapError::Malformed(e.to_string()))?;
+                    top.text.push_str(&s);
+                }
+            }
+            Event::CData(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            Event::GeneralRef(r) => {
+                if let Some(top) = stack.last_mut() {
+                    if let Ok(Some(c)) = r.resolve_char_ref() {
+                        top.text.push(c);
+                    } else {
+                        let name = String::from_utf8_lossy(&r);
+                        match quick_xml::escape::resolve_predefined_entity(&name) {
+                            Some(s) => top.text.push_str(s),
+                            // Not an entity at all: a raw `&` the server forgot to escape.
+                            None => {
+                                let _ = write!(top.text, "&{name};");
+                            }
+                        }
+                    }
+                }
+            }
+            Event::Eof => break,
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
+        }
+    }
+    if !stack.is_empty() {
+        return Err(SoapError::Malformed("truncated: unclosed elements".into()));
+    }
+    root.ok_or_else(|| SoapError::Malformed("empty document".into()))
+}
+
+/// Parses a SOAP reply and returns the first element inside its Body. A Fault is an `Err`.
+pub fn parse_body(xml: &[u8]) -> Result<Element, SoapError> {
+    let root = parse_document(xml)?;
+    if root.name != "Envelope" {
+        return Err(SoapError::NoBody);
+    }
+    let body = root.child("Body").ok_or(SoapError::NoBody)?;
+    let first = body.children.first().ok_or(SoapError::NoBody)?;
+    if first.name == "Fault" {
+        return Err(fault_of(first));
+    }
+    Ok(first.clone())
+}
+
+/// Reads a Fault element, SOAP 1.1 (`faultcode`, `faultstring`) or 1.2 (`Code/Value`,
+/// `Reason/Text`).
+pub fn fault_of(f: &Element) -> SoapError {
+    let code = f
+        .text_of("faultcode")
+        .or_else(|| f.path(&["Code", "Value"]).map(|e| e.text.trim()))
+        .unwrap_or("")
+        .to_string();
+    let message = f
+        .text_of("faultstring")
+        .or_else(|| f.path(&["Reason", "Text"]).map(|e| e.text.trim()))
+        .unwrap_or("")
+        .to_string();
+    SoapError::Fault { code, message }
+}
+
+/// Checks that a reply element is the one expected.
+pub fn expect<'a>(el: &'a Element, name: &str) -> Result<&'a Element, SoapError> {
+    if el.name == name {
+        Ok(el)
+    } else {
+        Err(SoapError::Unexpected {
+            expected: name.to_string(),
+            found: el.name.clone(),
+        })
+    }
+}
+
+/// Appends XML-escaped text.
+pub fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// A small writer for request bodies: elements in, escaped text, nothing else.
+#[derive(Debug, Default)]
+pub struct XmlWriter {
+    buf: String,
+}
+
+impl XmlWriter {
+    pub fn with_capacity(n: usize) -> XmlWriter {
+        XmlWriter {
+            buf: String::with_capacity(n),
+        }
+    }
+
+    pub fn open(&mut self, tag: &str) -> &mut Self {
+        self.buf.push('<');
+        self.buf.push_str(tag);
+        self.buf.push('>');
+        self
+    }
+
+    pub fn close(&mut self, tag: &str) -> &mut Self {
+        self.buf.push_str("</");
+        self.buf.push_str(tag);
+        self.buf.push('>');
+        self
+    }
+
+    /// `<tag>text</tag>` with the text escaped.
+    pub fn leaf(&mut self, tag: &str, text: &str) -> &mut Self {
+        self.open(tag);
+        escape_into(&mut self.buf, text);
+        self.close(tag)
+    }
+
+    pub fn into_string(self) -> String {
+        self.buf
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.buf
+    }
+}
+
+/// Something that adds a SOAP Header to a request, e.g. an XML signature over the body.
+/// Allpay's sample client signs requests although its documents never ask for it; this is
+/// where such a signer would go.
+pub trait HeaderSigner: Send + Sync {
+    /// The inner XML of `<soapenv:Header>` for this body.
+    fn header_for(&self, body_xml: &str) -> String;
+}
+
+/// Writes a SOAP 1.1 envelope with one namespace prefix for the body's operation element.
+pub fn envelope(
+    prefix: &str,
+    namespace: &str,
+    signer: Option<&dyn HeaderSigner>,
+    body: impl FnOnce(&mut XmlWriter),
+) -> String {
+    let mut b = XmlWriter::with_capacity(512);
+    body(&mut b);
+    let body = b.into_string();
+    let header = signer.map(|s| s.header_for(&body));
+    let mut out = String::with_capacity(body.len() + 256);
+    out.push_str(
+        "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:",
+    );
+    out.push_str(prefix);
+    out.push_str("=\"");
+    out.push_str(namespace);
+    out.push_str("\">");
+    match header {
+        Some(h) => {
+            out.push_str("<soapenv:Header>");
+            out.push_str(&h);
+            out.push_str("</soapenv:Header>");
+        }
+        None => out.push_str("<soapenv:Header/>"),
+    }
+    out.push_str("<soapenv:Body>");
+    out.push_str(&body);
+    out.push_str("</soapenv:Body></soapenv:Envelope>");
+    out
+}
+
+/// Reads a boolean the way SOAP stacks write it (`true`, `1`, any case).
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_across_prefixes_and_entities() {
+        let xml = br#"<?xml version="1.0"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><ns2:x xmlns:ns2="urn:a"><a b="1">t&amp;u&#1072;</a><c/></ns2:x></S:Body></S:Envelope>"#;
+        let body = parse_body(xml).map_err(|e| e.to_string());
+        let body = body.as_ref().ok();
+        assert_eq!(body.map(|b| b.name.as_str()), Some("x"));
+        assert_eq!(body.and_then(|b| b.text_of("a")), Some("t&uа"));
+        assert_eq!(body.and_then(|b| b.child("a")).and_then(|a| a.attr("b")), Some("1"));
+        assert!(body.and_then(|b| b.child("c")).is_some());
+    }
+
+    #[test]
+    fn keeps_a_raw_ampersand() {
+        let xml = b"<E><Body><r><url>https://x/y?id=1&key=abc</url><u2>https://x/y?id=1&amp;key=abc</u2></r></Body></E>";
+        let doc = parse_document(xml).ok();
+        let r = doc.as_ref().and_then(|d| d.path(&["Body", "r"]));
+        assert_eq!(r.and_then(|r| r.text_of("url")), Some("https://x/y?id=1&key=abc"));
+        assert_eq!(r.and_then(|r| r.text_of("u2")), Some("https://x/y?id=1&key=abc"));
+    }
+
+    #[test]
+    fn fault_is_an_error() {
+        let xml = b"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>soap:Server</faultcode><faultstring>boom</faultstring></soap:Fault></soap:Body></soap:Envelope>";
+        assert_eq!(
+            parse_body(xml),
+            Err(SoapError::Fault {
+                code: "soap:Server".into(),
+                message: "boom".into()
+            })
+        );
+    }
+
+    #[test]
+    fn truncated_and_garbage_are_malformed() {
+        let xml = b"<soapenv:Envelope xmlns:soapenv=\"x\"><soapenv:Body><a>1</a>";
+        assert!(matches!(parse_body(xml), Err(SoapError::Malformed(_))));
+        assert!(matches!(parse_body(b"<html>oops"), Err(SoapError::Malformed(_))));
+        assert!(matches!(parse_body(b""), Err(SoapError::Malformed(_))));
+        assert!(matches!(parse_body(b"<a></b>"), Err(SoapError::Malformed(_))));
+        assert_eq!(parse_body(b"<html></html>"), Err(SoapError::NoBody));
+    }
+
+    #[test]
+    fn envelope_escapes_and_leaves_room_for_a_signer() {
+        struct Sig;
+        impl HeaderSigner for Sig {
+            fn header_for(&self, body: &str) -> String {
+                format!("<sig len=\"{}\"/>", body.len())
+            }
+        }
+        let plain = envelope("ns", "urn:x", None, |w| {
+            w.leaf("ns:a", "<&>");
+        });
+        assert!(plain.contains("<soapenv:Header/><soapenv:Body><ns:a>&lt;&amp;&gt;</ns:a>"));
+        let signed = envelope("ns", "urn:x", Some(&Sig), |w| {
+            w.leaf("ns:a", "b");
+        });
+        assert!(signed.contains("<soapenv:Header><sig len=\"14\"/></soapenv:Header>"));
+    }
+}
