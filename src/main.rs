@@ -1,1 +1,270 @@
-fn main() {}
+//! The `kassa` command: parses the arguments, loads the configuration, starts the emulator
+//! under `--demo`, and hands over to the TUI or a headless command. Exit codes: 0 done,
+//! 1 usage or configuration, 2 declined/rejected, 3 pending or needs reconciliation.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use kassa::config::{self, ConfigFile, Settings};
+use kassa::emulator::{self, Emulator};
+use kassa::headless::{self, CashInArgs, Wait, exit};
+use kassa::i18n::{Lang, t, tf};
+use kassa::journal::Journal;
+
+#[derive(Debug, Parser)]
+#[command(name = "kassa", version, about = "Terminal cashier console (Allpay, Wooppay, UPay, WebMoney)")]
+struct Cli {
+    /// Configuration file (default: config.toml in the platform's config dir).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Run against the built-in emulator with a separate demo journal; needs no config.
+    #[arg(long, global = true)]
+    demo: bool,
+    /// Language of the interface.
+    #[arg(long, global = true, value_enum)]
+    lang: Option<Lang>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// The sandbox emulator of every provider, standalone.
+    Emulator {
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        listen: String,
+        /// Polls a payment stays PENDING before its final state.
+        #[arg(long, default_value_t = 2)]
+        pending_polls: u32,
+        /// How late a "slow" fault reply comes, in milliseconds.
+        #[arg(long, default_value_t = 15_000)]
+        slow_ms: u64,
+    },
+    /// Allpay: wallet check and cash-in.
+    #[command(subcommand)]
+    Allpay(AllpayCmd),
+    /// The journal of operations.
+    #[command(subcommand)]
+    Journal(JournalCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum AllpayCmd {
+    /// Who owns a wallet login, and are they identified.
+    CheckUser {
+        login: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Top up a wallet for cash; waits for a final state.
+    CashIn {
+        login: String,
+        amount: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// The GUID to use; a known one follows that operation.
+        #[arg(long)]
+        id: Option<String>,
+        /// Send even if a like payment was made in the last 10 minutes.
+        #[arg(long)]
+        new: bool,
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        /// Return after the first reply.
+        #[arg(long)]
+        no_wait: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JournalCmd {
+    /// Operations, newest first.
+    List {
+        #[arg(long)]
+        pending: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One operation with its audit trail.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drive every pending operation to a final state.
+    Resume {
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kassa: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    ExitCode::from(rt.block_on(run(cli)))
+}
+
+/// Settings from `--demo` (with the emulator it needs) or from the config file.
+async fn settings(cli: &Cli) -> Result<(Settings, Option<Emulator>), String> {
+    let lang_override = cli.lang;
+    if cli.demo {
+        let emu = Emulator::start("127.0.0.1:0", emulator::Options::default())
+            .await
+            .map_err(|e| format!("cannot start the demo emulator: {e}"))?;
+        let s = Settings::demo(&emu.base_url(), lang_override.unwrap_or_default());
+        return Ok((s, Some(emu)));
+    }
+    let path = match &cli.config {
+        Some(p) => p.clone(),
+        None => config::default_config_path().unwrap_or_else(|| PathBuf::from("config.toml")),
+    };
+    if cli.config.is_none() && !path.exists() {
+        let lang = lang_override.unwrap_or_default();
+        return Err(tf(lang, "cli.no_config", &[("path", &path.display().to_string())]));
+    }
+    let file = ConfigFile::load(&path).map_err(|e| e.to_string())?;
+    let mut s = Settings::resolve(&file, &path).map_err(|e| e.to_string())?;
+    if let Some(l) = lang_override {
+        s.lang = l;
+    }
+    Ok((s, None))
+}
+
+fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(dir).ok()?;
+    let appender = tracing_appender::rolling::daily(dir, "kassa.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KASSA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+async fn run(cli: Cli) -> u8 {
+    if let Some(Cmd::Emulator {
+        listen,
+        pending_polls,
+        slow_ms,
+    }) = &cli.command
+    {
+        return run_emulator(listen, *pending_polls, *slow_ms).await;
+    }
+    let (settings, emu) = match settings(&cli).await {
+        Ok(x) => x,
+        Err(msg) => {
+            eprintln!("kassa: {msg}");
+            return exit::USAGE;
+        }
+    };
+    let log_dir = settings
+        .journal_path
+        .parent()
+        .map(|p| p.to_path_buf())
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| settings.log_dir.clone());
+    let _log = init_logging(&log_dir);
+    tracing::info!(demo = settings.demo, journal = %settings.journal_path.display(), "kassa starting");
+    let lang = settings.lang;
+    let code = match cli.command {
+        None => kassa::app::run(settings, emu.is_some()).await,
+        Some(cmd) => {
+            let journal = match Journal::open(&settings.journal_path) {
+                Ok(j) => j,
+                Err(e) => {
+                    eprintln!("kassa: {}", tf(lang, "error.journal_open", &[("error", &e.to_string())]));
+                    return exit::USAGE;
+                }
+            };
+            match cmd {
+                Cmd::Emulator { .. } => exit::USAGE,
+                Cmd::Allpay(AllpayCmd::CheckUser { login, json }) => {
+                    headless::check_user(&settings, journal, &login, json).await
+                }
+                Cmd::Allpay(AllpayCmd::CashIn {
+                    login,
+                    amount,
+                    yes,
+                    id,
+                    new,
+                    timeout,
+                    no_wait,
+                    json,
+                }) => {
+                    let args = CashInArgs {
+                        login,
+                        amount,
+                        yes,
+                        id,
+                        new,
+                        wait: Wait {
+                            timeout: Duration::from_secs(timeout),
+                            no_wait,
+                            json,
+                        },
+                    };
+                    headless::cash_in(&settings, journal, args).await
+                }
+                Cmd::Journal(JournalCmd::List { pending, json }) => {
+                    headless::journal_list(lang, &journal, pending, json)
+                }
+                Cmd::Journal(JournalCmd::Show { id, json }) => {
+                    headless::journal_show(lang, &journal, &id, json)
+                }
+                Cmd::Journal(JournalCmd::Resume { timeout, json }) => {
+                    let w = Wait {
+                        timeout: Duration::from_secs(timeout),
+                        no_wait: false,
+                        json,
+                    };
+                    headless::journal_resume(&settings, journal, w).await
+                }
+            }
+        }
+    };
+    if let Some(e) = emu {
+        e.stop();
+    }
+    code
+}
+
+async fn run_emulator(listen: &str, pending_polls: u32, slow_ms: u64) -> u8 {
+    let options = emulator::Options {
+        pending_polls,
+        slow: Duration::from_millis(slow_ms),
+    };
+    let emu = match Emulator::start(listen, options).await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("kassa: {}", tf(Lang::En, "emulator.bind", &[("addr", listen), ("error", &e.to_string())]));
+            return exit::USAGE;
+        }
+    };
+    // Tests and scripts read the address from this line.
+    println!("kassa emulator listening on {}", emu.base_url());
+    println!("{}", t(Lang::En, "emulator.stop_hint"));
+    let _ = tokio::signal::ctrl_c().await;
+    emu.stop();
+    exit::DONE
+}

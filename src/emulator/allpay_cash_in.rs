@@ -47,29 +47,29 @@ pub struct CashIn {
 
 /// A fault chosen by the cents of the amount, applied to the first request of a GUID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
+enum Misbehaviour {
     Http500,
     Reset,
     Slow,
     Malformed,
-    SoapFault,
+    SoapFaultReply,
     UnknownStatus,
     Truncated,
 }
 
-fn fault_for(amount: &str) -> Option<Fault> {
+fn fault_for(amount: &str) -> Option<Misbehaviour> {
     let cents = match amount.split_once('.') {
         Some((_, f)) if f.len() == 2 => f,
         _ => return None,
     };
     match cents {
-        "51" => Some(Fault::Http500),
-        "52" => Some(Fault::Reset),
-        "53" => Some(Fault::Slow),
-        "54" => Some(Fault::Malformed),
-        "55" => Some(Fault::SoapFault),
-        "56" => Some(Fault::UnknownStatus),
-        "57" => Some(Fault::Truncated),
+        "51" => Some(Misbehaviour::Http500),
+        "52" => Some(Misbehaviour::Reset),
+        "53" => Some(Misbehaviour::Slow),
+        "54" => Some(Misbehaviour::Malformed),
+        "55" => Some(Misbehaviour::SoapFaultReply),
+        "56" => Some(Misbehaviour::UnknownStatus),
+        "57" => Some(Misbehaviour::Truncated),
         _ => None,
     }
 }
@@ -224,20 +224,20 @@ impl CashIn {
         let reply = payment_reply(entry);
         match fault_for(&amount).filter(|_| first) {
             None => reply,
-            Some(Fault::Http500) => Reply::text(500, "Internal Server Error"),
-            Some(Fault::Reset) => Reply::Reset,
-            Some(Fault::Slow) => Reply::Slow {
+            Some(Misbehaviour::Http500) => Reply::text(500, "Internal Server Error"),
+            Some(Misbehaviour::Reset) => Reply::Reset,
+            Some(Misbehaviour::Slow) => Reply::Slow {
                 delay: slow,
                 reply: Box::new(reply),
             },
-            Some(Fault::Malformed) => Reply::xml(200, "<soapenv:Envelope><soapenv:Body><ns:createCashInPaymentResponse><return><header>"),
-            Some(Fault::SoapFault) => fault("S:Server", "Internal error, transaction state unknown"),
-            Some(Fault::UnknownStatus) => {
+            Some(Misbehaviour::Malformed) => Reply::xml(200, "<soapenv:Envelope><soapenv:Body><ns:createCashInPaymentResponse><return><header>"),
+            Some(Misbehaviour::SoapFaultReply) => fault("S:Server", "Internal error, transaction state unknown"),
+            Some(Misbehaviour::UnknownStatus) => {
                 let mut e = entry.clone();
                 e.status = "PROCESSING".into();
                 payment_reply(&e)
             }
-            Some(Fault::Truncated) => match reply {
+            Some(Misbehaviour::Truncated) => match reply {
                 Reply::Full { body, .. } => Reply::Truncated { status: 200, body },
                 other => other,
             },

@@ -77,6 +77,13 @@ impl Kind {
             Kind::AllpayCashIn => "kind.allpay.cash_in",
         }
     }
+
+    /// A label short enough for a table column.
+    pub fn short_key(self) -> &'static str {
+        match self {
+            Kind::AllpayCashIn => "kind.short.allpay.cash_in",
+        }
+    }
 }
 
 /// One journal row.

@@ -90,9 +90,7 @@ pub async fn post_soap(
 }
 
 fn classify(e: reqwest::Error) -> SendError {
-    if e.is_connect() && !e.is_timeout() {
-        SendError::NotSent(short(&e))
-    } else if e.is_builder() {
+    if (e.is_connect() && !e.is_timeout()) || e.is_builder() {
         SendError::NotSent(short(&e))
     } else {
         SendError::OutcomeUnknown(short(&e))

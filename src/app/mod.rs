@@ -1,0 +1,306 @@
+//! The Elm loop, pure: `Model` (all UI state), `Msg` (a key, a tick, a worker event),
+//! `update` (returns `Command`s for the worker, does no I/O) and `view` (draws from the
+//! model alone). The terminal and the channels live in `tui.rs`.
+
+pub mod keys;
+pub mod screens;
+mod tui;
+pub mod widgets;
+
+use std::time::Instant;
+
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+
+use crate::i18n::{Lang, t};
+use crate::worker::{Command, Event};
+use keys::Action;
+use screens::{cash_in::CashInState, detail::DetailState, home::HomeState, journal::JournalState};
+
+pub use tui::run;
+
+/// What the loop feeds `update`.
+#[derive(Debug, Clone)]
+#[expect(clippy::large_enum_variant, reason = "one Msg lives at a time; a box buys nothing")]
+pub enum Msg {
+    /// A key press (releases are filtered by the key table).
+    Key(KeyEvent),
+    /// The terminal changed size; the next draw adapts.
+    Resize,
+    /// Time passed (only while something animates).
+    Tick,
+    /// The worker reports.
+    Worker(Event),
+}
+
+/// Which screen is in front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreenId {
+    Home,
+    CashIn,
+    Journal,
+    Detail,
+}
+
+/// What covers the screen for a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    /// `q` while payments are in flight.
+    QuitConfirm,
+}
+
+/// A message for the cashier: a catalogue key, or text from a provider shown as it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    Key(&'static str),
+    /// A catalogue key followed by the provider's own words and code.
+    Provider {
+        key: &'static str,
+        text: Option<String>,
+        code: Option<String>,
+    },
+}
+
+impl Note {
+    pub fn render(&self, lang: Lang) -> String {
+        match self {
+            Note::Key(k) => t(lang, k).to_string(),
+            Note::Provider { key, text, code } => {
+                let mut s = t(lang, key).to_string();
+                if let Some(x) = text.as_deref().filter(|x| !x.trim().is_empty()) {
+                    s.push_str(": ");
+                    s.push_str(x.trim());
+                }
+                if let Some(c) = code.as_deref().filter(|c| !c.is_empty()) {
+                    s.push_str(&format!(" ({c})"));
+                }
+                s
+            }
+        }
+    }
+}
+
+/// Journal counts shown on every screen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub pending: u32,
+    pub recon: u32,
+    /// Operations this process is sending right now.
+    pub active: u32,
+}
+
+/// All UI state.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub lang: Lang,
+    pub demo: bool,
+    pub agent: String,
+    pub color: bool,
+    pub screen: ScreenId,
+    pub overlay: Overlay,
+    pub home: HomeState,
+    pub cash_in: CashInState,
+    pub journal: JournalState,
+    pub detail: DetailState,
+    pub counts: Counts,
+    /// `Some(n)` while the pending rows found at start are being taken up.
+    pub resuming: Option<usize>,
+    /// A line for the cashier in the status bar (journal trouble and the like).
+    pub notice: Option<Note>,
+    /// Frame counter for the spinner.
+    pub frame: u64,
+    /// The time of the message being handled, set by the loop (tests set it themselves).
+    pub now: Instant,
+    pub quit: bool,
+}
+
+impl Model {
+    pub fn new(lang: Lang, demo: bool, agent: String, color: bool, now: Instant) -> Model {
+        Model {
+            lang,
+            demo,
+            agent,
+            color,
+            screen: ScreenId::Home,
+            overlay: Overlay::None,
+            home: HomeState::default(),
+            cash_in: CashInState::default(),
+            journal: JournalState::default(),
+            detail: DetailState::default(),
+            counts: Counts::default(),
+            resuming: None,
+            notice: None,
+            frame: 0,
+            now,
+            quit: false,
+        }
+    }
+
+    /// Something on screen moves by itself, so the loop must tick.
+    pub fn animating(&self) -> bool {
+        self.cash_in.waiting() && self.screen == ScreenId::CashIn
+    }
+
+    /// Money is being sent by this process right now.
+    pub fn in_flight(&self) -> bool {
+        self.counts.active > 0 || self.cash_in.sending()
+    }
+
+    pub fn go(&mut self, screen: ScreenId) -> Vec<Command> {
+        self.screen = screen;
+        match screen {
+            ScreenId::Journal => vec![Command::LoadJournal {
+                pending_only: self.journal.pending_only,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    fn ask_quit(&mut self) {
+        if self.in_flight() {
+            self.overlay = Overlay::QuitConfirm;
+        } else {
+            self.quit = true;
+        }
+    }
+}
+
+/// Applies one message; returns what the worker must do. No I/O happens here.
+pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
+    match msg {
+        Msg::Resize => Vec::new(),
+        Msg::Tick => {
+            model.frame = model.frame.wrapping_add(1);
+            Vec::new()
+        }
+        Msg::Worker(ev) => on_event(model, ev),
+        Msg::Key(key) => on_key(model, key),
+    }
+}
+
+fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
+    match model.overlay {
+        Overlay::Help => {
+            if keys::action(&key).is_some() || key.code == crossterm::event::KeyCode::Char(' ') {
+                model.overlay = Overlay::None;
+            }
+            return Vec::new();
+        }
+        Overlay::QuitConfirm => {
+            match keys::action(&key) {
+                Some(Action::Yes) => model.quit = true,
+                Some(Action::No | Action::Back) => model.overlay = Overlay::None,
+                _ => {}
+            }
+            return Vec::new();
+        }
+        Overlay::None => {}
+    }
+    let typing = model.screen == ScreenId::CashIn && model.cash_in.typing();
+    let action = if typing {
+        keys::field_action(&key)
+    } else {
+        keys::action(&key)
+    };
+    match action {
+        Some(Action::Interrupt) => {
+            model.ask_quit();
+            return Vec::new();
+        }
+        Some(Action::Quit) => {
+            model.ask_quit();
+            return Vec::new();
+        }
+        Some(Action::Help) => {
+            model.overlay = Overlay::Help;
+            return Vec::new();
+        }
+        _ => {}
+    }
+    model.notice = None;
+    match model.screen {
+        ScreenId::Home => screens::home::on_key(model, action),
+        ScreenId::CashIn => screens::cash_in::on_key(model, key, action),
+        ScreenId::Journal => screens::journal::on_key(model, action),
+        ScreenId::Detail => screens::detail::on_key(model, action),
+    }
+}
+
+fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
+    match ev {
+        Event::Counts {
+            pending,
+            recon,
+            active,
+        } => {
+            model.counts = Counts {
+                pending,
+                recon,
+                active,
+            };
+            Vec::new()
+        }
+        Event::Resuming { count } => {
+            model.resuming = (count > 0).then_some(count);
+            Vec::new()
+        }
+        Event::Journal { rows } => {
+            model.journal.set_rows(rows);
+            Vec::new()
+        }
+        Event::Detail { op, events } => {
+            model.detail.set(op, events);
+            Vec::new()
+        }
+        Event::Trouble { id, key } => {
+            if !screens::cash_in::on_trouble(model, id.as_deref(), key) {
+                model.notice = Some(Note::Key(key));
+            }
+            Vec::new()
+        }
+        other => {
+            let finished = matches!(
+                other,
+                Event::Finished { .. } | Event::NeedsReconciliation { .. } | Event::Recorded { .. }
+            );
+            if finished {
+                model.resuming = None;
+            }
+            let mut cmds = screens::cash_in::on_event(model, other);
+            if finished && model.screen == ScreenId::Journal {
+                cmds.push(Command::LoadJournal {
+                    pending_only: model.journal.pending_only,
+                });
+            }
+            cmds
+        }
+    }
+}
+
+/// Draws the whole screen from the model.
+pub fn view(model: &Model, frame: &mut Frame<'_>) {
+    let body = widgets::chrome(model, frame);
+    match model.screen {
+        ScreenId::Home => screens::home::view(model, frame, body),
+        ScreenId::CashIn => screens::cash_in::view(model, frame, body),
+        ScreenId::Journal => screens::journal::view(model, frame, body),
+        ScreenId::Detail => screens::detail::view(model, frame, body),
+    }
+    match model.overlay {
+        Overlay::None => {}
+        Overlay::Help => widgets::help(model, frame),
+        Overlay::QuitConfirm => widgets::quit_confirm(model, frame),
+    }
+}
+
+/// The key hints of the screen in front, for the footer and the help.
+pub fn hints(model: &Model) -> Vec<keys::Hint> {
+    match model.screen {
+        ScreenId::Home => screens::home::hints(),
+        ScreenId::CashIn => model.cash_in.hints(),
+        ScreenId::Journal => screens::journal::hints(),
+        ScreenId::Detail => screens::detail::hints(),
+    }
+}

@@ -1,0 +1,632 @@
+//! Allpay cash-in: login → check → name and identification → amount → confirmation →
+//! progress → result with a receipt. The value shown in the confirmation is the value sent.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as TermEvent, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use crate::app::keys::{Action, Hint};
+use crate::app::widgets::{self, Tone, style};
+use crate::app::{Model, Note, ScreenId};
+use crate::headless::local_time;
+use crate::i18n::{Lang, t, tf};
+use crate::ids;
+use crate::journal::{Operation, State};
+use crate::money::Amount;
+use crate::providers::allpay::cash_in::{CURRENCY, UserInfo};
+use crate::validate;
+use crate::worker::{CashInPayment, CheckOutcome, Command, Event};
+
+/// Which field has the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Field {
+    #[default]
+    Login,
+    Amount,
+}
+
+/// A wallet the server confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub login: String,
+    pub user: UserInfo,
+}
+
+/// Where the cashier is in the flow.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Step {
+    #[default]
+    Form,
+    /// The wallet check is out.
+    Checking { login: String },
+    /// The dialog shows exactly this payment.
+    Confirm(CashInPayment),
+    /// A like payment exists; the cashier says whether this is another one.
+    Duplicate {
+        payment: CashInPayment,
+        existing: Box<Operation>,
+    },
+    /// Committed (or being committed) and being sent.
+    Sending(Progress),
+    /// Final, or waiting for a person.
+    Done(Box<Operation>),
+}
+
+/// What the waiting screen shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub payment: CashInPayment,
+    pub recorded: bool,
+    pub attempt: u32,
+    pub status: Option<String>,
+    pub trouble: Option<&'static str>,
+    pub next_at: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CashInState {
+    pub step: Step,
+    pub login: Input,
+    pub amount: Input,
+    pub focus: Field,
+    pub checked: Option<Checked>,
+    pub error: Option<Note>,
+}
+
+impl CashInState {
+    /// A text field has the keyboard (letters are text, not commands).
+    pub fn typing(&self) -> bool {
+        matches!(self.step, Step::Form)
+    }
+
+    /// The spinner turns.
+    pub fn waiting(&self) -> bool {
+        matches!(self.step, Step::Checking { .. } | Step::Sending(_))
+    }
+
+    /// A payment of this screen is on its way.
+    pub fn sending(&self) -> bool {
+        matches!(self.step, Step::Sending(_))
+    }
+
+    fn current_id(&self) -> Option<&str> {
+        match &self.step {
+            Step::Sending(p) => Some(&p.payment.id),
+            Step::Done(op) => Some(&op.id),
+            _ => None,
+        }
+    }
+
+    pub fn hints(&self) -> Vec<Hint> {
+        match &self.step {
+            Step::Form => vec![
+                ("Enter", "hint.next"),
+                ("Tab", "hint.field"),
+                ("Esc", "hint.back"),
+                ("F1", "hint.help"),
+            ],
+            Step::Checking { .. } => vec![("Esc", "hint.back")],
+            Step::Confirm(_) => vec![("y", "hint.top_up"), ("Esc", "hint.back")],
+            Step::Duplicate { .. } => vec![("y", "hint.send_again"), ("n", "hint.dont_send")],
+            Step::Sending(_) => vec![("Esc", "hint.background"), ("g", "hint.journal")],
+            Step::Done(_) => vec![
+                ("n", "hint.new_op"),
+                ("g", "hint.journal"),
+                ("Esc", "hint.home"),
+                ("q", "hint.quit"),
+            ],
+        }
+    }
+
+    fn reset(&mut self) {
+        *self = CashInState::default();
+    }
+}
+
+pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    let s = &mut model.cash_in;
+    match &s.step {
+        Step::Form => on_form_key(model, key, action),
+        Step::Checking { .. } => {
+            if action == Some(Action::Back) {
+                // The answer, when it comes, is ignored: nothing moved.
+                model.cash_in.step = Step::Form;
+            }
+            Vec::new()
+        }
+        Step::Confirm(payment) => match action {
+            Some(Action::Yes | Action::Submit) => {
+                let payment = payment.clone();
+                model.cash_in.step = Step::Sending(Progress::new(payment.clone()));
+                vec![Command::StartCashIn {
+                    payment,
+                    allow_duplicate: false,
+                }]
+            }
+            Some(Action::Back | Action::No) => {
+                model.cash_in.step = Step::Form;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Step::Duplicate { payment, .. } => match action {
+            Some(Action::Yes) => {
+                let payment = payment.clone();
+                model.cash_in.step = Step::Sending(Progress::new(payment.clone()));
+                vec![Command::StartCashIn {
+                    payment,
+                    allow_duplicate: true,
+                }]
+            }
+            Some(Action::No | Action::Back) => {
+                model.cash_in.step = Step::Form;
+                model.cash_in.error = Some(Note::Key("cashin.dup_not_sent"));
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Step::Sending(_) => match (action, key.code) {
+            (Some(Action::Back), _) => model.go(ScreenId::Home),
+            (_, crossterm::event::KeyCode::Char('g')) => model.go(ScreenId::Journal),
+            _ => Vec::new(),
+        },
+        Step::Done(_) => match (action, key.code) {
+            (Some(Action::Back), _) => {
+                model.cash_in.reset();
+                model.go(ScreenId::Home)
+            }
+            (Some(Action::No), _) => {
+                model.cash_in.reset();
+                Vec::new()
+            }
+            (_, crossterm::event::KeyCode::Char('g')) => model.go(ScreenId::Journal),
+            _ => Vec::new(),
+        },
+    }
+}
+
+fn on_form_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    let s = &mut model.cash_in;
+    match action {
+        Some(Action::Back) => return model.go(ScreenId::Home),
+        Some(Action::NextField | Action::Up | Action::Down) => {
+            s.focus = match s.focus {
+                Field::Login => Field::Amount,
+                Field::Amount => Field::Login,
+            };
+            return Vec::new();
+        }
+        Some(Action::Submit) => return submit(model),
+        _ => {}
+    }
+    let input = match s.focus {
+        Field::Login => &mut s.login,
+        Field::Amount => &mut s.amount,
+    };
+    if input.handle_event(&TermEvent::Key(key)).is_some() {
+        s.error = None;
+        if s.focus == Field::Login {
+            // A changed login needs a new check before any money moves.
+            let current = validate::wallet_login(s.login.value()).ok();
+            if s.checked.as_ref().map(|c| Some(&c.login) != current.as_ref()).unwrap_or(false) {
+                s.checked = None;
+            }
+        }
+    }
+    Vec::new()
+}
+
+fn submit(model: &mut Model) -> Vec<Command> {
+    let s = &mut model.cash_in;
+    let login = match validate::wallet_login(s.login.value()) {
+        Ok(l) => l,
+        Err(key) => {
+            s.focus = Field::Login;
+            s.error = Some(Note::Key(key));
+            return Vec::new();
+        }
+    };
+    let checked = s.checked.as_ref().filter(|c| c.login == login).cloned();
+    let Some(checked) = checked else {
+        s.step = Step::Checking {
+            login: login.clone(),
+        };
+        return vec![Command::CheckUser { login }];
+    };
+    if s.focus == Field::Login {
+        s.focus = Field::Amount;
+        return Vec::new();
+    }
+    match Amount::parse(s.amount.value(), CURRENCY) {
+        Ok(amount) => {
+            s.step = Step::Confirm(CashInPayment {
+                id: ids::new_guid(),
+                login,
+                customer_name: Some(checked.user.full_name()).filter(|n| !n.is_empty()),
+                amount,
+            });
+        }
+        Err(e) => s.error = Some(Note::Key(e.message_key())),
+    }
+    Vec::new()
+}
+
+impl Progress {
+    fn new(payment: CashInPayment) -> Progress {
+        Progress {
+            payment,
+            recorded: false,
+            attempt: 0,
+            status: None,
+            trouble: None,
+            next_at: None,
+        }
+    }
+}
+
+/// Worker events for this screen. Events about other operations are ignored here.
+pub fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
+    let now = model.now;
+    let s = &mut model.cash_in;
+    match ev {
+        Event::UserChecked { login, outcome } => {
+            if !matches!(&s.step, Step::Checking { login: l } if *l == login) {
+                return Vec::new();
+            }
+            s.step = Step::Form;
+            match outcome {
+                CheckOutcome::Found { user, .. } => {
+                    s.checked = Some(Checked { login, user });
+                    s.focus = Field::Amount;
+                    s.error = None;
+                }
+                CheckOutcome::NotFound { message } => {
+                    s.checked = None;
+                    s.error = Some(Note::Provider {
+                        key: "cashin.no_such_user",
+                        text: message,
+                        code: None,
+                    });
+                }
+                CheckOutcome::Failed { key, code, message } => {
+                    s.checked = None;
+                    s.error = Some(Note::Provider {
+                        key,
+                        text: message,
+                        code,
+                    });
+                }
+            }
+        }
+        Event::DuplicateFound { payment, existing } => {
+            if matches!(&s.step, Step::Sending(p) if p.payment.id == payment.id) {
+                s.step = Step::Duplicate {
+                    payment,
+                    existing: Box::new(existing),
+                };
+            }
+        }
+        Event::Recorded { op } => {
+            if let Step::Sending(p) = &mut s.step {
+                if p.payment.id == op.id {
+                    p.recorded = true;
+                }
+            }
+        }
+        Event::Progress {
+            id,
+            attempt,
+            status,
+            next_retry,
+            trouble,
+        } => {
+            if let Step::Sending(p) = &mut s.step {
+                if p.payment.id == id {
+                    p.recorded = true;
+                    p.attempt = attempt;
+                    if status.is_some() {
+                        p.status = status;
+                    }
+                    p.trouble = trouble;
+                    p.next_at = next_retry.map(|d| now + d);
+                }
+            }
+        }
+        Event::Finished { op } | Event::NeedsReconciliation { op }
+            if s.current_id() == Some(op.id.as_str()) =>
+        {
+            s.step = Step::Done(Box::new(op));
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// A worker trouble about this screen's payment; `true` when handled here.
+pub fn on_trouble(model: &mut Model, id: Option<&str>, key: &'static str) -> bool {
+    let s = &mut model.cash_in;
+    match (&s.step, id) {
+        (Step::Sending(p), Some(id)) if p.payment.id == id && key == "error.not_recorded" => {
+            // Nothing was sent: back to the form, the cashier may try again.
+            s.step = Step::Form;
+            s.error = Some(Note::Key(key));
+            true
+        }
+        _ => false,
+    }
+}
+
+pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    match &model.cash_in.step {
+        Step::Form | Step::Checking { .. } => form(model, frame, area),
+        Step::Confirm(p) => {
+            form(model, frame, area);
+            confirm(model, frame, p);
+        }
+        Step::Duplicate { payment, existing } => {
+            form(model, frame, area);
+            duplicate(model, frame, payment, existing);
+        }
+        Step::Sending(p) => progress(model, frame, area, p),
+        Step::Done(op) => result(model, frame, area, op),
+    }
+}
+
+fn form(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let s = &model.cash_in;
+    let [client_area, amount_area] =
+        Layout::vertical([Constraint::Length(4), Constraint::Length(5)]).areas(area);
+    let client = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} ", t(lang, "cashin.client")));
+    let inner = client.inner(client_area);
+    frame.render_widget(client, client_area);
+    let label_w = 20u16;
+    let active = matches!(s.step, Step::Form);
+    widgets::field(
+        frame,
+        Rect { height: 1, ..inner },
+        t(lang, "cashin.login"),
+        &s.login,
+        label_w,
+        active && s.focus == Field::Login,
+        "",
+    );
+    let status_line = match (&s.step, &s.checked) {
+        (Step::Checking { login }, _) => Line::from(vec![
+            Span::raw(" "),
+            Span::styled(widgets::spinner(model.frame), style(model, Tone::Warn)),
+            Span::raw(" "),
+            Span::raw(tf(lang, "cashin.checking", &[("login", login)])),
+        ]),
+        (_, Some(c)) => checked_line(model, lang, &c.user),
+        _ => Line::styled(format!(" {}", t(lang, "cashin.login_hint")), style(model, Tone::Dim)),
+    };
+    let rest = Rect {
+        y: inner.y + 1,
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(status_line).wrap(Wrap { trim: true }), rest);
+
+    let amount = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} ", t(lang, "cashin.amount_title")));
+    let inner = amount.inner(amount_area);
+    frame.render_widget(amount, amount_area);
+    widgets::field(
+        frame,
+        Rect { height: 1, ..inner },
+        t(lang, "cashin.amount"),
+        &s.amount,
+        label_w,
+        active && s.focus == Field::Amount,
+        CURRENCY.symbol(),
+    );
+    let mut lines = vec![Line::raw("")];
+    if let Some(err) = &s.error {
+        lines.push(Line::styled(
+            format!(" ✖ {}", err.render(lang)),
+            style(model, Tone::Bad),
+        ));
+    } else if s.checked.is_none() {
+        lines.push(Line::styled(
+            format!(" {}", t(lang, "cashin.check_first")),
+            style(model, Tone::Dim),
+        ));
+    } else {
+        lines.push(Line::styled(
+            format!(" {}", t(lang, "cashin.amount_hint")),
+            style(model, Tone::Dim),
+        ));
+    }
+    let rest = Rect {
+        y: inner.y + 1,
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), rest);
+}
+
+fn checked_line(model: &Model, lang: Lang, user: &UserInfo) -> Line<'static> {
+    let ident = if user.identified {
+        t(lang, "cashin.identified")
+    } else {
+        t(lang, "cashin.not_identified")
+    };
+    let mut spans = vec![
+        Span::styled(" ✔ ", style(model, Tone::Good)),
+        Span::raw(user.full_name()),
+        Span::raw(" · "),
+        Span::styled(
+            ident.to_string(),
+            style(model, if user.identified { Tone::Good } else { Tone::Warn }),
+        ),
+    ];
+    if let Some(iin) = user.masked_iin() {
+        spans.push(Span::raw(format!(" · {} {iin}", t(lang, "cashin.iin"))));
+    }
+    Line::from(spans)
+}
+
+fn confirm(model: &Model, frame: &mut Frame<'_>, p: &CashInPayment) {
+    let lang = model.lang;
+    let rows = vec![
+        (t(lang, "cashin.wallet"), p.login.clone()),
+        (
+            t(lang, "cashin.customer"),
+            p.customer_name.clone().unwrap_or_default(),
+        ),
+        (t(lang, "cashin.sum"), p.amount.display()),
+    ];
+    widgets::dialog(
+        model,
+        frame,
+        t(lang, "cashin.confirm_title"),
+        &rows,
+        t(lang, "cashin.confirm_warning"),
+        &[("y", t(lang, "cashin.confirm_yes")), ("Esc", t(lang, "hint.back"))],
+        Tone::Normal,
+    );
+}
+
+fn duplicate(model: &Model, frame: &mut Frame<'_>, p: &CashInPayment, existing: &Operation) {
+    let lang = model.lang;
+    let rows = vec![
+        (t(lang, "cashin.wallet"), p.login.clone()),
+        (t(lang, "cashin.sum"), p.amount.display()),
+        (t(lang, "cashin.earlier"), local_time(existing.created_at)),
+        (
+            t(lang, "cashin.status"),
+            t(lang, existing.state.message_key()).to_string(),
+        ),
+        (t(lang, "cashin.operation"), existing.id.clone()),
+    ];
+    widgets::dialog(
+        model,
+        frame,
+        t(lang, "cashin.dup_title"),
+        &rows,
+        t(lang, "cashin.dup_question"),
+        &[("y", t(lang, "hint.send_again")), ("n", t(lang, "hint.dont_send"))],
+        Tone::Warn,
+    );
+}
+
+fn progress(model: &Model, frame: &mut Frame<'_>, area: Rect, p: &Progress) {
+    let lang = model.lang;
+    let block = Block::default().borders(Borders::ALL);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let what = if p.recorded {
+        t(lang, "cashin.waiting")
+    } else {
+        t(lang, "cashin.recording")
+    };
+    let mut status = match (&p.status, p.trouble) {
+        (_, Some(k)) => t(lang, k).to_string(),
+        (Some(s), None) => format!("{} ({s})", t(lang, "state.pending")),
+        (None, None) => t(lang, "cashin.sending").to_string(),
+    };
+    if p.attempt > 0 {
+        status.push_str(&format!(" · {} {}", t(lang, "cashin.request"), p.attempt));
+    }
+    if let Some(at) = p.next_at {
+        let secs = seconds_left(at, model.now);
+        status.push_str(&format!(" · {}", tf(lang, "cashin.next_in", &[("secs", &secs.to_string())])));
+    }
+    let lines = vec![
+        Line::from(vec![
+            Span::raw("  "),
+            Span::styled(widgets::spinner(model.frame), style(model, Tone::Warn)),
+            Span::raw(" "),
+            Span::raw(what.to_string()),
+        ]),
+        Line::raw(""),
+        kv(lang, "cashin.operation", p.payment.id.clone()),
+        kv(lang, "cashin.status", status),
+        kv(
+            lang,
+            "cashin.sum",
+            format!("{} → {}", p.payment.amount.display(), p.payment.login),
+        ),
+        Line::raw(""),
+        Line::styled(format!("  {}", t(lang, "cashin.safe_note")), style(model, Tone::Warn)),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+fn kv(lang: Lang, key: &str, value: String) -> Line<'static> {
+    Line::from(vec![
+        Span::raw(format!("  {:<14}", t(lang, key))),
+        Span::raw(value),
+    ])
+}
+
+fn result(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation) {
+    let lang = model.lang;
+    let (tone, title) = match (op.state, op.needs_reconciliation) {
+        (State::Completed, _) => (Tone::Good, t(lang, "cashin.done_ok")),
+        (_, true) => (Tone::Warn, t(lang, "cashin.done_recon")),
+        (s, _) if s.is_final() => (Tone::Bad, t(lang, "cashin.done_declined")),
+        _ => (Tone::Warn, t(lang, "cashin.done_pending")),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(style(model, tone))
+        .title(Span::styled(format!(" {title} "), style(model, tone)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let when = local_time(op.final_at.unwrap_or(op.updated_at));
+    let mut customer = op.customer.clone();
+    if let Some(n) = &op.customer_name {
+        customer.push_str("  ");
+        customer.push_str(n);
+    }
+    let mut state = t(lang, op.state.message_key()).to_uppercase();
+    if let Some(s) = &op.provider_status {
+        state.push_str(&format!(" ({s})"));
+    }
+    let mut lines = vec![
+        Line::raw(format!("  {} {}    {when}", t(lang, "receipt.till"), model.agent)),
+        Line::raw(format!("  {}", t(lang, "kind.allpay.cash_in"))),
+        kv(lang, "cashin.customer", customer),
+        kv(lang, "cashin.sum", op.amount.display()),
+        kv(lang, "cashin.operation", op.id.clone()),
+        kv(lang, "cashin.status", state),
+    ];
+    if let Some(r) = &op.provider_ref {
+        lines.push(kv(lang, "cashin.tx_id", r.clone()));
+    }
+    if let Some(m) = &op.provider_message {
+        lines.push(kv(lang, "cashin.message", m.clone()));
+    }
+    lines.push(Line::raw(""));
+    let advice = match (op.state, op.needs_reconciliation) {
+        (State::Completed, _) => None,
+        (_, true) => Some(tf(
+            lang,
+            "cashin.recon_advice",
+            &[("reason", op.recon_reason.as_deref().unwrap_or(""))],
+        )),
+        (s, _) if s.is_final() => Some(t(lang, "cashin.declined_advice").to_string()),
+        _ => Some(t(lang, "cashin.pending_advice").to_string()),
+    };
+    if let Some(a) = advice {
+        lines.push(Line::styled(format!("  {a}"), style(model, tone)));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// The countdown shown for a retry, rounded up to whole seconds.
+pub fn seconds_left(at: Instant, now: Instant) -> u64 {
+    let d: Duration = at.saturating_duration_since(now);
+    d.as_secs() + u64::from(d.subsec_millis() > 0)
+}

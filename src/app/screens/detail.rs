@@ -1,0 +1,128 @@
+//! One operation in full: what was sent, what came back, and its audit trail. Holds no
+//! secret to begin with: the journal never stores one.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use crate::app::keys::{Action, Hint};
+use crate::app::widgets::{Tone, state_tone, style};
+use crate::app::{Model, ScreenId};
+use crate::headless::local_time;
+use crate::i18n::t;
+use crate::journal::{AuditEvent, Operation};
+use crate::worker::Command;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DetailState {
+    pub op: Option<Operation>,
+    pub events: Vec<AuditEvent>,
+    pub scroll: u16,
+}
+
+impl DetailState {
+    pub fn open(&mut self, op: Operation) {
+        self.op = Some(op);
+        self.events.clear();
+        self.scroll = 0;
+    }
+
+    pub fn set(&mut self, op: Operation, events: Vec<AuditEvent>) {
+        if self.op.as_ref().is_some_and(|o| o.id == op.id) {
+            self.op = Some(op);
+            self.events = events;
+        }
+    }
+}
+
+pub fn hints() -> Vec<Hint> {
+    vec![("↑↓", "hint.scroll"), ("r", "hint.reload"), ("Esc", "hint.back")]
+}
+
+pub fn on_key(model: &mut Model, action: Option<Action>) -> Vec<Command> {
+    let d = &mut model.detail;
+    match action {
+        Some(Action::Up) => {
+            d.scroll = d.scroll.saturating_sub(1);
+            Vec::new()
+        }
+        Some(Action::Down) => {
+            d.scroll = d.scroll.saturating_add(1);
+            Vec::new()
+        }
+        Some(Action::Reload) => d
+            .op
+            .as_ref()
+            .map(|o| vec![Command::LoadOperation { id: o.id.clone() }])
+            .unwrap_or_default(),
+        Some(Action::Back) => model.go(ScreenId::Journal),
+        _ => Vec::new(),
+    }
+}
+
+fn kv(label: &str, value: String) -> Line<'static> {
+    Line::from(vec![Span::raw(format!(" {label:<14} ")), Span::raw(value)])
+}
+
+pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let Some(op) = &model.detail.op else {
+        return;
+    };
+    let tone = state_tone(op);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} ", t(lang, op.kind.message_key())));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines = vec![
+        kv(t(lang, "cashin.operation"), op.id.clone()),
+        Line::from(vec![
+            Span::raw(format!(" {:<14} ", t(lang, "cashin.status"))),
+            Span::styled(crate::app::screens::journal::state_label(model, op), style(model, tone)),
+            Span::raw(op.provider_status.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()),
+        ]),
+        kv(t(lang, "cashin.sum"), op.amount.display()),
+        kv(
+            t(lang, "cashin.customer"),
+            format!("{} {}", op.customer, op.customer_name.as_deref().unwrap_or("")),
+        ),
+        kv(t(lang, "detail.created"), local_time(op.created_at)),
+        kv(t(lang, "detail.endpoint"), format!("{} · {}", op.endpoint, op.identity)),
+    ];
+    if let Some(r) = &op.provider_ref {
+        lines.push(kv(t(lang, "cashin.tx_id"), r.clone()));
+    }
+    if let Some(m) = &op.provider_message {
+        lines.push(kv(t(lang, "cashin.message"), m.clone()));
+    }
+    if let Some(d) = &op.detail {
+        lines.push(kv(t(lang, "detail.reason"), d.clone()));
+    }
+    if let Some(r) = &op.recon_reason {
+        lines.push(Line::styled(
+            format!(" {}: {r}", t(lang, "state.needs_recon")),
+            style(model, Tone::Warn),
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        format!(" {}", t(lang, "detail.trail")),
+        style(model, Tone::Dim),
+    ));
+    for e in &model.detail.events {
+        lines.push(Line::raw(format!(
+            " {}  {:<9} {}",
+            crate::app::widgets::hhmmss(e.at),
+            e.kind,
+            e.detail
+        )));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((model.detail.scroll, 0)),
+        inner,
+    );
+}

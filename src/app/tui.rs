@@ -1,0 +1,149 @@
+//! The one owner of the terminal: sets it up and restores it on every exit path (normal
+//! quit, error, panic via the hook, SIGTERM/SIGHUP), joins crossterm's events, the worker's
+//! events and a tick in one `select!`, and draws only when something changed.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::{Model, Msg, update, view};
+use crate::config::Settings;
+use crate::headless::exit;
+use crate::i18n::tf;
+use crate::journal::Journal;
+use crate::worker::{Command, Worker};
+
+fn restore() {
+    if let Err(e) = ratatui::try_restore() {
+        tracing::error!(error = %e, "restoring the terminal failed");
+    }
+}
+
+fn log_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(panic = %info, "kassa panicked");
+        previous(info);
+    }));
+}
+
+/// Runs the TUI until the cashier quits. Returns the process exit code.
+pub async fn run(settings: Settings, demo: bool) -> u8 {
+    let lang = settings.lang;
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("kassa: {}", tf(lang, "error.terminal", &[("error", &e.to_string())]));
+            return exit::USAGE;
+        }
+    };
+    // ratatui's hook restores the terminal first; ours, outside it, logs the panic.
+    log_panics();
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut model = Model::new(
+        lang,
+        demo,
+        settings.allpay.requester.clone(),
+        color,
+        Instant::now(),
+    );
+    // First frame before the journal and the emulator: the cashier sees kassa at once.
+    if let Err(e) = terminal.draw(|f| view(&model, f)) {
+        restore();
+        eprintln!("kassa: {}", tf(lang, "error.terminal", &[("error", &e.to_string())]));
+        return exit::USAGE;
+    }
+    let path = settings.journal_path.clone();
+    let journal = match tokio::task::spawn_blocking(move || Journal::open(&path)).await {
+        Ok(Ok(j)) => j,
+        Ok(Err(e)) => {
+            restore();
+            eprintln!("kassa: {}", tf(lang, "error.journal_open", &[("error", &e.to_string())]));
+            return exit::USAGE;
+        }
+        Err(e) => {
+            restore();
+            eprintln!("kassa: {e}");
+            return exit::USAGE;
+        }
+    };
+    let (worker, mut events) = match Worker::start(settings, journal) {
+        Ok(w) => w,
+        Err(e) => {
+            restore();
+            eprintln!("kassa: {}", tf(lang, "error.http_client", &[("error", &e)]));
+            return exit::USAGE;
+        }
+    };
+    worker.send(Command::ResumeAll);
+
+    let code = event_loop(&mut terminal, &mut model, &worker, &mut events).await;
+    worker.stop().await;
+    restore();
+    code
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    model: &mut Model,
+    worker: &Worker,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<crate::worker::Event>,
+) -> u8 {
+    let mut keys = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
+    let mut dirty = true;
+    loop {
+        if dirty {
+            if let Err(e) = terminal.draw(|f| view(model, f)) {
+                tracing::error!(error = %e, "drawing failed");
+                return exit::USAGE;
+            }
+            dirty = false;
+        }
+        if model.quit {
+            return exit::DONE;
+        }
+        // Worker events first: what happened to money reaches the model before the next key.
+        let msg = tokio::select! {
+            biased;
+            _ = async { match term.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
+                tracing::info!("SIGTERM: quitting; operations in flight resume on the next start");
+                return exit::DONE;
+            }
+            _ = async { match hup.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
+                return exit::DONE;
+            }
+            ev = events.recv() => match ev {
+                Some(e) => Msg::Worker(e),
+                None => return exit::USAGE,
+            },
+            input = keys.next() => match input {
+                Some(Ok(TermEvent::Key(k))) => Msg::Key(k),
+                Some(Ok(TermEvent::Resize(_, _))) => Msg::Resize,
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "reading the terminal failed");
+                    return exit::USAGE;
+                }
+                None => return exit::DONE,
+            },
+            _ = tick.tick(), if model.animating() => Msg::Tick,
+        };
+        model.now = Instant::now();
+        for c in update(model, msg) {
+            worker.send(c);
+        }
+        // One draw covers a burst of worker events.
+        while let Ok(e) = events.try_recv() {
+            for c in update(model, Msg::Worker(e)) {
+                worker.send(c);
+            }
+        }
+        dirty = true;
+    }
+}

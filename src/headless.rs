@@ -1,0 +1,519 @@
+//! The headless commands: the same worker and journal as the TUI, driven from the command
+//! line, with DESIGN.md's exit codes (0 done, 2 declined/rejected, 3 pending or needs
+//! reconciliation, 1 usage or configuration) and `--json` output.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::config::Settings;
+use crate::i18n::{Lang, t, tf};
+use crate::ids;
+use crate::journal::{Journal, ListFilter, Operation, State};
+use crate::money::Amount;
+use crate::providers::allpay::cash_in::CURRENCY;
+use crate::validate;
+use crate::worker::{CashInPayment, CheckOutcome, Command, Event, Worker};
+
+/// Exit codes of the command-line contract.
+pub mod exit {
+    pub const DONE: u8 = 0;
+    pub const USAGE: u8 = 1;
+    pub const DECLINED: u8 = 2;
+    pub const PENDING: u8 = 3;
+}
+
+/// Options every waiting money command shares.
+#[derive(Debug, Clone)]
+pub struct Wait {
+    pub timeout: Duration,
+    pub no_wait: bool,
+    pub json: bool,
+}
+
+/// The exit code for an operation's state.
+pub fn exit_for(op: &Operation) -> u8 {
+    match op.state {
+        State::Completed => exit::DONE,
+        State::Declined | State::Rejected | State::Cancelled | State::Expired | State::Reversed => {
+            exit::DECLINED
+        }
+        State::Pending | State::Prepared | State::Held | State::Issued => exit::PENDING,
+    }
+}
+
+/// One operation as `--json` prints it. No secrets are in a row to begin with.
+pub fn op_json(op: &Operation) -> serde_json::Value {
+    json!({
+        "id": op.id,
+        "kind": op.kind.tag(),
+        "state": op.state.tag(),
+        "needs_reconciliation": op.needs_reconciliation,
+        "reconciliation_reason": op.recon_reason,
+        "amount": op.amount.to_wire_decimal(),
+        "currency": op.amount.currency().code(),
+        "customer": op.customer,
+        "customer_name": op.customer_name,
+        "provider_status": op.provider_status,
+        "provider_message": op.provider_message,
+        "provider_ref": op.provider_ref,
+        "detail": op.detail,
+        "attempts": op.attempts,
+        "created_at": rfc3339(op.created_at),
+        "final_at": op.final_at.map(rfc3339),
+    })
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+pub fn local_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| {
+            d.with_timezone(&chrono::Local)
+                .format("%d.%m.%Y %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// A line a person reads about an operation.
+pub fn describe(lang: Lang, op: &Operation) -> String {
+    let mut s = tf(
+        lang,
+        "cli.op_line",
+        &[
+            ("id", &op.id),
+            ("state", t(lang, op.state.message_key())),
+            ("amount", &op.amount.display()),
+            ("customer", &op.customer),
+        ],
+    );
+    if let Some(st) = &op.provider_status {
+        s.push_str(&format!(" ({st})"));
+    }
+    if let Some(m) = &op.provider_message {
+        s.push_str(&format!(" · {m}"));
+    }
+    if op.needs_reconciliation {
+        s.push_str(" · ");
+        s.push_str(t(lang, "state.needs_recon"));
+        if let Some(r) = &op.recon_reason {
+            s.push_str(&format!(": {r}"));
+        }
+    }
+    s
+}
+
+fn fail_usage(lang: Lang, json_out: bool, key: &str, args: &[(&str, &str)]) -> u8 {
+    let msg = tf(lang, key, args);
+    if json_out {
+        println!("{}", json!({"error": msg, "code": key}));
+    } else {
+        eprintln!("kassa: {msg}");
+    }
+    exit::USAGE
+}
+
+/// `kassa allpay check-user LOGIN`
+pub async fn check_user(settings: &Settings, journal: Journal, login: &str, json_out: bool) -> u8 {
+    let lang = settings.lang;
+    let login = match validate::wallet_login(login) {
+        Ok(l) => l,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    let (worker, mut events) = match Worker::start(settings.clone(), journal) {
+        Ok(w) => w,
+        Err(e) => return fail_usage(lang, json_out, "error.http_client", &[("error", &e)]),
+    };
+    worker.send(Command::CheckUser {
+        login: login.clone(),
+    });
+    let code = loop {
+        let Some(ev) = events.recv().await else {
+            break exit::PENDING;
+        };
+        if let Event::UserChecked { outcome, .. } = ev {
+            break print_check(lang, &login, &outcome, json_out);
+        }
+    };
+    worker.stop().await;
+    code
+}
+
+fn print_check(lang: Lang, login: &str, outcome: &CheckOutcome, json_out: bool) -> u8 {
+    match outcome {
+        CheckOutcome::Found { user, message } => {
+            if json_out {
+                println!(
+                    "{}",
+                    json!({
+                        "login": login, "found": true, "name": user.full_name(),
+                        "identified": user.identified, "iin": user.masked_iin(), "message": message,
+                    })
+                );
+            } else {
+                let ident = if user.identified {
+                    t(lang, "cashin.identified")
+                } else {
+                    t(lang, "cashin.not_identified")
+                };
+                println!("{login}: {} · {ident}", user.full_name());
+                if let Some(iin) = user.masked_iin() {
+                    println!("{} {iin}", t(lang, "cashin.iin"));
+                }
+            }
+            exit::DONE
+        }
+        CheckOutcome::NotFound { message } => {
+            if json_out {
+                println!("{}", json!({"login": login, "found": false, "message": message}));
+            } else {
+                println!("{login}: {}", t(lang, "cashin.no_such_user"));
+                if let Some(m) = message.as_deref().filter(|m| !m.is_empty()) {
+                    println!("{m}");
+                }
+            }
+            exit::DECLINED
+        }
+        CheckOutcome::Failed { key, code, message } => {
+            let mut text = t(lang, key).to_string();
+            if let (Some(c), Some(m)) = (code, message) {
+                text.push_str(&format!(": {m} ({c})"));
+            }
+            if json_out {
+                println!("{}", json!({"login": login, "found": null, "error": text}));
+            } else {
+                eprintln!("kassa: {text}");
+            }
+            exit::PENDING
+        }
+    }
+}
+
+/// Asks on the terminal; refuses when there is none.
+fn confirm(lang: Lang, question: &str) -> Result<bool, u8> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!("kassa: {}", t(lang, "cli.no_terminal_to_confirm"));
+        return Err(exit::USAGE);
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return Ok(false);
+    }
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "д" | "Д" | "да"))
+}
+
+/// The flags of `kassa allpay cash-in`.
+#[derive(Debug, Clone)]
+pub struct CashInArgs {
+    pub login: String,
+    pub amount: String,
+    pub yes: bool,
+    pub id: Option<String>,
+    pub new: bool,
+    pub wait: Wait,
+}
+
+/// `kassa allpay cash-in LOGIN AMOUNT`
+pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8 {
+    let lang = settings.lang;
+    let json_out = a.wait.json;
+    let login = match validate::wallet_login(&a.login) {
+        Ok(l) => l,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    let amount = match Amount::parse(&a.amount, CURRENCY) {
+        Ok(x) => x,
+        Err(e) => return fail_usage(lang, json_out, e.message_key(), &[]),
+    };
+    let guid = match &a.id {
+        Some(raw) => match ids::parse_guid(raw) {
+            Some(g) => g,
+            None => return fail_usage(lang, json_out, "cli.bad_guid", &[("id", raw)]),
+        },
+        None => ids::new_guid(),
+    };
+    // A known id follows that operation instead of creating one (rule 8).
+    let known = match journal.find(&guid) {
+        Ok(k) => k,
+        Err(e) => return fail_usage(lang, json_out, "error.journal_open", &[("error", &e.to_string())]),
+    };
+    let (worker, mut events) = match Worker::start(settings.clone(), journal) {
+        Ok(w) => w,
+        Err(e) => return fail_usage(lang, json_out, "error.http_client", &[("error", &e)]),
+    };
+    let code = if let Some(op) = known {
+        if op.customer != login || op.amount != amount {
+            worker.stop().await;
+            return fail_usage(lang, json_out, "cli.id_differs", &[("id", &op.id)]);
+        }
+        if !json_out {
+            eprintln!("{}", tf(lang, "cli.following", &[("id", &op.id)]));
+        }
+        worker.send(Command::Follow { id: op.id.clone() });
+        wait_for(lang, &mut events, &op.id, &a.wait).await
+    } else {
+        // Check the wallet first: an unknown login is refused before any money moves.
+        worker.send(Command::CheckUser {
+            login: login.clone(),
+        });
+        let outcome = loop {
+            match events.recv().await {
+                Some(Event::UserChecked { outcome, .. }) => break Some(outcome),
+                Some(_) => {}
+                None => break None,
+            }
+        };
+        let name = match outcome {
+            Some(CheckOutcome::Found { user, .. }) => Some(user.full_name()),
+            Some(other) => {
+                let c = print_check(lang, &login, &other, json_out);
+                if !json_out {
+                    eprintln!("{}", t(lang, "cli.nothing_sent"));
+                }
+                worker.stop().await;
+                return if c == exit::DONE { exit::DECLINED } else { c };
+            }
+            None => None,
+        };
+        let question = tf(
+            lang,
+            "cli.confirm_cash_in",
+            &[
+                ("amount", &amount.display()),
+                ("login", &login),
+                ("name", name.as_deref().unwrap_or("")),
+            ],
+        );
+        if !a.yes {
+            match confirm(lang, &question) {
+                Ok(true) => {}
+                Ok(false) => {
+                    eprintln!("{}", t(lang, "cli.cancelled"));
+                    worker.stop().await;
+                    return exit::DECLINED;
+                }
+                Err(code) => {
+                    worker.stop().await;
+                    return code;
+                }
+            }
+        }
+        worker.send(Command::StartCashIn {
+            payment: CashInPayment {
+                id: guid.clone(),
+                login: login.clone(),
+                customer_name: name,
+                amount,
+            },
+            allow_duplicate: a.new,
+        });
+        wait_for(lang, &mut events, &guid, &a.wait).await
+    };
+    worker.stop().await;
+    code
+}
+
+/// Waits for `id` to end (or for the first reply with `--no-wait`), printing progress on
+/// stderr and the result on stdout.
+async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w: &Wait) -> u8 {
+    let deadline = tokio::time::Instant::now() + w.timeout;
+    loop {
+        let ev = tokio::select! {
+            e = events.recv() => e,
+            _ = tokio::time::sleep_until(deadline) => {
+                return timed_out(lang, id, w.json);
+            }
+        };
+        let Some(ev) = ev else {
+            return timed_out(lang, id, w.json);
+        };
+        match ev {
+            Event::Recorded { op } if op.id == id && !w.json => {
+                eprintln!("{}", tf(lang, "cli.recorded", &[("id", &op.id)]));
+            }
+            Event::Progress {
+                id: pid,
+                attempt,
+                status,
+                next_retry: Some(next),
+                trouble,
+            } if pid == id => {
+                if !w.json {
+                    let why = trouble
+                        .map(|k| t(lang, k).to_string())
+                        .or(status)
+                        .unwrap_or_default();
+                    eprintln!(
+                        "{}",
+                        tf(
+                            lang,
+                            "cli.progress",
+                            &[
+                                ("attempt", &attempt.to_string()),
+                                ("status", &why),
+                                ("secs", &next.as_secs().max(1).to_string()),
+                            ]
+                        )
+                    );
+                }
+                if w.no_wait {
+                    return finish_pending(lang, id, w.json);
+                }
+            }
+            Event::Finished { op } | Event::NeedsReconciliation { op } if op.id == id => {
+                if w.json {
+                    println!("{}", op_json(&op));
+                } else {
+                    println!("{}", describe(lang, &op));
+                }
+                return exit_for(&op).max(if op.needs_reconciliation { exit::PENDING } else { 0 });
+            }
+            Event::DuplicateFound { existing, .. } if existing.id != id => {
+                let msg = tf(
+                    lang,
+                    "cli.duplicate",
+                    &[
+                        ("id", &existing.id),
+                        ("state", t(lang, existing.state.message_key())),
+                        ("time", &local_time(existing.created_at)),
+                    ],
+                );
+                if w.json {
+                    println!("{}", json!({"error": msg, "code": "duplicate", "existing": op_json(&existing)}));
+                } else {
+                    eprintln!("kassa: {msg}");
+                }
+                return exit::USAGE;
+            }
+            Event::Trouble { id: Some(tid), key } if tid == id => {
+                let msg = t(lang, key);
+                if w.json {
+                    println!("{}", json!({"id": id, "error": msg, "code": key}));
+                } else {
+                    eprintln!("kassa: {msg}");
+                }
+                return if key == "error.not_recorded" { exit::USAGE } else { exit::PENDING };
+            }
+            _ => {}
+        }
+    }
+}
+
+fn finish_pending(lang: Lang, id: &str, json_out: bool) -> u8 {
+    if json_out {
+        println!("{}", json!({"id": id, "state": "pending", "needs_reconciliation": false}));
+    } else {
+        println!("{}", tf(lang, "cli.still_pending", &[("id", id)]));
+    }
+    exit::PENDING
+}
+
+fn timed_out(lang: Lang, id: &str, json_out: bool) -> u8 {
+    finish_pending(lang, id, json_out)
+}
+
+/// `kassa journal list`
+pub fn journal_list(lang: Lang, journal: &Journal, pending: bool, json_out: bool) -> u8 {
+    let rows = match journal.list(&ListFilter {
+        pending_only: pending,
+        limit: None,
+    }) {
+        Ok(r) => r,
+        Err(e) => return fail_usage(lang, json_out, "error.journal_open", &[("error", &e.to_string())]),
+    };
+    if json_out {
+        let v: Vec<_> = rows.iter().map(op_json).collect();
+        println!("{}", json!({ "operations": v }));
+    } else {
+        for op in &rows {
+            println!("{}  {}", local_time(op.created_at), describe(lang, op));
+        }
+    }
+    exit::DONE
+}
+
+/// `kassa journal show ID`
+pub fn journal_show(lang: Lang, journal: &Journal, id: &str, json_out: bool) -> u8 {
+    let id = ids::parse_guid(id).unwrap_or_else(|| id.to_string());
+    let (op, events) = match journal.get(&id).and_then(|op| Ok((op, journal.events(&id)?))) {
+        Ok(x) => x,
+        Err(_) => return fail_usage(lang, json_out, "error.not_found_id", &[("id", &id)]),
+    };
+    if json_out {
+        let mut v = op_json(&op);
+        v["events"] = events
+            .iter()
+            .map(|e| json!({"at": rfc3339(e.at), "kind": e.kind, "detail": e.detail}))
+            .collect();
+        println!("{v}");
+    } else {
+        println!("{}", describe(lang, &op));
+        if let Some(d) = &op.detail {
+            println!("  {}: {d}", t(lang, "detail.reason"));
+        }
+        for e in &events {
+            println!("  {}  {:<9} {}", local_time(e.at), e.kind, e.detail);
+        }
+    }
+    exit_for(&op)
+}
+
+/// `kassa journal resume`: drives every pending row until all are final or need a person.
+pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> u8 {
+    let lang = settings.lang;
+    let path = settings.journal_path.clone();
+    let (worker, mut events) = match Worker::start(settings.clone(), journal) {
+        Ok(x) => x,
+        Err(e) => return fail_usage(lang, w.json, "error.http_client", &[("error", &e)]),
+    };
+    worker.send(Command::ResumeAll);
+    let deadline = tokio::time::Instant::now() + w.timeout;
+    let mut tick = tokio::time::interval(Duration::from_millis(300));
+    let (pending, recon) = loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => break read_counts(&path),
+            e = events.recv() => match e {
+                Some(Event::Finished { op }) if !w.json => println!("{}", describe(lang, &op)),
+                Some(Event::NeedsReconciliation { op }) if !w.json => println!("{}", describe(lang, &op)),
+                Some(_) => {}
+                None => break read_counts(&path),
+            },
+            _ = tick.tick() => {
+                let (p, r) = read_counts(&path);
+                if p == r && worker.active() == 0 {
+                    break (p, r);
+                }
+            }
+        }
+    };
+    worker.stop().await;
+    if w.json {
+        println!("{}", json!({"pending": pending, "needs_reconciliation": recon}));
+    } else {
+        println!(
+            "{}",
+            tf(
+                lang,
+                "cli.resume_done",
+                &[("pending", &pending.to_string()), ("recon", &recon.to_string())]
+            )
+        );
+    }
+    if pending == 0 { exit::DONE } else { exit::PENDING }
+}
+
+/// Counts read through a second connection: reading never needs the worker.
+fn read_counts(path: &std::path::Path) -> (u32, u32) {
+    Journal::open(path)
+        .and_then(|j| j.counts())
+        .unwrap_or((u32::MAX, 0))
+}

@@ -1,0 +1,426 @@
+//! The one place that does I/O for the UI and the headless commands: `Command`s in,
+//! `Event`s out over tokio channels. It owns the journal (the only writer), the HTTP
+//! clients and every task that talks to a provider.
+//!
+//! It never touches UI state; screens never call providers.
+
+pub mod cash_in;
+pub mod poll;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::journal::{AuditEvent, Facts, Journal, JournalError, Kind, ListFilter, Operation};
+use crate::providers::SendError;
+use crate::providers::allpay::cash_in::{CashInClient, UserInfo};
+
+pub use cash_in::CashInPayment;
+pub use poll::Verdict;
+
+/// What the UI or a headless command asks the worker to do.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// The cashier typed a wallet login and asks whose it is.
+    CheckUser { login: String },
+    /// The cashier confirmed a cash-in: commit it as pending, then send it. Without
+    /// `allow_duplicate`, a like payment of the last 10 minutes stops it (rule 8).
+    StartCashIn {
+        payment: CashInPayment,
+        allow_duplicate: bool,
+    },
+    /// Follow an existing operation to a final state (headless `--id`).
+    Follow { id: String },
+    /// Take every pending row nobody else holds and drive it; keep looking for rows
+    /// whose holder went away. Sent on start.
+    ResumeAll,
+    /// The journal screen wants its rows.
+    LoadJournal { pending_only: bool },
+    /// The detail screen wants one operation and its audit trail.
+    LoadOperation { id: String },
+}
+
+/// Why a wallet check gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    /// The wallet exists; the server's message for the cashier, if any.
+    Found {
+        user: UserInfo,
+        message: Option<String>,
+    },
+    /// No `basicUserInfo`: no such wallet.
+    NotFound { message: Option<String> },
+    /// The check could not be made; nothing moved.
+    Failed {
+        key: &'static str,
+        code: Option<String>,
+        message: Option<String>,
+    },
+}
+
+/// What happened, for the UI or a headless command.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The answer to `CheckUser`.
+    UserChecked { login: String, outcome: CheckOutcome },
+    /// A like payment exists; the cashier must say whether this one is meant.
+    DuplicateFound {
+        payment: CashInPayment,
+        existing: Operation,
+    },
+    /// The operation is committed as pending: from here on it cannot be lost.
+    Recorded { op: Operation },
+    /// An attempt is going out (`next_retry` = None) or came back without a final answer.
+    Progress {
+        id: String,
+        attempt: u32,
+        status: Option<String>,
+        next_retry: Option<Duration>,
+        trouble: Option<&'static str>,
+    },
+    /// The operation reached a final state.
+    Finished { op: Operation },
+    /// The operation waits for a person to reconcile it.
+    NeedsReconciliation { op: Operation },
+    /// Pending rows, those needing a person, and those this process is sending now.
+    Counts { pending: u32, recon: u32, active: u32 },
+    /// `ResumeAll` took this many rows.
+    Resuming { count: usize },
+    /// Rows for the journal screen.
+    Journal { rows: Vec<Operation> },
+    /// One operation with its audit trail.
+    Detail {
+        op: Operation,
+        events: Vec<AuditEvent>,
+    },
+    /// Something went wrong that the cashier should know of (a catalogue key).
+    Trouble { id: Option<String>, key: &'static str },
+}
+
+/// Why an attempt gave no final answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trouble {
+    Send(SendError),
+    UnknownStatus(String),
+    NoStatus,
+}
+
+impl Trouble {
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            Trouble::Send(e) => e.message_key(),
+            Trouble::UnknownStatus(_) => "send.unknown_status",
+            Trouble::NoStatus => "send.no_status",
+        }
+    }
+}
+
+impl std::fmt::Display for Trouble {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trouble::Send(e) => write!(f, "{e}"),
+            Trouble::UnknownStatus(s) => write!(f, "unknown status {s:?}"),
+            Trouble::NoStatus => f.write_str("reply without a status"),
+        }
+    }
+}
+
+/// What every worker task shares.
+#[derive(Clone)]
+pub struct Ctx {
+    pub settings: Arc<Settings>,
+    journal: Arc<Mutex<Journal>>,
+    /// Names this process in leases: pid plus a random part.
+    pub holder: String,
+    cash_in: CashInClient,
+    events: mpsc::UnboundedSender<Event>,
+    pub shutdown: CancellationToken,
+    active: Arc<Mutex<HashSet<String>>>,
+}
+
+/// Runs a journal call on the blocking pool (SQLite with synchronous=FULL waits on disk).
+pub async fn db<T, F>(ctx: &Ctx, f: F) -> Result<T, JournalError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Journal) -> Result<T, JournalError> + Send + 'static,
+{
+    let journal = ctx.journal.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut j = journal
+            .lock()
+            .map_err(|_| JournalError::Corrupt("journal lock poisoned".into()))?;
+        f(&mut j)
+    })
+    .await
+    .map_err(|e| JournalError::Corrupt(format!("journal task: {e}")))?
+}
+
+impl Ctx {
+    fn emit(&self, e: Event) {
+        // The receiver is gone only when the UI or command has exited; the journal already
+        // holds everything that matters, so a lost event loses nothing.
+        if self.events.send(e).is_err() {
+            tracing::debug!("event receiver gone");
+        }
+    }
+
+    async fn emit_counts(&self) {
+        let active = self.active.lock().map(|a| a.len()).unwrap_or(0);
+        match db(self, |j| j.counts()).await {
+            Ok((pending, recon)) => self.emit(Event::Counts {
+                pending,
+                recon,
+                active: u32::try_from(active).unwrap_or(u32::MAX),
+            }),
+            Err(e) => tracing::warn!(error = %e, "counting pending rows failed"),
+        }
+    }
+
+    fn start_driving(&self, id: &str) -> bool {
+        self.active
+            .lock()
+            .map(|mut a| a.insert(id.to_string()))
+            .unwrap_or(false)
+    }
+
+    fn stop_driving(&self, id: &str) {
+        if let Ok(mut a) = self.active.lock() {
+            a.remove(id);
+        }
+    }
+
+    /// The endpoint and identity a row of `kind` would be sent to now.
+    fn endpoint_of(&self, kind: Kind) -> (String, String) {
+        match kind {
+            Kind::AllpayCashIn => (
+                self.settings.endpoint_identity(&self.settings.allpay.cash_in_url),
+                self.settings.allpay.requester.clone(),
+            ),
+        }
+    }
+}
+
+/// Sends one attempt of `op` and judges the reply.
+async fn send_once(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>) {
+    match op.kind {
+        Kind::AllpayCashIn => {
+            let r = ctx
+                .cash_in
+                .create_payment(&op.customer, op.amount, &op.id)
+                .await;
+            cash_in::judge(&r)
+        }
+    }
+}
+
+/// The handle the UI or a command holds.
+pub struct Worker {
+    commands: mpsc::UnboundedSender<Command>,
+    pub shutdown: CancellationToken,
+    ctx: Ctx,
+}
+
+impl Worker {
+    /// Starts the worker on the current runtime; events arrive on the returned receiver.
+    pub fn start(
+        settings: Settings,
+        journal: Journal,
+    ) -> Result<(Worker, mpsc::UnboundedReceiver<Event>), String> {
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel::<Command>();
+        let http = crate::providers::http_client(settings.allpay.timeout)?;
+        let cash_in = CashInClient {
+            http,
+            url: settings.allpay.cash_in_url.clone(),
+            requester: settings.allpay.requester.clone(),
+            lang: settings.lang.code().to_string(),
+            signer: None,
+        };
+        let ctx = Ctx {
+            settings: Arc::new(settings),
+            journal: Arc::new(Mutex::new(journal)),
+            holder: format!("pid{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            cash_in,
+            events: ev_tx,
+            shutdown: CancellationToken::new(),
+            active: Arc::new(Mutex::new(HashSet::new())),
+        };
+        let loop_ctx = ctx.clone();
+        tokio::spawn(async move {
+            loop {
+                let cmd = tokio::select! {
+                    _ = loop_ctx.shutdown.cancelled() => break,
+                    c = cmd_rx.recv() => c,
+                };
+                let Some(cmd) = cmd else { break };
+                let c = loop_ctx.clone();
+                tokio::spawn(handle(c, cmd));
+            }
+        });
+        Ok((
+            Worker {
+                commands: cmd_tx,
+                shutdown: ctx.shutdown.clone(),
+                ctx,
+            },
+            ev_rx,
+        ))
+    }
+
+    pub fn send(&self, cmd: Command) {
+        if self.commands.send(cmd).is_err() {
+            tracing::warn!("worker has stopped; command dropped");
+        }
+    }
+
+    /// Stops every task; rows in flight stay pending and are resumed on the next start.
+    /// Waits briefly for drivers to give their leases back.
+    pub async fn stop(&self) {
+        self.shutdown.cancel();
+        for _ in 0..40 {
+            if self.ctx.active.lock().map(|a| a.is_empty()).unwrap_or(true) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// How many operations this process is sending right now.
+    pub fn active(&self) -> usize {
+        self.ctx.active.lock().map(|a| a.len()).unwrap_or(0)
+    }
+}
+
+async fn handle(ctx: Ctx, cmd: Command) {
+    match cmd {
+        Command::CheckUser { login } => cash_in::check_user(&ctx, login).await,
+        Command::StartCashIn {
+            payment,
+            allow_duplicate,
+        } => cash_in::start(&ctx, payment, allow_duplicate).await,
+        Command::Follow { id } => follow(&ctx, id).await,
+        Command::ResumeAll => resume_all(&ctx).await,
+        Command::LoadJournal { pending_only } => {
+            let filter = ListFilter {
+                pending_only,
+                limit: Some(500),
+            };
+            match db(&ctx, move |j| j.list(&filter)).await {
+                Ok(rows) => ctx.emit(Event::Journal { rows }),
+                Err(e) => {
+                    tracing::error!(error = %e, "listing the journal failed");
+                    ctx.emit(Event::Trouble {
+                        id: None,
+                        key: "error.journal",
+                    });
+                }
+            }
+            ctx.emit_counts().await;
+        }
+        Command::LoadOperation { id } => {
+            let rid = id.clone();
+            match db(&ctx, move |j| Ok((j.get(&rid)?, j.events(&rid)?))).await {
+                Ok((op, events)) => ctx.emit(Event::Detail { op, events }),
+                Err(e) => {
+                    tracing::error!(op = %id, error = %e, "loading an operation failed");
+                    ctx.emit(Event::Trouble {
+                        id: Some(id),
+                        key: "error.journal",
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Follows one row: drives it when this process can claim it, otherwise watches the
+/// journal until whoever holds it finishes it.
+async fn follow(ctx: &Ctx, id: String) {
+    loop {
+        let rid = id.clone();
+        let row = match db(ctx, move |j| j.get(&rid)).await {
+            Ok(op) => op,
+            Err(e) => {
+                tracing::error!(op = %id, error = %e, "following an operation failed");
+                ctx.emit(Event::Trouble {
+                    id: Some(id),
+                    key: "error.not_found",
+                });
+                return;
+            }
+        };
+        if row.state.is_final() {
+            ctx.emit(Event::Finished { op: row });
+            return;
+        }
+        if row.needs_reconciliation {
+            ctx.emit(Event::NeedsReconciliation { op: row });
+            return;
+        }
+        let holder = ctx.holder.clone();
+        let until = poll::first_lease(ctx);
+        let rid = id.clone();
+        if let Ok(true) = db(ctx, move |j| j.claim(&rid, &holder, until)).await {
+            poll::drive(ctx.clone(), row).await;
+            // drive emits Finished / NeedsReconciliation; if it stopped for another
+            // reason (shutdown, lost lease) keep watching.
+            if ctx.shutdown.is_cancelled() {
+                return;
+            }
+            let rid = id.clone();
+            if let Ok(op) = db(ctx, move |j| j.get(&rid)).await {
+                if op.state.is_final() || op.needs_reconciliation {
+                    return;
+                }
+            }
+        }
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
+/// Claims every free pending row and drives each; then keeps looking, at the backoff cap,
+/// for rows whose holder died (their lease runs out) until shutdown.
+async fn resume_all(ctx: &Ctx) {
+    let mut first = true;
+    loop {
+        let holder = ctx.holder.clone();
+        let until = poll::first_lease(ctx);
+        match db(ctx, move |j| j.claim_pending(&holder, until)).await {
+            Ok(rows) => {
+                let fresh: Vec<Operation> = {
+                    let active = ctx.active.lock().map(|a| a.clone()).unwrap_or_default();
+                    rows.into_iter().filter(|r| !active.contains(&r.id)).collect()
+                };
+                if first || !fresh.is_empty() {
+                    ctx.emit(Event::Resuming { count: fresh.len() });
+                }
+                for op in fresh {
+                    tracing::info!(op = %op.id, "resuming pending operation");
+                    tokio::spawn(poll::drive(ctx.clone(), op));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "claiming pending rows failed");
+                ctx.emit(Event::Trouble {
+                    id: None,
+                    key: "error.journal",
+                });
+            }
+        }
+        if first {
+            ctx.emit_counts().await;
+        }
+        first = false;
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(ctx.settings.poll_max.max(Duration::from_secs(1))) => {}
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Driving one pending operation to a final state: claim, send with the same id, judge the
+//! reply, wait, repeat; across restarts, because every pending row is resumed on start.
+
+use std::time::Duration;
+
+use super::{Ctx, Event, db};
+use crate::journal::{JournalError, Operation, State, now_ms};
+
+/// How long to wait before re-sending attempt `attempt` (1-based) of an operation created
+/// `age` ago: `initial` doubling each attempt up to `max`, times a random factor in
+/// [0.8, 1.2] so that many tills do not poll in step; once an operation is 24 hours old,
+/// an hour (DESIGN.md "what a waiting command waits for").
+pub fn backoff(attempt: u32, initial: Duration, max: Duration, age: Duration) -> Duration {
+    if age >= Duration::from_secs(24 * 3600) {
+        return Duration::from_secs(3600);
+    }
+    let shift = attempt.saturating_sub(1).min(20);
+    let base = initial.saturating_mul(1u32 << shift).min(max);
+    base.mul_f64(0.8 + fastrand::f64() * 0.4)
+}
+
+/// What one reply means for the row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A final state: the row moves and the driver stops.
+    Final(State),
+    /// Still in progress or unknown: keep the row pending and ask again.
+    Pending,
+}
+
+/// Ties the lease to what the attempt may take: the request's timeout, the wait after it
+/// and a margin, so that a killed process's rows are free again soon after.
+fn lease_until(ctx: &Ctx, wait: Duration) -> i64 {
+    let span = ctx.settings.allpay.timeout + wait + Duration::from_secs(5);
+    now_ms() + i64::try_from(span.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+pub fn first_lease(ctx: &Ctx) -> i64 {
+    lease_until(ctx, Duration::ZERO)
+}
+
+/// Drives `op` until it is final, needs a person, another process takes it, or kassa
+/// shuts down (then the lease is given back and the row stays pending for the next start).
+pub async fn drive(ctx: Ctx, op: Operation) {
+    let id = op.id.clone();
+    if !ctx.start_driving(&id) {
+        return;
+    }
+    let outcome = drive_inner(&ctx, op).await;
+    ctx.stop_driving(&id);
+    if let Err(e) = outcome {
+        tracing::error!(op = %id, error = %e, "driving an operation failed; it stays pending");
+        ctx.emit(Event::Trouble {
+            id: Some(id.clone()),
+            key: "error.journal",
+        });
+    }
+    let holder = ctx.holder.clone();
+    let rid = id.clone();
+    if let Err(e) = db(&ctx, move |j| j.release(&rid, &holder)).await {
+        tracing::warn!(op = %id, error = %e, "could not release the lease; it expires by itself");
+    }
+    ctx.emit_counts().await;
+}
+
+async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
+    let id = op.id.clone();
+    // Rule 1: a retry goes to the endpoint and identity the row was committed with.
+    let (endpoint, identity) = ctx.endpoint_of(op.kind);
+    if op.endpoint != endpoint || op.identity != identity {
+        let reason = format!(
+            "recorded for {} as {}, config now points at {} as {}; not sent there",
+            op.endpoint, op.identity, endpoint, identity
+        );
+        let rid = id.clone();
+        db(ctx, move |j| j.mark_reconciliation(&rid, &reason)).await?;
+        let op = db(ctx, {
+            let id = id.clone();
+            move |j| j.get(&id)
+        })
+        .await?;
+        ctx.emit(Event::NeedsReconciliation { op });
+        return Ok(());
+    }
+    if !op.kind.repeat_safe() && op.attempts > 0 {
+        let rid = id.clone();
+        db(ctx, move |j| {
+            j.mark_reconciliation(&rid, "outcome of a send that is not safe to repeat is unknown")
+        })
+        .await?;
+        return Ok(());
+    }
+    let mut wait = Duration::ZERO;
+    loop {
+        let holder = ctx.holder.clone();
+        let until = lease_until(ctx, wait);
+        let rid = id.clone();
+        let attempt = match db(ctx, move |j| j.record_attempt(&rid, &holder, until)).await {
+            Ok(n) => n,
+            Err(JournalError::LeaseHeld { holder, .. }) => {
+                tracing::info!(op = %id, %holder, "another process is sending this operation");
+                return Ok(());
+            }
+            Err(JournalError::IllegalTransition { from, .. }) if from.is_final() => {
+                let op = db(ctx, {
+                    let id = id.clone();
+                    move |j| j.get(&id)
+                })
+                .await?;
+                ctx.emit(Event::Finished { op });
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        ctx.emit(Event::Progress {
+            id: id.clone(),
+            attempt,
+            status: None,
+            next_retry: None,
+            trouble: None,
+        });
+        let sent = tokio::select! {
+            _ = ctx.shutdown.cancelled() => return Ok(()),
+            r = super::send_once(ctx, &op) => r,
+        };
+        let (verdict, facts, trouble) = sent;
+        match verdict {
+            Verdict::Final(state) => {
+                let holder = ctx.holder.clone();
+                let rid = id.clone();
+                let op = db(ctx, move |j| j.transition(&rid, &holder, state, &facts)).await?;
+                tracing::info!(op = %id, state = %op.state, status = ?op.provider_status, "operation final");
+                ctx.emit(Event::Finished { op });
+                return Ok(());
+            }
+            Verdict::Pending => {
+                let age = Duration::from_millis(u64::try_from(now_ms() - op.created_at).unwrap_or(0));
+                wait = backoff(attempt, ctx.settings.poll_initial, ctx.settings.poll_max, age);
+                let holder = ctx.holder.clone();
+                let rid = id.clone();
+                let status = facts.provider_status.clone();
+                let kept = facts.clone();
+                db(ctx, move |j| {
+                    j.transition(&rid, &holder, State::Pending, &kept).map(|_| ())
+                })
+                .await?;
+                if let Some(t) = &trouble {
+                    let rid = id.clone();
+                    let detail = t.to_string();
+                    db(ctx, move |j| j.note(&rid, "error", &detail)).await?;
+                }
+                tracing::info!(
+                    op = %id,
+                    attempt,
+                    status = ?status,
+                    trouble = ?trouble.as_ref().map(ToString::to_string),
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "still pending"
+                );
+                ctx.emit(Event::Progress {
+                    id: id.clone(),
+                    attempt,
+                    status,
+                    next_retry: Some(wait),
+                    trouble: trouble.as_ref().map(super::Trouble::message_key),
+                });
+                tokio::select! {
+                    _ = ctx.shutdown.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_the_cap_with_jitter() {
+        let i = Duration::from_secs(1);
+        let m = Duration::from_secs(30);
+        let young = Duration::from_secs(5);
+        for _ in 0..200 {
+            let b1 = backoff(1, i, m, young);
+            assert!(b1 >= Duration::from_millis(800) && b1 <= Duration::from_millis(1200));
+            let b3 = backoff(3, i, m, young);
+            assert!(b3 >= Duration::from_millis(3200) && b3 <= Duration::from_millis(4800));
+            let b10 = backoff(10, i, m, young);
+            assert!(b10 >= Duration::from_secs(24) && b10 <= Duration::from_secs(36));
+            assert!(backoff(u32::MAX, i, m, young) <= Duration::from_secs(36));
+        }
+        assert_eq!(backoff(2, i, m, Duration::from_secs(25 * 3600)), Duration::from_secs(3600));
+    }
+}
