@@ -225,7 +225,12 @@ fn check_url(path: &Path, key: &str, url: &str) -> Result<String, ConfigError> {
     }
 }
 
-fn check_positive(path: &Path, key: &str, v: Option<u64>, default: u64) -> Result<u64, ConfigError> {
+fn check_positive(
+    path: &Path,
+    key: &str,
+    v: Option<u64>,
+    default: u64,
+) -> Result<u64, ConfigError> {
     match v {
         Some(0) => Err(ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -242,7 +247,12 @@ impl Settings {
     /// run without a file passes the path it looked at).
     pub fn resolve(file: &ConfigFile, path: &Path) -> Result<Settings, ConfigError> {
         let data = data_dir();
-        let poll_initial = check_positive(path, "worker.poll_initial_ms", file.worker.poll_initial_ms, 1000)?;
+        let poll_initial = check_positive(
+            path,
+            "worker.poll_initial_ms",
+            file.worker.poll_initial_ms,
+            1000,
+        )?;
         let poll_max = check_positive(path, "worker.poll_max_ms", file.worker.poll_max_ms, 30_000)?;
         if poll_max < poll_initial {
             return Err(ConfigError::Invalid {
@@ -334,7 +344,9 @@ impl Settings {
             poll_max: Duration::from_secs(5),
             allpay: AllpaySettings {
                 terminal_url: format!("{base}/allpay-public-soap/transaction-management/v1.1"),
-                cash_in_url: format!("{base}/allpay-public-soap/cash-in-transaction-management/v1.1"),
+                cash_in_url: format!(
+                    "{base}/allpay-public-soap/cash-in-transaction-management/v1.1"
+                ),
                 requester: DEMO_REQUESTER.to_string(),
                 timeout: Duration::from_secs(10),
             },
@@ -401,7 +413,10 @@ mod tests {
         let m = message("[allpay]\ncash_in_url = \"beta.allpay.kz\"\n");
         assert!(m.contains("allpay.cash_in_url") && m.contains("URL"), "{m}");
         let m = message("[allpay]\ntimeout_secs = 0\n");
-        assert!(m.contains("allpay.timeout_secs") && m.contains("greater than 0"), "{m}");
+        assert!(
+            m.contains("allpay.timeout_secs") && m.contains("greater than 0"),
+            "{m}"
+        );
         let m = message("[allpay]\ntimeout_secs = \"ten\"\n");
         assert!(m.contains("timeout_secs"), "{m}");
         let m = message("[ui]\nlang = \"de\"\n");
@@ -416,8 +431,23 @@ mod tests {
     fn secrets_come_from_env_or_file_not_both() {
         let p = Path::new("c.toml");
         let r = secret(p, "wooppay.password", &Some("a".into()), &Some("B".into()));
-        assert!(r.map_err(|e| e.to_string()).err().unwrap_or_default().contains("not both"));
-        let r = secret(p, "wooppay.password", &None, &Some("KASSA_SURELY_UNSET_VAR".into()));
-        assert!(r.map_err(|e| e.to_string()).err().unwrap_or_default().contains("KASSA_SURELY_UNSET_VAR"));
+        assert!(
+            r.map_err(|e| e.to_string())
+                .err()
+                .unwrap_or_default()
+                .contains("not both")
+        );
+        let r = secret(
+            p,
+            "wooppay.password",
+            &None,
+            &Some("KASSA_SURELY_UNSET_VAR".into()),
+        );
+        assert!(
+            r.map_err(|e| e.to_string())
+                .err()
+                .unwrap_or_default()
+                .contains("KASSA_SURELY_UNSET_VAR")
+        );
     }
 }

@@ -172,7 +172,10 @@ fn print_check(lang: Lang, login: &str, outcome: &CheckOutcome, json_out: bool) 
         }
         CheckOutcome::NotFound { message } => {
             if json_out {
-                println!("{}", json!({"login": login, "found": false, "message": message}));
+                println!(
+                    "{}",
+                    json!({"login": login, "found": false, "message": message})
+                );
             } else {
                 println!("{login}: {}", t(lang, "cashin.no_such_user"));
                 if let Some(m) = message.as_deref().filter(|m| !m.is_empty()) {
@@ -244,7 +247,14 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
     // A known id follows that operation instead of creating one (rule 8).
     let known = match journal.find(&guid) {
         Ok(k) => k,
-        Err(e) => return fail_usage(lang, json_out, "error.journal_open", &[("error", &e.to_string())]),
+        Err(e) => {
+            return fail_usage(
+                lang,
+                json_out,
+                "error.journal_open",
+                &[("error", &e.to_string())],
+            );
+        }
     };
     let (worker, mut events) = match Worker::start(settings.clone(), journal) {
         Ok(w) => w,
@@ -375,7 +385,11 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
                 } else {
                     println!("{}", describe(lang, &op));
                 }
-                return exit_for(&op).max(if op.needs_reconciliation { exit::PENDING } else { 0 });
+                return exit_for(&op).max(if op.needs_reconciliation {
+                    exit::PENDING
+                } else {
+                    0
+                });
             }
             Event::DuplicateFound { existing, .. } if existing.id != id => {
                 let msg = tf(
@@ -388,7 +402,10 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
                     ],
                 );
                 if w.json {
-                    println!("{}", json!({"error": msg, "code": "duplicate", "existing": op_json(&existing)}));
+                    println!(
+                        "{}",
+                        json!({"error": msg, "code": "duplicate", "existing": op_json(&existing)})
+                    );
                 } else {
                     eprintln!("kassa: {msg}");
                 }
@@ -401,7 +418,11 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
                 } else {
                     eprintln!("kassa: {msg}");
                 }
-                return if key == "error.not_recorded" { exit::USAGE } else { exit::PENDING };
+                return if key == "error.not_recorded" {
+                    exit::USAGE
+                } else {
+                    exit::PENDING
+                };
             }
             _ => {}
         }
@@ -410,7 +431,10 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
 
 fn finish_pending(lang: Lang, id: &str, json_out: bool) -> u8 {
     if json_out {
-        println!("{}", json!({"id": id, "state": "pending", "needs_reconciliation": false}));
+        println!(
+            "{}",
+            json!({"id": id, "state": "pending", "needs_reconciliation": false})
+        );
     } else {
         println!("{}", tf(lang, "cli.still_pending", &[("id", id)]));
     }
@@ -428,7 +452,14 @@ pub fn journal_list(lang: Lang, journal: &Journal, pending: bool, json_out: bool
         limit: None,
     }) {
         Ok(r) => r,
-        Err(e) => return fail_usage(lang, json_out, "error.journal_open", &[("error", &e.to_string())]),
+        Err(e) => {
+            return fail_usage(
+                lang,
+                json_out,
+                "error.journal_open",
+                &[("error", &e.to_string())],
+            );
+        }
     };
     if json_out {
         let v: Vec<_> = rows.iter().map(op_json).collect();
@@ -444,7 +475,10 @@ pub fn journal_list(lang: Lang, journal: &Journal, pending: bool, json_out: bool
 /// `kassa journal show ID`
 pub fn journal_show(lang: Lang, journal: &Journal, id: &str, json_out: bool) -> u8 {
     let id = ids::parse_guid(id).unwrap_or_else(|| id.to_string());
-    let (op, events) = match journal.get(&id).and_then(|op| Ok((op, journal.events(&id)?))) {
+    let (op, events) = match journal
+        .get(&id)
+        .and_then(|op| Ok((op, journal.events(&id)?)))
+    {
         Ok(x) => x,
         Err(_) => return fail_usage(lang, json_out, "error.not_found_id", &[("id", &id)]),
     };
@@ -497,18 +531,28 @@ pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> u
     };
     worker.stop().await;
     if w.json {
-        println!("{}", json!({"pending": pending, "needs_reconciliation": recon}));
+        println!(
+            "{}",
+            json!({"pending": pending, "needs_reconciliation": recon})
+        );
     } else {
         println!(
             "{}",
             tf(
                 lang,
                 "cli.resume_done",
-                &[("pending", &pending.to_string()), ("recon", &recon.to_string())]
+                &[
+                    ("pending", &pending.to_string()),
+                    ("recon", &recon.to_string())
+                ]
             )
         );
     }
-    if pending == 0 { exit::DONE } else { exit::PENDING }
+    if pending == 0 {
+        exit::DONE
+    } else {
+        exit::PENDING
+    }
 }
 
 /// Counts read through a second connection: reading never needs the worker.

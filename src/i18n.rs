@@ -84,7 +84,10 @@ mod tests {
         let en: HashMap<String, String> = toml::from_str(EN).expect("en catalogue parses");
         let mut missing: Vec<_> = ru.keys().filter(|k| !en.contains_key(*k)).collect();
         missing.extend(en.keys().filter(|k| !ru.contains_key(*k)));
-        assert!(missing.is_empty(), "keys in one catalogue only: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "keys in one catalogue only: {missing:?}"
+        );
         for (k, v) in ru.iter().chain(en.iter()) {
             assert!(!v.trim().is_empty(), "empty text for {k}");
         }

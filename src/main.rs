@@ -15,7 +15,11 @@ use kassa::i18n::{Lang, t, tf};
 use kassa::journal::Journal;
 
 #[derive(Debug, Parser)]
-#[command(name = "kassa", version, about = "Terminal cashier console (Allpay, Wooppay, UPay, WebMoney)")]
+#[command(
+    name = "kassa",
+    version,
+    about = "Terminal cashier console (Allpay, Wooppay, UPay, WebMoney)"
+)]
 struct Cli {
     /// Configuration file (default: config.toml in the platform's config dir).
     #[arg(long, global = true, value_name = "PATH")]
@@ -62,6 +66,8 @@ enum AllpayCmd {
     /// Top up a wallet for cash; waits for a final state.
     CashIn {
         login: String,
+        /// In tenge: 1000, "1 000", 1000,50 or 1000.5.
+        #[arg(allow_hyphen_values = true)]
         amount: String,
         /// Do not ask for confirmation.
         #[arg(long)]
@@ -107,7 +113,18 @@ enum JournalCmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors are exit 1 by the contract (clap's own is 2, which means "declined").
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::DONE
+            });
+        }
+    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -137,7 +154,11 @@ async fn settings(cli: &Cli) -> Result<(Settings, Option<Emulator>), String> {
     };
     if cli.config.is_none() && !path.exists() {
         let lang = lang_override.unwrap_or_default();
-        return Err(tf(lang, "cli.no_config", &[("path", &path.display().to_string())]));
+        return Err(tf(
+            lang,
+            "cli.no_config",
+            &[("path", &path.display().to_string())],
+        ));
     }
     let file = ConfigFile::load(&path).map_err(|e| e.to_string())?;
     let mut s = Settings::resolve(&file, &path).map_err(|e| e.to_string())?;
@@ -193,7 +214,10 @@ async fn run(cli: Cli) -> u8 {
             let journal = match Journal::open(&settings.journal_path) {
                 Ok(j) => j,
                 Err(e) => {
-                    eprintln!("kassa: {}", tf(lang, "error.journal_open", &[("error", &e.to_string())]));
+                    eprintln!(
+                        "kassa: {}",
+                        tf(lang, "error.journal_open", &[("error", &e.to_string())])
+                    );
                     return exit::USAGE;
                 }
             };
@@ -257,7 +281,14 @@ async fn run_emulator(listen: &str, pending_polls: u32, slow_ms: u64) -> u8 {
     let emu = match Emulator::start(listen, options).await {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("kassa: {}", tf(Lang::En, "emulator.bind", &[("addr", listen), ("error", &e.to_string())]));
+            eprintln!(
+                "kassa: {}",
+                tf(
+                    Lang::En,
+                    "emulator.bind",
+                    &[("addr", listen), ("error", &e.to_string())]
+                )
+            );
             return exit::USAGE;
         }
     };

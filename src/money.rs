@@ -296,7 +296,10 @@ mod tests {
         assert_eq!(a.map(Amount::to_wire_decimal).as_deref(), Some("1000.5"));
         let b = Amount::from_minor(123_456_789, Currency::Uzs).ok();
         assert_eq!(b.map(Amount::display).as_deref(), Some("1 234 567,89 сўм"));
-        assert_eq!(b.map(Amount::to_wire_decimal).as_deref(), Some("1234567.89"));
+        assert_eq!(
+            b.map(Amount::to_wire_decimal).as_deref(),
+            Some("1234567.89")
+        );
         let c = Amount::from_minor(10_000, Currency::Kzt).ok();
         assert_eq!(c.map(Amount::to_wire_decimal).as_deref(), Some("100"));
         let d = Amount::from_minor(736, Currency::Kzt).ok();

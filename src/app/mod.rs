@@ -21,7 +21,10 @@ pub use tui::run;
 
 /// What the loop feeds `update`.
 #[derive(Debug, Clone)]
-#[expect(clippy::large_enum_variant, reason = "one Msg lives at a time; a box buys nothing")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one Msg lives at a time; a box buys nothing"
+)]
 pub enum Msg {
     /// A key press (releases are filtered by the key table).
     Key(KeyEvent),

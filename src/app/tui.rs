@@ -35,7 +35,10 @@ pub async fn run(settings: Settings, demo: bool) -> u8 {
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("kassa: {}", tf(lang, "error.terminal", &[("error", &e.to_string())]));
+            eprintln!(
+                "kassa: {}",
+                tf(lang, "error.terminal", &[("error", &e.to_string())])
+            );
             return exit::USAGE;
         }
     };
@@ -52,7 +55,10 @@ pub async fn run(settings: Settings, demo: bool) -> u8 {
     // First frame before the journal and the emulator: the cashier sees kassa at once.
     if let Err(e) = terminal.draw(|f| view(&model, f)) {
         restore();
-        eprintln!("kassa: {}", tf(lang, "error.terminal", &[("error", &e.to_string())]));
+        eprintln!(
+            "kassa: {}",
+            tf(lang, "error.terminal", &[("error", &e.to_string())])
+        );
         return exit::USAGE;
     }
     let path = settings.journal_path.clone();
@@ -60,7 +66,10 @@ pub async fn run(settings: Settings, demo: bool) -> u8 {
         Ok(Ok(j)) => j,
         Ok(Err(e)) => {
             restore();
-            eprintln!("kassa: {}", tf(lang, "error.journal_open", &[("error", &e.to_string())]));
+            eprintln!(
+                "kassa: {}",
+                tf(lang, "error.journal_open", &[("error", &e.to_string())])
+            );
             return exit::USAGE;
         }
         Err(e) => {

@@ -134,7 +134,10 @@ impl CashIn {
         match op.name.as_str() {
             "checkUserAndValidateCashIn" => self.check_user(op),
             "createCashInPayment" => self.create_payment(op, pending_polls, slow),
-            other => fault("S:Client", &format!("Cannot find dispatch method for {other}")),
+            other => fault(
+                "S:Client",
+                &format!("Cannot find dispatch method for {other}"),
+            ),
         }
     }
 
@@ -176,7 +179,10 @@ impl CashIn {
             return fault("S:Client", "requester, toUserName and GUID are required");
         }
         if !valid_amount(&amount) {
-            return fault("S:Client", &format!("amount '{amount}' is not a positive decimal"));
+            return fault(
+                "S:Client",
+                &format!("amount '{amount}' is not a positive decimal"),
+            );
         }
         let key = (requester.clone(), guid.clone());
         let first = !self.entries.contains_key(&key);
@@ -230,8 +236,13 @@ impl CashIn {
                 delay: slow,
                 reply: Box::new(reply),
             },
-            Some(Misbehaviour::Malformed) => Reply::xml(200, "<soapenv:Envelope><soapenv:Body><ns:createCashInPaymentResponse><return><header>"),
-            Some(Misbehaviour::SoapFaultReply) => fault("S:Server", "Internal error, transaction state unknown"),
+            Some(Misbehaviour::Malformed) => Reply::xml(
+                200,
+                "<soapenv:Envelope><soapenv:Body><ns:createCashInPaymentResponse><return><header>",
+            ),
+            Some(Misbehaviour::SoapFaultReply) => {
+                fault("S:Server", "Internal error, transaction state unknown")
+            }
             Some(Misbehaviour::UnknownStatus) => {
                 let mut e = entry.clone();
                 e.status = "PROCESSING".into();
@@ -266,9 +277,15 @@ fn payment_reply(e: &Entry) -> Reply {
     let (user, reason) = match e.status.as_str() {
         "PENDING" => ("Платёж в обработке", None),
         "COMPLETED" => ("Кошелёк пополнен", None),
-        "FAILED" => ("Платёж не прошёл", Some("PROVIDER_ERROR: wallet service failed")),
+        "FAILED" => (
+            "Платёж не прошёл",
+            Some("PROVIDER_ERROR: wallet service failed"),
+        ),
         _ if e.login == UNKNOWN_USER => ("Пользователь не найден", Some("USER_NOT_FOUND")),
-        _ => ("Операция отклонена", Some("LIMIT_EXCEEDED: wallet balance limit")),
+        _ => (
+            "Операция отклонена",
+            Some("LIMIT_EXCEEDED: wallet balance limit"),
+        ),
     };
     let mut out = String::from(ENVELOPE_OPEN);
     out.push_str("      <ns:createCashInPaymentResponse>\n         <return>\n");

@@ -113,7 +113,11 @@ pub async fn serve(listener: TcpListener, handler: Handler, stop: CancellationTo
     }
 }
 
-async fn connection(mut stream: TcpStream, _peer: SocketAddr, handler: Handler) -> std::io::Result<()> {
+async fn connection(
+    mut stream: TcpStream,
+    _peer: SocketAddr,
+    handler: Handler,
+) -> std::io::Result<()> {
     let Some(req) = read_request(&mut stream).await? else {
         return Ok(());
     };
@@ -194,7 +198,11 @@ fn head(status: u16, content_type: &str, len: usize) -> String {
 
 async fn write_reply(mut stream: TcpStream, reply: Reply) -> std::io::Result<()> {
     let mut reply = reply;
-    while let Reply::Slow { delay, reply: inner } = reply {
+    while let Reply::Slow {
+        delay,
+        reply: inner,
+    } = reply
+    {
         tokio::time::sleep(delay).await;
         reply = *inner;
     }
@@ -223,7 +231,10 @@ async fn write_reply(mut stream: TcpStream, reply: Reply) -> std::io::Result<()>
     }
 }
 
-#[expect(deprecated, reason = "SO_LINGER 0 resets at once on drop: the fault we emulate")]
+#[expect(
+    deprecated,
+    reason = "SO_LINGER 0 resets at once on drop: the fault we emulate"
+)]
 fn reset(stream: TcpStream) -> std::io::Result<()> {
     stream.set_linger(Some(Duration::ZERO))?;
     drop(stream);

@@ -86,7 +86,11 @@ fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
         return Reply::text(500, "emulator state poisoned");
     };
     match (req.method.as_str(), req.path()) {
-        ("POST", CASH_IN_PATH) => state.cash_in.handle(&req.body, options.pending_polls, options.slow),
+        ("POST", CASH_IN_PATH) => {
+            state
+                .cash_in
+                .handle(&req.body, options.pending_polls, options.slow)
+        }
         ("GET", "/_emulator/ledger") => {
             let ledger = serde_json::json!({ "allpay_cash_in": state.cash_in.entries() });
             Reply::json(ledger.to_string())

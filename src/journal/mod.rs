@@ -340,7 +340,12 @@ impl Journal {
             params![
                 op.id,
                 now,
-                format!("pending; {} to {} via {}", op.amount.to_wire_decimal(), op.customer, op.endpoint)
+                format!(
+                    "pending; {} to {} via {}",
+                    op.amount.to_wire_decimal(),
+                    op.customer,
+                    op.endpoint
+                )
             ],
         )?;
         tx.commit()?;
@@ -430,7 +435,7 @@ impl Journal {
         })?;
         tx.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'sent', ?3)",
-            params![id, now, format!("attempt {n}")],
+            params![id, now, format!("attempt {n} by {holder}")],
         )?;
         tx.commit()?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
@@ -556,7 +561,12 @@ impl Journal {
     }
 
     /// Claims one pending row for `holder` until `lease_until` if nobody else holds it.
-    pub fn claim(&mut self, id: &str, holder: &str, lease_until: i64) -> Result<bool, JournalError> {
+    pub fn claim(
+        &mut self,
+        id: &str,
+        holder: &str,
+        lease_until: i64,
+    ) -> Result<bool, JournalError> {
         let n = self.conn.execute(
             "UPDATE operations SET lease_holder = ?2, lease_until = ?3 WHERE id = ?1 \
              AND state = 'pending' AND needs_reconciliation = 0 \
@@ -623,7 +633,13 @@ impl Journal {
         self.conn
             .query_row(
                 &sql,
-                params![kind.tag(), customer, amount.minor(), amount.currency().code(), since_ms],
+                params![
+                    kind.tag(),
+                    customer,
+                    amount.minor(),
+                    amount.currency().code(),
+                    since_ms
+                ],
                 row_to_op,
             )
             .optional()?
@@ -731,7 +747,10 @@ mod tests {
         assert_eq!(op.state, State::Completed);
         assert!(op.final_at.is_some());
         // The same answer again changes nothing; a contradicting one is refused and noted.
-        assert_eq!(j.transition("{c}", "me", State::Completed, &facts)?.state, State::Completed);
+        assert_eq!(
+            j.transition("{c}", "me", State::Completed, &facts)?.state,
+            State::Completed
+        );
         assert!(matches!(
             j.transition("{c}", "me", State::Declined, &Facts::default()),
             Err(JournalError::IllegalTransition { .. })
@@ -750,11 +769,16 @@ mod tests {
         let (_d, mut j) = journal();
         let since = now_ms() - 600_000;
         j.record_pending(&new_op("{d}", 100), "me", now_ms() + 1000)?;
-        let a = Amount::from_minor(100, Currency::Kzt).map_err(|e| JournalError::Corrupt(e.to_string()))?;
-        let b = Amount::from_minor(200, Currency::Kzt).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        let a = Amount::from_minor(100, Currency::Kzt)
+            .map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        let b = Amount::from_minor(200, Currency::Kzt)
+            .map_err(|e| JournalError::Corrupt(e.to_string()))?;
         let dup = j.find_duplicate(Kind::AllpayCashIn, "77072734954", a, since)?;
         assert_eq!(dup.map(|o| o.id).as_deref(), Some("{d}"));
-        assert!(j.find_duplicate(Kind::AllpayCashIn, "77072734954", b, since)?.is_none());
+        assert!(
+            j.find_duplicate(Kind::AllpayCashIn, "77072734954", b, since)?
+                .is_none()
+        );
         assert_eq!(j.counts()?, (1, 0));
         j.mark_reconciliation("{d}", "endpoint changed")?;
         assert_eq!(j.counts()?, (1, 1));
@@ -773,9 +797,13 @@ mod tests {
         let j = Journal::open(&path)?;
         assert_eq!(j.schema_version()?, MIGRATIONS.len() as i64);
         assert_eq!(j.list(&ListFilter::default())?.len(), 1);
-        let mode: String = j.conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        let mode: String = j
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))?;
         assert_eq!(mode, "wal");
-        let sync: i64 = j.conn.pragma_query_value(None, "synchronous", |r| r.get(0))?;
+        let sync: i64 = j
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))?;
         assert_eq!(sync, 2, "synchronous=FULL");
         Ok(())
     }

@@ -82,11 +82,17 @@ pub async fn post_soap(
         if let Err(soap::SoapError::Fault { code, message }) = soap::parse_body(&bytes) {
             return Err(SendError::Fault { code, message });
         }
-        return Err(SendError::OutcomeUnknown(format!("HTTP {}", status.as_u16())));
+        return Err(SendError::OutcomeUnknown(format!(
+            "HTTP {}",
+            status.as_u16()
+        )));
     }
     // A 4xx is the server refusing the request as sent; still, nothing proves it was not
     // acted on, so it is not a decline.
-    Err(SendError::OutcomeUnknown(format!("HTTP {}", status.as_u16())))
+    Err(SendError::OutcomeUnknown(format!(
+        "HTTP {}",
+        status.as_u16()
+    )))
 }
 
 fn classify(e: reqwest::Error) -> SendError {

@@ -8,8 +8,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use quick_xml::events::Event;
 use quick_xml::Reader;
+use quick_xml::events::Event;
 
 /// What can go wrong reading a SOAP reply.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -355,7 +355,10 @@ mod tests {
         let body = body.as_ref().ok();
         assert_eq!(body.map(|b| b.name.as_str()), Some("x"));
         assert_eq!(body.and_then(|b| b.text_of("a")), Some("t&uа"));
-        assert_eq!(body.and_then(|b| b.child("a")).and_then(|a| a.attr("b")), Some("1"));
+        assert_eq!(
+            body.and_then(|b| b.child("a")).and_then(|a| a.attr("b")),
+            Some("1")
+        );
         assert!(body.and_then(|b| b.child("c")).is_some());
     }
 
@@ -364,8 +367,14 @@ mod tests {
         let xml = b"<E><Body><r><url>https://x/y?id=1&key=abc</url><u2>https://x/y?id=1&amp;key=abc</u2></r></Body></E>";
         let doc = parse_document(xml).ok();
         let r = doc.as_ref().and_then(|d| d.path(&["Body", "r"]));
-        assert_eq!(r.and_then(|r| r.text_of("url")), Some("https://x/y?id=1&key=abc"));
-        assert_eq!(r.and_then(|r| r.text_of("u2")), Some("https://x/y?id=1&key=abc"));
+        assert_eq!(
+            r.and_then(|r| r.text_of("url")),
+            Some("https://x/y?id=1&key=abc")
+        );
+        assert_eq!(
+            r.and_then(|r| r.text_of("u2")),
+            Some("https://x/y?id=1&key=abc")
+        );
     }
 
     #[test]
@@ -384,9 +393,15 @@ mod tests {
     fn truncated_and_garbage_are_malformed() {
         let xml = b"<soapenv:Envelope xmlns:soapenv=\"x\"><soapenv:Body><a>1</a>";
         assert!(matches!(parse_body(xml), Err(SoapError::Malformed(_))));
-        assert!(matches!(parse_body(b"<html>oops"), Err(SoapError::Malformed(_))));
+        assert!(matches!(
+            parse_body(b"<html>oops"),
+            Err(SoapError::Malformed(_))
+        ));
         assert!(matches!(parse_body(b""), Err(SoapError::Malformed(_))));
-        assert!(matches!(parse_body(b"<a></b>"), Err(SoapError::Malformed(_))));
+        assert!(matches!(
+            parse_body(b"<a></b>"),
+            Err(SoapError::Malformed(_))
+        ));
         assert_eq!(parse_body(b"<html></html>"), Err(SoapError::NoBody));
     }
 

@@ -139,7 +139,11 @@ pub fn judge(result: &Result<CashInReply, SendError>) -> (Verdict, Facts, Option
                 None => (Verdict::Pending, facts, Some(Trouble::NoStatus)),
             }
         }
-        Err(e) => (Verdict::Pending, Facts::default(), Some(Trouble::Send(e.clone()))),
+        Err(e) => (
+            Verdict::Pending,
+            Facts::default(),
+            Some(Trouble::Send(e.clone())),
+        ),
     }
 }
 
@@ -160,11 +164,23 @@ mod tests {
 
     #[test]
     fn only_documented_final_statuses_are_final() {
-        assert_eq!(judge(&reply(Some(TxStatus::Completed))).0, Verdict::Final(State::Completed));
-        assert_eq!(judge(&reply(Some(TxStatus::Declined))).0, Verdict::Final(State::Declined));
-        assert_eq!(judge(&reply(Some(TxStatus::Failed))).0, Verdict::Final(State::Declined));
+        assert_eq!(
+            judge(&reply(Some(TxStatus::Completed))).0,
+            Verdict::Final(State::Completed)
+        );
+        assert_eq!(
+            judge(&reply(Some(TxStatus::Declined))).0,
+            Verdict::Final(State::Declined)
+        );
+        assert_eq!(
+            judge(&reply(Some(TxStatus::Failed))).0,
+            Verdict::Final(State::Declined)
+        );
         assert_eq!(judge(&reply(Some(TxStatus::Pending))).0, Verdict::Pending);
-        assert_eq!(judge(&reply(Some(TxStatus::Unknown("X".into())))).0, Verdict::Pending);
+        assert_eq!(
+            judge(&reply(Some(TxStatus::Unknown("X".into())))).0,
+            Verdict::Pending
+        );
         assert_eq!(judge(&reply(None)).0, Verdict::Pending);
         for e in [
             SendError::NotSent("refused".into()),

@@ -66,7 +66,10 @@ pub enum CheckOutcome {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// The answer to `CheckUser`.
-    UserChecked { login: String, outcome: CheckOutcome },
+    UserChecked {
+        login: String,
+        outcome: CheckOutcome,
+    },
     /// A like payment exists; the cashier must say whether this one is meant.
     DuplicateFound {
         payment: CashInPayment,
@@ -87,7 +90,11 @@ pub enum Event {
     /// The operation waits for a person to reconcile it.
     NeedsReconciliation { op: Operation },
     /// Pending rows, those needing a person, and those this process is sending now.
-    Counts { pending: u32, recon: u32, active: u32 },
+    Counts {
+        pending: u32,
+        recon: u32,
+        active: u32,
+    },
     /// `ResumeAll` took this many rows.
     Resuming { count: usize },
     /// Rows for the journal screen.
@@ -98,7 +105,10 @@ pub enum Event {
         events: Vec<AuditEvent>,
     },
     /// Something went wrong that the cashier should know of (a catalogue key).
-    Trouble { id: Option<String>, key: &'static str },
+    Trouble {
+        id: Option<String>,
+        key: &'static str,
+    },
 }
 
 /// Why an attempt gave no final answer.
@@ -197,7 +207,8 @@ impl Ctx {
     fn endpoint_of(&self, kind: Kind) -> (String, String) {
         match kind {
             Kind::AllpayCashIn => (
-                self.settings.endpoint_identity(&self.settings.allpay.cash_in_url),
+                self.settings
+                    .endpoint_identity(&self.settings.allpay.cash_in_url),
                 self.settings.allpay.requester.clone(),
             ),
         }
@@ -243,7 +254,11 @@ impl Worker {
         let ctx = Ctx {
             settings: Arc::new(settings),
             journal: Arc::new(Mutex::new(journal)),
-            holder: format!("pid{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            holder: format!(
+                "pid{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
             cash_in,
             events: ev_tx,
             shutdown: CancellationToken::new(),
@@ -396,7 +411,9 @@ async fn resume_all(ctx: &Ctx) {
             Ok(rows) => {
                 let fresh: Vec<Operation> = {
                     let active = ctx.active.lock().map(|a| a.clone()).unwrap_or_default();
-                    rows.into_iter().filter(|r| !active.contains(&r.id)).collect()
+                    rows.into_iter()
+                        .filter(|r| !active.contains(&r.id))
+                        .collect()
                 };
                 if first || !fresh.is_empty() {
                     ctx.emit(Event::Resuming { count: fresh.len() });

@@ -85,7 +85,10 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
     if !op.kind.repeat_safe() && op.attempts > 0 {
         let rid = id.clone();
         db(ctx, move |j| {
-            j.mark_reconciliation(&rid, "outcome of a send that is not safe to repeat is unknown")
+            j.mark_reconciliation(
+                &rid,
+                "outcome of a send that is not safe to repeat is unknown",
+            )
         })
         .await?;
         return Ok(());
@@ -134,14 +137,21 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                 return Ok(());
             }
             Verdict::Pending => {
-                let age = Duration::from_millis(u64::try_from(now_ms() - op.created_at).unwrap_or(0));
-                wait = backoff(attempt, ctx.settings.poll_initial, ctx.settings.poll_max, age);
+                let age =
+                    Duration::from_millis(u64::try_from(now_ms() - op.created_at).unwrap_or(0));
+                wait = backoff(
+                    attempt,
+                    ctx.settings.poll_initial,
+                    ctx.settings.poll_max,
+                    age,
+                );
                 let holder = ctx.holder.clone();
                 let rid = id.clone();
                 let status = facts.provider_status.clone();
                 let kept = facts.clone();
                 db(ctx, move |j| {
-                    j.transition(&rid, &holder, State::Pending, &kept).map(|_| ())
+                    j.transition(&rid, &holder, State::Pending, &kept)
+                        .map(|_| ())
                 })
                 .await?;
                 if let Some(t) = &trouble {
@@ -191,6 +201,9 @@ mod tests {
             assert!(b10 >= Duration::from_secs(24) && b10 <= Duration::from_secs(36));
             assert!(backoff(u32::MAX, i, m, young) <= Duration::from_secs(36));
         }
-        assert_eq!(backoff(2, i, m, Duration::from_secs(25 * 3600)), Duration::from_secs(3600));
+        assert_eq!(
+            backoff(2, i, m, Duration::from_secs(25 * 3600)),
+            Duration::from_secs(3600)
+        );
     }
 }

@@ -214,7 +214,11 @@ fn on_form_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<
         if s.focus == Field::Login {
             // A changed login needs a new check before any money moves.
             let current = validate::wallet_login(s.login.value()).ok();
-            if s.checked.as_ref().map(|c| Some(&c.login) != current.as_ref()).unwrap_or(false) {
+            if s.checked
+                .as_ref()
+                .map(|c| Some(&c.login) != current.as_ref())
+                .unwrap_or(false)
+            {
                 s.checked = None;
             }
         }
@@ -407,7 +411,10 @@ fn form(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             Span::raw(tf(lang, "cashin.checking", &[("login", login)])),
         ]),
         (_, Some(c)) => checked_line(model, lang, &c.user),
-        _ => Line::styled(format!(" {}", t(lang, "cashin.login_hint")), style(model, Tone::Dim)),
+        _ => Line::styled(
+            format!(" {}", t(lang, "cashin.login_hint")),
+            style(model, Tone::Dim),
+        ),
     };
     let rest = Rect {
         y: inner.y + 1,
@@ -467,7 +474,14 @@ fn checked_line(model: &Model, lang: Lang, user: &UserInfo) -> Line<'static> {
         Span::raw(" · "),
         Span::styled(
             ident.to_string(),
-            style(model, if user.identified { Tone::Good } else { Tone::Warn }),
+            style(
+                model,
+                if user.identified {
+                    Tone::Good
+                } else {
+                    Tone::Warn
+                },
+            ),
         ),
     ];
     if let Some(iin) = user.masked_iin() {
@@ -492,7 +506,10 @@ fn confirm(model: &Model, frame: &mut Frame<'_>, p: &CashInPayment) {
         t(lang, "cashin.confirm_title"),
         &rows,
         t(lang, "cashin.confirm_warning"),
-        &[("y", t(lang, "cashin.confirm_yes")), ("Esc", t(lang, "hint.back"))],
+        &[
+            ("y", t(lang, "cashin.confirm_yes")),
+            ("Esc", t(lang, "hint.back")),
+        ],
         Tone::Normal,
     );
 }
@@ -515,7 +532,10 @@ fn duplicate(model: &Model, frame: &mut Frame<'_>, p: &CashInPayment, existing: 
         t(lang, "cashin.dup_title"),
         &rows,
         t(lang, "cashin.dup_question"),
-        &[("y", t(lang, "hint.send_again")), ("n", t(lang, "hint.dont_send"))],
+        &[
+            ("y", t(lang, "hint.send_again")),
+            ("n", t(lang, "hint.dont_send")),
+        ],
         Tone::Warn,
     );
 }
@@ -540,7 +560,10 @@ fn progress(model: &Model, frame: &mut Frame<'_>, area: Rect, p: &Progress) {
     }
     if let Some(at) = p.next_at {
         let secs = seconds_left(at, model.now);
-        status.push_str(&format!(" · {}", tf(lang, "cashin.next_in", &[("secs", &secs.to_string())])));
+        status.push_str(&format!(
+            " · {}",
+            tf(lang, "cashin.next_in", &[("secs", &secs.to_string())])
+        ));
     }
     let lines = vec![
         Line::from(vec![
@@ -558,7 +581,10 @@ fn progress(model: &Model, frame: &mut Frame<'_>, area: Rect, p: &Progress) {
             format!("{} → {}", p.payment.amount.display(), p.payment.login),
         ),
         Line::raw(""),
-        Line::styled(format!("  {}", t(lang, "cashin.safe_note")), style(model, Tone::Warn)),
+        Line::styled(
+            format!("  {}", t(lang, "cashin.safe_note")),
+            style(model, Tone::Warn),
+        ),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
@@ -595,7 +621,11 @@ fn result(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation) {
         state.push_str(&format!(" ({s})"));
     }
     let mut lines = vec![
-        Line::raw(format!("  {} {}    {when}", t(lang, "receipt.till"), model.agent)),
+        Line::raw(format!(
+            "  {} {}    {when}",
+            t(lang, "receipt.till"),
+            model.agent
+        )),
         Line::raw(format!("  {}", t(lang, "kind.allpay.cash_in"))),
         kv(lang, "cashin.customer", customer),
         kv(lang, "cashin.sum", op.amount.display()),

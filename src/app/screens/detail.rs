@@ -37,7 +37,11 @@ impl DetailState {
 }
 
 pub fn hints() -> Vec<Hint> {
-    vec![("↑↓", "hint.scroll"), ("r", "hint.reload"), ("Esc", "hint.back")]
+    vec![
+        ("↑↓", "hint.scroll"),
+        ("r", "hint.reload"),
+        ("Esc", "hint.back"),
+    ]
 }
 
 pub fn on_key(model: &mut Model, action: Option<Action>) -> Vec<Command> {
@@ -51,11 +55,11 @@ pub fn on_key(model: &mut Model, action: Option<Action>) -> Vec<Command> {
             d.scroll = d.scroll.saturating_add(1);
             Vec::new()
         }
-        Some(Action::Reload) => d
-            .op
-            .as_ref()
-            .map(|o| vec![Command::LoadOperation { id: o.id.clone() }])
-            .unwrap_or_default(),
+        Some(Action::Reload) => {
+            d.op.as_ref()
+                .map(|o| vec![Command::LoadOperation { id: o.id.clone() }])
+                .unwrap_or_default()
+        }
         Some(Action::Back) => model.go(ScreenId::Journal),
         _ => Vec::new(),
     }
@@ -80,16 +84,31 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         kv(t(lang, "cashin.operation"), op.id.clone()),
         Line::from(vec![
             Span::raw(format!(" {:<14} ", t(lang, "cashin.status"))),
-            Span::styled(crate::app::screens::journal::state_label(model, op), style(model, tone)),
-            Span::raw(op.provider_status.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()),
+            Span::styled(
+                crate::app::screens::journal::state_label(model, op),
+                style(model, tone),
+            ),
+            Span::raw(
+                op.provider_status
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default(),
+            ),
         ]),
         kv(t(lang, "cashin.sum"), op.amount.display()),
         kv(
             t(lang, "cashin.customer"),
-            format!("{} {}", op.customer, op.customer_name.as_deref().unwrap_or("")),
+            format!(
+                "{} {}",
+                op.customer,
+                op.customer_name.as_deref().unwrap_or("")
+            ),
         ),
         kv(t(lang, "detail.created"), local_time(op.created_at)),
-        kv(t(lang, "detail.endpoint"), format!("{} · {}", op.endpoint, op.identity)),
+        kv(
+            t(lang, "detail.endpoint"),
+            format!("{} · {}", op.endpoint, op.identity),
+        ),
     ];
     if let Some(r) = &op.provider_ref {
         lines.push(kv(t(lang, "cashin.tx_id"), r.clone()));

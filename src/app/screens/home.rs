@@ -25,13 +25,41 @@ struct Flow {
 }
 
 const FLOWS: [Flow; 7] = [
-    Flow { title: "home.cash_in", subtitle: "home.cash_in.sub", target: Some(ScreenId::CashIn) },
-    Flow { title: "home.utility", subtitle: "home.utility.sub", target: None },
-    Flow { title: "home.wooppay", subtitle: "home.wooppay.sub", target: None },
-    Flow { title: "home.upay", subtitle: "home.upay.sub", target: None },
-    Flow { title: "home.webmoney", subtitle: "home.webmoney.sub", target: None },
-    Flow { title: "home.journal", subtitle: "home.journal.sub", target: Some(ScreenId::Journal) },
-    Flow { title: "home.shift", subtitle: "home.shift.sub", target: None },
+    Flow {
+        title: "home.cash_in",
+        subtitle: "home.cash_in.sub",
+        target: Some(ScreenId::CashIn),
+    },
+    Flow {
+        title: "home.utility",
+        subtitle: "home.utility.sub",
+        target: None,
+    },
+    Flow {
+        title: "home.wooppay",
+        subtitle: "home.wooppay.sub",
+        target: None,
+    },
+    Flow {
+        title: "home.upay",
+        subtitle: "home.upay.sub",
+        target: None,
+    },
+    Flow {
+        title: "home.webmoney",
+        subtitle: "home.webmoney.sub",
+        target: None,
+    },
+    Flow {
+        title: "home.journal",
+        subtitle: "home.journal.sub",
+        target: Some(ScreenId::Journal),
+    },
+    Flow {
+        title: "home.shift",
+        subtitle: "home.shift.sub",
+        target: None,
+    },
 ];
 
 pub fn hints() -> Vec<Hint> {

@@ -36,7 +36,9 @@ pub fn style(model: &Model, tone: Tone) -> Style {
         Tone::Bad => Style::default().fg(Color::Red),
         Tone::Warn => Style::default().fg(Color::Yellow),
         Tone::Dim => Style::default().fg(Color::DarkGray),
-        Tone::Accent => Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+        Tone::Accent => Style::default()
+            .fg(Color::Cyan)
+            .add_modifier(Modifier::BOLD),
     }
 }
 
@@ -63,7 +65,11 @@ pub fn hhmm(ms: i64) -> String {
 
 pub fn hhmmss(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.with_timezone(&chrono::Local).format("%H:%M:%S").to_string())
+        .map(|d| {
+            d.with_timezone(&chrono::Local)
+                .format("%H:%M:%S")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -117,19 +123,30 @@ pub fn chrome(model: &Model, frame: &mut Frame<'_>) -> Rect {
         ));
     }
     if model.counts.recon > 0 {
-        status.push(tf(lang, "status.recon", &[("n", &model.counts.recon.to_string())]));
+        status.push(tf(
+            lang,
+            "status.recon",
+            &[("n", &model.counts.recon.to_string())],
+        ));
     }
     let right = match &model.notice {
         Some(n) => Span::styled(format!("{} ", n.render(lang)), style(model, Tone::Bad)),
         None => Span::styled(format!("{} ", status.join(" · ")), style(model, Tone::Warn)),
     };
-    split_line(frame, bottom, Span::raw(format!(" {}", keys.join(" · "))), right);
+    split_line(
+        frame,
+        bottom,
+        Span::raw(format!(" {}", keys.join(" · "))),
+        right,
+    );
     body
 }
 
 /// One line with text on the left and on the right; the right wins when space runs out.
 fn split_line(frame: &mut Frame<'_>, area: Rect, left: Span<'_>, right: Span<'_>) {
-    let rw = u16::try_from(right.width()).unwrap_or(area.width).min(area.width);
+    let rw = u16::try_from(right.width())
+        .unwrap_or(area.width)
+        .min(area.width);
     let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(left)), l);
     frame.render_widget(Paragraph::new(Line::from(right)), r);
@@ -215,7 +232,10 @@ pub fn dialog(
     lines.push(Line::raw(""));
     lines.push(Line::styled(format!("  {warning}"), style(model, tone)));
     lines.push(Line::raw(""));
-    let buttons: Vec<String> = buttons.iter().map(|(k, w)| format!("[ {k}  {w} ]")).collect();
+    let buttons: Vec<String> = buttons
+        .iter()
+        .map(|(k, w)| format!("[ {k}  {w} ]"))
+        .collect();
     lines.push(Line::from(buttons.join("   ")).centered());
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
@@ -236,14 +256,24 @@ pub fn help(model: &Model, frame: &mut Frame<'_>) {
         ScreenId::Journal => "help.journal",
         ScreenId::Detail => "help.detail",
     };
-    let mut lines: Vec<Line<'_>> = t(lang, about).lines().map(|l| Line::raw(format!(" {l}"))).collect();
+    let mut lines: Vec<Line<'_>> = t(lang, about)
+        .lines()
+        .map(|l| Line::raw(format!(" {l}")))
+        .collect();
     lines.push(Line::raw(""));
     for (k, what) in hints(model) {
         lines.push(Line::raw(format!("  {k:<7} {}", t(lang, what))));
     }
-    lines.push(Line::raw(format!("  {:<7} {}", "Ctrl+C", t(lang, "hint.quit"))));
+    lines.push(Line::raw(format!(
+        "  {:<7} {}",
+        "Ctrl+C",
+        t(lang, "hint.quit")
+    )));
     lines.push(Line::raw(""));
-    lines.push(Line::styled(format!(" {}", t(lang, "help.close")), style(model, Tone::Dim)));
+    lines.push(Line::styled(
+        format!(" {}", t(lang, "help.close")),
+        style(model, Tone::Dim),
+    ));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 

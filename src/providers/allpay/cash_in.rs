@@ -136,7 +136,8 @@ pub fn encode_check_user(
     signer: Option<&dyn HeaderSigner>,
 ) -> String {
     soap::envelope("ns", NAMESPACE, signer, |w| {
-        w.open("ns:checkUserAndValidateCashIn").open("CheckUserRequest");
+        w.open("ns:checkUserAndValidateCashIn")
+            .open("CheckUserRequest");
         write_header(w, h);
         w.leaf("userName", user_name)
             .close("CheckUserRequest")
@@ -358,8 +359,13 @@ mod tests {
     #[test]
     fn no_basic_user_info_means_no_such_user() {
         let xml = CHECK_REPLY.replace(
-            &CHECK_REPLY[CHECK_REPLY.find("<!--Optional:-->\n            <basicUserInfo>").unwrap_or(0)
-                ..CHECK_REPLY.find("</basicUserInfo>").map(|i| i + 16).unwrap_or(0)],
+            &CHECK_REPLY[CHECK_REPLY
+                .find("<!--Optional:-->\n            <basicUserInfo>")
+                .unwrap_or(0)
+                ..CHECK_REPLY
+                    .find("</basicUserInfo>")
+                    .map(|i| i + 16)
+                    .unwrap_or(0)],
             "",
         );
         let r = decode_check_user(xml.as_bytes()).ok();
@@ -370,21 +376,36 @@ mod tests {
     #[test]
     fn reads_a_real_user() {
         let xml = CHECK_REPLY
-            .replace("<identified>?</identified>", "<identified>true</identified>")
+            .replace(
+                "<identified>?</identified>",
+                "<identified>true</identified>",
+            )
             .replace("<IIN>?</IIN>", "<IIN>900101304521</IIN>")
             .replace("<firstName>?</firstName>", "<firstName>Иван</firstName>")
             .replace("<lastName>?</lastName>", "<lastName>Петров</lastName>")
-            .replace("<patronymic>?</patronymic>", "<patronymic>Петрович</patronymic>");
+            .replace(
+                "<patronymic>?</patronymic>",
+                "<patronymic>Петрович</patronymic>",
+            );
         let u = decode_check_user(xml.as_bytes()).ok().and_then(|r| r.user);
         assert_eq!(u.as_ref().map(|u| u.identified), Some(true));
-        assert_eq!(u.as_ref().map(UserInfo::full_name).as_deref(), Some("Иван Петрович Петров"));
-        assert_eq!(u.and_then(|u| u.masked_iin()).as_deref(), Some("••••••••4521"));
+        assert_eq!(
+            u.as_ref().map(UserInfo::full_name).as_deref(),
+            Some("Иван Петрович Петров")
+        );
+        assert_eq!(
+            u.and_then(|u| u.masked_iin()).as_deref(),
+            Some("••••••••4521")
+        );
     }
 
     #[test]
     fn reads_the_documents_pay_reply_and_both_status_places() {
         let r = decode_cash_in(PAY_REPLY.as_bytes()).ok();
-        assert_eq!(r.as_ref().and_then(|r| r.status.clone()), Some(TxStatus::Unknown("?".into())));
+        assert_eq!(
+            r.as_ref().and_then(|r| r.status.clone()),
+            Some(TxStatus::Unknown("?".into()))
+        );
         assert_eq!(r.and_then(|r| r.reason).as_deref(), Some("?"));
         for (wire, want) in [
             ("PENDING", TxStatus::Pending),
@@ -394,9 +415,14 @@ mod tests {
         ] {
             let doc = PAY_REPLY.replace(
                 "<terminalPaymentTransactionStatus>?</terminalPaymentTransactionStatus>",
-                &format!("<terminalPaymentTransactionStatus>{wire}</terminalPaymentTransactionStatus>"),
+                &format!(
+                    "<terminalPaymentTransactionStatus>{wire}</terminalPaymentTransactionStatus>"
+                ),
             );
-            assert_eq!(decode_cash_in(doc.as_bytes()).ok().and_then(|r| r.status), Some(want.clone()));
+            assert_eq!(
+                decode_cash_in(doc.as_bytes()).ok().and_then(|r| r.status),
+                Some(want.clone())
+            );
             let schema = PAY_REPLY.replace(
                 "<terminalPaymentTransactionStatus>?</terminalPaymentTransactionStatus>",
                 &format!("<transactionInfo><GUID>{{x}}</GUID><amount>100</amount><transactionId>42</transactionId><transactionStatus>{wire}</transactionStatus><commission>0</commission></transactionInfo>"),
@@ -416,9 +442,19 @@ mod tests {
         };
         let amount = Amount::from_minor(100_050, Currency::Kzt).ok();
         let xml = amount
-            .map(|a| encode_cash_in(&h, "77072734954", a, "{0f8fad5b-d9cb-469f-a165-70867728950e}", None))
+            .map(|a| {
+                encode_cash_in(
+                    &h,
+                    "77072734954",
+                    a,
+                    "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+                    None,
+                )
+            })
             .unwrap_or_default();
-        assert!(xml.contains("xmlns:ns=\"http://www.allpay.kz/mfs/soap/CashInTransactionManagement/1.1\""));
+        assert!(xml.contains(
+            "xmlns:ns=\"http://www.allpay.kz/mfs/soap/CashInTransactionManagement/1.1\""
+        ));
         assert!(xml.contains("<ns:createCashInPayment><CashInRequest><header><lang>ru</lang><timestamp>2026-11-23T14:02:00.000+05:00</timestamp><requester>72222222221</requester></header><toUserName>77072734954</toUserName><amount>1000.5</amount><GUID>{0f8fad5b-d9cb-469f-a165-70867728950e}</GUID></CashInRequest></ns:createCashInPayment>"), "{xml}");
         let check = encode_check_user(&h, "7707<&>", None);
         assert!(check.contains("<CheckUserRequest><header>"));
@@ -428,7 +464,10 @@ mod tests {
     #[test]
     fn a_fault_or_garbage_is_an_error_not_a_status() {
         let fault = r#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><S:Fault><faultcode>S:Server</faultcode><faultstring>Internal</faultstring></S:Fault></S:Body></S:Envelope>"#;
-        assert!(matches!(decode_cash_in(fault.as_bytes()), Err(SoapError::Fault { .. })));
+        assert!(matches!(
+            decode_cash_in(fault.as_bytes()),
+            Err(SoapError::Fault { .. })
+        ));
         assert!(decode_cash_in(b"<html>502 Bad Gateway</html>").is_err());
         assert!(decode_cash_in(&PAY_REPLY.as_bytes()[..200]).is_err());
         assert!(decode_check_user(PAY_REPLY.as_bytes()).is_err());

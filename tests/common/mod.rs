@@ -1,0 +1,163 @@
+//! The test harness: an emulator on 127.0.0.1:0, settings pointing at it with a journal in
+//! a temporary directory and short backoff, a worker, and helpers to wait for events.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kassa::config::{AllpaySettings, Settings};
+use kassa::emulator::{self, Emulator};
+use kassa::i18n::Lang;
+use kassa::journal::{Journal, Operation};
+use kassa::money::{Amount, Currency};
+use kassa::worker::{CashInPayment, Command, Event, Worker};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+pub struct Harness {
+    pub emulator: Emulator,
+    pub settings: Settings,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn test_options() -> emulator::Options {
+    emulator::Options {
+        pending_polls: 2,
+        slow: Duration::from_millis(2500),
+    }
+}
+
+pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
+    Settings {
+        lang: Lang::En,
+        log_dir: journal.parent().unwrap().to_path_buf(),
+        journal_path: journal,
+        poll_initial: Duration::from_millis(50),
+        poll_max: Duration::from_millis(200),
+        allpay: AllpaySettings {
+            terminal_url: format!(
+                "{base}{}",
+                "/allpay-public-soap/transaction-management/v1.1"
+            ),
+            cash_in_url: format!("{base}{}", emulator::CASH_IN_PATH),
+            requester: "72222222221".into(),
+            timeout: Duration::from_secs(1),
+        },
+        demo: false,
+    }
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        let emulator = Emulator::start("127.0.0.1:0", test_options())
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_for(&emulator.base_url(), dir.path().join("kassa.db"));
+        Harness {
+            emulator,
+            settings,
+            dir,
+        }
+    }
+
+    pub fn journal(&self) -> Journal {
+        Journal::open(&self.settings.journal_path).unwrap()
+    }
+
+    pub fn worker(&self) -> (Worker, UnboundedReceiver<Event>) {
+        Worker::start(self.settings.clone(), self.journal()).unwrap()
+    }
+}
+
+pub fn kzt(text: &str) -> Amount {
+    Amount::parse(text, Currency::Kzt).unwrap()
+}
+
+pub fn payment(login: &str, amount: &str) -> CashInPayment {
+    CashInPayment {
+        id: kassa::ids::new_guid(),
+        login: login.into(),
+        customer_name: Some("Test".into()),
+        amount: kzt(amount),
+    }
+}
+
+/// Waits for the first event `pick` accepts, failing after `secs`.
+pub async fn wait_for<T>(
+    events: &mut UnboundedReceiver<Event>,
+    secs: u64,
+    mut pick: impl FnMut(Event) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("timed out waiting for an event")
+            .expect("worker stopped");
+        if let Some(t) = pick(ev) {
+            return t;
+        }
+    }
+}
+
+/// Sends a cash-in and waits for it to end.
+pub async fn cash_in(
+    worker: &Worker,
+    events: &mut UnboundedReceiver<Event>,
+    p: CashInPayment,
+) -> Operation {
+    let id = p.id.clone();
+    worker.send(Command::StartCashIn {
+        payment: p,
+        allow_duplicate: false,
+    });
+    wait_for(events, 30, |e| match e {
+        Event::Finished { op } | Event::NeedsReconciliation { op } if op.id == id => Some(op),
+        _ => None,
+    })
+    .await
+}
+
+/// A config file for the `kassa` binary pointing at `base`, with its journal in `dir`.
+pub fn write_config(dir: &std::path::Path, base: &str) -> PathBuf {
+    let path = dir.join("config.toml");
+    let text = format!(
+        "[ui]\nlang = \"en\"\n[journal]\npath = \"{}\"\n[worker]\npoll_initial_ms = 50\npoll_max_ms = 200\n[allpay]\ncash_in_url = \"{base}{}\"\nrequester = \"72222222221\"\ntimeout_secs = 1\n",
+        dir.join("kassa.db").display(),
+        emulator::CASH_IN_PATH
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// What a finished `kassa` run gave.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        let line = self.stdout.lines().last().unwrap_or("");
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+}
+
+/// Runs the kassa binary with `args`, stdin closed (no terminal).
+pub async fn kassa(args: &[&str]) -> Run {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .await
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
