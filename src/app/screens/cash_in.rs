@@ -550,17 +550,19 @@ fn progress(model: &Model, frame: &mut Frame<'_>, area: Rect, p: &Progress) {
     } else {
         t(lang, "cashin.recording")
     };
-    let mut status = match (&p.status, p.trouble) {
+    let status = match (&p.status, p.trouble) {
         (_, Some(k)) => t(lang, k).to_string(),
         (Some(s), None) => format!("{} ({s})", t(lang, "state.pending")),
         (None, None) => t(lang, "cashin.sending").to_string(),
     };
-    if p.attempt > 0 {
-        status.push_str(&format!(" · {} {}", t(lang, "cashin.request"), p.attempt));
-    }
+    let mut attempt = if p.attempt > 0 {
+        p.attempt.to_string()
+    } else {
+        "—".to_string()
+    };
     if let Some(at) = p.next_at {
         let secs = seconds_left(at, model.now);
-        status.push_str(&format!(
+        attempt.push_str(&format!(
             " · {}",
             tf(lang, "cashin.next_in", &[("secs", &secs.to_string())])
         ));
@@ -575,6 +577,7 @@ fn progress(model: &Model, frame: &mut Frame<'_>, area: Rect, p: &Progress) {
         Line::raw(""),
         kv(lang, "cashin.operation", p.payment.id.clone()),
         kv(lang, "cashin.status", status),
+        kv(lang, "cashin.attempt", attempt),
         kv(
             lang,
             "cashin.sum",

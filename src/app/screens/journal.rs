@@ -145,6 +145,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         ],
     )
     .column_spacing(1)
+    .highlight_symbol("▶")
     .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
     let mut state = TableState::default().with_selected(Some(j.selected));
     frame.render_stateful_widget(table, inner, &mut state);

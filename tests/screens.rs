@@ -1,0 +1,585 @@
+//! The screens without a terminal: `update` fed messages (the model and the commands it
+//! returns are asserted), and `view` rendered into ratatui's TestBackend at 80x24 and
+//! compared with snapshots, in Russian and in English.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use kassa::app::screens::cash_in::{Field, Step};
+use kassa::app::{Model, Msg, Overlay, ScreenId, update, view};
+use kassa::i18n::Lang;
+use kassa::journal::{AuditEvent, Kind, Operation, State};
+use kassa::money::{Amount, Currency};
+use kassa::providers::allpay::cash_in::UserInfo;
+use kassa::worker::{CashInPayment, CheckOutcome, Command, Event};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+// ---- harness -------------------------------------------------------------------------
+
+const GUID: &str = "{0f8fad5b-d9cb-469f-a165-70867728950e}";
+const T0: i64 = 1_795_000_000_000;
+
+fn model(lang: Lang) -> Model {
+    Model::new(lang, true, "72222222221".into(), false, Instant::now())
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn press(m: &mut Model, code: KeyCode) -> Vec<Command> {
+    update(m, key(code))
+}
+
+fn type_text(m: &mut Model, text: &str) -> Vec<Command> {
+    let mut cmds = Vec::new();
+    for c in text.chars() {
+        cmds.extend(press(m, KeyCode::Char(c)));
+    }
+    cmds
+}
+
+fn worker(m: &mut Model, ev: Event) -> Vec<Command> {
+    update(m, Msg::Worker(ev))
+}
+
+fn ivan() -> UserInfo {
+    UserInfo {
+        identified: true,
+        iin: Some("850312304521".into()),
+        first_name: Some("Иван".into()),
+        last_name: Some("Петров".into()),
+        patronymic: Some("Петрович".into()),
+    }
+}
+
+fn op(state: State, status: Option<&str>) -> Operation {
+    Operation {
+        id: GUID.into(),
+        kind: Kind::AllpayCashIn,
+        state,
+        amount: Amount::from_minor(500_000, Currency::Kzt).unwrap(),
+        customer: "77072734954".into(),
+        customer_name: Some("Иван Петрович Петров".into()),
+        endpoint: "demo-emulator/allpay-public-soap/cash-in-transaction-management/v1.1".into(),
+        identity: "72222222221".into(),
+        provider_status: status.map(str::to_string),
+        provider_message: None,
+        provider_ref: None,
+        detail: None,
+        needs_reconciliation: false,
+        recon_reason: None,
+        attempts: 3,
+        created_at: T0,
+        updated_at: T0 + 2_000,
+        final_at: state.is_final().then_some(T0 + 2_000),
+    }
+}
+
+/// A model on the cash-in screen with the wallet checked and `amount` typed.
+fn checked(lang: Lang, amount: &str) -> Model {
+    let mut m = model(lang);
+    press(&mut m, KeyCode::Char('1'));
+    type_text(&mut m, "77072734954");
+    press(&mut m, KeyCode::Enter);
+    worker(
+        &mut m,
+        Event::UserChecked {
+            login: "77072734954".into(),
+            outcome: CheckOutcome::Found {
+                user: ivan(),
+                message: None,
+            },
+        },
+    );
+    type_text(&mut m, amount);
+    m
+}
+
+fn confirmed(lang: Lang) -> (Model, CashInPayment) {
+    let mut m = checked(lang, "5 000");
+    press(&mut m, KeyCode::Enter);
+    let Step::Confirm(mut p) = m.cash_in.step.clone() else {
+        panic!("not confirming: {:?}", m.cash_in.step)
+    };
+    // A fixed GUID so that snapshots are stable.
+    p.id = GUID.into();
+    m.cash_in.step = Step::Confirm(p.clone());
+    (m, p)
+}
+
+fn render(m: &Model) -> String {
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| view(m, f)).unwrap();
+    t.backend().to_string()
+}
+
+fn snap(name: &str, m: &Model) {
+    let lang = match m.lang {
+        Lang::Ru => "ru",
+        Lang::En => "en",
+    };
+    let screen = render(m);
+    insta::with_settings!({
+        snapshot_suffix => lang,
+        filters => vec![
+            (r"\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}", "DD.MM.YYYY hh:mm:ss"),
+            (r"\b\d{2}:\d{2}:\d{2}\b", "hh:mm:ss"),
+            (r"\b\d{2}:\d{2}\b", "hh:mm"),
+        ],
+    }, {
+        insta::assert_snapshot!(name, screen);
+    });
+    let missing = kassa::i18n::missing_keys();
+    assert!(
+        missing.is_empty(),
+        "texts missing from the catalogue: {missing:?}"
+    );
+}
+
+// ---- update: the model and the commands ----------------------------------------------
+
+#[test]
+fn home_moves_opens_and_says_what_is_coming() {
+    let mut m = model(Lang::En);
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.home.selected, 1);
+    press(&mut m, KeyCode::Char('k'));
+    assert_eq!(m.home.selected, 0);
+    assert!(press(&mut m, KeyCode::Char('2')).is_empty());
+    assert_eq!(m.screen, ScreenId::Home);
+    assert!(m.notice.is_some(), "a flow not built yet says so");
+    let cmds = press(&mut m, KeyCode::Char('6'));
+    assert_eq!(m.screen, ScreenId::Journal);
+    assert!(matches!(
+        cmds[..],
+        [Command::LoadJournal {
+            pending_only: false
+        }]
+    ));
+    press(&mut m, KeyCode::Esc);
+    assert_eq!(m.screen, ScreenId::Home);
+    // Home remembers where the cashier was.
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(m.screen, ScreenId::Journal);
+}
+
+#[test]
+fn login_is_checked_before_anything_else() {
+    let mut m = model(Lang::En);
+    press(&mut m, KeyCode::Char('1'));
+    assert!(type_text(&mut m, "+7 707 273-49-54").is_empty());
+    let cmds = press(&mut m, KeyCode::Enter);
+    assert!(
+        matches!(&cmds[..], [Command::CheckUser { login }] if login == "77072734954"),
+        "{cmds:?}"
+    );
+    assert!(matches!(m.cash_in.step, Step::Checking { .. }));
+    assert!(m.animating());
+}
+
+#[test]
+fn a_bad_login_is_refused_without_a_request() {
+    let mut m = model(Lang::En);
+    press(&mut m, KeyCode::Char('1'));
+    type_text(&mut m, "ivan");
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    assert!(m.cash_in.error.is_some());
+    assert_eq!(m.cash_in.step, Step::Form);
+}
+
+#[test]
+fn q_and_letters_are_text_in_a_field_but_ctrl_c_still_quits() {
+    let mut m = model(Lang::En);
+    press(&mut m, KeyCode::Char('1'));
+    press(&mut m, KeyCode::Char('q'));
+    assert!(!m.quit);
+    assert_eq!(m.cash_in.login.value(), "q");
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert!(m.quit);
+}
+
+#[test]
+fn key_releases_are_ignored() {
+    let mut m = model(Lang::En);
+    let mut release = KeyEvent::new(KeyCode::Char('1'), KeyModifiers::NONE);
+    release.kind = KeyEventKind::Release;
+    update(&mut m, Msg::Key(release));
+    assert_eq!(m.screen, ScreenId::Home);
+}
+
+#[test]
+fn an_unknown_wallet_shows_the_servers_words_and_moves_nothing() {
+    let mut m = model(Lang::En);
+    press(&mut m, KeyCode::Char('1'));
+    type_text(&mut m, "77000000000");
+    press(&mut m, KeyCode::Enter);
+    worker(
+        &mut m,
+        Event::UserChecked {
+            login: "77000000000".into(),
+            outcome: CheckOutcome::NotFound {
+                message: Some("Пользователь не найден".into()),
+            },
+        },
+    );
+    assert!(m.cash_in.checked.is_none());
+    let err = m.cash_in.error.as_ref().unwrap().render(Lang::En);
+    assert!(
+        err.contains("No wallet") && err.contains("Пользователь не найден"),
+        "{err}"
+    );
+    // Enter checks again; it never reaches an amount.
+    let cmds = press(&mut m, KeyCode::Enter);
+    assert!(matches!(&cmds[..], [Command::CheckUser { .. }]));
+}
+
+#[test]
+fn amount_errors_say_which() {
+    for (typed, key) in [
+        ("", "amount.empty"),
+        ("abc", "amount.not_number"),
+        ("0", "amount.zero"),
+        ("1,234", "amount.decimals"),
+    ] {
+        let mut m = checked(Lang::En, typed);
+        assert_eq!(m.cash_in.focus, Field::Amount);
+        assert!(press(&mut m, KeyCode::Enter).is_empty(), "{typed}");
+        assert_eq!(m.cash_in.error, Some(kassa::app::Note::Key(key)), "{typed}");
+        assert_eq!(m.cash_in.step, Step::Form);
+    }
+}
+
+#[test]
+fn the_payment_shown_is_the_payment_sent() {
+    let (mut m, shown) = confirmed(Lang::En);
+    assert_eq!(shown.amount.minor(), 500_000);
+    assert_eq!(shown.login, "77072734954");
+    assert_eq!(shown.customer_name.as_deref(), Some("Иван Петрович Петров"));
+    let cmds = press(&mut m, KeyCode::Char('y'));
+    match &cmds[..] {
+        [
+            Command::StartCashIn {
+                payment,
+                allow_duplicate: false,
+            },
+        ] => assert_eq!(payment, &shown),
+        other => panic!("{other:?}"),
+    }
+    assert!(m.in_flight());
+}
+
+#[test]
+fn esc_at_the_confirmation_sends_nothing() {
+    let (mut m, _) = confirmed(Lang::En);
+    assert!(press(&mut m, KeyCode::Esc).is_empty());
+    assert_eq!(m.cash_in.step, Step::Form);
+}
+
+#[test]
+fn a_like_payment_is_asked_about() {
+    let (mut m, p) = confirmed(Lang::En);
+    press(&mut m, KeyCode::Char('y'));
+    worker(
+        &mut m,
+        Event::DuplicateFound {
+            payment: p.clone(),
+            existing: op(State::Completed, Some("COMPLETED")),
+        },
+    );
+    assert!(matches!(m.cash_in.step, Step::Duplicate { .. }));
+    let mut no = m.clone();
+    assert!(press(&mut no, KeyCode::Char('n')).is_empty());
+    assert_eq!(no.cash_in.step, Step::Form);
+    let cmds = press(&mut m, KeyCode::Char('y'));
+    assert!(matches!(
+        &cmds[..],
+        [Command::StartCashIn {
+            allow_duplicate: true,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn progress_and_result_follow_the_worker() {
+    let (mut m, p) = confirmed(Lang::En);
+    press(&mut m, KeyCode::Char('y'));
+    worker(
+        &mut m,
+        Event::Progress {
+            id: p.id.clone(),
+            attempt: 2,
+            status: Some("PENDING".into()),
+            next_retry: Some(Duration::from_secs(4)),
+            trouble: None,
+        },
+    );
+    let Step::Sending(prog) = &m.cash_in.step else {
+        panic!()
+    };
+    assert_eq!(prog.attempt, 2);
+    // An event about another operation changes nothing here.
+    let mut other = op(State::Completed, None);
+    other.id = "{other}".into();
+    worker(&mut m, Event::Finished { op: other });
+    assert!(m.cash_in.sending());
+    // Esc leaves it running in the background; coming back shows it.
+    press(&mut m, KeyCode::Esc);
+    assert_eq!(m.screen, ScreenId::Home);
+    assert!(m.cash_in.sending());
+    worker(
+        &mut m,
+        Event::Finished {
+            op: op(State::Completed, Some("COMPLETED")),
+        },
+    );
+    press(&mut m, KeyCode::Char('1'));
+    assert!(matches!(&m.cash_in.step, Step::Done(o) if o.state == State::Completed));
+    // n starts a new operation.
+    press(&mut m, KeyCode::Char('n'));
+    assert_eq!(m.cash_in.step, Step::Form);
+    assert_eq!(m.cash_in.login.value(), "");
+}
+
+#[test]
+fn quitting_asks_while_money_is_in_flight() {
+    let mut m = model(Lang::En);
+    m.counts.active = 1;
+    press(&mut m, KeyCode::Char('q'));
+    assert_eq!(m.overlay, Overlay::QuitConfirm);
+    assert!(!m.quit);
+    press(&mut m, KeyCode::Char('n'));
+    assert_eq!(m.overlay, Overlay::None);
+    press(&mut m, KeyCode::Char('q'));
+    press(&mut m, KeyCode::Char('y'));
+    assert!(m.quit);
+    let mut idle = model(Lang::En);
+    press(&mut idle, KeyCode::Char('q'));
+    assert!(idle.quit);
+}
+
+#[test]
+fn the_journal_opens_details_and_keeps_its_cursor() {
+    let mut m = model(Lang::En);
+    press(&mut m, KeyCode::Char('6'));
+    let mut second = op(State::Declined, Some("DECLINED"));
+    second.id = "{second}".into();
+    worker(
+        &mut m,
+        Event::Journal {
+            rows: vec![op(State::Completed, None), second.clone()],
+        },
+    );
+    press(&mut m, KeyCode::Down);
+    let cmds = press(&mut m, KeyCode::Enter);
+    assert!(matches!(&cmds[..], [Command::LoadOperation { id }] if id == "{second}"));
+    assert_eq!(m.screen, ScreenId::Detail);
+    press(&mut m, KeyCode::Esc);
+    worker(
+        &mut m,
+        Event::Journal {
+            rows: vec![op(State::Pending, None), op(State::Completed, None), second],
+        },
+    );
+    assert_eq!(m.journal.selected, 2, "still on the same operation");
+    let cmds = press(&mut m, KeyCode::Char('f'));
+    assert!(matches!(
+        cmds[..],
+        [Command::LoadJournal { pending_only: true }]
+    ));
+}
+
+#[test]
+fn counts_and_resuming_reach_the_status_line() {
+    let mut m = model(Lang::En);
+    worker(&mut m, Event::Resuming { count: 2 });
+    worker(
+        &mut m,
+        Event::Counts {
+            pending: 2,
+            recon: 1,
+            active: 2,
+        },
+    );
+    let screen = render(&m);
+    assert!(screen.contains("resuming 2 operations"), "{screen}");
+    assert!(screen.contains("⟳ 2 pending"), "{screen}");
+    assert!(screen.contains("! 1 need reconciliation"), "{screen}");
+}
+
+// ---- view: snapshots of every state in ru and en ------------------------------------
+
+#[test]
+fn snapshots() {
+    for lang in [Lang::Ru, Lang::En] {
+        let mut m = model(lang);
+        m.counts.pending = 1;
+        snap("home", &m);
+
+        let mut help = m.clone();
+        press(&mut help, KeyCode::Char('?'));
+        snap("home_help", &help);
+
+        let mut form = model(lang);
+        press(&mut form, KeyCode::Char('1'));
+        snap("cash_in_empty", &form);
+
+        type_text(&mut form, "77072734954");
+        press(&mut form, KeyCode::Enter);
+        snap("cash_in_checking", &form);
+
+        snap("cash_in_checked", &checked(lang, "5 000"));
+
+        let mut bad = checked(lang, "12,345");
+        press(&mut bad, KeyCode::Enter);
+        snap("cash_in_bad_amount", &bad);
+
+        let mut unknown = model(lang);
+        press(&mut unknown, KeyCode::Char('1'));
+        type_text(&mut unknown, "77000000000");
+        press(&mut unknown, KeyCode::Enter);
+        worker(
+            &mut unknown,
+            Event::UserChecked {
+                login: "77000000000".into(),
+                outcome: CheckOutcome::NotFound {
+                    message: Some("Пользователь не найден".into()),
+                },
+            },
+        );
+        snap("cash_in_unknown_wallet", &unknown);
+
+        let (confirm, p) = confirmed(lang);
+        snap("cash_in_confirm", &confirm);
+
+        let mut dup = confirm.clone();
+        press(&mut dup, KeyCode::Char('y'));
+        worker(
+            &mut dup,
+            Event::DuplicateFound {
+                payment: p.clone(),
+                existing: op(State::Completed, Some("COMPLETED")),
+            },
+        );
+        snap("cash_in_duplicate", &dup);
+
+        let mut sending = confirm.clone();
+        press(&mut sending, KeyCode::Char('y'));
+        worker(
+            &mut sending,
+            Event::Progress {
+                id: p.id.clone(),
+                attempt: 3,
+                status: Some("PENDING".into()),
+                next_retry: Some(Duration::from_millis(3500)),
+                trouble: None,
+            },
+        );
+        snap("cash_in_waiting", &sending);
+
+        let mut fault = sending.clone();
+        worker(
+            &mut fault,
+            Event::Progress {
+                id: p.id.clone(),
+                attempt: 4,
+                status: None,
+                next_retry: Some(Duration::from_secs(8)),
+                trouble: Some("send.unknown"),
+            },
+        );
+        snap("cash_in_waiting_fault", &fault);
+
+        let mut done = sending.clone();
+        let mut completed = op(State::Completed, Some("COMPLETED"));
+        completed.provider_ref = Some("1000042".into());
+        completed.provider_message = Some("Кошелёк пополнен".into());
+        worker(&mut done, Event::Finished { op: completed });
+        snap("cash_in_completed", &done);
+
+        let mut declined = sending.clone();
+        let mut d = op(State::Declined, Some("DECLINED"));
+        d.provider_message = Some("Операция отклонена".into());
+        worker(&mut declined, Event::Finished { op: d });
+        snap("cash_in_declined", &declined);
+
+        let mut recon = sending.clone();
+        let mut r = op(State::Pending, Some("PENDING"));
+        r.needs_reconciliation = true;
+        r.recon_reason = Some("config now points elsewhere".into());
+        worker(&mut recon, Event::NeedsReconciliation { op: r });
+        snap("cash_in_needs_reconciliation", &recon);
+
+        let mut journal = model(lang);
+        press(&mut journal, KeyCode::Char('6'));
+        snap("journal_loading", &journal);
+        let mut pending = op(State::Pending, Some("PENDING"));
+        pending.id = "{a}".into();
+        pending.attempts = 6;
+        let mut declined_row = op(State::Declined, Some("DECLINED"));
+        declined_row.id = "{b}".into();
+        declined_row.customer = "77011112233".into();
+        worker(
+            &mut journal,
+            Event::Journal {
+                rows: vec![
+                    op(State::Completed, Some("COMPLETED")),
+                    pending,
+                    declined_row,
+                ],
+            },
+        );
+        snap("journal", &journal);
+
+        let mut detail = journal.clone();
+        press(&mut detail, KeyCode::Enter);
+        let mut full = op(State::Completed, Some("COMPLETED"));
+        full.provider_ref = Some("1000042".into());
+        full.detail = Some("transaction 1000042".into());
+        worker(
+            &mut detail,
+            Event::Detail {
+                op: full,
+                events: vec![
+                    AuditEvent {
+                        at: T0,
+                        kind: "created".into(),
+                        detail: "pending; 5000 to 77072734954".into(),
+                    },
+                    AuditEvent {
+                        at: T0 + 10,
+                        kind: "sent".into(),
+                        detail: "attempt 1 by pid1-abcd".into(),
+                    },
+                    AuditEvent {
+                        at: T0 + 900,
+                        kind: "state".into(),
+                        detail: "pending -> completed; status COMPLETED".into(),
+                    },
+                ],
+            },
+        );
+        snap("detail", &detail);
+
+        let mut quit = model(lang);
+        quit.counts.active = 1;
+        press(&mut quit, KeyCode::Char('q'));
+        snap("quit_confirm", &quit);
+    }
+}
+
+#[test]
+fn the_layout_holds_on_a_small_and_a_resized_terminal() {
+    let (m, _) = confirmed(Lang::Ru);
+    for (w, h) in [(80, 24), (60, 20), (120, 40), (40, 12)] {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| view(&m, f)).unwrap();
+    }
+}
