@@ -290,7 +290,12 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
                     eprintln!("{}", t(lang, "cli.nothing_sent"));
                 }
                 worker.stop().await;
-                return if c == exit::DONE { exit::DECLINED } else { c };
+                // No such wallet: refused (2). No answer to the check: nothing was sent,
+                // so nothing is pending either (1).
+                return match c {
+                    exit::DONE | exit::DECLINED => exit::DECLINED,
+                    _ => exit::USAGE,
+                };
             }
             None => None,
         };

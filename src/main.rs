@@ -171,7 +171,12 @@ async fn settings(cli: &Cli) -> Result<(Settings, Option<Emulator>), String> {
 fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     std::fs::create_dir_all(dir).ok()?;
     let appender = tracing_appender::rolling::daily(dir, "kassa.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    // The default buffer of 128,000 lines is preallocated (about 4 MiB); a till logs a few
+    // lines a minute, and a full buffer waits rather than drops.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(1024)
+        .lossy(false)
+        .finish(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_env("KASSA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

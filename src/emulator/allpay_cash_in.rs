@@ -301,3 +301,100 @@ fn payment_reply(e: &Entry) -> Reply {
     out.push_str(ENVELOPE_CLOSE);
     Reply::xml(200, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Document 003's request examples, verbatim but for the `?` placeholders.
+    const CHECK_REQUEST: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns="http://www.allpay.kz/mfs/soap/CashInTransactionManagement/1.1">
+   <soapenv:Header/>
+   <soapenv:Body>
+      <ns:checkUserAndValidateCashIn>
+         <!--Optional:-->
+         <CheckUserRequest>
+            <header>
+               <!--Optional:-->
+               <lang>ru</lang>
+               <timestamp>2026-11-23T14:02:00+05:00</timestamp>
+               <requester>72222222221</requester>
+               <!--Optional:-->
+               <token>123456</token>
+            </header>
+            <userName>77072734954</userName>
+         </CheckUserRequest>
+      </ns:checkUserAndValidateCashIn>
+   </soapenv:Body>
+</soapenv:Envelope>"#;
+
+    const PAY_REQUEST: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns="http://www.allpay.kz/mfs/soap/CashInTransactionManagement/1.1">
+   <soapenv:Header/>
+   <soapenv:Body>
+      <ns:createCashInPayment>
+         <!--Optional:-->
+         <CashInRequest>
+            <header>
+               <!--Optional:-->
+               <lang>ru</lang>
+               <timestamp>2026-11-23T14:02:00+05:00</timestamp>
+               <requester>72222222221</requester>
+               <!--Optional:-->
+               <token>123456</token>
+            </header>
+            <toUserName>77072734954</toUserName>
+            <amount>1000.5</amount>
+            <GUID>GUID_HERE</GUID>
+         </CashInRequest>
+      </ns:createCashInPayment>
+   </soapenv:Body>
+</soapenv:Envelope>"#;
+
+    fn body(reply: &Reply) -> String {
+        match reply {
+            Reply::Full { body, .. } => String::from_utf8_lossy(body).into_owned(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn answers_the_documents_check_request() {
+        let mut e = CashIn::default();
+        let r = body(&e.handle(CHECK_REQUEST.as_bytes(), 2, Duration::ZERO));
+        assert!(r.contains("<ns:checkUserAndValidateCashInResponse>"));
+        assert!(r.contains("<identified>true</identified>"));
+        assert!(r.contains("<firstName>Иван</firstName>"));
+    }
+
+    #[test]
+    fn one_charge_per_guid_with_or_without_braces() {
+        let mut e = CashIn::default();
+        let braced = PAY_REQUEST.replace("GUID_HERE", "{0F8FAD5B-D9CB-469F-A165-70867728950E}");
+        let bare = PAY_REQUEST.replace("GUID_HERE", "0f8fad5b-d9cb-469f-a165-70867728950e");
+        let statuses: Vec<bool> = [&braced, &bare, &braced]
+            .iter()
+            .map(|req| body(&e.handle(req.as_bytes(), 2, Duration::ZERO)).contains(">COMPLETED<"))
+            .collect();
+        assert_eq!(
+            statuses,
+            [false, false, true],
+            "PENDING twice, then COMPLETED"
+        );
+        let ledger = e.entries();
+        assert_eq!(ledger.len(), 1);
+        assert_eq!(ledger[0].requests, 3);
+        assert_eq!(ledger[0].amount, "1000.5");
+        // The same GUID for another amount is refused, and charges nothing.
+        let other = braced.replace("<amount>1000.5</amount>", "<amount>5</amount>");
+        assert!(body(&e.handle(other.as_bytes(), 2, Duration::ZERO)).contains("Fault"));
+        assert_eq!(e.entries().len(), 1);
+    }
+
+    #[test]
+    fn garbage_gets_a_fault_not_a_panic() {
+        let mut e = CashIn::default();
+        for junk in [&b""[..], b"<", b"not xml", b"<a><b></a>", &[0xff, 0xfe][..]] {
+            assert!(body(&e.handle(junk, 2, Duration::ZERO)).contains("Fault"));
+        }
+        assert!(e.entries().is_empty());
+    }
+}

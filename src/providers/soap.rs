@@ -114,10 +114,10 @@ fn start_element(e: &quick_xml::events::BytesStart<'_>) -> Element {
         ..Element::default()
     };
     for a in e.attributes().with_checks(false).flatten() {
-        let key = local(a.key.as_ref());
         if a.key.as_ref().starts_with(b"xmlns") {
             continue;
         }
+        let key = local(a.key.as_ref());
         let raw = String::from_utf8_lossy(&a.value);
         el.attrs.push((key, unescape_lenient(&raw).into_owned()));
     }
@@ -161,7 +161,11 @@ pub fn parse_document(xml: &[u8]) -> Result<Element, SoapError> {
                     let s = t
                         .decode()
                         .map_err(|e| SoapError::Malformed(e.to_string()))?;
-                    top.text.push_str(&s);
+                    // Indentation between elements is not content; text around an entity
+                    // (`a &amp; b`) is, so only all-blank text at the start is dropped.
+                    if !(top.text.is_empty() && s.trim().is_empty()) {
+                        top.text.push_str(&s);
+                    }
                 }
             }
             Event::CData(t) => {
@@ -201,12 +205,16 @@ pub fn parse_body(xml: &[u8]) -> Result<Element, SoapError> {
     if root.name != "Envelope" {
         return Err(SoapError::NoBody);
     }
-    let body = root.child("Body").ok_or(SoapError::NoBody)?;
-    let first = body.children.first().ok_or(SoapError::NoBody)?;
+    let body = root
+        .children
+        .into_iter()
+        .find(|c| c.name == "Body")
+        .ok_or(SoapError::NoBody)?;
+    let first = body.children.into_iter().next().ok_or(SoapError::NoBody)?;
     if first.name == "Fault" {
-        return Err(fault_of(first));
+        return Err(fault_of(&first));
     }
-    Ok(first.clone())
+    Ok(first)
 }
 
 /// Reads a Fault element, SOAP 1.1 (`faultcode`, `faultstring`) or 1.2 (`Code/Value`,
