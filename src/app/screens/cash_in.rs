@@ -619,10 +619,11 @@ fn result(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation) {
         customer.push_str("  ");
         customer.push_str(n);
     }
-    let mut state = t(lang, op.state.message_key()).to_uppercase();
-    if let Some(s) = &op.provider_status {
-        state.push_str(&format!(" ({s})"));
-    }
+    let state = format!(
+        "{}{}",
+        t(lang, op.state.message_key()).to_uppercase(),
+        widgets::provider_code(lang, op)
+    );
     let mut lines = vec![
         Line::raw(format!(
             "  {} {}    {when}",

@@ -88,12 +88,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
                 crate::app::screens::journal::state_label(model, op),
                 style(model, tone),
             ),
-            Span::raw(
-                op.provider_status
-                    .as_deref()
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default(),
-            ),
+            Span::raw(crate::app::widgets::provider_code(lang, op)),
         ]),
         kv(t(lang, "cashin.sum"), op.amount.display()),
         kv(
