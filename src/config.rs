@@ -281,6 +281,38 @@ impl Settings {
             });
         }
         let timeout = check_positive(path, "allpay.timeout_secs", a.timeout_secs, 30)?;
+        // A secret given twice is a mistake whatever the flow; an unset `_env` variable is
+        // reported when the flow that needs it runs.
+        for (key, inline, env) in [
+            (
+                "wooppay.password",
+                &file.wooppay.password,
+                &file.wooppay.password_env,
+            ),
+            (
+                "upay.password",
+                &file.upay.password,
+                &file.upay.password_env,
+            ),
+            (
+                "upay.partner_key",
+                &file.upay.partner_key,
+                &file.upay.partner_key_env,
+            ),
+            (
+                "webmoney.kwm_password",
+                &file.webmoney.kwm_password,
+                &file.webmoney.kwm_password_env,
+            ),
+        ] {
+            if inline.is_some() && env.is_some() {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key: key.to_string(),
+                    expected: format!("either `{key}` or `{key}_env`, not both"),
+                });
+            }
+        }
         // Keys of flows that are not built yet are still checked for shape, so that a file
         // written today keeps working when they arrive.
         if let Some(u) = &file.wooppay.url {
@@ -423,6 +455,8 @@ mod tests {
         assert!(m.contains("lang") && m.contains("ru"), "{m}");
         let m = message("[printer]\nwidth_mm = 70\n");
         assert!(m.contains("printer.width_mm"), "{m}");
+        let m = message("[upay]\npassword = \"x\"\npassword_env = \"Y\"\n");
+        assert!(m.contains("upay.password") && m.contains("not both"), "{m}");
         let m = message("[worker]\npoll_initial_ms = 5000\npoll_max_ms = 100\n");
         assert!(m.contains("worker.poll_max_ms"), "{m}");
     }

@@ -104,7 +104,7 @@ pub fn describe(lang: Lang, op: &Operation) -> String {
         s.push_str(" · ");
         s.push_str(t(lang, "state.needs_recon"));
         if let Some(r) = &op.recon_reason {
-            s.push_str(&format!(": {r}"));
+            s.push_str(&format!(": {}", crate::i18n::t_or_raw(lang, r)));
         }
     }
     s
@@ -123,6 +123,9 @@ fn fail_usage(lang: Lang, json_out: bool, key: &str, args: &[(&str, &str)]) -> u
 /// `kassa allpay check-user LOGIN`
 pub async fn check_user(settings: &Settings, journal: Journal, login: &str, json_out: bool) -> u8 {
     let lang = settings.lang;
+    if settings.allpay.requester.trim().is_empty() {
+        return fail_usage(lang, json_out, "config.no_requester", &[]);
+    }
     let login = match validate::wallet_login(login) {
         Ok(l) => l,
         Err(key) => return fail_usage(lang, json_out, key, &[]),
@@ -194,7 +197,8 @@ fn print_check(lang: Lang, login: &str, outcome: &CheckOutcome, json_out: bool) 
             } else {
                 eprintln!("kassa: {text}");
             }
-            exit::PENDING
+            // Nothing was sent and nothing is pending: the check could not be made.
+            exit::USAGE
         }
     }
 }
@@ -205,13 +209,16 @@ fn confirm(lang: Lang, question: &str) -> Result<bool, u8> {
         eprintln!("kassa: {}", t(lang, "cli.no_terminal_to_confirm"));
         return Err(exit::USAGE);
     }
-    eprint!("{question} [y/N] ");
+    eprint!("{question} {} ", t(lang, "cli.yes_no"));
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {
         return Ok(false);
     }
-    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "д" | "Д" | "да"))
+    Ok(matches!(
+        line.trim().to_lowercase().as_str(),
+        "y" | "yes" | "д" | "да"
+    ))
 }
 
 /// The flags of `kassa allpay cash-in`.
@@ -229,6 +236,9 @@ pub struct CashInArgs {
 pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8 {
     let lang = settings.lang;
     let json_out = a.wait.json;
+    if settings.allpay.requester.trim().is_empty() {
+        return fail_usage(lang, json_out, "config.no_requester", &[]);
+    }
     let login = match validate::wallet_login(&a.login) {
         Ok(l) => l,
         Err(key) => return fail_usage(lang, json_out, key, &[]),
@@ -361,12 +371,16 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
                 status,
                 next_retry: Some(next),
                 trouble,
+                trouble_detail,
             } if pid == id => {
                 if !w.json {
-                    let why = trouble
+                    let mut why = trouble
                         .map(|k| t(lang, k).to_string())
                         .or(status)
                         .unwrap_or_default();
+                    if let Some(d) = trouble_detail {
+                        why.push_str(&format!(": {d}"));
+                    }
                     eprintln!(
                         "{}",
                         tf(
@@ -390,11 +404,7 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
                 } else {
                     println!("{}", describe(lang, &op));
                 }
-                return exit_for(&op).max(if op.needs_reconciliation {
-                    exit::PENDING
-                } else {
-                    0
-                });
+                return exit_for(&op);
             }
             Event::DuplicateFound { existing, .. } if existing.id != id => {
                 let msg = tf(
@@ -509,7 +519,6 @@ pub fn journal_show(lang: Lang, journal: &Journal, id: &str, json_out: bool) -> 
 /// `kassa journal resume`: drives every pending row until all are final or need a person.
 pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> u8 {
     let lang = settings.lang;
-    let path = settings.journal_path.clone();
     let (worker, mut events) = match Worker::start(settings.clone(), journal) {
         Ok(x) => x,
         Err(e) => return fail_usage(lang, w.json, "error.http_client", &[("error", &e)]),
@@ -517,23 +526,32 @@ pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> u
     worker.send(Command::ResumeAll);
     let deadline = tokio::time::Instant::now() + w.timeout;
     let mut tick = tokio::time::interval(Duration::from_millis(300));
-    let (pending, recon) = loop {
+    let mut last = (u32::MAX, 0u32);
+    let mut resumed = false;
+    loop {
         tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => break read_counts(&path),
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = tick.tick() => worker.send(Command::Count),
             e = events.recv() => match e {
                 Some(Event::Finished { op }) if !w.json => println!("{}", describe(lang, &op)),
-                Some(Event::NeedsReconciliation { op }) if !w.json => println!("{}", describe(lang, &op)),
-                Some(_) => {}
-                None => break read_counts(&path),
-            },
-            _ = tick.tick() => {
-                let (p, r) = read_counts(&path);
-                if p == r && worker.active() == 0 {
-                    break (p, r);
+                Some(Event::NeedsReconciliation { op }) if !w.json => {
+                    println!("{}", describe(lang, &op));
                 }
-            }
+                Some(Event::Resuming { .. }) => resumed = true,
+                Some(Event::Counts { pending, recon, active }) => {
+                    last = (pending, recon);
+                    // Done when only rows that wait for a person are left and this process
+                    // sends nothing (rows another process holds still count as pending).
+                    if resumed && pending == recon && active == 0 {
+                        break;
+                    }
+                }
+                Some(_) => {}
+                None => break,
+            },
         }
-    };
+    }
+    let (pending, recon) = last;
     worker.stop().await;
     if w.json {
         println!(
@@ -558,11 +576,4 @@ pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> u
     } else {
         exit::PENDING
     }
-}
-
-/// Counts read through a second connection: reading never needs the worker.
-fn read_counts(path: &std::path::Path) -> (u32, u32) {
-    Journal::open(path)
-        .and_then(|j| j.counts())
-        .unwrap_or((u32::MAX, 0))
 }

@@ -51,12 +51,22 @@ pub fn t(lang: Lang, key: &str) -> &str {
         Some(v) => v.as_str(),
         None => {
             if let Ok(mut m) = MISSING.lock() {
-                if !m.iter().any(|k| k == key) {
-                    m.push(format!("{}:{key}", lang.code()));
+                let entry = format!("{}:{key}", lang.code());
+                if !m.contains(&entry) {
+                    m.push(entry);
                 }
             }
             key
         }
+    }
+}
+
+/// The text for `text` when it is a catalogue key, else `text` itself: for values stored
+/// as keys by this version and as words by older ones.
+pub fn t_or_raw(lang: Lang, text: &str) -> &str {
+    match catalogue(lang).get(text) {
+        Some(v) => v.as_str(),
+        None => text,
     }
 }
 

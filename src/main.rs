@@ -197,6 +197,12 @@ async fn run(cli: Cli) -> u8 {
     {
         return run_emulator(listen, *pending_polls, *slow_ms).await;
     }
+    if cli.command.is_none() && cli.demo {
+        // The TUI draws its first frame before it starts the emulator.
+        let _log = init_logging(&config::data_dir());
+        tracing::info!(demo = true, "kassa starting");
+        return kassa::app::run(kassa::app::Start::Demo(cli.lang.unwrap_or_default())).await;
+    }
     let (settings, emu) = match settings(&cli).await {
         Ok(x) => x,
         Err(msg) => {
@@ -214,7 +220,7 @@ async fn run(cli: Cli) -> u8 {
     tracing::info!(demo = settings.demo, journal = %settings.journal_path.display(), "kassa starting");
     let lang = settings.lang;
     let code = match cli.command {
-        None => kassa::app::run(settings, emu.is_some()).await,
+        None => kassa::app::run(kassa::app::Start::Configured(settings)).await,
         Some(cmd) => {
             let journal = match Journal::open(&settings.journal_path) {
                 Ok(j) => j,

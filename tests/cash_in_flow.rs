@@ -288,7 +288,13 @@ async fn a_row_is_not_sent_to_a_new_endpoint() {
     .await;
     assert!(op.needs_reconciliation);
     assert_eq!(op.state, State::Pending);
-    assert!(op.recon_reason.unwrap().contains("elsewhere"));
+    assert_eq!(op.recon_reason.as_deref(), Some("recon.endpoint_changed"));
+    let trail = h.journal().events(&id).unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.kind == "reconcile" && e.detail.contains("elsewhere"))
+    );
     assert_eq!(h.emulator.cash_in_ledger()[0].requests, requests_before);
     worker.stop().await;
 }
@@ -317,5 +323,64 @@ async fn an_unreachable_server_leaves_the_payment_pending() {
     .await;
     assert_eq!(trouble, "send.not_sent");
     assert_eq!(h.journal().get(&id).unwrap().state, State::Pending);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn faults_queued_on_the_emulator_hit_later_requests_too() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    // Every request of this payment misbehaves in turn; it still ends with one charge.
+    assert_eq!(
+        h.emulator
+            .queue_faults("reset,500,malformed,fault,unknown-status,truncated"),
+        Ok(6)
+    );
+    let p = payment("77072734954", "100");
+    let id = p.id.clone();
+    let op = cash_in(&worker, &mut events, p).await;
+    assert_eq!(op.state, State::Completed);
+    let ledger = h.emulator.cash_in_ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].guid, id);
+    assert!(ledger[0].requests >= 7);
+    let errors = h
+        .journal()
+        .events(&id)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "error")
+        .count();
+    assert_eq!(errors, 6, "each fault is in the trail");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_fault_shows_the_providers_words_with_its_code() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    h.emulator.queue_faults("fault").unwrap();
+    let p = payment("77072734954", "100");
+    let id = p.id.clone();
+    worker.send(Command::StartCashIn {
+        payment: p,
+        allow_duplicate: false,
+    });
+    let (key, words) = wait_for(&mut events, 10, |e| match e {
+        Event::Progress {
+            id: pid,
+            trouble: Some(t),
+            trouble_detail,
+            ..
+        } if pid == id => Some((t, trouble_detail)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(key, "send.fault");
+    let words = words.unwrap();
+    assert!(
+        words.contains("S:Server") && words.contains("Internal error"),
+        "{words}"
+    );
     worker.stop().await;
 }

@@ -319,6 +319,7 @@ fn progress_and_result_follow_the_worker() {
             status: Some("PENDING".into()),
             next_retry: Some(Duration::from_secs(4)),
             trouble: None,
+            trouble_detail: None,
         },
     );
     let Step::Sending(prog) = &m.cash_in.step else {
@@ -480,6 +481,7 @@ fn snapshots() {
                 status: Some("PENDING".into()),
                 next_retry: Some(Duration::from_millis(3500)),
                 trouble: None,
+                trouble_detail: None,
             },
         );
         snap("cash_in_waiting", &sending);
@@ -492,7 +494,8 @@ fn snapshots() {
                 attempt: 4,
                 status: None,
                 next_retry: Some(Duration::from_secs(8)),
-                trouble: Some("send.unknown"),
+                trouble: Some("send.fault"),
+                trouble_detail: Some("Internal error (S:Server)".into()),
             },
         );
         snap("cash_in_waiting_fault", &fault);

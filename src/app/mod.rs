@@ -17,7 +17,7 @@ use crate::worker::{Command, Event};
 use keys::Action;
 use screens::{cash_in::CashInState, detail::DetailState, home::HomeState, journal::JournalState};
 
-pub use tui::run;
+pub use tui::{Start, run};
 
 /// What the loop feeds `update`.
 #[derive(Debug, Clone)]

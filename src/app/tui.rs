@@ -9,8 +9,10 @@ use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::{Model, Msg, update, view};
-use crate::config::Settings;
+use crate::config::{DEMO_REQUESTER, Settings};
+use crate::emulator::{self, Emulator};
 use crate::headless::exit;
+use crate::i18n::Lang;
 use crate::i18n::tf;
 use crate::journal::Journal;
 use crate::worker::{Command, Worker};
@@ -29,9 +31,20 @@ fn log_panics() {
     }));
 }
 
+/// What the TUI starts with.
+pub enum Start {
+    /// Settings from a config file.
+    Configured(Settings),
+    /// `--demo`: the emulator is started after the first frame, and the settings point at it.
+    Demo(Lang),
+}
+
 /// Runs the TUI until the cashier quits. Returns the process exit code.
-pub async fn run(settings: Settings, demo: bool) -> u8 {
-    let lang = settings.lang;
+pub async fn run(start: Start) -> u8 {
+    let (lang, demo, agent) = match &start {
+        Start::Configured(s) => (s.lang, false, s.allpay.requester.clone()),
+        Start::Demo(lang) => (*lang, true, DEMO_REQUESTER.to_string()),
+    };
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
         Err(e) => {
@@ -45,13 +58,7 @@ pub async fn run(settings: Settings, demo: bool) -> u8 {
     // ratatui's hook restores the terminal first; ours, outside it, logs the panic.
     log_panics();
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let mut model = Model::new(
-        lang,
-        demo,
-        settings.allpay.requester.clone(),
-        color,
-        Instant::now(),
-    );
+    let mut model = Model::new(lang, demo, agent, color, Instant::now());
     // First frame before the journal and the emulator: the cashier sees kassa at once.
     if let Err(e) = terminal.draw(|f| view(&model, f)) {
         restore();
@@ -61,6 +68,23 @@ pub async fn run(settings: Settings, demo: bool) -> u8 {
         );
         return exit::USAGE;
     }
+    // Now what takes longer: the emulator (under --demo), the journal, the worker.
+    let (settings, emulator) = match start {
+        Start::Configured(s) => (s, None),
+        Start::Demo(lang) => {
+            match Emulator::start("127.0.0.1:0", emulator::Options::default()).await {
+                Ok(e) => (Settings::demo(&e.base_url(), lang), Some(e)),
+                Err(e) => {
+                    restore();
+                    eprintln!(
+                        "kassa: {}",
+                        tf(lang, "error.emulator", &[("error", &e.to_string())])
+                    );
+                    return exit::USAGE;
+                }
+            }
+        }
+    };
     let path = settings.journal_path.clone();
     let journal = match tokio::task::spawn_blocking(move || Journal::open(&path)).await {
         Ok(Ok(j)) => j,
@@ -90,6 +114,9 @@ pub async fn run(settings: Settings, demo: bool) -> u8 {
 
     let code = event_loop(&mut terminal, &mut model, &worker, &mut events).await;
     worker.stop().await;
+    if let Some(e) = emulator {
+        e.stop();
+    }
     restore();
     code
 }

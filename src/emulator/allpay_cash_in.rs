@@ -6,7 +6,7 @@
 //! charge; repeats never charge again and move the entry from PENDING to its final state
 //! after a few polls. Magic inputs (README "Emulator") choose outcomes and faults.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -43,11 +43,13 @@ pub struct CashIn {
     entries: HashMap<(String, String), Entry>,
     order: Vec<(String, String)>,
     next_tx: u64,
+    /// Faults queued through `POST /_emulator/faults`, one per coming payment request.
+    queued: VecDeque<Misbehaviour>,
 }
 
 /// A fault chosen by the cents of the amount, applied to the first request of a GUID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Misbehaviour {
+pub enum Misbehaviour {
     Http500,
     Reset,
     Slow,
@@ -55,6 +57,22 @@ enum Misbehaviour {
     SoapFaultReply,
     UnknownStatus,
     Truncated,
+}
+
+impl Misbehaviour {
+    /// The names `POST /_emulator/faults` takes.
+    pub fn from_name(name: &str) -> Option<Misbehaviour> {
+        Some(match name.trim() {
+            "500" => Misbehaviour::Http500,
+            "reset" => Misbehaviour::Reset,
+            "slow" => Misbehaviour::Slow,
+            "malformed" => Misbehaviour::Malformed,
+            "fault" => Misbehaviour::SoapFaultReply,
+            "unknown-status" => Misbehaviour::UnknownStatus,
+            "truncated" => Misbehaviour::Truncated,
+            _ => return None,
+        })
+    }
 }
 
 fn fault_for(amount: &str) -> Option<Misbehaviour> {
@@ -123,14 +141,54 @@ fn text_in<'a>(el: &'a Element, name: &str) -> &'a str {
 }
 
 impl CashIn {
-    /// Answers one request to the cash-in endpoint.
-    pub fn handle(&mut self, body: &[u8], pending_polls: u32, slow: Duration) -> Reply {
+    /// Queues faults for the coming payment requests (`500,reset,slow,...`); returns how
+    /// many were understood, or the name that was not.
+    pub fn queue_faults(&mut self, names: &str) -> Result<usize, String> {
+        let mut parsed = Vec::new();
+        for n in names.split(',').filter(|n| !n.trim().is_empty()) {
+            parsed.push(Misbehaviour::from_name(n).ok_or_else(|| n.trim().to_string())?);
+        }
+        let count = parsed.len();
+        self.queued.extend(parsed);
+        Ok(count)
+    }
+
+    pub fn clear_faults(&mut self) {
+        self.queued.clear();
+    }
+
+    /// Answers one request to the cash-in endpoint. `soap_action` is the request's
+    /// SOAPAction header: JAX-WS wants it, so the emulator does too.
+    pub fn handle(
+        &mut self,
+        body: &[u8],
+        soap_action: Option<&str>,
+        pending_polls: u32,
+        slow: Duration,
+    ) -> Reply {
         let Ok(root) = soap::parse_document(body) else {
             return fault("S:Client", "Unmarshalling Error: request is not XML");
         };
         let Some(op) = root.child("Body").and_then(|b| b.children.first()) else {
             return fault("S:Client", "no SOAP Body");
         };
+        let action = soap_action.map(|a| a.trim().trim_matches('"'));
+        if !action.is_some_and(|a| a == op.name || a.ends_with(&format!("/{}", op.name))) {
+            return fault(
+                "S:Client",
+                &format!(
+                    "SOAPAction {:?} does not name the operation {}",
+                    action, op.name
+                ),
+            );
+        }
+        let ts = text_in(op, "timestamp");
+        if chrono::DateTime::parse_from_rfc3339(ts).is_err() {
+            return fault(
+                "S:Client",
+                &format!("timestamp '{ts}' is not an xs:dateTime with an offset"),
+            );
+        }
         match op.name.as_str() {
             "checkUserAndValidateCashIn" => self.check_user(op),
             "createCashInPayment" => self.create_payment(op, pending_polls, slow),
@@ -175,7 +233,15 @@ impl CashIn {
             .trim_start_matches('{')
             .trim_end_matches('}')
             .to_ascii_lowercase();
-        if requester.is_empty() || guid.len() != 36 || login.is_empty() {
+        let is_uuid = guid.len() == 36
+            && guid.char_indices().all(|(i, c)| {
+                if matches!(i, 8 | 13 | 18 | 23) {
+                    c == '-'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
+            });
+        if requester.is_empty() || !is_uuid || login.is_empty() {
             return fault("S:Client", "requester, toUserName and GUID are required");
         }
         if !valid_amount(&amount) {
@@ -228,7 +294,14 @@ impl CashIn {
             }
         }
         let reply = payment_reply(entry);
-        match fault_for(&amount).filter(|_| first) {
+        let chosen = self
+            .queued
+            .pop_front()
+            .or_else(|| fault_for(&amount).filter(|_| first));
+        let Some(entry) = self.entries.get(&key) else {
+            return fault("S:Server", "ledger lost the entry");
+        };
+        match chosen {
             None => reply,
             Some(Misbehaviour::Http500) => Reply::text(500, "Internal Server Error"),
             Some(Misbehaviour::Reset) => Reply::Reset,
@@ -349,6 +422,38 @@ mod tests {
    </soapenv:Body>
 </soapenv:Envelope>"#;
 
+    const PAY: Option<&str> = Some("createCashInPayment");
+
+    #[test]
+    fn a_request_without_soapaction_or_offset_is_refused() {
+        let mut e = CashIn::default();
+        let req = PAY_REQUEST.replace("GUID_HERE", "{0f8fad5b-d9cb-469f-a165-70867728950e}");
+        assert!(body(&e.handle(req.as_bytes(), None, 2, Duration::ZERO)).contains("SOAPAction"));
+        let no_offset = req.replace("2026-11-23T14:02:00+05:00", "2026-11-23T14:02:00");
+        assert!(body(&e.handle(no_offset.as_bytes(), PAY, 2, Duration::ZERO)).contains("offset"));
+        let bad_guid = PAY_REQUEST.replace("GUID_HERE", "{not-a-guid-at-all-but-36-chars-long}");
+        assert!(body(&e.handle(bad_guid.as_bytes(), PAY, 2, Duration::ZERO)).contains("GUID"));
+        assert!(e.entries().is_empty());
+    }
+
+    #[test]
+    fn queued_faults_hit_the_next_requests() {
+        let mut e = CashIn::default();
+        assert_eq!(e.queue_faults("reset,500"), Ok(2));
+        assert_eq!(e.queue_faults("explode"), Err("explode".into()));
+        let req = PAY_REQUEST.replace("GUID_HERE", "{0f8fad5b-d9cb-469f-a165-70867728950e}");
+        assert!(matches!(
+            e.handle(req.as_bytes(), PAY, 2, Duration::ZERO),
+            Reply::Reset
+        ));
+        assert!(matches!(
+            e.handle(req.as_bytes(), PAY, 2, Duration::ZERO),
+            Reply::Full { status: 500, .. }
+        ));
+        assert!(body(&e.handle(req.as_bytes(), PAY, 2, Duration::ZERO)).contains(">COMPLETED<"));
+        assert_eq!(e.entries().len(), 1, "one charge through all of it");
+    }
+
     fn body(reply: &Reply) -> String {
         match reply {
             Reply::Full { body, .. } => String::from_utf8_lossy(body).into_owned(),
@@ -359,7 +464,12 @@ mod tests {
     #[test]
     fn answers_the_documents_check_request() {
         let mut e = CashIn::default();
-        let r = body(&e.handle(CHECK_REQUEST.as_bytes(), 2, Duration::ZERO));
+        let r = body(&e.handle(
+            CHECK_REQUEST.as_bytes(),
+            Some("\"checkUserAndValidateCashIn\""),
+            2,
+            Duration::ZERO,
+        ));
         assert!(r.contains("<ns:checkUserAndValidateCashInResponse>"));
         assert!(r.contains("<identified>true</identified>"));
         assert!(r.contains("<firstName>Иван</firstName>"));
@@ -372,7 +482,9 @@ mod tests {
         let bare = PAY_REQUEST.replace("GUID_HERE", "0f8fad5b-d9cb-469f-a165-70867728950e");
         let statuses: Vec<bool> = [&braced, &bare, &braced]
             .iter()
-            .map(|req| body(&e.handle(req.as_bytes(), 2, Duration::ZERO)).contains(">COMPLETED<"))
+            .map(|req| {
+                body(&e.handle(req.as_bytes(), PAY, 2, Duration::ZERO)).contains(">COMPLETED<")
+            })
             .collect();
         assert_eq!(
             statuses,
@@ -385,7 +497,7 @@ mod tests {
         assert_eq!(ledger[0].amount, "1000.5");
         // The same GUID for another amount is refused, and charges nothing.
         let other = braced.replace("<amount>1000.5</amount>", "<amount>5</amount>");
-        assert!(body(&e.handle(other.as_bytes(), 2, Duration::ZERO)).contains("Fault"));
+        assert!(body(&e.handle(other.as_bytes(), PAY, 2, Duration::ZERO)).contains("Fault"));
         assert_eq!(e.entries().len(), 1);
     }
 
@@ -393,7 +505,7 @@ mod tests {
     fn garbage_gets_a_fault_not_a_panic() {
         let mut e = CashIn::default();
         for junk in [&b""[..], b"<", b"not xml", b"<a><b></a>", &[0xff, 0xfe][..]] {
-            assert!(body(&e.handle(junk, 2, Duration::ZERO)).contains("Fault"));
+            assert!(body(&e.handle(junk, PAY, 2, Duration::ZERO)).contains("Fault"));
         }
         assert!(e.entries().is_empty());
     }

@@ -76,6 +76,14 @@ impl Emulator {
             .unwrap_or_default()
     }
 
+    /// Queues faults for the coming cash-in payment requests, as `POST /_emulator/faults`.
+    pub fn queue_faults(&self, names: &str) -> Result<usize, String> {
+        self.state
+            .lock()
+            .map_err(|_| "emulator state poisoned".to_string())
+            .and_then(|mut s| s.cash_in.queue_faults(names))
+    }
+
     pub fn stop(&self) {
         self.stop.cancel();
     }
@@ -86,10 +94,30 @@ fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
         return Reply::text(500, "emulator state poisoned");
     };
     match (req.method.as_str(), req.path()) {
-        ("POST", CASH_IN_PATH) => {
-            state
+        ("POST", CASH_IN_PATH) => state.cash_in.handle(
+            &req.body,
+            req.header("SOAPAction"),
+            options.pending_polls,
+            options.slow,
+        ),
+        ("POST", "/_emulator/faults") => {
+            match state
                 .cash_in
-                .handle(&req.body, options.pending_polls, options.slow)
+                .queue_faults(&String::from_utf8_lossy(&req.body))
+            {
+                Ok(n) => Reply::text(200, &format!("{n} fault(s) queued\n")),
+                Err(bad) => Reply::text(
+                    400,
+                    &format!(
+                        "unknown fault {bad:?}; known: 500, reset, slow, malformed, fault, \
+                         unknown-status, truncated\n"
+                    ),
+                ),
+            }
+        }
+        ("DELETE", "/_emulator/faults") => {
+            state.cash_in.clear_faults();
+            Reply::text(200, "faults cleared\n")
         }
         ("GET", "/_emulator/ledger") => {
             let ledger = serde_json::json!({ "allpay_cash_in": state.cash_in.entries() });

@@ -28,6 +28,8 @@ pub enum JournalError {
     LeaseHeld { id: String, holder: String },
     #[error("journal: an operation with id {0} already exists")]
     DuplicateId(String),
+    #[error("journal: operation {0} waits for a person to reconcile it; it is not sent")]
+    NeedsReconciliation(String),
     #[error("journal: unreadable row: {0}")]
     Corrupt(String),
     #[error("journal: cannot create {path}: {source}")]
@@ -151,6 +153,15 @@ pub struct ListFilter {
     pub limit: Option<u32>,
 }
 
+/// What [`Journal::record_pending_unless_duplicate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// The new row, committed as pending.
+    New(Operation),
+    /// A like operation exists; nothing was written.
+    Duplicate(Operation),
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -246,6 +257,33 @@ fn row_to_op(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Operation, Jour
     }))
 }
 
+fn duplicate_in(
+    conn: &Connection,
+    kind: Kind,
+    customer: &str,
+    amount: Amount,
+    since_ms: i64,
+) -> Result<Option<Operation>, JournalError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM operations WHERE kind = ?1 AND customer = ?2 \
+         AND amount_minor = ?3 AND currency = ?4 AND created_at >= ?5 \
+         AND state IN ('pending', 'completed') ORDER BY created_at DESC LIMIT 1"
+    );
+    conn.query_row(
+        &sql,
+        params![
+            kind.tag(),
+            customer,
+            amount.minor(),
+            amount.currency().code(),
+            since_ms
+        ],
+        row_to_op,
+    )
+    .optional()?
+    .transpose()
+}
+
 /// An open journal. One per process; the worker owns it.
 pub struct Journal {
     conn: Connection,
@@ -305,6 +343,31 @@ impl Journal {
         holder: &str,
         lease_until: i64,
     ) -> Result<Operation, JournalError> {
+        match self.record(op, holder, lease_until, None)? {
+            Recorded::New(o) | Recorded::Duplicate(o) => Ok(o),
+        }
+    }
+
+    /// As [`Journal::record_pending`], unless an operation like it (same kind, customer and
+    /// amount, pending or completed, created since `since_ms`) exists: the check and the
+    /// insert are one transaction, so two processes cannot both pass it (rule 8).
+    pub fn record_pending_unless_duplicate(
+        &mut self,
+        op: &NewOperation,
+        holder: &str,
+        lease_until: i64,
+        since_ms: i64,
+    ) -> Result<Recorded, JournalError> {
+        self.record(op, holder, lease_until, Some(since_ms))
+    }
+
+    fn record(
+        &mut self,
+        op: &NewOperation,
+        holder: &str,
+        lease_until: i64,
+        duplicate_since: Option<i64>,
+    ) -> Result<Recorded, JournalError> {
         let now = now_ms();
         let tx = self
             .conn
@@ -316,6 +379,11 @@ impl Journal {
             .optional()?;
         if exists.is_some() {
             return Err(JournalError::DuplicateId(op.id.clone()));
+        }
+        if let Some(since) = duplicate_since {
+            if let Some(existing) = duplicate_in(&tx, op.kind, &op.customer, op.amount, since)? {
+                return Ok(Recorded::Duplicate(existing));
+            }
         }
         tx.execute(
             "INSERT INTO operations (id, kind, state, amount_minor, currency, customer, \
@@ -349,7 +417,7 @@ impl Journal {
             ],
         )?;
         tx.commit()?;
-        self.get(&op.id)
+        self.get(&op.id).map(Recorded::New)
     }
 
     pub fn get(&self, id: &str) -> Result<Operation, JournalError> {
@@ -403,11 +471,12 @@ impl Journal {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (state, lease_holder, lease): (String, Option<String>, Option<i64>) = tx
+        let (state, lease_holder, lease, recon): (String, Option<String>, Option<i64>, bool) = tx
             .query_row(
-                "SELECT state, lease_holder, lease_until FROM operations WHERE id = ?1",
+                "SELECT state, lease_holder, lease_until, needs_reconciliation FROM operations \
+                 WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0)),
             )
             .optional()?
             .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
@@ -416,6 +485,9 @@ impl Journal {
                 id: id.to_string(),
                 holder: h,
             });
+        }
+        if recon {
+            return Err(JournalError::NeedsReconciliation(id.to_string()));
         }
         let from = State::from_tag(&state).unwrap_or(State::Prepared);
         if from != State::Pending {
@@ -504,7 +576,8 @@ impl Journal {
              detail = COALESCE(?6, detail), \
              updated_at = ?7, final_at = COALESCE(?8, final_at), \
              lease_holder = CASE WHEN ?9 THEN NULL ELSE lease_holder END, \
-             lease_until = CASE WHEN ?9 THEN NULL ELSE lease_until END \
+             lease_until = CASE WHEN ?9 THEN NULL ELSE lease_until END, \
+             needs_reconciliation = CASE WHEN ?9 THEN 0 ELSE needs_reconciliation END \
              WHERE id = ?1",
             params![
                 id,
@@ -539,28 +612,41 @@ impl Journal {
     }
 
     /// Marks a row as needing a person to reconcile it; it is not sent again automatically.
-    pub fn mark_reconciliation(&mut self, id: &str, reason: &str) -> Result<(), JournalError> {
+    /// `reason` is a catalogue key (shown translated); `detail` the facts, for the trail.
+    /// Only the row's holder (or anyone, once its lease ran out) may mark it.
+    pub fn mark_reconciliation(
+        &mut self,
+        id: &str,
+        holder: &str,
+        reason: &str,
+        detail: &str,
+    ) -> Result<(), JournalError> {
         let now = now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = tx.execute(
             "UPDATE operations SET needs_reconciliation = 1, recon_reason = ?2, updated_at = ?3, \
-             lease_holder = NULL, lease_until = NULL WHERE id = ?1",
-            params![id, reason, now],
+             lease_holder = NULL, lease_until = NULL WHERE id = ?1 AND state = 'pending' \
+             AND (lease_holder IS NULL OR lease_holder = ?4 OR lease_until < ?3)",
+            params![id, reason, now, holder],
         )?;
         if n == 0 {
-            return Err(JournalError::NotFound(id.to_string()));
+            return Err(JournalError::LeaseHeld {
+                id: id.to_string(),
+                holder: "another process, or the row is not pending".into(),
+            });
         }
         tx.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'reconcile', ?3)",
-            params![id, now, reason],
+            params![id, now, format!("{reason}: {detail}")],
         )?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Claims one pending row for `holder` until `lease_until` if nobody else holds it.
+    /// Claims one pending row for `holder` until `lease_until` if nobody else holds it; a
+    /// holder's own lease is only ever extended by this, never shortened.
     pub fn claim(
         &mut self,
         id: &str,
@@ -568,8 +654,11 @@ impl Journal {
         lease_until: i64,
     ) -> Result<bool, JournalError> {
         let n = self.conn.execute(
-            "UPDATE operations SET lease_holder = ?2, lease_until = ?3 WHERE id = ?1 \
-             AND state = 'pending' AND needs_reconciliation = 0 \
+            "UPDATE operations SET \
+             lease_until = CASE WHEN lease_holder = ?2 THEN MAX(COALESCE(lease_until, 0), ?3) \
+                           ELSE ?3 END, \
+             lease_holder = ?2 \
+             WHERE id = ?1 AND state = 'pending' AND needs_reconciliation = 0 \
              AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until < ?4)",
             params![id, holder, lease_until, now_ms()],
         )?;
@@ -577,7 +666,8 @@ impl Journal {
     }
 
     /// Claims every pending row nobody holds (and that does not wait for a person), in one
-    /// transaction with the read, so two processes never take the same row (rule 7).
+    /// transaction with the read, so two processes never take the same row (rule 7). Rows
+    /// this holder already drives keep their leases.
     pub fn claim_pending(
         &mut self,
         holder: &str,
@@ -590,10 +680,10 @@ impl Journal {
         let ids: Vec<String> = {
             let mut stmt = tx.prepare(
                 "SELECT id FROM operations WHERE state = 'pending' AND needs_reconciliation = 0 \
-                 AND (lease_holder IS NULL OR lease_holder = ?1 OR lease_until < ?2) \
+                 AND (lease_holder IS NULL OR lease_until < ?1) \
                  ORDER BY created_at",
             )?;
-            let rows = stmt.query_map(params![holder, now], |r| r.get(0))?;
+            let rows = stmt.query_map(params![now], |r| r.get(0))?;
             rows.collect::<Result<_, _>>()?
         };
         for id in &ids {
@@ -625,25 +715,7 @@ impl Journal {
         amount: Amount,
         since_ms: i64,
     ) -> Result<Option<Operation>, JournalError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM operations WHERE kind = ?1 AND customer = ?2 \
-             AND amount_minor = ?3 AND currency = ?4 AND created_at >= ?5 \
-             AND state IN ('pending', 'completed') ORDER BY created_at DESC LIMIT 1"
-        );
-        self.conn
-            .query_row(
-                &sql,
-                params![
-                    kind.tag(),
-                    customer,
-                    amount.minor(),
-                    amount.currency().code(),
-                    since_ms
-                ],
-                row_to_op,
-            )
-            .optional()?
-            .transpose()
+        duplicate_in(&self.conn, kind, customer, amount, since_ms)
     }
 
     /// Operations, newest first.
@@ -723,6 +795,14 @@ mod tests {
         assert_eq!(j.record_attempt("{a}", "me", far)?, 1);
         j.release("{a}", "me")?;
         assert_eq!(j.claim_pending("other", far)?.len(), 1);
+        // A holder's own lease is extended by a claim, never shortened.
+        assert!(j.claim("{a}", "other", far + 5_000)?);
+        assert!(j.claim("{a}", "other", now_ms() + 1)?);
+        assert!(!j.claim("{a}", "third", far)?);
+        assert!(
+            j.claim_pending("other", far)?.is_empty(),
+            "own rows are not re-claimed"
+        );
         Ok(())
     }
 
@@ -780,9 +860,26 @@ mod tests {
                 .is_none()
         );
         assert_eq!(j.counts()?, (1, 0));
-        j.mark_reconciliation("{d}", "endpoint changed")?;
+        assert!(matches!(
+            j.record_pending_unless_duplicate(&new_op("{d2}", 100), "me", now_ms(), since)?,
+            Recorded::Duplicate(o) if o.id == "{d}"
+        ));
+        assert!(j.find("{d2}")?.is_none());
+        assert!(
+            j.mark_reconciliation("{d}", "other", "recon.endpoint_changed", "x")
+                .is_err()
+        );
+        j.mark_reconciliation("{d}", "me", "recon.endpoint_changed", "x")?;
+        assert!(matches!(
+            j.record_attempt("{d}", "me", now_ms() + 1000),
+            Err(JournalError::NeedsReconciliation(_))
+        ));
         assert_eq!(j.counts()?, (1, 1));
         assert!(j.claim_pending("me", now_ms() + 1000)?.is_empty());
+        // A real final answer settles the question the flag asked.
+        let op = j.transition("{d}", "me", State::Completed, &Facts::default())?;
+        assert!(!op.needs_reconciliation);
+        assert_eq!(j.counts()?, (0, 0));
         Ok(())
     }
 

@@ -51,6 +51,9 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .pool_max_idle_per_host(2)
+        // A redirect would send the request (with its id) to a host the journal never
+        // recorded (DESIGN.md rule 1): a 3xx is an answer we cannot read, so pending.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("kassa/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| e.to_string())
@@ -73,7 +76,7 @@ pub async fn post_soap(
         .await
         .map_err(classify)?;
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(classify)?;
+    let bytes = read_capped(resp).await?;
     if status.is_success() {
         return Ok(bytes.to_vec());
     }
@@ -93,6 +96,22 @@ pub async fn post_soap(
         "HTTP {}",
         status.as_u16()
     )))
+}
+
+/// The most of a reply kassa reads; SOAP replies here are a few KiB.
+pub const MAX_REPLY: usize = 1 << 20;
+
+async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, SendError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+        if out.len() + chunk.len() > MAX_REPLY {
+            return Err(SendError::OutcomeUnknown(format!(
+                "reply larger than {MAX_REPLY} bytes"
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 fn classify(e: reqwest::Error) -> SendError {

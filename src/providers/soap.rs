@@ -124,6 +124,10 @@ fn start_element(e: &quick_xml::events::BytesStart<'_>) -> Element {
     el
 }
 
+/// How deep a reply may nest. The tree is recursive (drop, clone, find): without a limit a
+/// hostile reply could overflow the stack, which no panic hook survives.
+pub const MAX_DEPTH: usize = 64;
+
 /// Parses a whole XML document into its root element, whatever the namespaces.
 pub fn parse_document(xml: &[u8]) -> Result<Element, SoapError> {
     let mut reader = Reader::from_reader(xml);
@@ -137,7 +141,14 @@ pub fn parse_document(xml: &[u8]) -> Result<Element, SoapError> {
             .read_event()
             .map_err(|e| SoapError::Malformed(e.to_string()))?;
         match ev {
-            Event::Start(e) => stack.push(start_element(&e)),
+            Event::Start(e) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(SoapError::Malformed(format!(
+                        "nested deeper than {MAX_DEPTH}"
+                    )));
+                }
+                stack.push(start_element(&e));
+            }
             Event::Empty(e) => {
                 let el = start_element(&e);
                 match stack.last_mut() {
@@ -395,6 +406,15 @@ mod tests {
                 message: "boom".into()
             })
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let xml = "<a>".repeat(100_000);
+        assert!(matches!(
+            parse_document(xml.as_bytes()),
+            Err(SoapError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{CheckOutcome, Ctx, Event, Trouble, Verdict, db, poll};
-use crate::journal::{Facts, JournalError, Kind, NewOperation, State, now_ms};
+use crate::journal::{Facts, JournalError, Kind, NewOperation, Recorded, State, now_ms};
 use crate::money::Amount;
 use crate::providers::SendError;
 use crate::providers::allpay::cash_in::{CashInReply, TxStatus};
@@ -69,24 +69,21 @@ pub async fn start(ctx: &Ctx, payment: CashInPayment, allow_duplicate: bool) {
     let until = poll::first_lease(ctx);
     let since = now_ms() - i64::try_from(DUPLICATE_WINDOW.as_millis()).unwrap_or(0);
     let recorded = db(ctx, move |j| {
-        if !allow_duplicate {
-            if let Some(existing) =
-                j.find_duplicate(Kind::AllpayCashIn, &new.customer, new.amount, since)?
-            {
-                return Ok(Err(existing));
-            }
+        if allow_duplicate {
+            j.record_pending(&new, &holder, until).map(Recorded::New)
+        } else {
+            j.record_pending_unless_duplicate(&new, &holder, until, since)
         }
-        j.record_pending(&new, &holder, until).map(Ok)
     })
     .await;
     match recorded {
-        Ok(Ok(op)) => {
+        Ok(Recorded::New(op)) => {
             tracing::info!(op = %op.id, amount = op.amount.minor(), "cash-in recorded as pending");
             ctx.emit(Event::Recorded { op: op.clone() });
             ctx.emit_counts().await;
             poll::drive(ctx.clone(), op).await;
         }
-        Ok(Err(existing)) => {
+        Ok(Recorded::Duplicate(existing)) => {
             tracing::info!(existing = %existing.id, "like cash-in found; asking before sending");
             ctx.emit(Event::DuplicateFound { payment, existing });
         }

@@ -42,6 +42,8 @@ pub enum Command {
     LoadJournal { pending_only: bool },
     /// The detail screen wants one operation and its audit trail.
     LoadOperation { id: String },
+    /// Someone wants the journal's counts (answered with `Event::Counts`).
+    Count,
 }
 
 /// Why a wallet check gave no answer.
@@ -84,6 +86,8 @@ pub enum Event {
         status: Option<String>,
         next_retry: Option<Duration>,
         trouble: Option<&'static str>,
+        /// The provider's own words and code when it answered with an error.
+        trouble_detail: Option<String>,
     },
     /// The operation reached a final state.
     Finished { op: Operation },
@@ -125,6 +129,20 @@ impl Trouble {
             Trouble::Send(e) => e.message_key(),
             Trouble::UnknownStatus(_) => "send.unknown_status",
             Trouble::NoStatus => "send.no_status",
+        }
+    }
+}
+
+impl Trouble {
+    /// What the provider itself said, shown beside kassa's words: a Fault's text and code,
+    /// or a status value nobody documented.
+    pub fn provider_words(&self) -> Option<String> {
+        match self {
+            Trouble::Send(SendError::Fault { code, message }) => {
+                Some(format!("{message} ({code})"))
+            }
+            Trouble::UnknownStatus(s) => Some(s.clone()),
+            _ => None,
         }
     }
 }
@@ -318,6 +336,7 @@ async fn handle(ctx: Ctx, cmd: Command) {
             allow_duplicate,
         } => cash_in::start(&ctx, payment, allow_duplicate).await,
         Command::Follow { id } => follow(&ctx, id).await,
+        Command::Count => ctx.emit_counts().await,
         Command::ResumeAll => resume_all(&ctx).await,
         Command::LoadJournal { pending_only } => {
             let filter = ListFilter {

@@ -39,6 +39,26 @@ pub fn first_lease(ctx: &Ctx) -> i64 {
     lease_until(ctx, Duration::ZERO)
 }
 
+/// Marks the row for a person (`reason` is a catalogue key) and tells the UI.
+async fn needs_person(
+    ctx: &Ctx,
+    id: &str,
+    reason: &'static str,
+    detail: String,
+) -> Result<(), JournalError> {
+    tracing::warn!(op = %id, reason, %detail, "operation needs reconciliation; not sent");
+    let holder = ctx.holder.clone();
+    let rid = id.to_string();
+    db(ctx, move |j| {
+        j.mark_reconciliation(&rid, &holder, reason, &detail)
+    })
+    .await?;
+    let rid = id.to_string();
+    let op = db(ctx, move |j| j.get(&rid)).await?;
+    ctx.emit(Event::NeedsReconciliation { op });
+    Ok(())
+}
+
 /// Drives `op` until it is final, needs a person, another process takes it, or kassa
 /// shuts down (then the lease is given back and the row stays pending for the next start).
 pub async fn drive(ctx: Ctx, op: Operation) {
@@ -68,30 +88,15 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
     // Rule 1: a retry goes to the endpoint and identity the row was committed with.
     let (endpoint, identity) = ctx.endpoint_of(op.kind);
     if op.endpoint != endpoint || op.identity != identity {
-        let reason = format!(
-            "recorded for {} as {}, config now points at {} as {}; not sent there",
+        let detail = format!(
+            "recorded for {} as {}, config now points at {} as {}",
             op.endpoint, op.identity, endpoint, identity
         );
-        let rid = id.clone();
-        db(ctx, move |j| j.mark_reconciliation(&rid, &reason)).await?;
-        let op = db(ctx, {
-            let id = id.clone();
-            move |j| j.get(&id)
-        })
-        .await?;
-        ctx.emit(Event::NeedsReconciliation { op });
-        return Ok(());
+        return needs_person(ctx, &id, "recon.endpoint_changed", detail).await;
     }
     if !op.kind.repeat_safe() && op.attempts > 0 {
-        let rid = id.clone();
-        db(ctx, move |j| {
-            j.mark_reconciliation(
-                &rid,
-                "outcome of a send that is not safe to repeat is unknown",
-            )
-        })
-        .await?;
-        return Ok(());
+        let detail = format!("{} attempt(s) made, outcome unknown", op.attempts);
+        return needs_person(ctx, &id, "recon.not_repeatable", detail).await;
     }
     let mut wait = Duration::ZERO;
     loop {
@@ -102,6 +107,10 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
             Ok(n) => n,
             Err(JournalError::LeaseHeld { holder, .. }) => {
                 tracing::info!(op = %id, %holder, "another process is sending this operation");
+                return Ok(());
+            }
+            Err(JournalError::NeedsReconciliation(_)) => {
+                tracing::info!(op = %id, "marked for reconciliation meanwhile; not sent");
                 return Ok(());
             }
             Err(JournalError::IllegalTransition { from, .. }) if from.is_final() => {
@@ -121,6 +130,7 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
             status: None,
             next_retry: None,
             trouble: None,
+            trouble_detail: None,
         });
         let sent = tokio::select! {
             _ = ctx.shutdown.cancelled() => return Ok(()),
@@ -132,7 +142,13 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                 let holder = ctx.holder.clone();
                 let rid = id.clone();
                 let op = db(ctx, move |j| j.transition(&rid, &holder, state, &facts)).await?;
-                tracing::info!(op = %id, state = %op.state, status = ?op.provider_status, "operation final");
+                tracing::info!(
+                    op = %id,
+                    state = %op.state,
+                    status = ?op.provider_status,
+                    detail = ?op.detail,
+                    "operation final"
+                );
                 ctx.emit(Event::Finished { op });
                 return Ok(());
             }
@@ -159,10 +175,20 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                     let detail = t.to_string();
                     db(ctx, move |j| j.note(&rid, "error", &detail)).await?;
                 }
+                // The wait must be covered by the lease, or another process could take the
+                // row while this one sleeps and then send it too.
+                let holder = ctx.holder.clone();
+                let rid = id.clone();
+                let until = lease_until(ctx, wait);
+                if !db(ctx, move |j| j.claim(&rid, &holder, until)).await? {
+                    tracing::info!(op = %id, "lost the row to another process; stopping");
+                    return Ok(());
+                }
                 tracing::info!(
                     op = %id,
                     attempt,
                     status = ?status,
+                    detail = ?facts.detail,
                     trouble = ?trouble.as_ref().map(ToString::to_string),
                     wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     "still pending"
@@ -173,6 +199,7 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                     status,
                     next_retry: Some(wait),
                     trouble: trouble.as_ref().map(super::Trouble::message_key),
+                    trouble_detail: trouble.as_ref().and_then(super::Trouble::provider_words),
                 });
                 tokio::select! {
                     _ = ctx.shutdown.cancelled() => return Ok(()),

@@ -66,6 +66,8 @@ pub struct Progress {
     pub attempt: u32,
     pub status: Option<String>,
     pub trouble: Option<&'static str>,
+    /// The provider's own words when it answered with an error.
+    pub trouble_detail: Option<String>,
     pub next_at: Option<Instant>,
 }
 
@@ -227,6 +229,11 @@ fn on_form_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<
 }
 
 fn submit(model: &mut Model) -> Vec<Command> {
+    if model.agent.trim().is_empty() {
+        // Every request carries the agent's login; without it nothing can be sent.
+        model.cash_in.error = Some(Note::Key("config.no_requester"));
+        return Vec::new();
+    }
     let s = &mut model.cash_in;
     let login = match validate::wallet_login(s.login.value()) {
         Ok(l) => l,
@@ -269,6 +276,7 @@ impl Progress {
             attempt: 0,
             status: None,
             trouble: None,
+            trouble_detail: None,
             next_at: None,
         }
     }
@@ -329,6 +337,7 @@ pub fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             status,
             next_retry,
             trouble,
+            trouble_detail,
         } => {
             if let Step::Sending(p) = &mut s.step {
                 if p.payment.id == id {
@@ -338,6 +347,7 @@ pub fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
                         p.status = status;
                     }
                     p.trouble = trouble;
+                    p.trouble_detail = trouble_detail;
                     p.next_at = next_retry.map(|d| now + d);
                 }
             }
@@ -551,7 +561,10 @@ fn progress(model: &Model, frame: &mut Frame<'_>, area: Rect, p: &Progress) {
         t(lang, "cashin.recording")
     };
     let status = match (&p.status, p.trouble) {
-        (_, Some(k)) => t(lang, k).to_string(),
+        (_, Some(k)) => match &p.trouble_detail {
+            Some(d) => format!("{}: {d}", t(lang, k)),
+            None => t(lang, k).to_string(),
+        },
         (Some(s), None) => format!("{} ({s})", t(lang, "state.pending")),
         (None, None) => t(lang, "cashin.sending").to_string(),
     };
@@ -648,7 +661,10 @@ fn result(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation) {
         (_, true) => Some(tf(
             lang,
             "cashin.recon_advice",
-            &[("reason", op.recon_reason.as_deref().unwrap_or(""))],
+            &[(
+                "reason",
+                crate::i18n::t_or_raw(lang, op.recon_reason.as_deref().unwrap_or("")),
+            )],
         )),
         (s, _) if s.is_final() => Some(t(lang, "cashin.declined_advice").to_string()),
         _ => Some(t(lang, "cashin.pending_advice").to_string()),

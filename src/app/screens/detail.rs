@@ -116,7 +116,11 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     }
     if let Some(r) = &op.recon_reason {
         lines.push(Line::styled(
-            format!(" {}: {r}", t(lang, "state.needs_recon")),
+            format!(
+                " {}: {}",
+                t(lang, "state.needs_recon"),
+                crate::i18n::t_or_raw(lang, r)
+            ),
             style(model, Tone::Warn),
         ));
     }
@@ -127,9 +131,9 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     ));
     for e in &model.detail.events {
         lines.push(Line::raw(format!(
-            " {}  {:<9} {}",
+            " {}  {:<10} {}",
             crate::app::widgets::hhmmss(e.at),
-            e.kind,
+            crate::i18n::t_or_raw(lang, &format!("event.{}", e.kind)),
             e.detail
         )));
     }

@@ -91,7 +91,7 @@ impl TxStatus {
     pub fn parse(text: &str) -> TxStatus {
         match text.trim().to_ascii_uppercase().as_str() {
             "PENDING" => TxStatus::Pending,
-            "COMPLETED" | "COMPLETE" => TxStatus::Completed,
+            "COMPLETED" => TxStatus::Completed,
             "DECLINED" => TxStatus::Declined,
             "FAILED" => TxStatus::Failed,
             _ => TxStatus::Unknown(text.trim().to_string()),
@@ -213,10 +213,15 @@ pub fn decode_cash_in(xml: &[u8]) -> Result<CashInReply, SoapError> {
     let resp = soap::expect(&body, "createCashInPaymentResponse")?;
     let ret = resp.child("return").ok_or(SoapError::Missing("return"))?;
     let info = ret.child("transactionInfo");
-    let status = ret
-        .text_of("terminalPaymentTransactionStatus")
-        .or_else(|| info.and_then(|i| i.text_of("transactionStatus")))
-        .map(TxStatus::parse);
+    let doc = ret.text_of("terminalPaymentTransactionStatus");
+    let schema = info.and_then(|i| i.text_of("transactionStatus"));
+    let status = match (doc, schema) {
+        // Two places that disagree say nothing certain: unknown, so pending.
+        (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => {
+            Some(TxStatus::Unknown(format!("{a}/{b}")))
+        }
+        (a, b) => a.or(b).map(TxStatus::parse),
+    };
     Ok(CashInReply {
         header: read_header(ret),
         status,
@@ -431,6 +436,20 @@ mod tests {
             assert_eq!(r.as_ref().and_then(|r| r.status.clone()), Some(want));
             assert_eq!(r.and_then(|r| r.transaction_id).as_deref(), Some("42"));
         }
+    }
+
+    #[test]
+    fn two_status_places_that_disagree_are_unknown() {
+        let xml = PAY_REPLY.replace(
+            "<terminalPaymentTransactionStatus>?</terminalPaymentTransactionStatus>",
+            "<terminalPaymentTransactionStatus>COMPLETED</terminalPaymentTransactionStatus><transactionInfo><transactionStatus>DECLINED</transactionStatus></transactionInfo>",
+        );
+        let r = decode_cash_in(xml.as_bytes()).ok().and_then(|r| r.status);
+        assert_eq!(r, Some(TxStatus::Unknown("COMPLETED/DECLINED".into())));
+        assert_eq!(
+            TxStatus::parse("COMPLETE"),
+            TxStatus::Unknown("COMPLETE".into())
+        );
     }
 
     #[test]
