@@ -8,6 +8,9 @@ use kassa::money::{Amount, Currency};
 use kassa::providers::allpay::cash_in::{
     RequestHeader, decode_cash_in, decode_check_user, encode_cash_in, encode_check_user,
 };
+use kassa::providers::allpay::terminal::{
+    Payment, decode_check, decode_pay, encode_check, encode_pay,
+};
 
 /// The reply soap_peer.py serves (924 bytes), so both sides parse the same bytes.
 const CHECK_REPLY: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns="http://www.allpay.kz/mfs/soap/CashInTransactionManagement/1.1">
@@ -50,6 +53,40 @@ const PAY_REPLY: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlso
    </soapenv:Body>
 </soapenv:Envelope>"#;
 
+/// Document 001's replies with the placeholders filled.
+const TERMINAL_CHECK_REPLY: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns="http://www.allpay.kz/mfs/soap/TransactionManagement/1.1">
+   <soapenv:Header/>
+   <soapenv:Body>
+      <ns:payForServicesCheckResponse>
+         <return>
+            <header>
+               <userMessage>Оплата возможна</userMessage>
+               <developerMessage>CHECK_OK</developerMessage>
+               <status>0</status>
+               <timestamp>2026-11-23T12:00:00.000+06:00</timestamp>
+            </header>
+         </return>
+      </ns:payForServicesCheckResponse>
+   </soapenv:Body>
+</soapenv:Envelope>"#;
+
+const TERMINAL_PAY_REPLY: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns="http://www.allpay.kz/mfs/soap/TransactionManagement/1.1">
+   <soapenv:Header/>
+   <soapenv:Body>
+      <ns:payForServicesPayResponse>
+         <return>
+            <header>
+               <userMessage>Платёж проведён</userMessage>
+               <developerMessage>rrn 597e9347-0d41-46ac-8086-20a8a123e413</developerMessage>
+               <status>0</status>
+               <timestamp>2026-11-23T12:00:00.000+06:00</timestamp>
+            </header>
+            <terminalPaymentTransactionStatus>COMPLETED</terminalPaymentTransactionStatus>
+         </return>
+      </ns:payForServicesPayResponse>
+   </soapenv:Body>
+</soapenv:Envelope>"#;
+
 fn header() -> RequestHeader<'static> {
     RequestHeader {
         lang: "ru",
@@ -85,6 +122,47 @@ fn codec(c: &mut Criterion) {
     });
     c.bench_function("cash_in/parse", |b| {
         b.iter(|| decode_cash_in(black_box(PAY_REPLY.as_bytes())))
+    });
+    let p = Payment {
+        login: "77072734954",
+        service: "185",
+        account: "1234567",
+        amount,
+    };
+    let rrn = "597e9347-0d41-46ac-8086-20a8a123e413";
+    let vd = "2026-11-23T12:00:00+06:00";
+    assert!(decode_check(TERMINAL_CHECK_REPLY.as_bytes()).is_ok());
+    assert!(decode_pay(TERMINAL_PAY_REPLY.as_bytes()).is_ok());
+    c.bench_function("terminal_check/build+parse", |b| {
+        b.iter(|| {
+            let req = encode_check(
+                black_box(&h),
+                p.login,
+                p.service,
+                p.account,
+                Some(amount),
+                None,
+            );
+            (
+                req.len(),
+                decode_check(black_box(TERMINAL_CHECK_REPLY.as_bytes())),
+            )
+        })
+    });
+    c.bench_function("terminal_pay/build", |b| {
+        b.iter(|| encode_pay(black_box(&h), black_box(&p), vd, rrn, None))
+    });
+    c.bench_function("terminal_pay/parse", |b| {
+        b.iter(|| decode_pay(black_box(TERMINAL_PAY_REPLY.as_bytes())))
+    });
+    c.bench_function("terminal_pay/build+parse", |b| {
+        b.iter(|| {
+            let req = encode_pay(black_box(&h), black_box(&p), vd, rrn, None);
+            (
+                req.len(),
+                decode_pay(black_box(TERMINAL_PAY_REPLY.as_bytes())),
+            )
+        })
     });
     c.bench_function("cash_in/build+parse", |b| {
         b.iter(|| {

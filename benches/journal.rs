@@ -16,6 +16,7 @@ fn new_op(n: u64) -> NewOperation {
         endpoint: "http://127.0.0.1:8089/allpay-public-soap/cash-in-transaction-management/v1.1"
             .into(),
         identity: "72222222221".into(),
+        params: None,
     }
 }
 

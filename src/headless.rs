@@ -347,6 +347,163 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
     code
 }
 
+/// The flags of `kassa allpay pay`.
+#[derive(Debug, Clone)]
+pub struct PayArgs {
+    pub login: String,
+    pub service: String,
+    pub account: String,
+    pub amount: String,
+    pub yes: bool,
+    pub id: Option<String>,
+    pub new: bool,
+    pub wait: Wait,
+}
+
+/// An rrn typed with `--id`: "a number or a UUID" (document 001).
+fn parse_rrn(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    let ok =
+        !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    ok.then(|| t.to_ascii_lowercase())
+}
+
+/// `kassa allpay pay --login L --service C --account A --amount X`
+pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
+    use crate::worker::pay::{CheckOutcome as PayCheck, UtilityPayment, customer_of, params_of};
+    let lang = settings.lang;
+    let json_out = a.wait.json;
+    if settings.allpay.requester.trim().is_empty() {
+        return fail_usage(lang, json_out, "config.no_requester", &[]);
+    }
+    let fields = (|| {
+        Ok::<_, &'static str>((
+            validate::wallet_login(&a.login)?,
+            validate::service_code(&a.service)?,
+            validate::utility_account(&a.account)?,
+            Amount::parse(&a.amount, CURRENCY).map_err(|e| e.message_key())?,
+        ))
+    })();
+    let (login, service, account, amount) = match fields {
+        Ok(f) => f,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    let rrn = match &a.id {
+        Some(raw) => match parse_rrn(raw) {
+            Some(r) => r,
+            None => return fail_usage(lang, json_out, "cli.bad_rrn", &[("id", raw)]),
+        },
+        None => ids::new_rrn(),
+    };
+    let known = match journal.find(&rrn) {
+        Ok(k) => k,
+        Err(e) => {
+            return fail_usage(
+                lang,
+                json_out,
+                "error.journal_open",
+                &[("error", &e.to_string())],
+            );
+        }
+    };
+    let (worker, mut events) = match Worker::start(settings.clone(), journal) {
+        Ok(w) => w,
+        Err(e) => return fail_usage(lang, json_out, "error.http_client", &[("error", &e)]),
+    };
+    let payment = UtilityPayment {
+        id: rrn.clone(),
+        login,
+        service,
+        account,
+        amount,
+    };
+    let code = if let Some(op) = known {
+        let same = params_of(&op).is_some_and(|p| {
+            p.login == payment.login && p.service == payment.service && p.account == payment.account
+        });
+        if !same || op.amount != amount {
+            worker.stop().await;
+            return fail_usage(lang, json_out, "cli.id_differs", &[("id", &op.id)]);
+        }
+        if !json_out {
+            eprintln!("{}", tf(lang, "cli.following", &[("id", &op.id)]));
+        }
+        worker.send(Command::Follow { id: op.id.clone() });
+        wait_for(lang, &mut events, &op.id, &a.wait).await
+    } else {
+        // The check first: Allpay says whether it is possible before any money moves.
+        worker.send(Command::CheckPayment {
+            payment: payment.clone(),
+        });
+        let outcome = loop {
+            match events.recv().await {
+                Some(Event::PaymentChecked { outcome, .. }) => break Some(outcome),
+                Some(_) => {}
+                None => break None,
+            }
+        };
+        match outcome {
+            Some(PayCheck::Possible { message }) => {
+                if let Some(m) = message.filter(|_| !json_out) {
+                    eprintln!("Allpay: {m}");
+                }
+            }
+            Some(PayCheck::Refused { code, message }) => {
+                let msg = format!("{}: {message} ({code})", t(lang, "pay.refused"));
+                if json_out {
+                    println!(
+                        "{}",
+                        json!({"error": msg, "code": code, "state": "rejected"})
+                    );
+                } else {
+                    eprintln!("kassa: {msg}");
+                    eprintln!("{}", t(lang, "cli.nothing_sent"));
+                }
+                worker.stop().await;
+                return exit::DECLINED;
+            }
+            Some(PayCheck::Failed { key }) => {
+                worker.stop().await;
+                return fail_usage(lang, json_out, key, &[]);
+            }
+            None => {
+                worker.stop().await;
+                return exit::USAGE;
+            }
+        }
+        let question = tf(
+            lang,
+            "cli.confirm_pay",
+            &[
+                ("amount", &amount.display()),
+                ("target", &customer_of(&payment.service, &payment.account)),
+                ("login", &payment.login),
+            ],
+        );
+        if !a.yes {
+            match confirm(lang, &question) {
+                Ok(true) => {}
+                Ok(false) => {
+                    eprintln!("{}", t(lang, "cli.cancelled"));
+                    worker.stop().await;
+                    return exit::DECLINED;
+                }
+                Err(code) => {
+                    worker.stop().await;
+                    return code;
+                }
+            }
+        }
+        worker.send(Command::StartPayment {
+            payment,
+            allow_duplicate: a.new,
+        });
+        wait_for(lang, &mut events, &rrn, &a.wait).await
+    };
+    worker.stop().await;
+    code
+}
+
 /// Waits for `id` to end (or for the first reply with `--no-wait`), printing progress on
 /// stderr and the result on stdout.
 async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w: &Wait) -> u8 {
@@ -406,7 +563,9 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
                 }
                 return exit_for(&op);
             }
-            Event::DuplicateFound { existing, .. } if existing.id != id => {
+            Event::DuplicateFound { existing, .. } | Event::DuplicatePayment { existing, .. }
+                if existing.id != id =>
+            {
                 let msg = tf(
                     lang,
                     "cli.duplicate",

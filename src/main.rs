@@ -86,6 +86,40 @@ enum AllpayCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Pay for a service (utilities, mobile): check, then pay; waits for a final state.
+    Pay(PayCmd),
+}
+
+#[derive(Debug, clap::Args)]
+struct PayCmd {
+    /// The client on whose behalf Allpay pays (a wallet login, e.g. 77071234567).
+    #[arg(long)]
+    login: String,
+    /// The service's public code (an integer, e.g. 185).
+    #[arg(long)]
+    service: String,
+    /// The account at that service (its format depends on the service).
+    #[arg(long, allow_hyphen_values = true)]
+    account: String,
+    /// In tenge: 1000, "1 000", 1000,50 or 1000.5.
+    #[arg(long, allow_hyphen_values = true)]
+    amount: String,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+    /// The rrn to use; a known one follows that payment.
+    #[arg(long)]
+    id: Option<String>,
+    /// Send even if a like payment was made in the last 10 minutes.
+    #[arg(long)]
+    new: bool,
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// Return after the first reply.
+    #[arg(long)]
+    no_wait: bool,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +294,23 @@ async fn run(cli: Cli) -> u8 {
                         },
                     };
                     headless::cash_in(&settings, journal, args).await
+                }
+                Cmd::Allpay(AllpayCmd::Pay(p)) => {
+                    let args = kassa::headless::PayArgs {
+                        login: p.login,
+                        service: p.service,
+                        account: p.account,
+                        amount: p.amount,
+                        yes: p.yes,
+                        id: p.id,
+                        new: p.new,
+                        wait: Wait {
+                            timeout: Duration::from_secs(p.timeout),
+                            no_wait: p.no_wait,
+                            json: p.json,
+                        },
+                    };
+                    headless::pay(&settings, journal, args).await
                 }
                 Cmd::Journal(JournalCmd::List { pending, json }) => {
                     headless::journal_list(lang, &journal, pending, json)

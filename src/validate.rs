@@ -23,9 +23,52 @@ pub fn wallet_login(input: &str) -> Result<String, &'static str> {
     Ok(digits)
 }
 
+/// An Allpay `servicePublicCode`: "an integer" (document 001), at most 10 digits.
+pub fn service_code(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    if t.is_empty() || t.len() > 10 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("pay.service_invalid");
+    }
+    Ok(t.to_string())
+}
+
+/// The most characters kassa lets into a utility account number.
+pub const ACCOUNT_MAX: usize = 64;
+
+/// A utility account number: its format depends on the service (document 001: "for
+/// example a phone number"), so only what is always wrong is refused: empty, too long,
+/// control characters. Surrounding spaces are dropped.
+pub fn utility_account(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    if t.is_empty() {
+        return Err("pay.account_empty");
+    }
+    if t.chars().count() > ACCOUNT_MAX {
+        return Err("pay.account_long");
+    }
+    if t.chars().any(char::is_control) {
+        return Err("pay.account_chars");
+    }
+    Ok(t.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_codes_and_accounts() {
+        assert_eq!(service_code(" 185 "), Ok("185".into()));
+        assert_eq!(service_code("18a"), Err("pay.service_invalid"));
+        assert_eq!(service_code(""), Err("pay.service_invalid"));
+        assert_eq!(service_code("-1"), Err("pay.service_invalid"));
+        assert_eq!(service_code("12345678901"), Err("pay.service_invalid"));
+        assert_eq!(utility_account(" 87001234567 "), Ok("87001234567".into()));
+        assert_eq!(utility_account("KZ-12 34"), Ok("KZ-12 34".into()));
+        assert_eq!(utility_account("   "), Err("pay.account_empty"));
+        assert_eq!(utility_account(&"9".repeat(65)), Err("pay.account_long"));
+        assert_eq!(utility_account("12\u{7}34"), Err("pay.account_chars"));
+    }
 
     #[test]
     fn wallet_logins() {

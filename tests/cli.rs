@@ -8,6 +8,7 @@ mod common;
 
 use common::{Harness, kassa, write_config};
 use kassa::emulator::allpay_cash_in as magic;
+use kassa::emulator::allpay_terminal as magic_terminal;
 
 struct Cli {
     h: Harness,
@@ -291,4 +292,151 @@ async fn config_errors_name_the_file_and_the_key() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains(&missing), "{r:?}");
     assert!(!r.stderr.contains("panicked"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_checks_then_pays_and_prints_json() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "allpay",
+            "pay",
+            "--login",
+            "77072734954",
+            "--service",
+            "185",
+            "--account",
+            "1234567",
+            "--amount",
+            "1500",
+            "--yes",
+            "--json",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "completed");
+    assert_eq!(v["kind"], "allpay.pay");
+    assert_eq!(v["amount"], "1500");
+    assert_eq!(v["customer"], "185/1234567");
+    let ledger = c.h.emulator.terminal_ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].rrn, v["id"].as_str().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_refused_by_the_check_sends_nothing_and_says_why() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "allpay",
+            "pay",
+            "--login",
+            "77072734954",
+            "--service",
+            "999",
+            "--account",
+            "1234567",
+            "--amount",
+            "100",
+            "--yes",
+        ])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("Услуга не найдена") && r.stderr.contains("S:Server"),
+        "{r:?}"
+    );
+    assert!(c.h.emulator.terminal_ledger().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_declined_is_exit_2_and_bad_input_exit_1() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "allpay",
+            "pay",
+            "--login",
+            "77072734954",
+            "--service",
+            "185",
+            "--account",
+            magic_terminal::DECLINE,
+            "--amount",
+            "100",
+            "--yes",
+            "--json",
+        ])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.json()["state"], "declined");
+    for (service, account, amount, says) in [
+        ("18a", "1234567", "100", "service code"),
+        ("", "1234567", "100", "service code"),
+        ("185", "", "100", "account"),
+        ("185", "12\u{7}34", "100", "account"),
+        ("185", &"9".repeat(65), "100", "64"),
+        ("185", "1234567", "0", "greater than zero"),
+        ("185", "1234567", "1,001", "two decimals"),
+    ] {
+        let r = c
+            .run(&[
+                "allpay",
+                "pay",
+                "--login",
+                "77072734954",
+                "--service",
+                service,
+                "--account",
+                account,
+                "--amount",
+                amount,
+                "--yes",
+            ])
+            .await;
+        assert_eq!(r.code, 1, "{service} {account} {amount}: {r:?}");
+        assert!(
+            r.stderr.contains(says),
+            "{service} {account} {amount}: {r:?}"
+        );
+    }
+    assert_eq!(
+        c.h.emulator.terminal_ledger().len(),
+        1,
+        "only the declined one"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_repeat_needs_new_and_a_known_rrn_is_followed() {
+    let c = Cli::start().await;
+    let args = [
+        "allpay",
+        "pay",
+        "--login",
+        "77072734954",
+        "--service",
+        "185",
+        "--account",
+        "555",
+        "--amount",
+        "200",
+        "--yes",
+        "--json",
+    ];
+    let first = c.run(&args).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    let id = first.json()["id"].as_str().unwrap().to_string();
+    let again = c.run(&args).await;
+    assert_eq!(again.code, 1, "{again:?}");
+    let mut follow = args.to_vec();
+    follow.extend(["--id", id.as_str()]);
+    let r = c.run(&follow).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["id"], id.as_str());
+    let mut new = args.to_vec();
+    new.push("--new");
+    assert_eq!(c.run(&new).await.code, 0);
+    assert_eq!(c.h.emulator.terminal_ledger().len(), 2);
 }

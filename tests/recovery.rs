@@ -127,3 +127,61 @@ async fn two_processes_never_send_one_row_at_once() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_utility_payment_killed_mid_request_is_finished_once_after_restart() {
+    let h = Harness::start().await;
+    let config = write_config(h.dir.path(), &h.emulator.base_url());
+    let cfg = config.display().to_string();
+    // Cents .53: the emulator records the charge, then answers only after 2.5 s.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .args(["--config", &cfg, "allpay", "pay", "--login", "77072734954"])
+        .args([
+            "--service",
+            "185",
+            "--account",
+            "1234567",
+            "--amount",
+            "990.53",
+            "--yes",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while h.emulator.terminal_ledger().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the request never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().await.unwrap();
+    child.wait().await.unwrap();
+    let rows = h.journal().list(&ListFilter::default()).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, State::Pending);
+    let id = rows[0].id.clone();
+    let r = kassa(&[
+        "--config",
+        &cfg,
+        "journal",
+        "resume",
+        "--json",
+        "--timeout",
+        "60",
+    ])
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(h.journal().get(&id).unwrap().state, State::Completed);
+    let ledger = h.emulator.terminal_ledger();
+    assert_eq!(ledger.len(), 1, "exactly one charge");
+    assert_eq!(ledger[0].rrn, id);
+    assert!(ledger[0].requests >= 2);
+    // The re-send after the restart carried the valueDate committed before the first send.
+    let op = h.journal().get(&id).unwrap();
+    let params = kassa::worker::pay::params_of(&op).unwrap();
+    assert_eq!(ledger[0].value_date, params.value_date);
+}

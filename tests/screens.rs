@@ -13,6 +13,7 @@ use kassa::i18n::Lang;
 use kassa::journal::{AuditEvent, Kind, Operation, State};
 use kassa::money::{Amount, Currency};
 use kassa::providers::allpay::cash_in::UserInfo;
+use kassa::worker::pay::{self, Payee, UtilityPayment};
 use kassa::worker::{CashInPayment, CheckOutcome, Command, Event};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -76,6 +77,7 @@ fn op(state: State, status: Option<&str>) -> Operation {
         created_at: T0,
         updated_at: T0 + 2_000,
         final_at: state.is_final().then_some(T0 + 2_000),
+        params: None,
     }
 }
 
@@ -149,7 +151,7 @@ fn home_moves_opens_and_says_what_is_coming() {
     assert_eq!(m.home.selected, 1);
     press(&mut m, KeyCode::Char('k'));
     assert_eq!(m.home.selected, 0);
-    assert!(press(&mut m, KeyCode::Char('2')).is_empty());
+    assert!(press(&mut m, KeyCode::Char('3')).is_empty());
     assert_eq!(m.screen, ScreenId::Home);
     assert!(m.notice.is_some(), "a flow not built yet says so");
     let cmds = press(&mut m, KeyCode::Char('6'));
@@ -413,6 +415,234 @@ fn counts_and_resuming_reach_the_status_line() {
     assert!(screen.contains("resuming 2 operations"), "{screen}");
     assert!(screen.contains("⟳ 2 pending"), "{screen}");
     assert!(screen.contains("! 1 need reconciliation"), "{screen}");
+}
+
+// ---- the utility payment screen ------------------------------------------------------
+
+const RRN: &str = "597e9347-0d41-46ac-8086-20a8a123e413";
+
+fn payees() -> Vec<Payee> {
+    vec![
+        Payee {
+            login: "77072734954".into(),
+            service: "185".into(),
+            account: "1234567".into(),
+        },
+        Payee {
+            login: "77011112233".into(),
+            service: "200".into(),
+            account: "87001234567".into(),
+        },
+    ]
+}
+
+/// The payment screen with every field typed.
+fn pay_filled(lang: Lang) -> Model {
+    let mut m = model(lang);
+    let cmds = press(&mut m, KeyCode::Char('2'));
+    assert!(matches!(cmds[..], [Command::LoadRecentPayees]));
+    worker(&mut m, Event::RecentPayees { payees: payees() });
+    type_text(&mut m, "77072734954");
+    press(&mut m, KeyCode::Enter);
+    type_text(&mut m, "185");
+    press(&mut m, KeyCode::Enter);
+    type_text(&mut m, "1234567");
+    press(&mut m, KeyCode::Enter);
+    type_text(&mut m, "1 500");
+    m
+}
+
+fn pay_checked(lang: Lang) -> (Model, UtilityPayment) {
+    let mut m = pay_filled(lang);
+    let cmds = press(&mut m, KeyCode::Enter);
+    let [Command::CheckPayment { payment }] = &cmds[..] else {
+        panic!("{cmds:?}")
+    };
+    let mut p = payment.clone();
+    p.id = RRN.into();
+    m.pay.step = pay_step_checking(p.clone());
+    worker(
+        &mut m,
+        Event::PaymentChecked {
+            id: RRN.into(),
+            outcome: pay::CheckOutcome::Possible {
+                message: Some("Оплата возможна".into()),
+            },
+        },
+    );
+    (m, p)
+}
+
+fn pay_step_checking(p: UtilityPayment) -> kassa::app::screens::pay::Step {
+    kassa::app::screens::pay::Step::Checking(p)
+}
+
+fn pay_op(state: State, status: &str) -> Operation {
+    let mut o = op(state, Some(status));
+    o.id = RRN.into();
+    o.kind = Kind::AllpayPay;
+    o.customer = "185/1234567".into();
+    o.customer_name = None;
+    o.amount = Amount::from_minor(150_000, Currency::Kzt).unwrap();
+    o.params = Some(
+        r#"{"login":"77072734954","service":"185","account":"1234567","value_date":"2026-11-23T14:02:00+05:00"}"#
+            .into(),
+    );
+    o
+}
+
+#[test]
+fn pay_fields_are_checked_before_anything_is_sent() {
+    let mut m = model(Lang::En);
+    press(&mut m, KeyCode::Char('2'));
+    type_text(&mut m, "77072734954");
+    press(&mut m, KeyCode::Tab);
+    type_text(&mut m, "18a");
+    press(&mut m, KeyCode::Tab);
+    type_text(&mut m, "1234567");
+    press(&mut m, KeyCode::Tab);
+    type_text(&mut m, "100");
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    assert_eq!(m.pay.focus, kassa::app::screens::pay::Field::Service);
+    assert_eq!(
+        m.pay.error,
+        Some(kassa::app::Note::Key("pay.service_invalid"))
+    );
+}
+
+#[test]
+fn f2_fills_in_the_recent_payees_in_turn() {
+    let mut m = model(Lang::En);
+    press(&mut m, KeyCode::Char('2'));
+    press(&mut m, KeyCode::F(2));
+    assert_eq!(m.pay.error, Some(kassa::app::Note::Key("pay.no_recent")));
+    worker(&mut m, Event::RecentPayees { payees: payees() });
+    press(&mut m, KeyCode::F(2));
+    assert_eq!(m.pay.account.value(), "1234567");
+    press(&mut m, KeyCode::F(2));
+    assert_eq!(m.pay.account.value(), "87001234567");
+    assert_eq!(m.pay.login.value(), "77011112233");
+    assert_eq!(m.pay.focus, kassa::app::screens::pay::Field::Amount);
+}
+
+#[test]
+fn pay_check_then_confirm_sends_what_was_shown() {
+    let (mut m, shown) = pay_checked(Lang::En);
+    assert_eq!(shown.amount.minor(), 150_000);
+    assert_eq!(
+        (shown.service.as_str(), shown.account.as_str()),
+        ("185", "1234567")
+    );
+    let cmds = press(&mut m, KeyCode::Char('y'));
+    match &cmds[..] {
+        [
+            Command::StartPayment {
+                payment,
+                allow_duplicate: false,
+            },
+        ] => assert_eq!(payment, &shown),
+        other => panic!("{other:?}"),
+    }
+    assert!(m.in_flight());
+    worker(
+        &mut m,
+        Event::Finished {
+            op: pay_op(State::Completed, "COMPLETED"),
+        },
+    );
+    assert!(matches!(
+        m.pay.step,
+        kassa::app::screens::pay::Step::Done(_)
+    ));
+}
+
+#[test]
+fn a_refused_check_shows_allpays_words_and_code() {
+    let mut m = pay_filled(Lang::En);
+    let cmds = press(&mut m, KeyCode::Enter);
+    let [Command::CheckPayment { payment }] = &cmds[..] else {
+        panic!()
+    };
+    worker(
+        &mut m,
+        Event::PaymentChecked {
+            id: payment.id.clone(),
+            outcome: pay::CheckOutcome::Refused {
+                code: "S:Server".into(),
+                message: "Услуга не найдена".into(),
+            },
+        },
+    );
+    let e = m.pay.error.as_ref().unwrap().render(Lang::En);
+    assert!(
+        e.contains("Allpay refused") && e.contains("Услуга не найдена") && e.contains("(S:Server)"),
+        "{e}"
+    );
+    assert_eq!(m.pay.step, kassa::app::screens::pay::Step::Form);
+}
+
+#[test]
+fn pay_snapshots() {
+    for lang in [Lang::Ru, Lang::En] {
+        let mut empty = model(lang);
+        press(&mut empty, KeyCode::Char('2'));
+        snap("pay_empty", &empty);
+
+        let filled = pay_filled(lang);
+        snap("pay_filled", &filled);
+
+        let mut checking = filled.clone();
+        press(&mut checking, KeyCode::Enter);
+        snap("pay_checking", &checking);
+
+        let mut refused = checking.clone();
+        let id = match &refused.pay.step {
+            kassa::app::screens::pay::Step::Checking(p) => p.id.clone(),
+            _ => panic!(),
+        };
+        worker(
+            &mut refused,
+            Event::PaymentChecked {
+                id,
+                outcome: pay::CheckOutcome::Refused {
+                    code: "S:Server".into(),
+                    message: "Услуга не найдена: SERVICE_NOT_FOUND".into(),
+                },
+            },
+        );
+        snap("pay_refused", &refused);
+
+        let (confirm, _) = pay_checked(lang);
+        snap("pay_confirm", &confirm);
+
+        let mut waiting = confirm.clone();
+        press(&mut waiting, KeyCode::Char('y'));
+        worker(
+            &mut waiting,
+            Event::Progress {
+                id: RRN.into(),
+                attempt: 2,
+                status: Some("pending".into()),
+                next_retry: Some(Duration::from_secs(2)),
+                trouble: None,
+                trouble_detail: None,
+            },
+        );
+        snap("pay_waiting", &waiting);
+
+        let mut done = waiting.clone();
+        let mut completed = pay_op(State::Completed, "succeeded");
+        completed.provider_message = Some("Платёж проведён".into());
+        worker(&mut done, Event::Finished { op: completed });
+        snap("pay_completed", &done);
+
+        let mut declined = waiting.clone();
+        let mut d = pay_op(State::Declined, "DECLINED");
+        d.provider_message = Some("Платёж отклонён провайдером".into());
+        d.detail = Some("PROVIDER_DECLINED: account closed; trace 7f3a9c".into());
+        worker(&mut declined, Event::Finished { op: d });
+        snap("pay_declined", &declined);
+    }
 }
 
 // ---- view: snapshots of every state in ru and en ------------------------------------

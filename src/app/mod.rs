@@ -15,7 +15,10 @@ use ratatui::Frame;
 use crate::i18n::{Lang, t};
 use crate::worker::{Command, Event};
 use keys::Action;
-use screens::{cash_in::CashInState, detail::DetailState, home::HomeState, journal::JournalState};
+use screens::{
+    cash_in::CashInState, detail::DetailState, home::HomeState, journal::JournalState,
+    pay::PayState,
+};
 
 pub use tui::{Start, run};
 
@@ -41,6 +44,7 @@ pub enum Msg {
 pub enum ScreenId {
     Home,
     CashIn,
+    Pay,
     Journal,
     Detail,
 }
@@ -105,6 +109,7 @@ pub struct Model {
     pub overlay: Overlay,
     pub home: HomeState,
     pub cash_in: CashInState,
+    pub pay: PayState,
     pub journal: JournalState,
     pub detail: DetailState,
     pub counts: Counts,
@@ -130,6 +135,7 @@ impl Model {
             overlay: Overlay::None,
             home: HomeState::default(),
             cash_in: CashInState::default(),
+            pay: PayState::default(),
             journal: JournalState::default(),
             detail: DetailState::default(),
             counts: Counts::default(),
@@ -143,12 +149,25 @@ impl Model {
 
     /// Something on screen moves by itself, so the loop must tick.
     pub fn animating(&self) -> bool {
-        self.cash_in.waiting() && self.screen == ScreenId::CashIn
+        match self.screen {
+            ScreenId::CashIn => self.cash_in.waiting(),
+            ScreenId::Pay => self.pay.waiting(),
+            _ => false,
+        }
     }
 
     /// Money is being sent by this process right now.
     pub fn in_flight(&self) -> bool {
-        self.counts.active > 0 || self.cash_in.sending()
+        self.counts.active > 0 || self.cash_in.sending() || self.pay.sending()
+    }
+
+    /// A text field has the keyboard: letters are text, not commands.
+    fn typing(&self) -> bool {
+        match self.screen {
+            ScreenId::CashIn => self.cash_in.typing(),
+            ScreenId::Pay => self.pay.typing(),
+            _ => false,
+        }
     }
 
     pub fn go(&mut self, screen: ScreenId) -> Vec<Command> {
@@ -157,6 +176,7 @@ impl Model {
             ScreenId::Journal => vec![Command::LoadJournal {
                 pending_only: self.journal.pending_only,
             }],
+            ScreenId::Pay => vec![Command::LoadRecentPayees],
             _ => Vec::new(),
         }
     }
@@ -201,7 +221,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         }
         Overlay::None => {}
     }
-    let typing = model.screen == ScreenId::CashIn && model.cash_in.typing();
+    let typing = model.typing();
     let action = if typing {
         keys::field_action(&key)
     } else {
@@ -226,6 +246,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
     match model.screen {
         ScreenId::Home => screens::home::on_key(model, action),
         ScreenId::CashIn => screens::cash_in::on_key(model, key, action),
+        ScreenId::Pay => screens::pay::on_key(model, key, action),
         ScreenId::Journal => screens::journal::on_key(model, action),
         ScreenId::Detail => screens::detail::on_key(model, action),
     }
@@ -258,7 +279,9 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::Trouble { id, key } => {
-            if !screens::cash_in::on_trouble(model, id.as_deref(), key) {
+            if !screens::cash_in::on_trouble(model, id.as_deref(), key)
+                && !screens::pay::on_trouble(model, id.as_deref(), key)
+            {
                 model.notice = Some(Note::Key(key));
             }
             Vec::new()
@@ -271,6 +294,7 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             if finished {
                 model.resuming = None;
             }
+            screens::pay::on_event(model, &other);
             let mut cmds = screens::cash_in::on_event(model, other);
             if finished && model.screen == ScreenId::Journal {
                 cmds.push(Command::LoadJournal {
@@ -288,6 +312,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
     match model.screen {
         ScreenId::Home => screens::home::view(model, frame, body),
         ScreenId::CashIn => screens::cash_in::view(model, frame, body),
+        ScreenId::Pay => screens::pay::view(model, frame, body),
         ScreenId::Journal => screens::journal::view(model, frame, body),
         ScreenId::Detail => screens::detail::view(model, frame, body),
     }
@@ -303,6 +328,7 @@ pub fn hints(model: &Model) -> Vec<keys::Hint> {
     match model.screen {
         ScreenId::Home => screens::home::hints(),
         ScreenId::CashIn => model.cash_in.hints(),
+        ScreenId::Pay => model.pay.hints(),
         ScreenId::Journal => screens::journal::hints(),
         ScreenId::Detail => screens::detail::hints(),
     }

@@ -6,11 +6,12 @@
 //! charge; repeats never charge again and move the entry from PENDING to its final state
 //! after a few polls. Magic inputs (README "Emulator") choose outcomes and faults.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::faults::{self, FaultQueue, soap_fault};
 use super::http::Reply;
 use crate::providers::soap::{self, Element};
 
@@ -43,53 +44,6 @@ pub struct CashIn {
     entries: HashMap<(String, String), Entry>,
     order: Vec<(String, String)>,
     next_tx: u64,
-    /// Faults queued through `POST /_emulator/faults`, one per coming payment request.
-    queued: VecDeque<Misbehaviour>,
-}
-
-/// A fault chosen by the cents of the amount, applied to the first request of a GUID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Misbehaviour {
-    Http500,
-    Reset,
-    Slow,
-    Malformed,
-    SoapFaultReply,
-    UnknownStatus,
-    Truncated,
-}
-
-impl Misbehaviour {
-    /// The names `POST /_emulator/faults` takes.
-    pub fn from_name(name: &str) -> Option<Misbehaviour> {
-        Some(match name.trim() {
-            "500" => Misbehaviour::Http500,
-            "reset" => Misbehaviour::Reset,
-            "slow" => Misbehaviour::Slow,
-            "malformed" => Misbehaviour::Malformed,
-            "fault" => Misbehaviour::SoapFaultReply,
-            "unknown-status" => Misbehaviour::UnknownStatus,
-            "truncated" => Misbehaviour::Truncated,
-            _ => return None,
-        })
-    }
-}
-
-fn fault_for(amount: &str) -> Option<Misbehaviour> {
-    let cents = match amount.split_once('.') {
-        Some((_, f)) if f.len() == 2 => f,
-        _ => return None,
-    };
-    match cents {
-        "51" => Some(Misbehaviour::Http500),
-        "52" => Some(Misbehaviour::Reset),
-        "53" => Some(Misbehaviour::Slow),
-        "54" => Some(Misbehaviour::Malformed),
-        "55" => Some(Misbehaviour::SoapFaultReply),
-        "56" => Some(Misbehaviour::UnknownStatus),
-        "57" => Some(Misbehaviour::Truncated),
-        _ => None,
-    }
 }
 
 const ENVELOPE_OPEN: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns="http://www.allpay.kz/mfs/soap/CashInTransactionManagement/1.1">
@@ -97,6 +51,8 @@ const ENVELOPE_OPEN: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.x
    <soapenv:Body>
 "#;
 const ENVELOPE_CLOSE: &str = "   </soapenv:Body>\n</soapenv:Envelope>";
+const MALFORMED: &str =
+    "<soapenv:Envelope><soapenv:Body><ns:createCashInPaymentResponse><return><header>";
 
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -117,16 +73,6 @@ fn header(user: &str, dev: &str) -> String {
     )
 }
 
-pub fn fault(code: &str, message: &str) -> Reply {
-    Reply::xml(
-        500,
-        format!(
-            r#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><S:Fault xmlns:ns4="http://www.w3.org/2003/05/soap-envelope"><faultcode>{code}</faultcode><faultstring>{}</faultstring></S:Fault></S:Body></S:Envelope>"#,
-            esc(message)
-        ),
-    )
-}
-
 /// The name the emulator gives a login.
 fn person(login: &str) -> (&'static str, &'static str, &'static str, &'static str) {
     if login == NOT_IDENTIFIED {
@@ -141,58 +87,29 @@ fn text_in<'a>(el: &'a Element, name: &str) -> &'a str {
 }
 
 impl CashIn {
-    /// Queues faults for the coming payment requests (`500,reset,slow,...`); returns how
-    /// many were understood, or the name that was not.
-    pub fn queue_faults(&mut self, names: &str) -> Result<usize, String> {
-        let mut parsed = Vec::new();
-        for n in names.split(',').filter(|n| !n.trim().is_empty()) {
-            parsed.push(Misbehaviour::from_name(n).ok_or_else(|| n.trim().to_string())?);
-        }
-        let count = parsed.len();
-        self.queued.extend(parsed);
-        Ok(count)
-    }
-
-    pub fn clear_faults(&mut self) {
-        self.queued.clear();
-    }
-
     /// Answers one request to the cash-in endpoint. `soap_action` is the request's
     /// SOAPAction header: JAX-WS wants it, so the emulator does too.
     pub fn handle(
         &mut self,
         body: &[u8],
         soap_action: Option<&str>,
+        faults: &mut FaultQueue,
         pending_polls: u32,
         slow: Duration,
     ) -> Reply {
         let Ok(root) = soap::parse_document(body) else {
-            return fault("S:Client", "Unmarshalling Error: request is not XML");
+            return soap_fault("S:Client", "Unmarshalling Error: request is not XML");
         };
         let Some(op) = root.child("Body").and_then(|b| b.children.first()) else {
-            return fault("S:Client", "no SOAP Body");
+            return soap_fault("S:Client", "no SOAP Body");
         };
-        let action = soap_action.map(|a| a.trim().trim_matches('"'));
-        if !action.is_some_and(|a| a == op.name || a.ends_with(&format!("/{}", op.name))) {
-            return fault(
-                "S:Client",
-                &format!(
-                    "SOAPAction {:?} does not name the operation {}",
-                    action, op.name
-                ),
-            );
-        }
-        let ts = text_in(op, "timestamp");
-        if chrono::DateTime::parse_from_rfc3339(ts).is_err() {
-            return fault(
-                "S:Client",
-                &format!("timestamp '{ts}' is not an xs:dateTime with an offset"),
-            );
+        if let Some(refusal) = faults::check_request(op, soap_action) {
+            return refusal;
         }
         match op.name.as_str() {
             "checkUserAndValidateCashIn" => self.check_user(op),
-            "createCashInPayment" => self.create_payment(op, pending_polls, slow),
-            other => fault(
+            "createCashInPayment" => self.create_payment(op, faults, pending_polls, slow),
+            other => soap_fault(
                 "S:Client",
                 &format!("Cannot find dispatch method for {other}"),
             ),
@@ -202,7 +119,7 @@ impl CashIn {
     fn check_user(&self, op: &Element) -> Reply {
         let login = text_in(op, "userName");
         if text_in(op, "requester").is_empty() {
-            return fault("S:Client", "requester is required");
+            return soap_fault("S:Client", "requester is required");
         }
         if login == CHECK_FAULT {
             return Reply::text(500, "Internal Server Error");
@@ -224,7 +141,13 @@ impl CashIn {
         Reply::xml(200, out)
     }
 
-    fn create_payment(&mut self, op: &Element, pending_polls: u32, slow: Duration) -> Reply {
+    fn create_payment(
+        &mut self,
+        op: &Element,
+        faults: &mut FaultQueue,
+        pending_polls: u32,
+        slow: Duration,
+    ) -> Reply {
         let requester = text_in(op, "requester").to_string();
         let login = text_in(op, "toUserName").to_string();
         let amount = text_in(op, "amount").to_string();
@@ -242,10 +165,10 @@ impl CashIn {
                 }
             });
         if requester.is_empty() || !is_uuid || login.is_empty() {
-            return fault("S:Client", "requester, toUserName and GUID are required");
+            return soap_fault("S:Client", "requester, toUserName and GUID are required");
         }
-        if !valid_amount(&amount) {
-            return fault(
+        if !faults::valid_amount(&amount) {
+            return soap_fault(
                 "S:Client",
                 &format!("amount '{amount}' is not a positive decimal"),
             );
@@ -269,10 +192,10 @@ impl CashIn {
             );
         }
         let Some(entry) = self.entries.get_mut(&key) else {
-            return fault("S:Server", "ledger lost the entry");
+            return soap_fault("S:Server", "ledger lost the entry");
         };
         if entry.login != login || entry.amount != amount {
-            return fault(
+            return soap_fault(
                 "S:Client",
                 "GUID already used for another payment (toUserName or amount differ)",
             );
@@ -293,39 +216,20 @@ impl CashIn {
                 .into();
             }
         }
-        let reply = payment_reply(entry);
-        let chosen = self
-            .queued
-            .pop_front()
-            .or_else(|| fault_for(&amount).filter(|_| first));
-        let Some(entry) = self.entries.get(&key) else {
-            return fault("S:Server", "ledger lost the entry");
-        };
-        match chosen {
-            None => reply,
-            Some(Misbehaviour::Http500) => Reply::text(500, "Internal Server Error"),
-            Some(Misbehaviour::Reset) => Reply::Reset,
-            Some(Misbehaviour::Slow) => Reply::Slow {
-                delay: slow,
-                reply: Box::new(reply),
-            },
-            Some(Misbehaviour::Malformed) => Reply::xml(
-                200,
-                "<soapenv:Envelope><soapenv:Body><ns:createCashInPaymentResponse><return><header>",
-            ),
-            Some(Misbehaviour::SoapFaultReply) => {
-                fault("S:Server", "Internal error, transaction state unknown")
-            }
-            Some(Misbehaviour::UnknownStatus) => {
+        let entry = entry.clone();
+        let reply = payment_reply(&entry);
+        let chosen = faults.choose(&amount, first);
+        faults::apply(
+            chosen,
+            reply,
+            || {
                 let mut e = entry.clone();
                 e.status = "PROCESSING".into();
                 payment_reply(&e)
-            }
-            Some(Misbehaviour::Truncated) => match reply {
-                Reply::Full { body, .. } => Reply::Truncated { status: 200, body },
-                other => other,
             },
-        }
+            slow,
+            MALFORMED,
+        )
     }
 
     /// The ledger in the order payments first arrived.
@@ -335,15 +239,6 @@ impl CashIn {
             .filter_map(|k| self.entries.get(k).cloned())
             .collect()
     }
-}
-
-fn valid_amount(a: &str) -> bool {
-    let (w, f) = a.split_once('.').unwrap_or((a, ""));
-    !w.is_empty()
-        && w.bytes().all(|b| b.is_ascii_digit())
-        && f.bytes().all(|b| b.is_ascii_digit())
-        && f.len() <= 2
-        && a.bytes().any(|b| (b'1'..=b'9').contains(&b))
 }
 
 fn payment_reply(e: &Entry) -> Reply {
@@ -427,30 +322,41 @@ mod tests {
     #[test]
     fn a_request_without_soapaction_or_offset_is_refused() {
         let mut e = CashIn::default();
+        let mut q = FaultQueue::default();
         let req = PAY_REQUEST.replace("GUID_HERE", "{0f8fad5b-d9cb-469f-a165-70867728950e}");
-        assert!(body(&e.handle(req.as_bytes(), None, 2, Duration::ZERO)).contains("SOAPAction"));
+        assert!(
+            body(&e.handle(req.as_bytes(), None, &mut q, 2, Duration::ZERO)).contains("SOAPAction")
+        );
         let no_offset = req.replace("2026-11-23T14:02:00+05:00", "2026-11-23T14:02:00");
-        assert!(body(&e.handle(no_offset.as_bytes(), PAY, 2, Duration::ZERO)).contains("offset"));
+        assert!(
+            body(&e.handle(no_offset.as_bytes(), PAY, &mut q, 2, Duration::ZERO))
+                .contains("offset")
+        );
         let bad_guid = PAY_REQUEST.replace("GUID_HERE", "{not-a-guid-at-all-but-36-chars-long}");
-        assert!(body(&e.handle(bad_guid.as_bytes(), PAY, 2, Duration::ZERO)).contains("GUID"));
+        assert!(
+            body(&e.handle(bad_guid.as_bytes(), PAY, &mut q, 2, Duration::ZERO)).contains("GUID")
+        );
         assert!(e.entries().is_empty());
     }
 
     #[test]
     fn queued_faults_hit_the_next_requests() {
         let mut e = CashIn::default();
-        assert_eq!(e.queue_faults("reset,500"), Ok(2));
-        assert_eq!(e.queue_faults("explode"), Err("explode".into()));
+        let mut q = FaultQueue::default();
+        assert_eq!(q.queue("reset,500"), Ok(2));
+        assert_eq!(q.queue("explode"), Err("explode".into()));
         let req = PAY_REQUEST.replace("GUID_HERE", "{0f8fad5b-d9cb-469f-a165-70867728950e}");
         assert!(matches!(
-            e.handle(req.as_bytes(), PAY, 2, Duration::ZERO),
+            e.handle(req.as_bytes(), PAY, &mut q, 2, Duration::ZERO),
             Reply::Reset
         ));
         assert!(matches!(
-            e.handle(req.as_bytes(), PAY, 2, Duration::ZERO),
+            e.handle(req.as_bytes(), PAY, &mut q, 2, Duration::ZERO),
             Reply::Full { status: 500, .. }
         ));
-        assert!(body(&e.handle(req.as_bytes(), PAY, 2, Duration::ZERO)).contains(">COMPLETED<"));
+        assert!(
+            body(&e.handle(req.as_bytes(), PAY, &mut q, 2, Duration::ZERO)).contains(">COMPLETED<")
+        );
         assert_eq!(e.entries().len(), 1, "one charge through all of it");
     }
 
@@ -464,9 +370,11 @@ mod tests {
     #[test]
     fn answers_the_documents_check_request() {
         let mut e = CashIn::default();
+        let mut q = FaultQueue::default();
         let r = body(&e.handle(
             CHECK_REQUEST.as_bytes(),
             Some("\"checkUserAndValidateCashIn\""),
+            &mut q,
             2,
             Duration::ZERO,
         ));
@@ -478,12 +386,14 @@ mod tests {
     #[test]
     fn one_charge_per_guid_with_or_without_braces() {
         let mut e = CashIn::default();
+        let mut q = FaultQueue::default();
         let braced = PAY_REQUEST.replace("GUID_HERE", "{0F8FAD5B-D9CB-469F-A165-70867728950E}");
         let bare = PAY_REQUEST.replace("GUID_HERE", "0f8fad5b-d9cb-469f-a165-70867728950e");
         let statuses: Vec<bool> = [&braced, &bare, &braced]
             .iter()
             .map(|req| {
-                body(&e.handle(req.as_bytes(), PAY, 2, Duration::ZERO)).contains(">COMPLETED<")
+                body(&e.handle(req.as_bytes(), PAY, &mut q, 2, Duration::ZERO))
+                    .contains(">COMPLETED<")
             })
             .collect();
         assert_eq!(
@@ -497,15 +407,18 @@ mod tests {
         assert_eq!(ledger[0].amount, "1000.5");
         // The same GUID for another amount is refused, and charges nothing.
         let other = braced.replace("<amount>1000.5</amount>", "<amount>5</amount>");
-        assert!(body(&e.handle(other.as_bytes(), PAY, 2, Duration::ZERO)).contains("Fault"));
+        assert!(
+            body(&e.handle(other.as_bytes(), PAY, &mut q, 2, Duration::ZERO)).contains("Fault")
+        );
         assert_eq!(e.entries().len(), 1);
     }
 
     #[test]
     fn garbage_gets_a_fault_not_a_panic() {
         let mut e = CashIn::default();
+        let mut q = FaultQueue::default();
         for junk in [&b""[..], b"<", b"not xml", b"<a><b></a>", &[0xff, 0xfe][..]] {
-            assert!(body(&e.handle(junk, PAY, 2, Duration::ZERO)).contains("Fault"));
+            assert!(body(&e.handle(junk, PAY, &mut q, 2, Duration::ZERO)).contains("Fault"));
         }
         assert!(e.entries().is_empty());
     }

@@ -6,6 +6,8 @@
 //! encoder or decoder, so that a client's mistake cannot hide behind the same mistake here.
 
 pub mod allpay_cash_in;
+pub mod allpay_terminal;
+pub mod faults;
 pub mod http;
 
 use std::net::SocketAddr;
@@ -18,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use http::{Reply, Request};
 
 pub const CASH_IN_PATH: &str = "/allpay-public-soap/cash-in-transaction-management/v1.1";
+pub const TERMINAL_PATH: &str = "/allpay-public-soap/transaction-management/v1.1";
 
 /// How the emulator behaves.
 #[derive(Debug, Clone)]
@@ -40,6 +43,9 @@ impl Default for Options {
 #[derive(Debug, Default)]
 struct State {
     cash_in: allpay_cash_in::CashIn,
+    terminal: allpay_terminal::Terminal,
+    /// Faults queued for the coming payment requests of any endpoint.
+    faults: faults::FaultQueue,
 }
 
 /// A running emulator; dropping it does not stop it, [`Emulator::stop`] does.
@@ -76,12 +82,19 @@ impl Emulator {
             .unwrap_or_default()
     }
 
+    pub fn terminal_ledger(&self) -> Vec<allpay_terminal::Entry> {
+        self.state
+            .lock()
+            .map(|s| s.terminal.entries())
+            .unwrap_or_default()
+    }
+
     /// Queues faults for the coming cash-in payment requests, as `POST /_emulator/faults`.
     pub fn queue_faults(&self, names: &str) -> Result<usize, String> {
         self.state
             .lock()
             .map_err(|_| "emulator state poisoned".to_string())
-            .and_then(|mut s| s.cash_in.queue_faults(names))
+            .and_then(|mut s| s.faults.queue(names))
     }
 
     pub fn stop(&self) {
@@ -90,41 +103,48 @@ impl Emulator {
 }
 
 fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
-    let Ok(mut state) = state.lock() else {
+    let Ok(mut guard) = state.lock() else {
         return Reply::text(500, "emulator state poisoned");
     };
+    let state = &mut *guard;
+    let action = req.header("SOAPAction");
     match (req.method.as_str(), req.path()) {
         ("POST", CASH_IN_PATH) => state.cash_in.handle(
             &req.body,
-            req.header("SOAPAction"),
+            action,
+            &mut state.faults,
+            options.pending_polls,
+            options.slow,
+        ),
+        ("POST", TERMINAL_PATH) => state.terminal.handle(
+            &req.body,
+            action,
+            &mut state.faults,
             options.pending_polls,
             options.slow,
         ),
         ("POST", "/_emulator/faults") => {
-            match state
-                .cash_in
-                .queue_faults(&String::from_utf8_lossy(&req.body))
-            {
+            match state.faults.queue(&String::from_utf8_lossy(&req.body)) {
                 Ok(n) => Reply::text(200, &format!("{n} fault(s) queued\n")),
                 Err(bad) => Reply::text(
                     400,
-                    &format!(
-                        "unknown fault {bad:?}; known: 500, reset, slow, malformed, fault, \
-                         unknown-status, truncated\n"
-                    ),
+                    &format!("unknown fault {bad:?}; known: {}\n", faults::NAMES),
                 ),
             }
         }
         ("DELETE", "/_emulator/faults") => {
-            state.cash_in.clear_faults();
+            state.faults.clear();
             Reply::text(200, "faults cleared\n")
         }
         ("GET", "/_emulator/ledger") => {
-            let ledger = serde_json::json!({ "allpay_cash_in": state.cash_in.entries() });
+            let ledger = serde_json::json!({
+                "allpay_cash_in": state.cash_in.entries(),
+                "allpay_terminal": state.terminal.entries(),
+            });
             Reply::json(ledger.to_string())
         }
         ("GET", "/") => Reply::text(200, "kassa emulator: see README, section Emulator\n"),
-        (_, CASH_IN_PATH) => Reply::text(405, "POST a SOAP envelope here"),
+        (_, CASH_IN_PATH | TERMINAL_PATH) => Reply::text(405, "POST a SOAP envelope here"),
         _ => Reply::text(404, "no such endpoint in the kassa emulator"),
     }
 }

@@ -45,38 +45,44 @@ pub enum JournalError {
 pub enum Kind {
     /// Allpay cash-in (document 003), keyed by its GUID.
     AllpayCashIn,
+    /// Allpay utility payment (document 001), keyed by its rrn.
+    AllpayPay,
 }
 
 impl Kind {
     pub fn tag(self) -> &'static str {
         match self {
             Kind::AllpayCashIn => "allpay.cash_in",
+            Kind::AllpayPay => "allpay.pay",
         }
     }
 
     pub fn from_tag(tag: &str) -> Option<Kind> {
         match tag {
             "allpay.cash_in" => Some(Kind::AllpayCashIn),
+            "allpay.pay" => Some(Kind::AllpayPay),
             _ => None,
         }
     }
 
     pub fn provider(self) -> &'static str {
         match self {
-            Kind::AllpayCashIn => "allpay",
+            Kind::AllpayCashIn | Kind::AllpayPay => "allpay",
         }
     }
 
     /// The provider honours our id, so sending the same request again cannot double it.
     pub fn repeat_safe(self) -> bool {
         match self {
-            Kind::AllpayCashIn => true,
+            // GUID (003) and rrn (001): "a repeat returns the status and never doubles".
+            Kind::AllpayCashIn | Kind::AllpayPay => true,
         }
     }
 
     pub fn message_key(self) -> &'static str {
         match self {
             Kind::AllpayCashIn => "kind.allpay.cash_in",
+            Kind::AllpayPay => "kind.allpay.pay",
         }
     }
 
@@ -84,6 +90,7 @@ impl Kind {
     pub fn short_key(self) -> &'static str {
         match self {
             Kind::AllpayCashIn => "kind.short.allpay.cash_in",
+            Kind::AllpayPay => "kind.short.allpay.pay",
         }
     }
 }
@@ -115,6 +122,9 @@ pub struct Operation {
     pub created_at: i64,
     pub updated_at: i64,
     pub final_at: Option<i64>,
+    /// What this kind needs beside the common columns to re-send the same request (JSON;
+    /// never a secret).
+    pub params: Option<String>,
 }
 
 /// One line of an operation's audit trail.
@@ -135,6 +145,8 @@ pub struct NewOperation {
     pub customer_name: Option<String>,
     pub endpoint: String,
     pub identity: String,
+    /// Kind-specific request parameters (JSON, no secrets).
+    pub params: Option<String>,
 }
 
 /// What a reply said, to be kept with the row.
@@ -170,7 +182,8 @@ pub fn now_ms() -> i64 {
 }
 
 /// Schema migrations, applied in order; `PRAGMA user_version` says how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE operations (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -209,11 +222,16 @@ CREATE TABLE counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+ALTER TABLE operations ADD COLUMN params TEXT;
+CREATE INDEX operations_kind ON operations(kind, created_at);
+"#,
+];
 
 const COLUMNS: &str = "id, kind, state, amount_minor, currency, customer, customer_name, endpoint, \
      identity, provider_status, provider_message, provider_ref, detail, needs_reconciliation, \
-     recon_reason, attempts, created_at, updated_at, final_at";
+     recon_reason, attempts, created_at, updated_at, final_at, params";
 
 fn row_to_op(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Operation, JournalError>> {
     let id: String = row.get(0)?;
@@ -254,6 +272,7 @@ fn row_to_op(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Operation, Jour
         created_at: row.get(16)?,
         updated_at: row.get(17)?,
         final_at: row.get(18)?,
+        params: row.get(19)?,
     }))
 }
 
@@ -387,8 +406,9 @@ impl Journal {
         }
         tx.execute(
             "INSERT INTO operations (id, kind, state, amount_minor, currency, customer, \
-             customer_name, endpoint, identity, lease_holder, lease_until, created_at, updated_at) \
-             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+             customer_name, endpoint, identity, lease_holder, lease_until, created_at, updated_at, \
+             params) \
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
             params![
                 op.id,
                 op.kind.tag(),
@@ -400,7 +420,8 @@ impl Journal {
                 op.identity,
                 holder,
                 lease_until,
-                now
+                now,
+                op.params
             ],
         )?;
         tx.execute(
@@ -718,6 +739,21 @@ impl Journal {
         duplicate_in(&self.conn, kind, customer, amount, since_ms)
     }
 
+    /// The latest operations of one kind, newest first (e.g. to offer recent payees).
+    pub fn recent(&self, kind: Kind, limit: u32) -> Result<Vec<Operation>, JournalError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM operations WHERE kind = ?1 \
+             ORDER BY created_at DESC, rowid DESC LIMIT ?2"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![kind.tag(), limit], row_to_op)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
     /// Operations, newest first.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Operation>, JournalError> {
         let mut sql = format!("SELECT {COLUMNS} FROM operations");
@@ -765,6 +801,7 @@ mod tests {
             customer_name: Some("Иван Петров".into()),
             endpoint: "http://x/cash-in".into(),
             identity: "72222222221".into(),
+            params: None,
         }
     }
 

@@ -64,6 +64,7 @@ pub async fn start(ctx: &Ctx, payment: CashInPayment, allow_duplicate: bool) {
         customer_name: payment.customer_name.clone(),
         endpoint,
         identity,
+        params: None,
     };
     let holder = ctx.holder.clone();
     let until = poll::first_lease(ctx);

@@ -5,6 +5,7 @@
 //! It never touches UI state; screens never call providers.
 
 pub mod cash_in;
+pub mod pay;
 pub mod poll;
 
 use std::collections::HashSet;
@@ -18,6 +19,7 @@ use crate::config::Settings;
 use crate::journal::{AuditEvent, Facts, Journal, JournalError, Kind, ListFilter, Operation};
 use crate::providers::SendError;
 use crate::providers::allpay::cash_in::{CashInClient, UserInfo};
+use crate::providers::allpay::terminal::TerminalClient;
 
 pub use cash_in::CashInPayment;
 pub use poll::Verdict;
@@ -44,6 +46,15 @@ pub enum Command {
     LoadOperation { id: String },
     /// Someone wants the journal's counts (answered with `Event::Counts`).
     Count,
+    /// The cashier filled in a utility payment: ask Allpay whether it is possible.
+    CheckPayment { payment: pay::UtilityPayment },
+    /// The cashier confirmed a utility payment: commit it as pending, then send it.
+    StartPayment {
+        payment: pay::UtilityPayment,
+        allow_duplicate: bool,
+    },
+    /// The payment screen wants the recent payees.
+    LoadRecentPayees,
 }
 
 /// Why a wallet check gave no answer.
@@ -79,6 +90,18 @@ pub enum Event {
     },
     /// The operation is committed as pending: from here on it cannot be lost.
     Recorded { op: Operation },
+    /// The answer to `CheckPayment`.
+    PaymentChecked {
+        id: String,
+        outcome: pay::CheckOutcome,
+    },
+    /// A like utility payment exists; the cashier must say whether this one is meant.
+    DuplicatePayment {
+        payment: pay::UtilityPayment,
+        existing: Operation,
+    },
+    /// The payees of the latest utility payments, newest first.
+    RecentPayees { payees: Vec<pay::Payee> },
     /// An attempt is going out (`next_retry` = None) or came back without a final answer.
     Progress {
         id: String,
@@ -165,6 +188,7 @@ pub struct Ctx {
     /// Names this process in leases: pid plus a random part.
     pub holder: String,
     cash_in: CashInClient,
+    terminal: TerminalClient,
     events: mpsc::UnboundedSender<Event>,
     pub shutdown: CancellationToken,
     active: Arc<Mutex<HashSet<String>>>,
@@ -229,6 +253,11 @@ impl Ctx {
                     .endpoint_identity(&self.settings.allpay.cash_in_url),
                 self.settings.allpay.requester.clone(),
             ),
+            Kind::AllpayPay => (
+                self.settings
+                    .endpoint_identity(&self.settings.allpay.terminal_url),
+                self.settings.allpay.requester.clone(),
+            ),
         }
     }
 }
@@ -243,6 +272,7 @@ async fn send_once(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble
                 .await;
             cash_in::judge(&r)
         }
+        Kind::AllpayPay => pay::send(ctx, op).await,
     }
 }
 
@@ -262,6 +292,12 @@ impl Worker {
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel::<Command>();
         let http = crate::providers::http_client(settings.allpay.timeout)?;
+        let terminal = TerminalClient {
+            http: http.clone(),
+            url: settings.allpay.terminal_url.clone(),
+            requester: settings.allpay.requester.clone(),
+            lang: settings.lang.code().to_string(),
+        };
         let cash_in = CashInClient {
             http,
             url: settings.allpay.cash_in_url.clone(),
@@ -278,6 +314,7 @@ impl Worker {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
             cash_in,
+            terminal,
             events: ev_tx,
             shutdown: CancellationToken::new(),
             active: Arc::new(Mutex::new(HashSet::new())),
@@ -337,6 +374,12 @@ async fn handle(ctx: Ctx, cmd: Command) {
         } => cash_in::start(&ctx, payment, allow_duplicate).await,
         Command::Follow { id } => follow(&ctx, id).await,
         Command::Count => ctx.emit_counts().await,
+        Command::CheckPayment { payment } => pay::check(&ctx, payment).await,
+        Command::StartPayment {
+            payment,
+            allow_duplicate,
+        } => pay::start(&ctx, payment, allow_duplicate).await,
+        Command::LoadRecentPayees => pay::recent(&ctx).await,
         Command::ResumeAll => resume_all(&ctx).await,
         Command::LoadJournal { pending_only } => {
             let filter = ListFilter {

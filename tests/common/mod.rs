@@ -35,10 +35,7 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
         poll_initial: Duration::from_millis(50),
         poll_max: Duration::from_millis(200),
         allpay: AllpaySettings {
-            terminal_url: format!(
-                "{base}{}",
-                "/allpay-public-soap/transaction-management/v1.1"
-            ),
+            terminal_url: format!("{base}{}", emulator::TERMINAL_PATH),
             cash_in_url: format!("{base}{}", emulator::CASH_IN_PATH),
             requester: "72222222221".into(),
             timeout: Duration::from_secs(1),
@@ -123,9 +120,10 @@ pub async fn cash_in(
 pub fn write_config(dir: &std::path::Path, base: &str) -> PathBuf {
     let path = dir.join("config.toml");
     let text = format!(
-        "[ui]\nlang = \"en\"\n[journal]\npath = \"{}\"\n[worker]\npoll_initial_ms = 50\npoll_max_ms = 200\n[allpay]\ncash_in_url = \"{base}{}\"\nrequester = \"72222222221\"\ntimeout_secs = 1\n",
+        "[ui]\nlang = \"en\"\n[journal]\npath = \"{}\"\n[worker]\npoll_initial_ms = 50\npoll_max_ms = 200\n[allpay]\ncash_in_url = \"{base}{}\"\nterminal_url = \"{base}{}\"\nrequester = \"72222222221\"\ntimeout_secs = 1\n",
         dir.join("kassa.db").display(),
-        emulator::CASH_IN_PATH
+        emulator::CASH_IN_PATH,
+        emulator::TERMINAL_PATH
     );
     std::fs::write(&path, text).unwrap();
     path

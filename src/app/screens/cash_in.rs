@@ -1,8 +1,6 @@
 //! Allpay cash-in: login → check → name and identification → amount → confirmation →
 //! progress → result with a receipt. The value shown in the confirmation is the value sent.
 
-use std::time::{Duration, Instant};
-
 use crossterm::event::{Event as TermEvent, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,13 +9,14 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
+use super::payment::{Progress, kv, progress_view, result_view};
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{self, Tone, style};
 use crate::app::{Model, Note, ScreenId};
 use crate::headless::local_time;
 use crate::i18n::{Lang, t, tf};
 use crate::ids;
-use crate::journal::{Operation, State};
+use crate::journal::Operation;
 use crate::money::Amount;
 use crate::providers::allpay::cash_in::{CURRENCY, UserInfo};
 use crate::validate;
@@ -58,19 +57,6 @@ pub enum Step {
     Done(Box<Operation>),
 }
 
-/// What the waiting screen shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Progress {
-    pub payment: CashInPayment,
-    pub recorded: bool,
-    pub attempt: u32,
-    pub status: Option<String>,
-    pub trouble: Option<&'static str>,
-    /// The provider's own words when it answered with an error.
-    pub trouble_detail: Option<String>,
-    pub next_at: Option<Instant>,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct CashInState {
     pub step: Step,
@@ -99,7 +85,7 @@ impl CashInState {
 
     fn current_id(&self) -> Option<&str> {
         match &self.step {
-            Step::Sending(p) => Some(&p.payment.id),
+            Step::Sending(p) => Some(&p.id),
             Step::Done(op) => Some(&op.id),
             _ => None,
         }
@@ -145,7 +131,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
         Step::Confirm(payment) => match action {
             Some(Action::Yes | Action::Submit) => {
                 let payment = payment.clone();
-                model.cash_in.step = Step::Sending(Progress::new(payment.clone()));
+                model.cash_in.step = Step::Sending(progress_of(&payment));
                 vec![Command::StartCashIn {
                     payment,
                     allow_duplicate: false,
@@ -160,7 +146,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
         Step::Duplicate { payment, .. } => match action {
             Some(Action::Yes) => {
                 let payment = payment.clone();
-                model.cash_in.step = Step::Sending(Progress::new(payment.clone()));
+                model.cash_in.step = Step::Sending(progress_of(&payment));
                 vec![Command::StartCashIn {
                     payment,
                     allow_duplicate: true,
@@ -268,18 +254,8 @@ fn submit(model: &mut Model) -> Vec<Command> {
     Vec::new()
 }
 
-impl Progress {
-    fn new(payment: CashInPayment) -> Progress {
-        Progress {
-            payment,
-            recorded: false,
-            attempt: 0,
-            status: None,
-            trouble: None,
-            trouble_detail: None,
-            next_at: None,
-        }
-    }
+fn progress_of(p: &CashInPayment) -> Progress {
+    Progress::new(p.id.clone(), p.amount, p.login.clone())
 }
 
 /// Worker events for this screen. Events about other operations are ignored here.
@@ -317,39 +293,11 @@ pub fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             }
         }
         Event::DuplicateFound { payment, existing } => {
-            if matches!(&s.step, Step::Sending(p) if p.payment.id == payment.id) {
+            if matches!(&s.step, Step::Sending(p) if p.id == payment.id) {
                 s.step = Step::Duplicate {
                     payment,
                     existing: Box::new(existing),
                 };
-            }
-        }
-        Event::Recorded { op } => {
-            if let Step::Sending(p) = &mut s.step {
-                if p.payment.id == op.id {
-                    p.recorded = true;
-                }
-            }
-        }
-        Event::Progress {
-            id,
-            attempt,
-            status,
-            next_retry,
-            trouble,
-            trouble_detail,
-        } => {
-            if let Step::Sending(p) = &mut s.step {
-                if p.payment.id == id {
-                    p.recorded = true;
-                    p.attempt = attempt;
-                    if status.is_some() {
-                        p.status = status;
-                    }
-                    p.trouble = trouble;
-                    p.trouble_detail = trouble_detail;
-                    p.next_at = next_retry.map(|d| now + d);
-                }
             }
         }
         Event::Finished { op } | Event::NeedsReconciliation { op }
@@ -357,7 +305,11 @@ pub fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
         {
             s.step = Step::Done(Box::new(op));
         }
-        _ => {}
+        other => {
+            if let Step::Sending(p) = &mut s.step {
+                p.on_event(&other, now);
+            }
+        }
     }
     Vec::new()
 }
@@ -366,7 +318,7 @@ pub fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
 pub fn on_trouble(model: &mut Model, id: Option<&str>, key: &'static str) -> bool {
     let s = &mut model.cash_in;
     match (&s.step, id) {
-        (Step::Sending(p), Some(id)) if p.payment.id == id && key == "error.not_recorded" => {
+        (Step::Sending(p), Some(id)) if p.id == id && key == "error.not_recorded" => {
             // Nothing was sent: back to the form, the cashier may try again.
             s.step = Step::Form;
             s.error = Some(Note::Key(key));
@@ -387,8 +339,16 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             form(model, frame, area);
             duplicate(model, frame, payment, existing);
         }
-        Step::Sending(p) => progress(model, frame, area, p),
-        Step::Done(op) => result(model, frame, area, op),
+        Step::Sending(p) => progress_view(model, frame, area, p, "cashin.waiting"),
+        Step::Done(op) => {
+            let mut customer = op.customer.clone();
+            if let Some(n) = &op.customer_name {
+                customer.push_str("  ");
+                customer.push_str(n);
+            }
+            let rows = vec![kv(model.lang, "cashin.customer", customer)];
+            result_view(model, frame, area, op, rows);
+        }
     }
 }
 
@@ -548,135 +508,4 @@ fn duplicate(model: &Model, frame: &mut Frame<'_>, p: &CashInPayment, existing: 
         ],
         Tone::Warn,
     );
-}
-
-fn progress(model: &Model, frame: &mut Frame<'_>, area: Rect, p: &Progress) {
-    let lang = model.lang;
-    let block = Block::default().borders(Borders::ALL);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let what = if p.recorded {
-        t(lang, "cashin.waiting")
-    } else {
-        t(lang, "cashin.recording")
-    };
-    let status = match (&p.status, p.trouble) {
-        (_, Some(k)) => match &p.trouble_detail {
-            Some(d) => format!("{}: {d}", t(lang, k)),
-            None => t(lang, k).to_string(),
-        },
-        (Some(s), None) => format!("{} ({s})", t(lang, "state.pending")),
-        (None, None) => t(lang, "cashin.sending").to_string(),
-    };
-    let mut attempt = if p.attempt > 0 {
-        p.attempt.to_string()
-    } else {
-        "—".to_string()
-    };
-    if let Some(at) = p.next_at {
-        let secs = seconds_left(at, model.now);
-        attempt.push_str(&format!(
-            " · {}",
-            tf(lang, "cashin.next_in", &[("secs", &secs.to_string())])
-        ));
-    }
-    let lines = vec![
-        Line::from(vec![
-            Span::raw("  "),
-            Span::styled(widgets::spinner(model.frame), style(model, Tone::Warn)),
-            Span::raw(" "),
-            Span::raw(what.to_string()),
-        ]),
-        Line::raw(""),
-        kv(lang, "cashin.operation", p.payment.id.clone()),
-        kv(lang, "cashin.status", status),
-        kv(lang, "cashin.attempt", attempt),
-        kv(
-            lang,
-            "cashin.sum",
-            format!("{} → {}", p.payment.amount.display(), p.payment.login),
-        ),
-        Line::raw(""),
-        Line::styled(
-            format!("  {}", t(lang, "cashin.safe_note")),
-            style(model, Tone::Warn),
-        ),
-    ];
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
-}
-
-fn kv(lang: Lang, key: &str, value: String) -> Line<'static> {
-    Line::from(vec![
-        Span::raw(format!("  {:<14}", t(lang, key))),
-        Span::raw(value),
-    ])
-}
-
-fn result(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation) {
-    let lang = model.lang;
-    let (tone, title) = match (op.state, op.needs_reconciliation) {
-        (State::Completed, _) => (Tone::Good, t(lang, "cashin.done_ok")),
-        (_, true) => (Tone::Warn, t(lang, "cashin.done_recon")),
-        (s, _) if s.is_final() => (Tone::Bad, t(lang, "cashin.done_declined")),
-        _ => (Tone::Warn, t(lang, "cashin.done_pending")),
-    };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(style(model, tone))
-        .title(Span::styled(format!(" {title} "), style(model, tone)));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let when = local_time(op.final_at.unwrap_or(op.updated_at));
-    let mut customer = op.customer.clone();
-    if let Some(n) = &op.customer_name {
-        customer.push_str("  ");
-        customer.push_str(n);
-    }
-    let state = format!(
-        "{}{}",
-        t(lang, op.state.message_key()).to_uppercase(),
-        widgets::provider_code(lang, op)
-    );
-    let mut lines = vec![
-        Line::raw(format!(
-            "  {} {}    {when}",
-            t(lang, "receipt.till"),
-            model.agent
-        )),
-        Line::raw(format!("  {}", t(lang, "kind.allpay.cash_in"))),
-        kv(lang, "cashin.customer", customer),
-        kv(lang, "cashin.sum", op.amount.display()),
-        kv(lang, "cashin.operation", op.id.clone()),
-        kv(lang, "cashin.status", state),
-    ];
-    if let Some(r) = &op.provider_ref {
-        lines.push(kv(lang, "cashin.tx_id", r.clone()));
-    }
-    if let Some(m) = &op.provider_message {
-        lines.push(kv(lang, "cashin.message", m.clone()));
-    }
-    lines.push(Line::raw(""));
-    let advice = match (op.state, op.needs_reconciliation) {
-        (State::Completed, _) => None,
-        (_, true) => Some(tf(
-            lang,
-            "cashin.recon_advice",
-            &[(
-                "reason",
-                crate::i18n::t_or_raw(lang, op.recon_reason.as_deref().unwrap_or("")),
-            )],
-        )),
-        (s, _) if s.is_final() => Some(t(lang, "cashin.declined_advice").to_string()),
-        _ => Some(t(lang, "cashin.pending_advice").to_string()),
-    };
-    if let Some(a) = advice {
-        lines.push(Line::styled(format!("  {a}"), style(model, tone)));
-    }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
-}
-
-/// The countdown shown for a retry, rounded up to whole seconds.
-pub fn seconds_left(at: Instant, now: Instant) -> u64 {
-    let d: Duration = at.saturating_duration_since(now);
-    d.as_secs() + u64::from(d.subsec_millis() > 0)
 }

@@ -33,7 +33,7 @@ const FLOWS: [Flow; 7] = [
     Flow {
         title: "home.utility",
         subtitle: "home.utility.sub",
-        target: None,
+        target: Some(ScreenId::Pay),
     },
     Flow {
         title: "home.wooppay",

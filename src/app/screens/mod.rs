@@ -4,3 +4,5 @@ pub mod cash_in;
 pub mod detail;
 pub mod home;
 pub mod journal;
+pub mod pay;
+pub mod payment;

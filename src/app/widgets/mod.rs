@@ -85,6 +85,7 @@ fn screen_title(model: &Model) -> &'static str {
     match model.screen {
         ScreenId::Home => "title.home",
         ScreenId::CashIn => "kind.allpay.cash_in",
+        ScreenId::Pay => "kind.allpay.pay",
         ScreenId::Journal => "title.journal",
         ScreenId::Detail => "title.detail",
     }
@@ -233,7 +234,7 @@ pub fn dialog(
     let mut lines = vec![Line::raw("")];
     for (label, value) in rows {
         lines.push(Line::from(vec![
-            Span::raw(format!("  {label:<12}")),
+            Span::raw(format!("  {label:<13} ")),
             Span::styled(value.clone(), Style::default().add_modifier(Modifier::BOLD)),
         ]));
     }
@@ -261,6 +262,7 @@ pub fn help(model: &Model, frame: &mut Frame<'_>) {
     let about = match model.screen {
         ScreenId::Home => "help.home",
         ScreenId::CashIn => "help.cash_in",
+        ScreenId::Pay => "help.pay",
         ScreenId::Journal => "help.journal",
         ScreenId::Detail => "help.detail",
     };

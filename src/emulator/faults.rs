@@ -1,0 +1,159 @@
+//! The emulator's misbehaviour, shared by every payment endpoint: chosen by the tiyn of the
+//! amount (first request of an id only) or queued for the coming requests through
+//! `POST /_emulator/faults`. The charge is always recorded before the fault happens.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::http::Reply;
+use crate::providers::soap;
+
+/// One way to misbehave after the charge is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Misbehaviour {
+    Http500,
+    Reset,
+    Slow,
+    Malformed,
+    SoapFaultReply,
+    UnknownStatus,
+    Truncated,
+}
+
+impl Misbehaviour {
+    /// The names `POST /_emulator/faults` takes.
+    pub fn from_name(name: &str) -> Option<Misbehaviour> {
+        Some(match name.trim() {
+            "500" => Misbehaviour::Http500,
+            "reset" => Misbehaviour::Reset,
+            "slow" => Misbehaviour::Slow,
+            "malformed" => Misbehaviour::Malformed,
+            "fault" => Misbehaviour::SoapFaultReply,
+            "unknown-status" => Misbehaviour::UnknownStatus,
+            "truncated" => Misbehaviour::Truncated,
+            _ => return None,
+        })
+    }
+
+    /// The magic tiyn of an amount as the wire carries it (`100.51`).
+    pub fn by_cents(amount: &str) -> Option<Misbehaviour> {
+        let cents = match amount.split_once('.') {
+            Some((_, f)) if f.len() == 2 => f,
+            _ => return None,
+        };
+        Some(match cents {
+            "51" => Misbehaviour::Http500,
+            "52" => Misbehaviour::Reset,
+            "53" => Misbehaviour::Slow,
+            "54" => Misbehaviour::Malformed,
+            "55" => Misbehaviour::SoapFaultReply,
+            "56" => Misbehaviour::UnknownStatus,
+            "57" => Misbehaviour::Truncated,
+            _ => return None,
+        })
+    }
+}
+
+pub const NAMES: &str = "500, reset, slow, malformed, fault, unknown-status, truncated";
+
+/// Faults waiting for the coming payment requests.
+#[derive(Debug, Default)]
+pub struct FaultQueue(VecDeque<Misbehaviour>);
+
+impl FaultQueue {
+    /// Queues `500,reset,...`; returns how many, or the name that is not known.
+    pub fn queue(&mut self, names: &str) -> Result<usize, String> {
+        let mut parsed = Vec::new();
+        for n in names.split(',').filter(|n| !n.trim().is_empty()) {
+            parsed.push(Misbehaviour::from_name(n).ok_or_else(|| n.trim().to_string())?);
+        }
+        let count = parsed.len();
+        self.0.extend(parsed);
+        Ok(count)
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// The fault for this request: a queued one first, else the amount's on a first request.
+    pub fn choose(&mut self, amount: &str, first: bool) -> Option<Misbehaviour> {
+        self.0
+            .pop_front()
+            .or_else(|| Misbehaviour::by_cents(amount).filter(|_| first))
+    }
+}
+
+/// A SOAP Fault the way JAX-WS sends it: HTTP 500.
+pub fn soap_fault(code: &str, message: &str) -> Reply {
+    let mut m = String::new();
+    soap::escape_into(&mut m, message);
+    Reply::xml(
+        500,
+        format!(
+            r#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><S:Fault xmlns:ns4="http://www.w3.org/2003/05/soap-envelope"><faultcode>{code}</faultcode><faultstring>{m}</faultstring></S:Fault></S:Body></S:Envelope>"#
+        ),
+    )
+}
+
+/// Turns the true `reply` into the chosen misbehaviour; `unknown_status` builds the same
+/// reply with a status nobody documented.
+pub fn apply(
+    chosen: Option<Misbehaviour>,
+    reply: Reply,
+    unknown_status: impl FnOnce() -> Reply,
+    slow: Duration,
+    malformed: &'static str,
+) -> Reply {
+    match chosen {
+        None => reply,
+        Some(Misbehaviour::Http500) => Reply::text(500, "Internal Server Error"),
+        Some(Misbehaviour::Reset) => Reply::Reset,
+        Some(Misbehaviour::Slow) => Reply::Slow {
+            delay: slow,
+            reply: Box::new(reply),
+        },
+        Some(Misbehaviour::Malformed) => Reply::xml(200, malformed),
+        Some(Misbehaviour::SoapFaultReply) => {
+            soap_fault("S:Server", "Internal error, transaction state unknown")
+        }
+        Some(Misbehaviour::UnknownStatus) => unknown_status(),
+        Some(Misbehaviour::Truncated) => match reply {
+            Reply::Full { body, .. } => Reply::Truncated { status: 200, body },
+            other => other,
+        },
+    }
+}
+
+/// The checks a JAX-WS server makes before dispatching: a SOAPAction naming the operation
+/// and a header timestamp with an offset. `None` when the request passes.
+pub fn check_request(op: &soap::Element, soap_action: Option<&str>) -> Option<Reply> {
+    let action = soap_action.map(|a| a.trim().trim_matches('"'));
+    if !action.is_some_and(|a| a == op.name || a.ends_with(&format!("/{}", op.name))) {
+        return Some(soap_fault(
+            "S:Client",
+            &format!(
+                "SOAPAction {:?} does not name the operation {}",
+                action, op.name
+            ),
+        ));
+    }
+    let ts = op.find("timestamp").map(|e| e.text.trim()).unwrap_or("");
+    if chrono::DateTime::parse_from_rfc3339(ts).is_err() {
+        return Some(soap_fault(
+            "S:Client",
+            &format!("timestamp '{ts}' is not an xs:dateTime with an offset"),
+        ));
+    }
+    None
+}
+
+/// `true` for a positive decimal with at most two places, as the wire carries amounts.
+pub fn valid_amount(a: &str) -> bool {
+    let (w, f) = a.split_once('.').unwrap_or((a, ""));
+    !w.is_empty()
+        && w.bytes().all(|b| b.is_ascii_digit())
+        && f.bytes().all(|b| b.is_ascii_digit())
+        && f.len() <= 2
+        && a.bytes().any(|b| (b'1'..=b'9').contains(&b))
+}
