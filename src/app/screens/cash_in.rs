@@ -347,7 +347,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
                 customer.push_str(n);
             }
             let rows = vec![kv(model.lang, "cashin.customer", customer)];
-            result_view(model, frame, area, op, rows);
+            result_view(model, frame, area, op, "cashin.done_ok", rows);
         }
     }
 }

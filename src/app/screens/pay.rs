@@ -376,7 +376,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
                 rows.push(kv(lang, "pay.account", p.account));
                 rows.push(kv(lang, "pay.login", p.login));
             }
-            result_view(model, frame, area, op, rows);
+            result_view(model, frame, area, op, "pay.done_ok", rows);
         }
     }
 }

@@ -153,18 +153,19 @@ pub fn progress_view(
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
-/// The result with its receipt: the frame's colour and title say how it ended; `rows` are
-/// the flow's own lines (customer, account...), then the common ones follow.
+/// The result with its receipt: the frame's colour and title say how it ended (`ok_title`
+/// when the money moved); `rows` are the flow's own lines, then the common ones follow.
 pub fn result_view(
     model: &Model,
     frame: &mut Frame<'_>,
     area: Rect,
     op: &Operation,
+    ok_title: &str,
     rows: Vec<Line<'static>>,
 ) {
     let lang = model.lang;
     let (tone, title) = match (op.state, op.needs_reconciliation) {
-        (State::Completed, _) => (Tone::Good, t(lang, "cashin.done_ok")),
+        (State::Completed, _) => (Tone::Good, t(lang, ok_title)),
         (_, true) => (Tone::Warn, t(lang, "cashin.done_recon")),
         (s, _) if s.is_final() => (Tone::Bad, t(lang, "cashin.done_declined")),
         _ => (Tone::Warn, t(lang, "cashin.done_pending")),
