@@ -221,6 +221,42 @@ fn confirm(lang: Lang, question: &str) -> Result<bool, u8> {
     ))
 }
 
+/// Takes `--yes` or asks on the terminal; `Some(exit code)` when the answer is no or
+/// cannot be had, and nothing may be sent.
+fn refused(lang: Lang, yes: bool, question: &str) -> Option<u8> {
+    if yes {
+        return None;
+    }
+    match confirm(lang, question) {
+        Ok(true) => None,
+        Ok(false) => {
+            eprintln!("{}", t(lang, "cli.cancelled"));
+            Some(exit::DECLINED)
+        }
+        Err(code) => Some(code),
+    }
+}
+
+/// `--id` named an operation already in the journal: follow it (never send a second one),
+/// provided it is the same request.
+async fn follow_known(
+    lang: Lang,
+    worker: &Worker,
+    events: &mut UnboundedReceiver<Event>,
+    op: &Operation,
+    same_request: bool,
+    w: &Wait,
+) -> u8 {
+    if !same_request {
+        return fail_usage(lang, w.json, "cli.id_differs", &[("id", &op.id)]);
+    }
+    if !w.json {
+        eprintln!("{}", tf(lang, "cli.following", &[("id", &op.id)]));
+    }
+    worker.send(Command::Follow { id: op.id.clone() });
+    wait_for(lang, events, &op.id, w).await
+}
+
 /// The flags of `kassa allpay cash-in`.
 #[derive(Debug, Clone)]
 pub struct CashInArgs {
@@ -271,15 +307,8 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
         Err(e) => return fail_usage(lang, json_out, "error.http_client", &[("error", &e)]),
     };
     let code = if let Some(op) = known {
-        if op.customer != login || op.amount != amount {
-            worker.stop().await;
-            return fail_usage(lang, json_out, "cli.id_differs", &[("id", &op.id)]);
-        }
-        if !json_out {
-            eprintln!("{}", tf(lang, "cli.following", &[("id", &op.id)]));
-        }
-        worker.send(Command::Follow { id: op.id.clone() });
-        wait_for(lang, &mut events, &op.id, &a.wait).await
+        let same = op.customer == login && op.amount == amount;
+        follow_known(lang, &worker, &mut events, &op, same, &a.wait).await
     } else {
         // Check the wallet first: an unknown login is refused before any money moves.
         worker.send(Command::CheckUser {
@@ -318,19 +347,9 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
                 ("name", name.as_deref().unwrap_or("")),
             ],
         );
-        if !a.yes {
-            match confirm(lang, &question) {
-                Ok(true) => {}
-                Ok(false) => {
-                    eprintln!("{}", t(lang, "cli.cancelled"));
-                    worker.stop().await;
-                    return exit::DECLINED;
-                }
-                Err(code) => {
-                    worker.stop().await;
-                    return code;
-                }
-            }
+        if let Some(code) = refused(lang, a.yes, &question) {
+            worker.stop().await;
+            return code;
         }
         worker.send(Command::StartCashIn {
             payment: CashInPayment {
@@ -421,15 +440,8 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
         let same = params_of(&op).is_some_and(|p| {
             p.login == payment.login && p.service == payment.service && p.account == payment.account
         });
-        if !same || op.amount != amount {
-            worker.stop().await;
-            return fail_usage(lang, json_out, "cli.id_differs", &[("id", &op.id)]);
-        }
-        if !json_out {
-            eprintln!("{}", tf(lang, "cli.following", &[("id", &op.id)]));
-        }
-        worker.send(Command::Follow { id: op.id.clone() });
-        wait_for(lang, &mut events, &op.id, &a.wait).await
+        let same = same && op.amount == amount;
+        follow_known(lang, &worker, &mut events, &op, same, &a.wait).await
     } else {
         // The check first: Allpay says whether it is possible before any money moves.
         worker.send(Command::CheckPayment {
@@ -480,19 +492,9 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
                 ("login", &payment.login),
             ],
         );
-        if !a.yes {
-            match confirm(lang, &question) {
-                Ok(true) => {}
-                Ok(false) => {
-                    eprintln!("{}", t(lang, "cli.cancelled"));
-                    worker.stop().await;
-                    return exit::DECLINED;
-                }
-                Err(code) => {
-                    worker.stop().await;
-                    return code;
-                }
-            }
+        if let Some(code) = refused(lang, a.yes, &question) {
+            worker.stop().await;
+            return code;
         }
         worker.send(Command::StartPayment {
             payment,

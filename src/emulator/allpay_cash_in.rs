@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::faults::{self, FaultQueue, soap_fault};
 use super::http::Reply;
+use super::{allpay_header, esc};
 use crate::providers::soap::{self, Element};
 
 /// A cash-in as the emulated Allpay keeps it.
@@ -53,25 +54,6 @@ const ENVELOPE_OPEN: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.x
 const ENVELOPE_CLOSE: &str = "   </soapenv:Body>\n</soapenv:Envelope>";
 const MALFORMED: &str =
     "<soapenv:Envelope><soapenv:Body><ns:createCashInPaymentResponse><return><header>";
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    soap::escape_into(&mut out, s);
-    out
-}
-
-fn now() -> String {
-    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
-}
-
-fn header(user: &str, dev: &str) -> String {
-    format!(
-        "            <header>\n               <userMessage>{}</userMessage>\n               <developerMessage>{}</developerMessage>\n               <status>0</status>\n               <timestamp>{}</timestamp>\n            </header>\n",
-        esc(user),
-        esc(dev),
-        now()
-    )
-}
 
 /// The name the emulator gives a login.
 fn person(login: &str) -> (&'static str, &'static str, &'static str, &'static str) {
@@ -127,10 +109,10 @@ impl CashIn {
         let mut out = String::from(ENVELOPE_OPEN);
         out.push_str("      <ns:checkUserAndValidateCashInResponse>\n         <return>\n");
         if login == UNKNOWN_USER || login.is_empty() {
-            out.push_str(&header("Пользователь не найден", "USER_NOT_FOUND"));
+            out.push_str(&allpay_header("Пользователь не найден", "USER_NOT_FOUND"));
         } else {
             let (first, last, patronymic, iin) = person(login);
-            out.push_str(&header("", "OK"));
+            out.push_str(&allpay_header("", "OK"));
             out.push_str(&format!(
                 "            <basicUserInfo>\n               <identified>{}</identified>\n               <IIN>{iin}</IIN>\n               <firstName>{first}</firstName>\n               <lastName>{last}</lastName>\n               <patronymic>{patronymic}</patronymic>\n            </basicUserInfo>\n",
                 login != NOT_IDENTIFIED
@@ -257,7 +239,10 @@ fn payment_reply(e: &Entry) -> Reply {
     };
     let mut out = String::from(ENVELOPE_OPEN);
     out.push_str("      <ns:createCashInPaymentResponse>\n         <return>\n");
-    out.push_str(&header(user, &format!("transaction {}", e.transaction_id)));
+    out.push_str(&allpay_header(
+        user,
+        &format!("transaction {}", e.transaction_id),
+    ));
     out.push_str(&format!(
         "            <terminalPaymentTransactionStatus>{}</terminalPaymentTransactionStatus>\n",
         esc(&e.status)

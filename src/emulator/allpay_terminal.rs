@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::faults::{self, FaultQueue, soap_fault};
 use super::http::Reply;
+use super::{allpay_header, esc};
 use crate::providers::soap::{self, Element};
 
 /// A payment as the emulated Allpay keeps it.
@@ -58,21 +59,6 @@ const ENVELOPE_OPEN: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.x
 "#;
 const ENVELOPE_CLOSE: &str = "   </soapenv:Body>\n</soapenv:Envelope>";
 const MALFORMED: &str = "<soapenv:Envelope><soapenv:Body><ns:payForServicesPayResponse><return>";
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    soap::escape_into(&mut out, s);
-    out
-}
-
-fn header(user: &str, dev: &str) -> String {
-    format!(
-        "            <header>\n               <userMessage>{}</userMessage>\n               <developerMessage>{}</developerMessage>\n               <status>0</status>\n               <timestamp>{}</timestamp>\n            </header>\n",
-        esc(user),
-        esc(dev),
-        chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
-    )
-}
 
 fn text_in<'a>(el: &'a Element, name: &str) -> &'a str {
     el.find(name).map(|e| e.text.trim()).unwrap_or("")
@@ -227,7 +213,7 @@ fn check(op: &Element) -> Reply {
         out.push_str("      <ns:payForServicesCheckResponse/>\n");
     } else {
         out.push_str("      <ns:payForServicesCheckResponse>\n         <return>\n");
-        out.push_str(&header("Оплата возможна", "CHECK_OK"));
+        out.push_str(&allpay_header("Оплата возможна", "CHECK_OK"));
         out.push_str("         </return>\n      </ns:payForServicesCheckResponse>\n");
     }
     out.push_str(ENVELOPE_CLOSE);
@@ -257,7 +243,7 @@ fn pay_reply(e: &Entry, status_override: Option<&str>) -> Reply {
     };
     let mut out = String::from(ENVELOPE_OPEN);
     out.push_str("      <ns:payForServicesPayResponse>\n         <return>\n");
-    out.push_str(&header(user, &format!("rrn {}", e.rrn)));
+    out.push_str(&allpay_header(user, &format!("rrn {}", e.rrn)));
     out.push_str(&format!(
         "            <terminalPaymentTransactionStatus>{}</terminalPaymentTransactionStatus>\n",
         esc(status)

@@ -102,6 +102,23 @@ impl Emulator {
     }
 }
 
+/// Text escaped for an XML element.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    crate::providers::soap::escape_into(&mut out, s);
+    out
+}
+
+/// Allpay's response header as its documents lay it out (status is a number in the schema).
+pub(crate) fn allpay_header(user: &str, dev: &str) -> String {
+    format!(
+        "            <header>\n               <userMessage>{}</userMessage>\n               <developerMessage>{}</developerMessage>\n               <status>0</status>\n               <timestamp>{}</timestamp>\n            </header>\n",
+        esc(user),
+        esc(dev),
+        chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+    )
+}
+
 fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
     let Ok(mut guard) = state.lock() else {
         return Reply::text(500, "emulator state poisoned");

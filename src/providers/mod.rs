@@ -35,6 +35,20 @@ impl SendError {
     }
 }
 
+/// A reply that could not be read as expected: a Fault stays a Fault, anything else means
+/// the outcome is unknown.
+pub fn reply_error(e: soap::SoapError) -> SendError {
+    match e {
+        soap::SoapError::Fault { code, message } => SendError::Fault { code, message },
+        other => SendError::OutcomeUnknown(other.to_string()),
+    }
+}
+
+/// Local time with its offset, as the providers' headers want it (DESIGN.md "Time").
+pub fn now_rfc3339() -> String {
+    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+}
+
 /// Builds the HTTP client every provider uses: rustls on the ring provider with the webpki
 /// roots (DESIGN.md "TLS"); certificate verification is always on.
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::{CheckOutcome, Ctx, Event, Trouble, Verdict, db, poll};
-use crate::journal::{Facts, JournalError, Kind, NewOperation, Recorded, State, now_ms};
+use super::{CheckOutcome, Ctx, Event, Trouble, Verdict};
+use crate::journal::{Facts, Kind, NewOperation, State};
 use crate::money::Amount;
 use crate::providers::SendError;
 use crate::providers::allpay::cash_in::{CashInReply, TxStatus};
@@ -66,42 +66,10 @@ pub async fn start(ctx: &Ctx, payment: CashInPayment, allow_duplicate: bool) {
         identity,
         params: None,
     };
-    let holder = ctx.holder.clone();
-    let until = poll::first_lease(ctx);
-    let since = now_ms() - i64::try_from(DUPLICATE_WINDOW.as_millis()).unwrap_or(0);
-    let recorded = db(ctx, move |j| {
-        if allow_duplicate {
-            j.record_pending(&new, &holder, until).map(Recorded::New)
-        } else {
-            j.record_pending_unless_duplicate(&new, &holder, until, since)
-        }
+    super::commit_and_drive(ctx, new, allow_duplicate, |existing| {
+        Event::DuplicateFound { payment, existing }
     })
     .await;
-    match recorded {
-        Ok(Recorded::New(op)) => {
-            tracing::info!(op = %op.id, amount = op.amount.minor(), "cash-in recorded as pending");
-            ctx.emit(Event::Recorded { op: op.clone() });
-            ctx.emit_counts().await;
-            poll::drive(ctx.clone(), op).await;
-        }
-        Ok(Recorded::Duplicate(existing)) => {
-            tracing::info!(existing = %existing.id, "like cash-in found; asking before sending");
-            ctx.emit(Event::DuplicateFound { payment, existing });
-        }
-        Err(JournalError::DuplicateId(id)) => {
-            // The same GUID again (a double Enter): follow the one that exists.
-            tracing::info!(op = %id, "cash-in already recorded; following it");
-            super::follow(ctx, id).await;
-        }
-        Err(e) => {
-            // Nothing was sent: the row could not be committed.
-            tracing::error!(error = %e, "recording the cash-in failed; nothing was sent");
-            ctx.emit(Event::Trouble {
-                id: Some(payment.id),
-                key: "error.not_recorded",
-            });
-        }
-    }
 }
 
 /// What a `createCashInPayment` reply means for the row. Only COMPLETED, DECLINED and

@@ -16,7 +16,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::journal::{AuditEvent, Facts, Journal, JournalError, Kind, ListFilter, Operation};
+use crate::journal::{
+    AuditEvent, Facts, Journal, JournalError, Kind, ListFilter, NewOperation, Operation, Recorded,
+    now_ms,
+};
 use crate::providers::SendError;
 use crate::providers::allpay::cash_in::{CashInClient, UserInfo};
 use crate::providers::allpay::terminal::TerminalClient;
@@ -410,6 +413,54 @@ async fn handle(ctx: Ctx, cmd: Command) {
                     });
                 }
             }
+        }
+    }
+}
+
+/// Commits a confirmed operation as pending (refused when a like one exists, unless
+/// `allow_duplicate`) and drives it to the end; `on_duplicate` builds the question for the
+/// cashier. The one path from "the cashier said yes" to the first byte sent (rules 1, 8).
+pub(crate) async fn commit_and_drive(
+    ctx: &Ctx,
+    new: NewOperation,
+    allow_duplicate: bool,
+    on_duplicate: impl FnOnce(Operation) -> Event,
+) {
+    let id = new.id.clone();
+    let holder = ctx.holder.clone();
+    let until = poll::first_lease(ctx);
+    let since = now_ms() - i64::try_from(cash_in::DUPLICATE_WINDOW.as_millis()).unwrap_or(0);
+    let recorded = db(ctx, move |j| {
+        if allow_duplicate {
+            j.record_pending(&new, &holder, until).map(Recorded::New)
+        } else {
+            j.record_pending_unless_duplicate(&new, &holder, until, since)
+        }
+    })
+    .await;
+    match recorded {
+        Ok(Recorded::New(op)) => {
+            tracing::info!(op = %op.id, kind = op.kind.tag(), amount = op.amount.minor(), "recorded as pending");
+            ctx.emit(Event::Recorded { op: op.clone() });
+            ctx.emit_counts().await;
+            poll::drive(ctx.clone(), op).await;
+        }
+        Ok(Recorded::Duplicate(existing)) => {
+            tracing::info!(existing = %existing.id, "like operation found; asking before sending");
+            ctx.emit(on_duplicate(existing));
+        }
+        Err(JournalError::DuplicateId(id)) => {
+            // The same id again (a double Enter, a repeated command): follow the one there is.
+            tracing::info!(op = %id, "already recorded; following it");
+            follow(ctx, id).await;
+        }
+        Err(e) => {
+            // Nothing was sent: the row could not be committed.
+            tracing::error!(op = %id, error = %e, "recording failed; nothing was sent");
+            ctx.emit(Event::Trouble {
+                id: Some(id),
+                key: "error.not_recorded",
+            });
         }
     }
 }

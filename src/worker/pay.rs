@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Event, Trouble, Verdict, db, poll};
-use crate::journal::{Facts, JournalError, Kind, NewOperation, Operation, Recorded, State, now_ms};
+use super::{Ctx, Event, Trouble, Verdict, db};
+use crate::journal::{Facts, Kind, NewOperation, Operation, State};
 use crate::money::Amount;
 use crate::providers::SendError;
 use crate::providers::allpay::terminal::{PayReply, PayStatus, Payment};
@@ -115,43 +115,13 @@ pub async fn start(ctx: &Ctx, p: UtilityPayment, allow_duplicate: bool) {
         identity,
         params: serde_json::to_string(&params).ok(),
     };
-    let holder = ctx.holder.clone();
-    let until = poll::first_lease(ctx);
-    let since = now_ms() - i64::try_from(super::cash_in::DUPLICATE_WINDOW.as_millis()).unwrap_or(0);
-    let recorded = db(ctx, move |j| {
-        if allow_duplicate {
-            j.record_pending(&new, &holder, until).map(Recorded::New)
-        } else {
-            j.record_pending_unless_duplicate(&new, &holder, until, since)
+    super::commit_and_drive(ctx, new, allow_duplicate, |existing| {
+        Event::DuplicatePayment {
+            payment: p,
+            existing,
         }
     })
     .await;
-    match recorded {
-        Ok(Recorded::New(op)) => {
-            tracing::info!(op = %op.id, amount = op.amount.minor(), "utility payment recorded as pending");
-            ctx.emit(Event::Recorded { op: op.clone() });
-            ctx.emit_counts().await;
-            poll::drive(ctx.clone(), op).await;
-        }
-        Ok(Recorded::Duplicate(existing)) => {
-            tracing::info!(existing = %existing.id, "like payment found; asking before sending");
-            ctx.emit(Event::DuplicatePayment {
-                payment: p,
-                existing,
-            });
-        }
-        Err(JournalError::DuplicateId(id)) => {
-            tracing::info!(op = %id, "payment already recorded; following it");
-            super::follow(ctx, id).await;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "recording the payment failed; nothing was sent");
-            ctx.emit(Event::Trouble {
-                id: Some(p.id),
-                key: "error.not_recorded",
-            });
-        }
-    }
 }
 
 /// Sends one attempt of a recorded payment, with the rrn and valueDate it was recorded with.

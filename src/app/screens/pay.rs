@@ -10,11 +10,10 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::payment::{Progress, kv, progress_view, result_view};
+use super::payment::{Progress, duplicate_dialog, kv, progress_view, result_view};
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{self, Tone, style};
 use crate::app::{Model, Note, ScreenId};
-use crate::headless::local_time;
 use crate::i18n::{t, tf};
 use crate::ids;
 use crate::journal::Operation;
@@ -365,7 +364,17 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         }
         Step::Duplicate { payment, existing } => {
             form(model, frame, area);
-            duplicate(model, frame, payment, existing);
+            duplicate_dialog(
+                model,
+                frame,
+                (
+                    t(model.lang, "pay.account"),
+                    customer_of(&payment.service, &payment.account),
+                ),
+                payment.amount,
+                existing,
+                "pay.dup_question",
+            );
         }
         Step::Sending(p) => progress_view(model, frame, area, p, "pay.waiting"),
         Step::Done(op) => {
@@ -474,31 +483,5 @@ fn confirm(model: &Model, frame: &mut Frame<'_>, p: &UtilityPayment, message: Op
         &warning,
         &[("y", t(lang, "hint.pay")), ("Esc", t(lang, "hint.back"))],
         Tone::Normal,
-    );
-}
-
-fn duplicate(model: &Model, frame: &mut Frame<'_>, p: &UtilityPayment, existing: &Operation) {
-    let lang = model.lang;
-    let rows = vec![
-        (t(lang, "pay.account"), customer_of(&p.service, &p.account)),
-        (t(lang, "cashin.sum"), p.amount.display()),
-        (t(lang, "cashin.earlier"), local_time(existing.created_at)),
-        (
-            t(lang, "cashin.status"),
-            t(lang, existing.state.message_key()).to_string(),
-        ),
-        (t(lang, "cashin.operation"), existing.id.clone()),
-    ];
-    widgets::dialog(
-        model,
-        frame,
-        t(lang, "cashin.dup_title"),
-        &rows,
-        t(lang, "pay.dup_question"),
-        &[
-            ("y", t(lang, "hint.send_again")),
-            ("n", t(lang, "hint.dont_send")),
-        ],
-        Tone::Warn,
     );
 }

@@ -219,3 +219,38 @@ pub fn result_view(
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
+
+/// "A like operation exists": the new one's `target` and amount beside the existing one,
+/// and `question_key` asking whether this is another one. Nothing is sent meanwhile.
+pub fn duplicate_dialog(
+    model: &Model,
+    frame: &mut Frame<'_>,
+    target: (&str, String),
+    amount: Amount,
+    existing: &Operation,
+    question_key: &str,
+) {
+    let lang = model.lang;
+    let rows = vec![
+        target,
+        (t(lang, "cashin.sum"), amount.display()),
+        (t(lang, "cashin.earlier"), local_time(existing.created_at)),
+        (
+            t(lang, "cashin.status"),
+            t(lang, existing.state.message_key()).to_string(),
+        ),
+        (t(lang, "cashin.operation"), existing.id.clone()),
+    ];
+    widgets::dialog(
+        model,
+        frame,
+        t(lang, "cashin.dup_title"),
+        &rows,
+        t(lang, question_key),
+        &[
+            ("y", t(lang, "hint.send_again")),
+            ("n", t(lang, "hint.dont_send")),
+        ],
+        Tone::Warn,
+    );
+}

@@ -7,30 +7,13 @@
 
 use std::sync::Arc;
 
+pub use super::{RequestHeader, ResponseHeader};
+use super::{read_header, text, write_header};
 use crate::money::{Amount, Currency};
-use crate::providers::soap::{self, Element, HeaderSigner, SoapError, XmlWriter};
-use crate::providers::{SendError, post_soap};
+use crate::providers::soap::{self, HeaderSigner, SoapError};
+use crate::providers::{SendError, now_rfc3339, post_soap, reply_error};
 
 pub const NAMESPACE: &str = "http://www.allpay.kz/mfs/soap/CashInTransactionManagement/1.1";
-
-/// The request header every call carries.
-#[derive(Debug, Clone)]
-pub struct RequestHeader<'a> {
-    pub lang: &'a str,
-    /// xs:dateTime with the offset, local time.
-    pub timestamp: &'a str,
-    pub requester: &'a str,
-}
-
-/// The response header: `status` is a request status, `userMessage` is for the cashier,
-/// `developerMessage` for the log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResponseHeader {
-    pub user_message: Option<String>,
-    pub developer_message: Option<String>,
-    pub status: Option<String>,
-    pub timestamp: Option<String>,
-}
 
 /// A wallet owner as `basicUserInfo` describes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,14 +104,6 @@ pub struct CashInReply {
     pub commission: Option<String>,
 }
 
-fn write_header(w: &mut XmlWriter, h: &RequestHeader<'_>) {
-    w.open("header")
-        .leaf("lang", h.lang)
-        .leaf("timestamp", h.timestamp)
-        .leaf("requester", h.requester)
-        .close("header");
-}
-
 /// The `checkUserAndValidateCashIn` request envelope.
 pub fn encode_check_user(
     h: &RequestHeader<'_>,
@@ -162,22 +137,6 @@ pub fn encode_cash_in(
             .close("CashInRequest")
             .close("ns:createCashInPayment");
     })
-}
-
-fn text(el: &Element, name: &str) -> Option<String> {
-    el.text_of(name).map(str::to_string)
-}
-
-fn read_header(ret: &Element) -> ResponseHeader {
-    match ret.child("header") {
-        Some(h) => ResponseHeader {
-            user_message: text(h, "userMessage"),
-            developer_message: text(h, "developerMessage"),
-            status: text(h, "status"),
-            timestamp: text(h, "timestamp"),
-        },
-        None => ResponseHeader::default(),
-    }
 }
 
 /// Reads a `checkUserAndValidateCashIn` reply.
@@ -245,10 +204,6 @@ pub struct CashInClient {
     pub signer: Option<Arc<dyn HeaderSigner>>,
 }
 
-fn now_rfc3339() -> String {
-    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
-}
-
 impl CashInClient {
     fn header_parts(&self) -> (String, String, String) {
         (self.lang.clone(), now_rfc3339(), self.requester.clone())
@@ -264,10 +219,7 @@ impl CashInClient {
         };
         let body = encode_check_user(&h, user_name, self.signer.as_deref());
         let bytes = post_soap(&self.http, &self.url, "checkUserAndValidateCashIn", body).await?;
-        decode_check_user(&bytes).map_err(|e| match e {
-            SoapError::Fault { code, message } => SendError::Fault { code, message },
-            other => SendError::OutcomeUnknown(other.to_string()),
-        })
+        decode_check_user(&bytes).map_err(reply_error)
     }
 
     /// Sends (or re-sends, with the same GUID) a cash-in payment.
@@ -285,10 +237,7 @@ impl CashInClient {
         };
         let body = encode_cash_in(&h, to_user, amount, guid, self.signer.as_deref());
         let bytes = post_soap(&self.http, &self.url, "createCashInPayment", body).await?;
-        decode_cash_in(&bytes).map_err(|e| match e {
-            SoapError::Fault { code, message } => SendError::Fault { code, message },
-            other => SendError::OutcomeUnknown(other.to_string()),
-        })
+        decode_cash_in(&bytes).map_err(reply_error)
     }
 }
 

@@ -6,11 +6,10 @@
 //! Document 001 spells the statuses two ways (PENDING/COMPLETED/DECLINED and
 //! pending/succeeded/fail); both are read.
 
+use super::{RequestHeader, ResponseHeader, read_header, text, write_header};
 use crate::money::Amount;
-use crate::providers::soap::{self, Element, HeaderSigner, SoapError, XmlWriter};
-use crate::providers::{SendError, post_soap};
-
-use super::cash_in::{RequestHeader, ResponseHeader};
+use crate::providers::soap::{self, HeaderSigner, SoapError};
+use crate::providers::{SendError, now_rfc3339, post_soap, reply_error};
 
 pub const NAMESPACE: &str = "http://www.allpay.kz/mfs/soap/TransactionManagement/1.1";
 
@@ -64,14 +63,6 @@ pub struct PayReply {
     pub reason: Option<String>,
 }
 
-fn write_header(w: &mut XmlWriter, h: &RequestHeader<'_>) {
-    w.open("header")
-        .leaf("lang", h.lang)
-        .leaf("timestamp", h.timestamp)
-        .leaf("requester", h.requester)
-        .close("header");
-}
-
 /// The `payForServicesCheck` request; the amount is optional in the document.
 pub fn encode_check(
     h: &RequestHeader<'_>,
@@ -119,22 +110,6 @@ pub fn encode_pay(
     })
 }
 
-fn text(el: &Element, name: &str) -> Option<String> {
-    el.text_of(name).map(str::to_string)
-}
-
-fn read_header(ret: &Element) -> ResponseHeader {
-    match ret.child("header") {
-        Some(h) => ResponseHeader {
-            user_message: text(h, "userMessage"),
-            developer_message: text(h, "developerMessage"),
-            status: text(h, "status"),
-            timestamp: text(h, "timestamp"),
-        },
-        None => ResponseHeader::default(),
-    }
-}
-
 /// Reads a `payForServicesCheck` reply. An empty reply is a yes; a Fault is the `Err`.
 pub fn decode_check(xml: &[u8]) -> Result<CheckReply, SoapError> {
     let body = soap::parse_body(xml)?;
@@ -167,17 +142,6 @@ pub struct TerminalClient {
     pub lang: String,
 }
 
-fn now_rfc3339() -> String {
-    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
-}
-
-fn soap_err(e: SoapError) -> SendError {
-    match e {
-        SoapError::Fault { code, message } => SendError::Fault { code, message },
-        other => SendError::OutcomeUnknown(other.to_string()),
-    }
-}
-
 impl TerminalClient {
     /// Asks whether the payment is possible. Nothing moves money here.
     pub async fn check(&self, p: &Payment<'_>) -> Result<CheckReply, SendError> {
@@ -189,7 +153,7 @@ impl TerminalClient {
         };
         let body = encode_check(&h, p.login, p.service, p.account, Some(p.amount), None);
         let bytes = post_soap(&self.http, &self.url, "payForServicesCheck", body).await?;
-        decode_check(&bytes).map_err(soap_err)
+        decode_check(&bytes).map_err(reply_error)
     }
 
     /// Sends (or re-sends, with the same rrn and valueDate) a payment.
@@ -207,7 +171,7 @@ impl TerminalClient {
         };
         let body = encode_pay(&h, p, value_date, rrn, None);
         let bytes = post_soap(&self.http, &self.url, "payForServicesPay", body).await?;
-        decode_pay(&bytes).map_err(soap_err)
+        decode_pay(&bytes).map_err(reply_error)
     }
 }
 
