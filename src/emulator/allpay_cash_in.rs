@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::faults::{self, FaultQueue, soap_fault};
+use super::faults::{self, FaultQueue, soap_fault, text_in};
 use super::http::Reply;
 use super::{allpay_header, esc};
-use crate::providers::soap::{self, Element};
+use crate::providers::soap::Element;
 
 /// A cash-in as the emulated Allpay keeps it.
 #[derive(Debug, Clone, Serialize)]
@@ -64,10 +64,6 @@ fn person(login: &str) -> (&'static str, &'static str, &'static str, &'static st
     }
 }
 
-fn text_in<'a>(el: &'a Element, name: &str) -> &'a str {
-    el.find(name).map(|e| e.text.trim()).unwrap_or("")
-}
-
 impl CashIn {
     /// Answers one request to the cash-in endpoint. `soap_action` is the request's
     /// SOAPAction header: JAX-WS wants it, so the emulator does too.
@@ -79,15 +75,11 @@ impl CashIn {
         pending_polls: u32,
         slow: Duration,
     ) -> Reply {
-        let Ok(root) = soap::parse_document(body) else {
-            return soap_fault("S:Client", "Unmarshalling Error: request is not XML");
+        let op = match faults::read_request(body, soap_action) {
+            Ok(op) => op,
+            Err(refusal) => return refusal,
         };
-        let Some(op) = root.child("Body").and_then(|b| b.children.first()) else {
-            return soap_fault("S:Client", "no SOAP Body");
-        };
-        if let Some(refusal) = faults::check_request(op, soap_action) {
-            return refusal;
-        }
+        let op = &op;
         match op.name.as_str() {
             "checkUserAndValidateCashIn" => self.check_user(op),
             "createCashInPayment" => self.create_payment(op, faults, pending_polls, slow),

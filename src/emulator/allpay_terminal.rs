@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::faults::{self, FaultQueue, soap_fault};
+use super::faults::{self, FaultQueue, soap_fault, text_in};
 use super::http::Reply;
 use super::{allpay_header, esc};
-use crate::providers::soap::{self, Element};
+use crate::providers::soap::Element;
 
 /// A payment as the emulated Allpay keeps it.
 #[derive(Debug, Clone, Serialize)]
@@ -60,10 +60,6 @@ const ENVELOPE_OPEN: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.x
 const ENVELOPE_CLOSE: &str = "   </soapenv:Body>\n</soapenv:Envelope>";
 const MALFORMED: &str = "<soapenv:Envelope><soapenv:Body><ns:payForServicesPayResponse><return>";
 
-fn text_in<'a>(el: &'a Element, name: &str) -> &'a str {
-    el.find(name).map(|e| e.text.trim()).unwrap_or("")
-}
-
 impl Terminal {
     /// Answers one request to the terminal endpoint.
     pub fn handle(
@@ -74,15 +70,11 @@ impl Terminal {
         pending_polls: u32,
         slow: Duration,
     ) -> Reply {
-        let Ok(root) = soap::parse_document(body) else {
-            return soap_fault("S:Client", "Unmarshalling Error: request is not XML");
+        let op = match faults::read_request(body, soap_action) {
+            Ok(op) => op,
+            Err(refusal) => return refusal,
         };
-        let Some(op) = root.child("Body").and_then(|b| b.children.first()) else {
-            return soap_fault("S:Client", "no SOAP Body");
-        };
-        if let Some(refusal) = faults::check_request(op, soap_action) {
-            return refusal;
-        }
+        let op = &op;
         match op.name.as_str() {
             "payForServicesCheck" => check(op),
             "payForServicesPay" => self.pay(op, faults, pending_polls, slow),

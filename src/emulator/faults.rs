@@ -125,9 +125,30 @@ pub fn apply(
     }
 }
 
-/// The checks a JAX-WS server makes before dispatching: a SOAPAction naming the operation
-/// and a header timestamp with an offset. `None` when the request passes.
-pub fn check_request(op: &soap::Element, soap_action: Option<&str>) -> Option<Reply> {
+/// Reads a request as a JAX-WS server would before dispatching: XML with a SOAP Body, a
+/// SOAPAction naming the operation, a header timestamp with an offset. The Body's operation
+/// element, or the Fault to answer.
+pub fn read_request(body: &[u8], soap_action: Option<&str>) -> Result<soap::Element, Reply> {
+    let root = soap::parse_document(body)
+        .map_err(|_| soap_fault("S:Client", "Unmarshalling Error: request is not XML"))?;
+    let op = root
+        .children
+        .into_iter()
+        .find(|c| c.name == "Body")
+        .and_then(|b| b.children.into_iter().next())
+        .ok_or_else(|| soap_fault("S:Client", "no SOAP Body"))?;
+    match check_request(&op, soap_action) {
+        Some(refusal) => Err(refusal),
+        None => Ok(op),
+    }
+}
+
+/// `text` of the first descendant `name`, trimmed; empty when absent.
+pub fn text_in<'a>(el: &'a soap::Element, name: &str) -> &'a str {
+    el.find(name).map(|e| e.text.trim()).unwrap_or("")
+}
+
+fn check_request(op: &soap::Element, soap_action: Option<&str>) -> Option<Reply> {
     let action = soap_action.map(|a| a.trim().trim_matches('"'));
     if !action.is_some_and(|a| a == op.name || a.ends_with(&format!("/{}", op.name))) {
         return Some(soap_fault(
