@@ -230,17 +230,21 @@ fn check_positive(
     key: &str,
     v: Option<u64>,
     default: u64,
+    max: u64,
 ) -> Result<u64, ConfigError> {
     match v {
-        Some(0) => Err(ConfigError::Invalid {
+        Some(n) if n == 0 || n > max => Err(ConfigError::Invalid {
             path: path.to_path_buf(),
             key: key.to_string(),
-            expected: "a number greater than 0".to_string(),
+            expected: format!("a number greater than 0 and at most {max}"),
         }),
         Some(n) => Ok(n),
         None => Ok(default),
     }
 }
+
+/// An hour, in milliseconds: the longest sensible wait between two re-sends.
+const HOUR_MS: u64 = 3_600_000;
 
 impl Settings {
     /// Resolves the effective settings. `path` names the file in messages (a default-path
@@ -252,8 +256,15 @@ impl Settings {
             "worker.poll_initial_ms",
             file.worker.poll_initial_ms,
             1000,
+            HOUR_MS,
         )?;
-        let poll_max = check_positive(path, "worker.poll_max_ms", file.worker.poll_max_ms, 30_000)?;
+        let poll_max = check_positive(
+            path,
+            "worker.poll_max_ms",
+            file.worker.poll_max_ms,
+            30_000,
+            HOUR_MS,
+        )?;
         if poll_max < poll_initial {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -280,7 +291,7 @@ impl Settings {
                 expected: "the agent's Allpay login (not empty, at most 64 characters)".into(),
             });
         }
-        let timeout = check_positive(path, "allpay.timeout_secs", a.timeout_secs, 30)?;
+        let timeout = check_positive(path, "allpay.timeout_secs", a.timeout_secs, 30, 600)?;
         // A secret given twice is a mistake whatever the flow; an unset `_env` variable is
         // reported when the flow that needs it runs.
         for (key, inline, env) in [
@@ -447,6 +458,11 @@ mod tests {
         let m = message("[allpay]\ntimeout_secs = 0\n");
         assert!(
             m.contains("allpay.timeout_secs") && m.contains("greater than 0"),
+            "{m}"
+        );
+        let m = message("[worker]\npoll_max_ms = 99999999999\n");
+        assert!(
+            m.contains("worker.poll_max_ms") && m.contains("at most"),
             "{m}"
         );
         let m = message("[allpay]\ntimeout_secs = \"ten\"\n");

@@ -17,6 +17,13 @@ use crate::providers::allpay::cash_in::CURRENCY;
 use crate::validate;
 use crate::worker::{CashInPayment, CheckOutcome, Command, Event, Worker};
 
+/// `now + timeout`, capped at a year: a silly `--timeout` must not overflow the clock.
+fn deadline_after(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout.min(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 /// Exit codes of the command-line contract.
 pub mod exit {
     pub const DONE: u8 = 0;
@@ -384,7 +391,8 @@ fn parse_rrn(raw: &str) -> Option<String> {
     let t = raw.trim();
     let ok =
         !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    ok.then(|| t.to_ascii_lowercase())
+    // The rrn is compared as a string by Allpay: its case is kept.
+    ok.then(|| t.to_string())
 }
 
 /// `kassa allpay pay --login L --service C --account A --amount X`
@@ -465,7 +473,7 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
                 if json_out {
                     println!(
                         "{}",
-                        json!({"error": msg, "code": code, "state": "rejected"})
+                        json!({"id": rrn, "error": msg, "code": code, "state": "rejected"})
                     );
                 } else {
                     eprintln!("kassa: {msg}");
@@ -509,7 +517,7 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
 /// Waits for `id` to end (or for the first reply with `--no-wait`), printing progress on
 /// stderr and the result on stdout.
 async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w: &Wait) -> u8 {
-    let deadline = tokio::time::Instant::now() + w.timeout;
+    let deadline = deadline_after(w.timeout);
     loop {
         let ev = tokio::select! {
             e = events.recv() => e,
@@ -650,7 +658,11 @@ pub fn journal_list(lang: Lang, journal: &Journal, pending: bool, json_out: bool
 
 /// `kassa journal show ID`
 pub fn journal_show(lang: Lang, journal: &Journal, id: &str, json_out: bool) -> u8 {
-    let id = ids::parse_guid(id).unwrap_or_else(|| id.to_string());
+    // As typed first (an rrn), then as a GUID typed without braces or in capitals.
+    let id = match journal.find(id.trim()) {
+        Ok(Some(_)) => id.trim().to_string(),
+        _ => ids::parse_guid(id).unwrap_or_else(|| id.to_string()),
+    };
     let (op, events) = match journal
         .get(&id)
         .and_then(|op| Ok((op, journal.events(&id)?)))
@@ -685,7 +697,7 @@ pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> u
         Err(e) => return fail_usage(lang, w.json, "error.http_client", &[("error", &e)]),
     };
     worker.send(Command::ResumeAll);
-    let deadline = tokio::time::Instant::now() + w.timeout;
+    let deadline = deadline_after(w.timeout);
     let mut tick = tokio::time::interval(Duration::from_millis(300));
     let mut last = (u32::MAX, 0u32);
     let mut resumed = false;

@@ -24,12 +24,29 @@ pub fn wallet_login(input: &str) -> Result<String, &'static str> {
 }
 
 /// An Allpay `servicePublicCode`: "an integer" (document 001), at most 10 digits.
+/// Leading zeros are dropped (`0185` is service 185), so one service has one spelling in
+/// the journal and the duplicate check.
 pub fn service_code(input: &str) -> Result<String, &'static str> {
     let t = input.trim();
-    if t.is_empty() || t.len() > 10 || !t.bytes().all(|b| b.is_ascii_digit()) {
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
         return Err("pay.service_invalid");
     }
-    Ok(t.to_string())
+    // An xs:int on the wire: positive and below 2^31.
+    match t.parse::<u32>() {
+        Ok(n) if n > 0 && n <= i32::MAX as u32 => Ok(n.to_string()),
+        _ => Err("pay.service_invalid"),
+    }
+}
+
+/// Characters that print nothing: controls, and the invisible format characters
+/// (zero-width, bidi marks, soft hyphen, BOM) that a paste can carry along.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+        )
 }
 
 /// The most characters kassa lets into a utility account number.
@@ -37,7 +54,7 @@ pub const ACCOUNT_MAX: usize = 64;
 
 /// A utility account number: its format depends on the service (document 001: "for
 /// example a phone number"), so only what is always wrong is refused: empty, too long,
-/// control characters. Surrounding spaces are dropped.
+/// characters that print nothing. Surrounding spaces are dropped.
 pub fn utility_account(input: &str) -> Result<String, &'static str> {
     let t = input.trim();
     if t.is_empty() {
@@ -46,7 +63,7 @@ pub fn utility_account(input: &str) -> Result<String, &'static str> {
     if t.chars().count() > ACCOUNT_MAX {
         return Err("pay.account_long");
     }
-    if t.chars().any(char::is_control) {
+    if t.chars().any(invisible) {
         return Err("pay.account_chars");
     }
     Ok(t.to_string())
@@ -63,6 +80,11 @@ mod tests {
         assert_eq!(service_code(""), Err("pay.service_invalid"));
         assert_eq!(service_code("-1"), Err("pay.service_invalid"));
         assert_eq!(service_code("12345678901"), Err("pay.service_invalid"));
+        assert_eq!(service_code("0185"), Ok("185".into()));
+        assert_eq!(service_code("0"), Err("pay.service_invalid"));
+        assert_eq!(service_code("2147483648"), Err("pay.service_invalid"));
+        assert_eq!(utility_account("123\u{200B}4"), Err("pay.account_chars"));
+        assert_eq!(utility_account("\u{202E}1234"), Err("pay.account_chars"));
         assert_eq!(utility_account(" 87001234567 "), Ok("87001234567".into()));
         assert_eq!(utility_account("KZ-12 34"), Ok("KZ-12 34".into()));
         assert_eq!(utility_account("   "), Err("pay.account_empty"));

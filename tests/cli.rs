@@ -371,35 +371,35 @@ async fn pay_declined_is_exit_2_and_bad_input_exit_1() {
         .await;
     assert_eq!(r.code, 2, "{r:?}");
     assert_eq!(r.json()["state"], "declined");
-    for (service, account, amount, says) in [
-        ("18a", "1234567", "100", "service code"),
-        ("", "1234567", "100", "service code"),
-        ("185", "", "100", "account"),
-        ("185", "12\u{7}34", "100", "account"),
-        ("185", &"9".repeat(65), "100", "64"),
-        ("185", "1234567", "0", "greater than zero"),
-        ("185", "1234567", "1,001", "two decimals"),
+    let long = "9".repeat(65);
+    for (login, service, account, amount, says) in [
+        ("ivan", "185", "1234567", "100", "digits only"),
+        ("", "185", "1234567", "100", "wallet login"),
+        ("77072734954", "18a", "1234567", "100", "service code"),
+        ("77072734954", "", "1234567", "100", "service code"),
+        ("77072734954", "185", "", "100", "account"),
+        ("77072734954", "185", "12\u{7}34", "100", "account"),
+        ("77072734954", "185", "12\u{200B}34", "100", "account"),
+        ("77072734954", "185", long.as_str(), "100", "64"),
+        ("77072734954", "185", "1234567", "0", "greater than zero"),
+        ("77072734954", "185", "1234567", "1,001", "two decimals"),
     ] {
-        let r = c
-            .run(&[
-                "allpay",
-                "pay",
-                "--login",
-                "77072734954",
-                "--service",
-                service,
-                "--account",
-                account,
-                "--amount",
-                amount,
-                "--yes",
-            ])
-            .await;
-        assert_eq!(r.code, 1, "{service} {account} {amount}: {r:?}");
-        assert!(
-            r.stderr.contains(says),
-            "{service} {account} {amount}: {r:?}"
-        );
+        let args = [
+            "allpay",
+            "pay",
+            "--login",
+            login,
+            "--service",
+            service,
+            "--account",
+            account,
+            "--amount",
+            amount,
+            "--yes",
+        ];
+        let r = c.run(&args).await;
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(says), "{args:?}: {r:?}");
     }
     assert_eq!(
         c.h.emulator.terminal_ledger().len(),

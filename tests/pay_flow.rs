@@ -270,3 +270,74 @@ async fn recent_payees_come_from_the_journal() {
     );
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn unknown_client_or_service_reaching_pay_is_declined_and_a_failed_check_moves_nothing() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    let op = pay(
+        &worker,
+        &mut events,
+        payment(magic::UNKNOWN_CLIENT, "185", "1234567", "100"),
+    )
+    .await;
+    assert_eq!(op.state, State::Declined);
+    let op = pay(
+        &worker,
+        &mut events,
+        payment("77072734954", magic::UNKNOWN_SERVICE, "1", "100"),
+    )
+    .await;
+    assert_eq!(op.state, State::Declined);
+    let failed = check(
+        &worker,
+        &mut events,
+        payment(magic::CHECK_FAULT, "185", "1234567", "100"),
+    )
+    .await;
+    assert_eq!(
+        failed,
+        CheckOutcome::Failed {
+            key: "check.no_answer"
+        }
+    );
+    assert_eq!(h.emulator.terminal_ledger().len(), 2);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_pending_payment_is_not_sent_to_a_new_endpoint() {
+    let mut h = Harness::start().await;
+    let p = payment("77072734954", "185", magic::LONG_PENDING, "100");
+    let id = p.id.clone();
+    {
+        let (worker, mut events) = h.worker();
+        worker.send(Command::StartPayment {
+            payment: p,
+            allow_duplicate: false,
+        });
+        wait_for(&mut events, 10, |e| match e {
+            Event::Progress {
+                id: pid,
+                next_retry: Some(_),
+                ..
+            } if pid == id => Some(()),
+            _ => None,
+        })
+        .await;
+        worker.stop().await;
+    }
+    let before = h.emulator.terminal_ledger()[0].requests;
+    h.settings.allpay.terminal_url = "http://127.0.0.1:9/elsewhere".into();
+    let (worker, mut events) = h.worker();
+    worker.send(Command::ResumeAll);
+    let op = wait_for(&mut events, 10, |e| match e {
+        Event::NeedsReconciliation { op } if op.id == id => Some(op),
+        _ => None,
+    })
+    .await;
+    assert_eq!(op.state, State::Pending);
+    assert_eq!(op.recon_reason.as_deref(), Some("recon.endpoint_changed"));
+    assert_eq!(h.emulator.terminal_ledger()[0].requests, before);
+    worker.stop().await;
+}

@@ -630,6 +630,35 @@ fn pay_snapshots() {
         );
         snap("pay_waiting", &waiting);
 
+        let mut fault = waiting.clone();
+        worker(
+            &mut fault,
+            Event::Progress {
+                id: RRN.into(),
+                attempt: 3,
+                status: None,
+                next_retry: Some(Duration::from_secs(4)),
+                trouble: Some("send.unknown"),
+                trouble_detail: None,
+            },
+        );
+        snap("pay_waiting_no_answer", &fault);
+
+        let mut dup = confirm.clone();
+        press(&mut dup, KeyCode::Char('y'));
+        let shown = match &confirm.pay.step {
+            kassa::app::screens::pay::Step::Confirm { payment, .. } => payment.clone(),
+            _ => panic!(),
+        };
+        worker(
+            &mut dup,
+            Event::DuplicatePayment {
+                payment: shown,
+                existing: pay_op(State::Pending, "PENDING"),
+            },
+        );
+        snap("pay_duplicate", &dup);
+
         let mut done = waiting.clone();
         let mut completed = pay_op(State::Completed, "succeeded");
         completed.provider_message = Some("Платёж проведён".into());

@@ -32,6 +32,8 @@ pub struct Entry {
 
 /// A client login Allpay does not know.
 pub const UNKNOWN_CLIENT: &str = "77000000000";
+/// A client login whose check answers HTTP 500 with no Fault.
+pub const CHECK_FAULT: &str = "77000000500";
 /// A service code Allpay does not know.
 pub const UNKNOWN_SERVICE: &str = "999";
 /// Accounts with a meaning.
@@ -147,7 +149,9 @@ impl Terminal {
             || entry.service != service
             || entry.account != account
             || entry.amount != amount
+            || entry.value_date != value_date
         {
+            // A re-send must be the same request, valueDate included (document 001).
             return soap_fault("S:Client", "rrn already used for another payment");
         }
         entry.requests += 1;
@@ -192,6 +196,9 @@ fn check(op: &Element) -> Reply {
     let account = text_in(op, "utilityAccountNumber");
     if login == UNKNOWN_CLIENT {
         return soap_fault("S:Server", "Клиент не найден: USER_NOT_FOUND");
+    }
+    if login == CHECK_FAULT {
+        return Reply::text(500, "Internal Server Error");
     }
     if service == UNKNOWN_SERVICE || service.is_empty() {
         return soap_fault("S:Server", "Услуга не найдена: SERVICE_NOT_FOUND");

@@ -285,8 +285,9 @@ fn duplicate_in(
 ) -> Result<Option<Operation>, JournalError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM operations WHERE kind = ?1 AND customer = ?2 \
-         AND amount_minor = ?3 AND currency = ?4 AND created_at >= ?5 \
-         AND state IN ('pending', 'completed') ORDER BY created_at DESC LIMIT 1"
+         AND amount_minor = ?3 AND currency = ?4 \
+         AND (state = 'pending' OR (state = 'completed' AND created_at >= ?5)) \
+         ORDER BY created_at DESC LIMIT 1"
     );
     conn.query_row(
         &sql,
@@ -592,7 +593,7 @@ impl Journal {
         tx.execute(
             "UPDATE operations SET state = ?2, \
              provider_status = COALESCE(?3, provider_status), \
-             provider_message = COALESCE(?4, provider_message), \
+             provider_message = CASE WHEN ?9 THEN ?4 ELSE COALESCE(?4, provider_message) END, \
              provider_ref = COALESCE(?5, provider_ref), \
              detail = COALESCE(?6, detail), \
              updated_at = ?7, final_at = COALESCE(?8, final_at), \
@@ -727,8 +728,9 @@ impl Journal {
         Ok(())
     }
 
-    /// An operation like this one (same kind, customer, amount) still pending or completed
-    /// since `since_ms`: the accidental double of rule 8.
+    /// An operation like this one (same kind, customer, amount) still pending, however old
+    /// (a long PENDING may still go through), or completed since `since_ms`: the
+    /// accidental double of rule 8.
     pub fn find_duplicate(
         &self,
         kind: Kind,
@@ -895,6 +897,12 @@ mod tests {
         assert!(
             j.find_duplicate(Kind::AllpayCashIn, "77072734954", b, since)?
                 .is_none()
+        );
+        // However old a pending one is, it still counts: a long PENDING may yet go through.
+        let later = now_ms() + 60_000;
+        assert!(
+            j.find_duplicate(Kind::AllpayCashIn, "77072734954", a, later)?
+                .is_some()
         );
         assert_eq!(j.counts()?, (1, 0));
         assert!(matches!(

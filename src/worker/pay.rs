@@ -113,7 +113,17 @@ pub async fn start(ctx: &Ctx, p: UtilityPayment, allow_duplicate: bool) {
         customer_name: None,
         endpoint,
         identity,
-        params: serde_json::to_string(&params).ok(),
+        params: Some(match serde_json::to_string(&params) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write the payment's parameters; nothing sent");
+                ctx.emit(Event::Trouble {
+                    id: Some(p.id),
+                    key: "error.not_recorded",
+                });
+                return;
+            }
+        }),
     };
     super::commit_and_drive(ctx, new, allow_duplicate, |existing| {
         Event::DuplicatePayment {

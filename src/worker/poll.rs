@@ -94,6 +94,11 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
         );
         return needs_person(ctx, &id, "recon.endpoint_changed", detail).await;
     }
+    if op.kind == crate::journal::Kind::AllpayPay && super::pay::params_of(&op).is_none() {
+        // Without its request a re-send could not be the same request: a person decides.
+        let detail = "the payment's parameters are missing or unreadable".to_string();
+        return needs_person(ctx, &id, "recon.unreadable", detail).await;
+    }
     if !op.kind.repeat_safe() && op.attempts > 0 {
         let detail = format!("{} attempt(s) made, outcome unknown", op.attempts);
         return needs_person(ctx, &id, "recon.not_repeatable", detail).await;

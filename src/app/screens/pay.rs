@@ -158,7 +158,8 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             Vec::new()
         }
         Step::Confirm { payment, .. } => match action {
-            Some(Action::Yes | Action::Submit) => {
+            // Only `y` sends money: a second Enter after a quick check must not.
+            Some(Action::Yes) => {
                 let payment = payment.clone();
                 s.step = Step::Sending(progress_of(&payment));
                 start(payment, false)

@@ -124,9 +124,21 @@ pub fn decode_pay(xml: &[u8]) -> Result<PayReply, SoapError> {
     let body = soap::parse_body(xml)?;
     let resp = soap::expect(&body, "payForServicesPayResponse")?;
     let ret = resp.child("return").ok_or(SoapError::Missing("return"))?;
-    let status_text = text(ret, "terminalPaymentTransactionStatus");
+    let header = read_header(ret);
+    // The document's prose calls fail/pending/succeeded "the status of the answer": when
+    // the header's status is one of those, it is a second place for the payment's status.
+    let in_header = header
+        .status
+        .clone()
+        .filter(|s| !matches!(PayStatus::parse(s), PayStatus::Unknown(_)));
+    let status_text = match (text(ret, "terminalPaymentTransactionStatus"), in_header) {
+        (Some(a), Some(b)) if PayStatus::parse(&a) != PayStatus::parse(&b) => {
+            Some(format!("{a}/{b}"))
+        }
+        (a, b) => a.or(b),
+    };
     Ok(PayReply {
-        header: read_header(ret),
+        header,
         status: status_text.as_deref().map(PayStatus::parse),
         status_text,
         reason: text(ret, "reason"),
@@ -268,6 +280,40 @@ mod tests {
         let fault = r#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><S:Fault><faultcode>S:Server</faultcode><faultstring>Сервис не найден</faultstring></S:Fault></S:Body></S:Envelope>"#;
         assert!(
             matches!(decode_check(fault.as_bytes()), Err(SoapError::Fault { message, .. }) if message == "Сервис не найден")
+        );
+    }
+
+    #[test]
+    fn a_status_in_the_header_counts_and_a_disagreement_is_unknown() {
+        let only_header = PAY_REPLY
+            .replace("<status>?</status>", "<status>succeeded</status>")
+            .replace(
+                "<terminalPaymentTransactionStatus>?</terminalPaymentTransactionStatus>",
+                "",
+            );
+        let r = decode_pay(only_header.as_bytes())
+            .ok()
+            .and_then(|r| r.status);
+        assert_eq!(r, Some(PayStatus::Completed));
+        let both = PAY_REPLY
+            .replace("<status>?</status>", "<status>fail</status>")
+            .replace(
+                ">?</terminalPaymentTransactionStatus>",
+                ">COMPLETED</terminalPaymentTransactionStatus>",
+            );
+        let r = decode_pay(both.as_bytes()).ok().and_then(|r| r.status);
+        assert_eq!(r, Some(PayStatus::Unknown("COMPLETED/fail".into())));
+        let numeric = PAY_REPLY
+            .replace("<status>?</status>", "<status>0</status>")
+            .replace(
+                ">?</terminalPaymentTransactionStatus>",
+                ">PENDING</terminalPaymentTransactionStatus>",
+            );
+        let r = decode_pay(numeric.as_bytes()).ok().and_then(|r| r.status);
+        assert_eq!(
+            r,
+            Some(PayStatus::Pending),
+            "a request status number is not a payment status"
         );
     }
 
