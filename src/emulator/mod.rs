@@ -9,6 +9,7 @@ pub mod allpay_cash_in;
 pub mod allpay_terminal;
 pub mod faults;
 pub mod http;
+pub mod webmoney;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,9 @@ use http::{Reply, Request};
 
 pub const CASH_IN_PATH: &str = "/allpay-public-soap/cash-in-transaction-management/v1.1";
 pub const TERMINAL_PATH: &str = "/allpay-public-soap/transaction-management/v1.1";
+/// WebMoney X1, Keeper Classic (signature) and Keeper Light (client certificate).
+pub const X1_CLASSIC_PATH: &str = "/asp/XMLInvoice.asp";
+pub const X1_LIGHT_PATH: &str = "/asp/XMLInvoiceCert.asp";
 
 /// How the emulator behaves.
 #[derive(Debug, Clone)]
@@ -44,6 +48,7 @@ impl Default for Options {
 struct State {
     cash_in: allpay_cash_in::CashIn,
     terminal: allpay_terminal::Terminal,
+    x1: webmoney::X1,
     /// Faults queued for the coming payment requests of any endpoint.
     faults: faults::FaultQueue,
 }
@@ -79,6 +84,13 @@ impl Emulator {
         self.state
             .lock()
             .map(|s| s.cash_in.entries())
+            .unwrap_or_default()
+    }
+
+    pub fn webmoney_ledger(&self) -> Vec<webmoney::Entry> {
+        self.state
+            .lock()
+            .map(|s| s.x1.entries())
             .unwrap_or_default()
     }
 
@@ -140,6 +152,16 @@ fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
             options.pending_polls,
             options.slow,
         ),
+        ("POST", X1_CLASSIC_PATH) => {
+            state
+                .x1
+                .handle(&req.body, true, &mut state.faults, options.slow)
+        }
+        ("POST", X1_LIGHT_PATH) => {
+            state
+                .x1
+                .handle(&req.body, false, &mut state.faults, options.slow)
+        }
         ("POST", "/_emulator/faults") => {
             match state.faults.queue(&String::from_utf8_lossy(&req.body)) {
                 Ok(n) => Reply::text(200, &format!("{n} fault(s) queued\n")),
@@ -157,6 +179,7 @@ fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
             let ledger = serde_json::json!({
                 "allpay_cash_in": state.cash_in.entries(),
                 "allpay_terminal": state.terminal.entries(),
+                "webmoney_x1": state.x1.entries(),
             });
             Reply::json(ledger.to_string())
         }

@@ -6,6 +6,7 @@
 
 pub mod allpay;
 pub mod soap;
+pub mod webmoney;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,7 +116,7 @@ pub async fn post_soap(
 /// The most of a reply kassa reads; SOAP replies here are a few KiB.
 pub const MAX_REPLY: usize = 1 << 20;
 
-async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, SendError> {
+pub(crate) async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, SendError> {
     let mut out = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(classify)? {
         if out.len() + chunk.len() > MAX_REPLY {
@@ -128,7 +129,7 @@ async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, SendError> 
     Ok(out)
 }
 
-fn classify(e: reqwest::Error) -> SendError {
+pub(crate) fn classify(e: reqwest::Error) -> SendError {
     if (e.is_connect() && !e.is_timeout()) || e.is_builder() {
         SendError::NotSent(short(&e))
     } else {

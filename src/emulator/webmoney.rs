@@ -1,0 +1,205 @@
+//! The emulator's WebMoney X1 endpoint (document 002): `XMLInvoice.asp` (Keeper Classic,
+//! signature checked with the demo key's public half) and `XMLInvoiceCert.asp` (Keeper
+//! Light; loopback has no client certificate to check). It enforces reqn order per signer,
+//! answers in Windows-1251 as WebMoney does, and has magic customer WMIDs for the retvals.
+//!
+//! It reads requests with the generic element tree only, not kassa's X1 codec; only the
+//! signature arithmetic is shared (`signer::verify`), as WebMoney's own check.
+
+use std::collections::HashMap;
+
+use num_bigint::BigUint;
+use serde::Serialize;
+
+use super::faults::{self, FaultQueue, text_in};
+use super::http::Reply;
+use crate::providers::soap;
+use crate::providers::webmoney::signer;
+
+/// The demo keeper's WMID; its key file is built from [`demo_private_key`].
+pub const DEMO_WMID: &str = "000000000001";
+pub const DEMO_PASSWORD: &str = "kassa-demo";
+/// The demo merchant purse.
+pub const DEMO_PURSE: &str = "Z000000000001";
+
+const DEMO_N: &str = "69780026f7fb6ffa087fbec158667a4204fb9d9a81422be0f5bf46d658d4aec6f262e5bd6d2d7e0ac711a89593513cb7fedd0f43f9cb18b6d520ff463853438556ee";
+const DEMO_D: &str = "6d5c636ce518270f0a9a12b26c7b3cb0299da515a621be59f5a5296886de30a72876ad3432768307cd54b16725241e7762479267492aff965e29d0510b997784ee30";
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .filter_map(|i| s.get(i..i + 2))
+        .filter_map(|h| u8::from_str_radix(h, 16).ok())
+        .collect()
+}
+
+/// The demo key (private exponent, modulus; little-endian), a throwaway of this project's.
+pub fn demo_private_key() -> (Vec<u8>, Vec<u8>) {
+    (unhex(DEMO_D), unhex(DEMO_N))
+}
+
+/// The demo keeper's key file in the Keeper Classic layout.
+pub fn demo_kwm() -> Vec<u8> {
+    let (d, n) = demo_private_key();
+    signer::build_kwm(DEMO_WMID, DEMO_PASSWORD, &d, &n)
+}
+
+/// An invoice the emulated WebMoney issued.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub id: u64,
+    pub orderid: String,
+    pub customer_wmid: String,
+    pub store_purse: String,
+    pub amount: String,
+    pub desc: String,
+    pub reqn: u64,
+}
+
+/// Customer WMIDs that answer a retval: `0000000000NN` (or `000000000NNN`) gives retval NN.
+pub const MAGIC_RETVALS: &[i32] = &[5, 6, 7, 8, 35, 51, 52, 54, 55, 56, 61, 110, 111];
+
+#[derive(Debug, Default)]
+pub struct X1 {
+    invoices: Vec<Entry>,
+    last_reqn: HashMap<String, u64>,
+}
+
+fn response(reqn: &str, retval: i32, retdesc: &str, invoice: Option<&Entry>) -> Reply {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"windows-1251\"?>\n<w3s.response>");
+    out.push_str(&format!(
+        "<reqn>{}</reqn><retval>{retval}</retval><retdesc>{}</retdesc>",
+        super::esc(reqn),
+        super::esc(retdesc)
+    ));
+    if let Some(e) = invoice {
+        let now = chrono::Local::now().format("%Y%m%d %H:%M:%S");
+        out.push_str(&format!(
+            "<invoice id=\"{}\" ts=\"{}\"><orderid>{}</orderid><customerwmid>{}</customerwmid><storepurse>{}</storepurse><amount>{}</amount><desc>{}</desc><address></address><period>0</period><expiration>0</expiration><state>0</state><datecrt>{now}</datecrt><dateupd>{now}</dateupd></invoice>",
+            e.id,
+            e.id + 90_000_000,
+            super::esc(&e.orderid),
+            e.customer_wmid,
+            e.store_purse,
+            e.amount,
+            super::esc(&e.desc)
+        ));
+    }
+    out.push_str("</w3s.response>");
+    let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&out);
+    Reply::Full {
+        status: 200,
+        content_type: "text/xml; charset=windows-1251",
+        body: bytes.into_owned(),
+    }
+}
+
+impl X1 {
+    /// Answers one X1 request; `classic` is true on the signature endpoint.
+    pub fn handle(
+        &mut self,
+        body: &[u8],
+        classic: bool,
+        faults: &mut FaultQueue,
+        slow: std::time::Duration,
+    ) -> Reply {
+        let Ok(root) = soap::parse_document(body) else {
+            return response("", -100, "General parsing error", None);
+        };
+        let reqn_text = text_in(&root, "reqn").to_string();
+        let Ok(reqn) = reqn_text.parse::<u64>() else {
+            return response(&reqn_text, -9, "Invalid reqn", None);
+        };
+        if reqn_text.len() > 15 {
+            return response(&reqn_text, -9, "reqn longer than 15 digits", None);
+        }
+        let get = |n| text_in(&root, n).to_string();
+        let (orderid, customer, purse, amount) = (
+            get("orderid"),
+            get("customerwmid"),
+            get("storepurse"),
+            get("amount"),
+        );
+        let (desc, address, period, expiration) = (
+            get("desc"),
+            get("address"),
+            get("period"),
+            get("expiration"),
+        );
+        let scope = if classic {
+            let wmid = get("wmid");
+            if wmid != DEMO_WMID {
+                return response(&reqn_text, -11, "WMID not registered", None);
+            }
+            // The signed string, as WebMoney rebuilds it (desc and address in cp1251).
+            let mut data = format!("{orderid}{customer}{purse}{amount}").into_bytes();
+            for t in [&desc, &address] {
+                data.extend_from_slice(&encoding_rs::WINDOWS_1251.encode(t).0);
+            }
+            data.extend_from_slice(format!("{period}{expiration}{reqn}").as_bytes());
+            let (_, n) = demo_private_key();
+            if !signer::verify(&data, &get("sign"), &BigUint::from(65_537u32), &n) {
+                return response(&reqn_text, -12, "Signature verification failed", None);
+            }
+            wmid
+        } else {
+            "light".to_string()
+        };
+        if self.last_reqn.get(&scope).is_some_and(|last| reqn <= *last) {
+            return response(&reqn_text, 102, "reqn must increase", None);
+        }
+        self.last_reqn.insert(scope, reqn);
+        if orderid.is_empty() || !orderid.bytes().all(|b| b.is_ascii_digit()) {
+            return response(&reqn_text, -1, "Invalid orderid", None);
+        }
+        if customer.len() != 12 || !customer.bytes().all(|b| b.is_ascii_digit()) {
+            return response(&reqn_text, -2, "Invalid customerwmid", None);
+        }
+        if purse.len() != 13 {
+            return response(&reqn_text, -3, "Invalid storepurse", None);
+        }
+        if !faults::valid_amount(&amount) {
+            return response(&reqn_text, -5, "Invalid amount", None);
+        }
+        if desc.chars().count() > 255 {
+            return response(&reqn_text, -6, "desc is too long", None);
+        }
+        if address.chars().count() > 255 {
+            return response(&reqn_text, -7, "address is too long", None);
+        }
+        if let Some(code) = customer
+            .parse::<i32>()
+            .ok()
+            .filter(|c| MAGIC_RETVALS.contains(c))
+        {
+            return response(&reqn_text, code, "emulated refusal", None);
+        }
+        let entry = Entry {
+            id: 10_000 + self.invoices.len() as u64 + 1,
+            orderid,
+            customer_wmid: customer,
+            store_purse: purse,
+            amount: amount.clone(),
+            desc,
+            reqn,
+        };
+        self.invoices.push(entry.clone());
+        let reply = response(&reqn_text, 0, "", Some(&entry));
+        let chosen = faults.choose(&amount, true);
+        faults::apply(
+            chosen,
+            reply,
+            || {
+                // A reply that says nothing about the invoice: no retval at all.
+                let body = format!("<w3s.response><reqn>{reqn_text}</reqn></w3s.response>");
+                Reply::xml(200, body)
+            },
+            slow,
+            "<w3s.response><retval>",
+        )
+    }
+
+    pub fn entries(&self) -> Vec<Entry> {
+        self.invoices.clone()
+    }
+}
