@@ -137,9 +137,91 @@ pub struct Settings {
     pub poll_initial: Duration,
     pub poll_max: Duration,
     pub allpay: AllpaySettings,
+    pub webmoney: WebmoneySettings,
     /// Set under `--demo`: endpoints point at the in-process emulator.
     pub demo: bool,
 }
+
+/// A secret's value: never printed, cleared from memory when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(zeroize::Zeroizing<String>);
+
+impl Secret {
+    pub fn new(s: String) -> Secret {
+        Secret(zeroize::Zeroizing::new(s))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A secret given inline or by the name of an environment variable, read when needed (so
+/// that a variable for a flow not used today need not be set).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretRef {
+    pub inline: Option<Secret>,
+    pub env: Option<String>,
+    /// The config key, for messages.
+    pub key: String,
+}
+
+impl SecretRef {
+    pub fn get(&self) -> Result<Secret, String> {
+        if let Some(s) = &self.inline {
+            return Ok(s.clone());
+        }
+        match &self.env {
+            Some(var) => std::env::var(var)
+                .map(Secret::new)
+                .map_err(|_| format!("{}_env names {var}, which is not set", self.key)),
+            None => Err(format!("{} is not set in the config", self.key)),
+        }
+    }
+}
+
+/// Where the Keeper Classic key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    File(PathBuf),
+    /// The demo key, built in memory.
+    Demo,
+}
+
+/// How kassa authenticates to WebMoney.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WmAuth {
+    /// Keeper Light: a client certificate and key (PEM), and an optional extra CA.
+    Light {
+        cert: Option<PathBuf>,
+        key: Option<PathBuf>,
+        ca: Option<PathBuf>,
+    },
+    /// Keeper Classic: the key file and its password.
+    Classic {
+        kwm: Option<KeySource>,
+        password: SecretRef,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct WebmoneySettings {
+    pub url: String,
+    /// The merchant's (signer's) WMID.
+    pub wmid: String,
+    /// The store purse invoices go to, unless a command names another.
+    pub purse: String,
+    pub auth: WmAuth,
+    pub timeout: Duration,
+}
+
+pub const DEFAULT_WM_URL: &str = "https://w3s.wmtransfer.com/asp/XMLInvoiceCert.asp";
 
 #[derive(Debug, Clone)]
 pub struct AllpaySettings {
@@ -241,6 +323,54 @@ fn check_positive(
         Some(n) => Ok(n),
         None => Ok(default),
     }
+}
+
+fn webmoney_settings(file: &ConfigFile, path: &Path) -> Result<WebmoneySettings, ConfigError> {
+    let w = &file.webmoney;
+    let url = check_url(
+        path,
+        "webmoney.url",
+        w.url.as_deref().unwrap_or(DEFAULT_WM_URL),
+    )?;
+    let invalid = |key: &str, expected: &str| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        expected: expected.to_string(),
+    };
+    let wmid = w.wmid.clone().unwrap_or_default();
+    if w.wmid.is_some() && crate::validate::wmid(&wmid).is_err() {
+        return Err(invalid("webmoney.wmid", "a WMID: 12 digits"));
+    }
+    let purse = w.purse.clone().unwrap_or_default();
+    if w.purse.is_some() && crate::validate::purse(&purse).is_err() {
+        return Err(invalid(
+            "webmoney.purse",
+            "a purse: its type letter (Z, E, R, K) and 12 digits",
+        ));
+    }
+    let auth = match w.auth.as_deref().unwrap_or("light") {
+        "classic" => WmAuth::Classic {
+            kwm: w.kwm.clone().map(KeySource::File),
+            password: SecretRef {
+                inline: w.kwm_password.clone().map(Secret::new),
+                env: w.kwm_password_env.clone(),
+                key: "webmoney.kwm_password".into(),
+            },
+        },
+        _ => WmAuth::Light {
+            cert: w.cert.clone(),
+            key: w.key.clone(),
+            ca: w.ca.clone(),
+        },
+    };
+    let timeout = check_positive(path, "webmoney.timeout_secs", w.timeout_secs, 30, 600)?;
+    Ok(WebmoneySettings {
+        url,
+        wmid,
+        purse,
+        auth,
+        timeout: Duration::from_secs(timeout),
+    })
 }
 
 /// An hour, in milliseconds: the longest sensible wait between two re-sends.
@@ -371,6 +501,7 @@ impl Settings {
                 requester,
                 timeout: Duration::from_secs(timeout),
             },
+            webmoney: webmoney_settings(file, path)?,
             demo: false,
         })
     }
@@ -391,6 +522,22 @@ impl Settings {
                     "{base}/allpay-public-soap/cash-in-transaction-management/v1.1"
                 ),
                 requester: DEMO_REQUESTER.to_string(),
+                timeout: Duration::from_secs(10),
+            },
+            webmoney: WebmoneySettings {
+                url: format!("{base}/asp/XMLInvoice.asp"),
+                wmid: crate::emulator::webmoney::DEMO_WMID.to_string(),
+                purse: crate::emulator::webmoney::DEMO_PURSE.to_string(),
+                auth: WmAuth::Classic {
+                    kwm: Some(KeySource::Demo),
+                    password: SecretRef {
+                        inline: Some(Secret::new(
+                            crate::emulator::webmoney::DEMO_PASSWORD.to_string(),
+                        )),
+                        env: None,
+                        key: "webmoney.kwm_password".into(),
+                    },
+                },
                 timeout: Duration::from_secs(10),
             },
             demo: true,

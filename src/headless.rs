@@ -107,6 +107,9 @@ pub fn describe(lang: Lang, op: &Operation) -> String {
     if let Some(m) = &op.provider_message {
         s.push_str(&format!(" · {m}"));
     }
+    if let Some(d) = op.detail.as_deref().filter(|d| d.starts_with("wm.retval.")) {
+        s.push_str(&format!(" · {}", crate::i18n::t_or_raw(lang, d)));
+    }
     if op.needs_reconciliation {
         s.push_str(" · ");
         s.push_str(t(lang, "state.needs_recon"));
@@ -514,6 +517,144 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
     code
 }
 
+/// The flags of `kassa webmoney invoice`.
+#[derive(Debug, Clone)]
+pub struct InvoiceArgs {
+    pub wmid: String,
+    pub amount: String,
+    pub desc: String,
+    pub purse: Option<String>,
+    pub address: Option<String>,
+    pub period: Option<String>,
+    pub expiration: Option<String>,
+    pub yes: bool,
+    pub id: Option<String>,
+    pub new: bool,
+    pub wait: Wait,
+}
+
+/// `kassa webmoney invoice --wmid WMID --amount AMOUNT --desc TEXT`
+pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -> u8 {
+    use crate::validate::WmField;
+    use crate::worker::webmoney::{WmInvoice, params_of};
+    let lang = settings.lang;
+    let json_out = a.wait.json;
+    let purse_text = a
+        .purse
+        .clone()
+        .unwrap_or_else(|| settings.webmoney.purse.clone());
+    if purse_text.trim().is_empty() {
+        return fail_usage(lang, json_out, "wm.no_purse", &[]);
+    }
+    let checked = (|| {
+        let wmid = validate::wmid(&a.wmid)?;
+        let purse = validate::purse(&purse_text)?;
+        let currency =
+            crate::providers::webmoney::purse_currency(&purse).ok_or("wm.purse_invalid")?;
+        let amount = Amount::parse(&a.amount, currency).map_err(|e| e.message_key())?;
+        let desc = validate::wm_text(&a.desc, WmField::Desc)?;
+        let address = validate::wm_text(a.address.as_deref().unwrap_or(""), WmField::Address)?;
+        let period = validate::wm_days(a.period.as_deref().unwrap_or(""))?;
+        let expiration = validate::wm_days(a.expiration.as_deref().unwrap_or(""))?;
+        let orderid = match &a.id {
+            Some(raw) => Some(
+                raw.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|o| *o > 0 && *o < 1 << 62)
+                    .ok_or("wm.orderid_invalid")?,
+            ),
+            None => None,
+        };
+        Ok::<_, &'static str>((
+            wmid, purse, amount, desc, address, period, expiration, orderid,
+        ))
+    })();
+    let (wmid, purse, amount, desc, address, period, expiration, orderid) = match checked {
+        Ok(c) => c,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    for (field, (_, trimmed)) in [("desc", &desc), ("address", &address)] {
+        if *trimmed && !json_out {
+            eprintln!("{}", tf(lang, "wm.trimmed", &[("field", field)]));
+        }
+    }
+    let invoice = WmInvoice {
+        orderid,
+        customer_wmid: wmid,
+        purse,
+        amount,
+        desc: desc.0,
+        address: address.0,
+        period,
+        expiration,
+    };
+    let known = match orderid.map(|o| journal.find(&o.to_string())).transpose() {
+        Ok(k) => k.flatten(),
+        Err(e) => {
+            return fail_usage(
+                lang,
+                json_out,
+                "error.journal_open",
+                &[("error", &e.to_string())],
+            );
+        }
+    };
+    let (worker, mut events) = match Worker::start(settings.clone(), journal) {
+        Ok(w) => w,
+        Err(e) => return fail_usage(lang, json_out, "error.http_client", &[("error", &e)]),
+    };
+    let code = if let Some(op) = known {
+        let same = params_of(&op)
+            .is_some_and(|p| p.customer_wmid == invoice.customer_wmid && p.purse == invoice.purse)
+            && op.amount == amount;
+        follow_known(lang, &worker, &mut events, &op, same, &a.wait).await
+    } else {
+        let question = tf(
+            lang,
+            "cli.confirm_invoice",
+            &[
+                ("amount", &amount.display()),
+                ("wmid", &invoice.customer_wmid),
+                ("purse", &invoice.purse),
+            ],
+        );
+        if let Some(code) = refused(lang, a.yes, &question) {
+            worker.stop().await;
+            return code;
+        }
+        worker.send(Command::StartInvoice {
+            invoice: invoice.clone(),
+            allow_duplicate: a.new,
+        });
+        // The orderid comes from the journal's counter unless --id gave one.
+        let id = loop {
+            match events.recv().await {
+                Some(Event::InvoiceNumbered { invoice: i }) => {
+                    break i.orderid.map(|o| o.to_string());
+                }
+                Some(Event::Trouble { key, .. }) => {
+                    worker.stop().await;
+                    return fail_usage(lang, json_out, key, &[]);
+                }
+                Some(_) => {}
+                None => break None,
+            }
+        };
+        match id {
+            Some(id) => {
+                if !json_out {
+                    eprintln!("{}", tf(lang, "wm.orderid", &[("id", &id)]));
+                }
+                wait_for(lang, &mut events, &id, &a.wait).await
+            }
+            None => exit::USAGE,
+        }
+    };
+    worker.stop().await;
+    code
+}
+
 /// Waits for `id` to end (or for the first reply with `--no-wait`), printing progress on
 /// stderr and the result on stdout.
 async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w: &Wait) -> u8 {
@@ -573,7 +714,9 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
                 }
                 return exit_for(&op);
             }
-            Event::DuplicateFound { existing, .. } | Event::DuplicatePayment { existing, .. }
+            Event::DuplicateFound { existing, .. }
+            | Event::DuplicatePayment { existing, .. }
+            | Event::DuplicateInvoice { existing, .. }
                 if existing.id != id =>
             {
                 let msg = tf(

@@ -50,9 +50,59 @@ enum Cmd {
     /// Allpay: wallet check and cash-in.
     #[command(subcommand)]
     Allpay(AllpayCmd),
+    /// WebMoney X1: invoices to a customer's WMID.
+    #[command(subcommand)]
+    Webmoney(WebmoneyCmd),
     /// The journal of operations.
     #[command(subcommand)]
     Journal(JournalCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum WebmoneyCmd {
+    /// Send an invoice to a customer's WMID (X1); waits until it is issued.
+    Invoice(InvoiceCmd),
+}
+
+#[derive(Debug, clap::Args)]
+struct InvoiceCmd {
+    /// The customer's WMID (12 digits).
+    #[arg(long)]
+    wmid: String,
+    /// In the purse's currency: 10.5, "1 000", 1000,50.
+    #[arg(long, allow_hyphen_values = true)]
+    amount: String,
+    /// What is being paid for (Windows-1251, at most 255 characters).
+    #[arg(long, allow_hyphen_values = true)]
+    desc: String,
+    /// The store purse (default: [webmoney] purse).
+    #[arg(long)]
+    purse: Option<String>,
+    /// Delivery address (Windows-1251, at most 255 characters).
+    #[arg(long, allow_hyphen_values = true)]
+    address: Option<String>,
+    /// Maximum protection period in days (0-255).
+    #[arg(long, allow_hyphen_values = true)]
+    period: Option<String>,
+    /// Maximum valid period in days (0-255).
+    #[arg(long, allow_hyphen_values = true)]
+    expiration: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+    /// The orderid (an integer); a known one follows that invoice.
+    #[arg(long)]
+    id: Option<String>,
+    /// Send even if a like invoice was made in the last 10 minutes.
+    #[arg(long)]
+    new: bool,
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// Return after the first reply.
+    #[arg(long)]
+    no_wait: bool,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,7 +304,7 @@ async fn run(cli: Cli) -> u8 {
     tracing::info!(demo = settings.demo, journal = %settings.journal_path.display(), "kassa starting");
     let lang = settings.lang;
     let code = match cli.command {
-        None => kassa::app::run(kassa::app::Start::Configured(settings)).await,
+        None => kassa::app::run(kassa::app::Start::Configured(Box::new(settings))).await,
         Some(cmd) => {
             let journal = match Journal::open(&settings.journal_path) {
                 Ok(j) => j,
@@ -311,6 +361,26 @@ async fn run(cli: Cli) -> u8 {
                         },
                     };
                     headless::pay(&settings, journal, args).await
+                }
+                Cmd::Webmoney(WebmoneyCmd::Invoice(i)) => {
+                    let args = kassa::headless::InvoiceArgs {
+                        wmid: i.wmid,
+                        amount: i.amount,
+                        desc: i.desc,
+                        purse: i.purse,
+                        address: i.address,
+                        period: i.period,
+                        expiration: i.expiration,
+                        yes: i.yes,
+                        id: i.id,
+                        new: i.new,
+                        wait: Wait {
+                            timeout: Duration::from_secs(i.timeout),
+                            no_wait: i.no_wait,
+                            json: i.json,
+                        },
+                    };
+                    headless::wm_invoice(&settings, journal, args).await
                 }
                 Cmd::Journal(JournalCmd::List { pending, json }) => {
                     headless::journal_list(lang, &journal, pending, json)

@@ -69,9 +69,99 @@ pub fn utility_account(input: &str) -> Result<String, &'static str> {
     Ok(t.to_string())
 }
 
+/// A WMID: 12 digits.
+pub fn wmid(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    if t.len() == 12 && t.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(t.to_string())
+    } else {
+        Err("wm.wmid_invalid")
+    }
+}
+
+/// A WebMoney purse: its type letter (Z, E, R, K: the currencies kassa knows) and 12 digits.
+pub fn purse(input: &str) -> Result<String, &'static str> {
+    let t = input.trim().to_ascii_uppercase();
+    let mut chars = t.chars();
+    let letter_ok = chars
+        .next()
+        .is_some_and(|c| matches!(c, 'Z' | 'E' | 'R' | 'K'));
+    let digits = chars.as_str();
+    if letter_ok && digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(t)
+    } else {
+        Err("wm.purse_invalid")
+    }
+}
+
+/// A WebMoney text field (desc, address): at most 255 characters, representable in
+/// Windows-1251, no spaces at either end (they are trimmed, and `true` says so).
+pub fn wm_text(input: &str, field: WmField) -> Result<(String, bool), &'static str> {
+    let t = input.trim();
+    let trimmed = t.len() != input.len();
+    if t.chars().count() > 255 {
+        return Err(match field {
+            WmField::Desc => "wm.desc_long",
+            WmField::Address => "wm.address_long",
+        });
+    }
+    if crate::providers::webmoney::cp1251(t).is_none() || t.chars().any(invisible) {
+        return Err(match field {
+            WmField::Desc => "wm.desc_cp1251",
+            WmField::Address => "wm.address_cp1251",
+        });
+    }
+    Ok((t.to_string(), trimmed))
+}
+
+/// Which WebMoney text field, for its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WmField {
+    Desc,
+    Address,
+}
+
+/// Days of protection or validity: an integer 0..=255 (0: none). Empty is 0.
+pub fn wm_days(input: &str) -> Result<u8, &'static str> {
+    let t = input.trim();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    t.parse::<u8>().map_err(|_| "wm.days_invalid")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webmoney_fields() {
+        assert_eq!(wmid(" 405002833238 "), Ok("405002833238".into()));
+        assert_eq!(wmid("40500283323"), Err("wm.wmid_invalid"));
+        assert_eq!(wmid("40500283323x"), Err("wm.wmid_invalid"));
+        assert_eq!(purse("z123456789012"), Ok("Z123456789012".into()));
+        assert_eq!(purse("X123456789012"), Err("wm.purse_invalid"));
+        assert_eq!(purse("Z12345678901"), Err("wm.purse_invalid"));
+        assert_eq!(
+            wm_text("  Оплата №5 ", WmField::Desc),
+            Ok(("Оплата №5".into(), true))
+        );
+        assert_eq!(wm_text("ok", WmField::Desc), Ok(("ok".into(), false)));
+        assert_eq!(wm_text("тест 😀", WmField::Desc), Err("wm.desc_cp1251"));
+        assert_eq!(wm_text("发票", WmField::Address), Err("wm.address_cp1251"));
+        assert_eq!(
+            wm_text(&"я".repeat(256), WmField::Desc),
+            Err("wm.desc_long")
+        );
+        assert_eq!(
+            wm_text(&"я".repeat(255), WmField::Desc).map(|t| t.1),
+            Ok(false)
+        );
+        assert_eq!(wm_days(""), Ok(0));
+        assert_eq!(wm_days("255"), Ok(255));
+        assert_eq!(wm_days("256"), Err("wm.days_invalid"));
+        assert_eq!(wm_days("-1"), Err("wm.days_invalid"));
+    }
 
     #[test]
     fn service_codes_and_accounts() {

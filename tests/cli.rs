@@ -440,3 +440,143 @@ async fn pay_repeat_needs_new_and_a_known_rrn_is_followed() {
     assert_eq!(c.run(&new).await.code, 0);
     assert_eq!(c.h.emulator.terminal_ledger().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webmoney_invoice_is_issued_and_bad_fields_are_named() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "webmoney",
+            "invoice",
+            "--wmid",
+            "405002833238",
+            "--amount",
+            "9",
+            "--desc",
+            "  Заказ 5 ",
+            "--yes",
+            "--json",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "completed");
+    assert_eq!(v["kind"], "webmoney.invoice");
+    assert_eq!(v["currency"], "USD");
+    let ledger = c.h.emulator.webmoney_ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].desc, "Заказ 5", "trimmed before sending");
+    assert_eq!(ledger[0].amount, "9");
+    let r = c
+        .run(&[
+            "webmoney",
+            "invoice",
+            "--wmid",
+            "000000000006",
+            "--amount",
+            "9",
+            "--desc",
+            "x",
+            "--yes",
+            "--json",
+        ])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.json()["state"], "rejected");
+    for (args, says) in [
+        (
+            vec!["--wmid", "4050028332", "--amount", "1", "--desc", "x"],
+            "12 digits",
+        ),
+        (
+            vec!["--wmid", "405002833238", "--amount", "1", "--desc", "😀"],
+            "Windows-1251",
+        ),
+        (
+            vec![
+                "--wmid",
+                "405002833238",
+                "--amount",
+                "1",
+                "--desc",
+                "x",
+                "--address",
+                "发票",
+            ],
+            "Windows-1251",
+        ),
+        (
+            vec![
+                "--wmid",
+                "405002833238",
+                "--amount",
+                "1",
+                "--desc",
+                "x",
+                "--period",
+                "300",
+            ],
+            "0 to 255",
+        ),
+        (
+            vec![
+                "--wmid",
+                "405002833238",
+                "--amount",
+                "1",
+                "--desc",
+                "x",
+                "--purse",
+                "X1",
+            ],
+            "type letter",
+        ),
+        (
+            vec!["--wmid", "405002833238", "--amount", "1.005", "--desc", "x"],
+            "two decimals",
+        ),
+        (
+            vec![
+                "--wmid",
+                "405002833238",
+                "--amount",
+                "1",
+                "--desc",
+                "x",
+                "--id",
+                "abc",
+            ],
+            "orderid",
+        ),
+    ] {
+        let long = "я".repeat(256);
+        let _ = &long;
+        let mut all = vec!["webmoney", "invoice"];
+        all.extend(args.iter().copied());
+        all.push("--yes");
+        let r = c.run(&all).await;
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(says), "{args:?}: {r:?}");
+    }
+    let long = "я".repeat(256);
+    let r = c
+        .run(&[
+            "webmoney",
+            "invoice",
+            "--wmid",
+            "405002833238",
+            "--amount",
+            "1",
+            "--desc",
+            &long,
+            "--yes",
+        ])
+        .await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("255"), "{r:?}");
+    assert_eq!(
+        c.h.emulator.webmoney_ledger().len(),
+        1,
+        "only the issued one"
+    );
+}

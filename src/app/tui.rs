@@ -34,7 +34,7 @@ fn log_panics() {
 /// What the TUI starts with.
 pub enum Start {
     /// Settings from a config file.
-    Configured(Settings),
+    Configured(Box<Settings>),
     /// `--demo`: the emulator is started after the first frame, and the settings point at it.
     Demo(Lang),
 }
@@ -70,7 +70,7 @@ pub async fn run(start: Start) -> u8 {
     }
     // Now what takes longer: the emulator (under --demo), the journal, the worker.
     let (settings, emulator) = match start {
-        Start::Configured(s) => (s, None),
+        Start::Configured(s) => (*s, None),
         Start::Demo(lang) => {
             match Emulator::start("127.0.0.1:0", emulator::Options::default()).await {
                 Ok(e) => (Settings::demo(&e.base_url(), lang), Some(e)),

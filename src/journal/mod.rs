@@ -47,6 +47,8 @@ pub enum Kind {
     AllpayCashIn,
     /// Allpay utility payment (document 001), keyed by its rrn.
     AllpayPay,
+    /// WebMoney X1 invoice (document 002), keyed by its orderid; not deduplicated by X1.
+    WebmoneyInvoice,
 }
 
 impl Kind {
@@ -54,6 +56,7 @@ impl Kind {
         match self {
             Kind::AllpayCashIn => "allpay.cash_in",
             Kind::AllpayPay => "allpay.pay",
+            Kind::WebmoneyInvoice => "webmoney.invoice",
         }
     }
 
@@ -61,6 +64,7 @@ impl Kind {
         match tag {
             "allpay.cash_in" => Some(Kind::AllpayCashIn),
             "allpay.pay" => Some(Kind::AllpayPay),
+            "webmoney.invoice" => Some(Kind::WebmoneyInvoice),
             _ => None,
         }
     }
@@ -68,6 +72,7 @@ impl Kind {
     pub fn provider(self) -> &'static str {
         match self {
             Kind::AllpayCashIn | Kind::AllpayPay => "allpay",
+            Kind::WebmoneyInvoice => "webmoney",
         }
     }
 
@@ -76,6 +81,8 @@ impl Kind {
         match self {
             // GUID (003) and rrn (001): "a repeat returns the status and never doubles".
             Kind::AllpayCashIn | Kind::AllpayPay => true,
+            // X1 does not deduplicate by orderid: an unknown outcome needs a person.
+            Kind::WebmoneyInvoice => false,
         }
     }
 
@@ -83,6 +90,7 @@ impl Kind {
         match self {
             Kind::AllpayCashIn => "kind.allpay.cash_in",
             Kind::AllpayPay => "kind.allpay.pay",
+            Kind::WebmoneyInvoice => "kind.webmoney.invoice",
         }
     }
 
@@ -91,6 +99,7 @@ impl Kind {
         match self {
             Kind::AllpayCashIn => "kind.short.allpay.cash_in",
             Kind::AllpayPay => "kind.short.allpay.pay",
+            Kind::WebmoneyInvoice => "kind.short.webmoney.invoice",
         }
     }
 }
@@ -741,6 +750,28 @@ impl Journal {
         duplicate_in(&self.conn, kind, customer, amount, since_ms)
     }
 
+    /// The next value of a counter (WebMoney reqn, orderid): one more than the last one
+    /// handed out, and never below `floor`; committed before it is returned, so a restart,
+    /// a lost row or two quick callers never see a value twice or a lower one.
+    pub fn next_counter(&mut self, name: &str, floor: i64) -> Result<i64, JournalError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last: Option<i64> = tx
+            .query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let next = last.map_or(floor, |v| v.saturating_add(1).max(floor));
+        tx.execute(
+            "INSERT INTO counters (name, value) VALUES (?1, ?2) \
+             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            params![name, next],
+        )?;
+        tx.commit()?;
+        Ok(next)
+    }
+
     /// The latest operations of one kind, newest first (e.g. to offer recent payees).
     pub fn recent(&self, kind: Kind, limit: u32) -> Result<Vec<Operation>, JournalError> {
         let sql = format!(
@@ -925,6 +956,31 @@ mod tests {
         let op = j.transition("{d}", "me", State::Completed, &Facts::default())?;
         assert!(!op.needs_reconciliation);
         assert_eq!(j.counts()?, (0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn counters_only_go_up_and_survive_reopening() -> Result<(), JournalError> {
+        let dir = tempfile::tempdir().map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        let path = dir.path().join("j.db");
+        {
+            let mut j = Journal::open(&path)?;
+            assert_eq!(j.next_counter("reqn:x", 100)?, 100);
+            assert_eq!(j.next_counter("reqn:x", 100)?, 101);
+            assert_eq!(
+                j.next_counter("reqn:x", 50)?,
+                102,
+                "a lower floor never lowers it"
+            );
+            assert_eq!(
+                j.next_counter("reqn:x", 500)?,
+                500,
+                "a clock ahead raises it"
+            );
+            assert_eq!(j.next_counter("reqn:y", 1)?, 1, "per name");
+        }
+        let mut j = Journal::open(&path)?;
+        assert_eq!(j.next_counter("reqn:x", 0)?, 501);
         Ok(())
     }
 

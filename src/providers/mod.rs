@@ -53,14 +53,55 @@ pub fn now_rfc3339() -> String {
 /// Builds the HTTP client every provider uses: rustls on the ring provider with the webpki
 /// roots (DESIGN.md "TLS"); certificate verification is always on.
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    http_client_tls(timeout, None, None)
+}
+
+fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// As [`http_client`], with a client certificate and key (PEM: WebMoney Keeper Light) and
+/// an extra CA file to trust beside the webpki roots.
+pub fn http_client_tls(
+    timeout: Duration,
+    client_auth: Option<(&std::path::Path, &std::path::Path)>,
+    extra_ca: Option<&std::path::Path>,
+) -> Result<reqwest::Client, String> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(ca) = extra_ca {
+        let pem = read_pem(ca)?;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert = cert.map_err(|e| format!("{}: {e}", ca.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("{}: {e}", ca.display()))?;
+        }
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let tls = match client_auth {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let pem = read_pem(cert)?;
+            let chain = rustls_pemfile::certs(&mut pem.as_slice())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{}: {e}", cert.display()))?;
+            if chain.is_empty() {
+                return Err(format!("{}: no certificate in it", cert.display()));
+            }
+            let pem = zeroize::Zeroizing::new(read_pem(key)?);
+            let private = rustls_pemfile::private_key(&mut pem.as_slice())
+                .map_err(|e| format!("{}: {e}", key.display()))?
+                .ok_or_else(|| format!("{}: no private key in it", key.display()))?;
+            builder
+                .with_client_auth_cert(chain, private)
+                .map_err(|e| format!("client certificate: {e}"))?
+        }
+    };
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .timeout(timeout)

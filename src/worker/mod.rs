@@ -7,6 +7,7 @@
 pub mod cash_in;
 pub mod pay;
 pub mod poll;
+pub mod webmoney;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -58,6 +59,11 @@ pub enum Command {
     },
     /// The payment screen wants the recent payees.
     LoadRecentPayees,
+    /// The cashier confirmed a WebMoney invoice: number it, commit it, send it once.
+    StartInvoice {
+        invoice: webmoney::WmInvoice,
+        allow_duplicate: bool,
+    },
 }
 
 /// Why a wallet check gave no answer.
@@ -105,6 +111,13 @@ pub enum Event {
     },
     /// The payees of the latest utility payments, newest first.
     RecentPayees { payees: Vec<pay::Payee> },
+    /// The invoice got its orderid (from the counter when none was given).
+    InvoiceNumbered { invoice: webmoney::WmInvoice },
+    /// A like WebMoney invoice exists; the cashier must say whether this one is meant.
+    DuplicateInvoice {
+        invoice: webmoney::WmInvoice,
+        existing: Operation,
+    },
     /// An attempt is going out (`next_retry` = None) or came back without a final answer.
     Progress {
         id: String,
@@ -192,6 +205,8 @@ pub struct Ctx {
     pub holder: String,
     cash_in: CashInClient,
     terminal: TerminalClient,
+    /// The X1 client, or why it could not be set up (missing key, certificate...).
+    x1: Result<crate::providers::webmoney::X1Client, String>,
     events: mpsc::UnboundedSender<Event>,
     pub shutdown: CancellationToken,
     active: Arc<Mutex<HashSet<String>>>,
@@ -261,6 +276,10 @@ impl Ctx {
                     .endpoint_identity(&self.settings.allpay.terminal_url),
                 self.settings.allpay.requester.clone(),
             ),
+            Kind::WebmoneyInvoice => (
+                self.settings.endpoint_identity(&self.settings.webmoney.url),
+                self.settings.webmoney.wmid.clone(),
+            ),
         }
     }
 }
@@ -276,6 +295,7 @@ async fn send_once(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble
             cash_in::judge(&r)
         }
         Kind::AllpayPay => pay::send(ctx, op).await,
+        Kind::WebmoneyInvoice => webmoney::send(ctx, op).await,
     }
 }
 
@@ -308,6 +328,7 @@ impl Worker {
             lang: settings.lang.code().to_string(),
             signer: None,
         };
+        let settings_wm = settings.webmoney.clone();
         let ctx = Ctx {
             settings: Arc::new(settings),
             journal: Arc::new(Mutex::new(journal)),
@@ -318,6 +339,7 @@ impl Worker {
             ),
             cash_in,
             terminal,
+            x1: webmoney::client(&settings_wm),
             events: ev_tx,
             shutdown: CancellationToken::new(),
             active: Arc::new(Mutex::new(HashSet::new())),
@@ -383,6 +405,10 @@ async fn handle(ctx: Ctx, cmd: Command) {
             allow_duplicate,
         } => pay::start(&ctx, payment, allow_duplicate).await,
         Command::LoadRecentPayees => pay::recent(&ctx).await,
+        Command::StartInvoice {
+            invoice,
+            allow_duplicate,
+        } => webmoney::start(&ctx, invoice, allow_duplicate).await,
         Command::ResumeAll => resume_all(&ctx).await,
         Command::LoadJournal { pending_only } => {
             let filter = ListFilter {

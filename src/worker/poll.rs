@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{Ctx, Event, db};
 use crate::journal::{JournalError, Operation, State, now_ms};
+use crate::providers::SendError;
 
 /// How long to wait before re-sending attempt `attempt` (1-based) of an operation created
 /// `age` ago: `initial` doubling each attempt up to `max`, times a random factor in
@@ -94,7 +95,12 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
         );
         return needs_person(ctx, &id, "recon.endpoint_changed", detail).await;
     }
-    if op.kind == crate::journal::Kind::AllpayPay && super::pay::params_of(&op).is_none() {
+    let unreadable = match op.kind {
+        crate::journal::Kind::AllpayPay => super::pay::params_of(&op).is_none(),
+        crate::journal::Kind::WebmoneyInvoice => super::webmoney::params_of(&op).is_none(),
+        crate::journal::Kind::AllpayCashIn => false,
+    };
+    if unreadable {
         // Without its request a re-send could not be the same request: a person decides.
         let detail = "the payment's parameters are missing or unreadable".to_string();
         return needs_person(ctx, &id, "recon.unreadable", detail).await;
@@ -156,6 +162,28 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                 );
                 ctx.emit(Event::Finished { op });
                 return Ok(());
+            }
+            // Connection refused and the like: nothing left the machine, so trying again
+            // later is safe even for a kind that must never be sent twice.
+            Verdict::Pending
+                if !op.kind.repeat_safe()
+                    && !matches!(trouble, Some(super::Trouble::Send(SendError::NotSent(_)))) =>
+            {
+                // Not safe to repeat (X1 does not deduplicate): record what came back, then
+                // a person decides; never a second send (rule 2).
+                let holder = ctx.holder.clone();
+                let rid = id.clone();
+                let kept = facts.clone();
+                db(ctx, move |j| {
+                    j.transition(&rid, &holder, State::Pending, &kept)
+                        .map(|_| ())
+                })
+                .await?;
+                let detail = trouble
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "no final answer".into());
+                return needs_person(ctx, &id, "recon.unknown_outcome", detail).await;
             }
             Verdict::Pending => {
                 let age =

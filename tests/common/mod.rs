@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kassa::config::{AllpaySettings, Settings};
+use kassa::config::{
+    AllpaySettings, KeySource, Secret, SecretRef, Settings, WebmoneySettings, WmAuth,
+};
 use kassa::emulator::{self, Emulator};
 use kassa::i18n::Lang;
 use kassa::journal::{Journal, Operation};
@@ -38,6 +40,20 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
             terminal_url: format!("{base}{}", emulator::TERMINAL_PATH),
             cash_in_url: format!("{base}{}", emulator::CASH_IN_PATH),
             requester: "72222222221".into(),
+            timeout: Duration::from_secs(1),
+        },
+        webmoney: WebmoneySettings {
+            url: format!("{base}{}", emulator::X1_CLASSIC_PATH),
+            wmid: emulator::webmoney::DEMO_WMID.into(),
+            purse: emulator::webmoney::DEMO_PURSE.into(),
+            auth: WmAuth::Classic {
+                kwm: Some(KeySource::Demo),
+                password: SecretRef {
+                    inline: Some(Secret::new(emulator::webmoney::DEMO_PASSWORD.into())),
+                    env: None,
+                    key: "webmoney.kwm_password".into(),
+                },
+            },
             timeout: Duration::from_secs(1),
         },
         demo: false,
@@ -119,11 +135,20 @@ pub async fn cash_in(
 /// A config file for the `kassa` binary pointing at `base`, with its journal in `dir`.
 pub fn write_config(dir: &std::path::Path, base: &str) -> PathBuf {
     let path = dir.join("config.toml");
+    let kwm = dir.join("keeper.kwm");
+    std::fs::write(&kwm, emulator::webmoney::demo_kwm()).unwrap();
     let text = format!(
         "[ui]\nlang = \"en\"\n[journal]\npath = \"{}\"\n[worker]\npoll_initial_ms = 50\npoll_max_ms = 200\n[allpay]\ncash_in_url = \"{base}{}\"\nterminal_url = \"{base}{}\"\nrequester = \"72222222221\"\ntimeout_secs = 1\n",
         dir.join("kassa.db").display(),
         emulator::CASH_IN_PATH,
         emulator::TERMINAL_PATH
+    );
+    let text = format!(
+        "{text}[webmoney]\nurl = \"{base}{}\"\nwmid = \"{}\"\npurse = \"{}\"\nauth = \"classic\"\nkwm = \"{}\"\nkwm_password_env = \"KASSA_TEST_WM_PASSWORD\"\ntimeout_secs = 1\n",
+        emulator::X1_CLASSIC_PATH,
+        emulator::webmoney::DEMO_WMID,
+        emulator::webmoney::DEMO_PURSE,
+        kwm.display()
     );
     std::fs::write(&path, text).unwrap();
     path
@@ -150,6 +175,7 @@ pub async fn kassa(args: &[&str]) -> Run {
         .args(args)
         .stdin(std::process::Stdio::null())
         .env("HOME", std::env::temp_dir())
+        .env("KASSA_TEST_WM_PASSWORD", emulator::webmoney::DEMO_PASSWORD)
         .output()
         .await
         .unwrap();

@@ -1,0 +1,232 @@
+//! The WebMoney X1 invoice flow on the worker's side: the client (Light or Classic) built
+//! from the config, the orderid and reqn counters in the journal, the commit-then-send of a
+//! confirmed invoice, and what each reply means. X1 does not deduplicate by orderid, so an
+//! invoice is sent once: an unknown outcome waits for a person (poll.rs sees `repeat_safe`).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, Event, Trouble, Verdict, db};
+use crate::config::{KeySource, WebmoneySettings, WmAuth};
+use crate::journal::{Facts, Kind, NewOperation, Operation, State};
+use crate::money::Amount;
+use crate::providers::SendError;
+use crate::providers::webmoney::signer::Signer;
+use crate::providers::webmoney::{Auth, Invoice, Reply, X1Client, retval_key};
+
+/// An invoice exactly as the cashier confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WmInvoice {
+    /// Given with `--id`; otherwise the next from the journal's counter when committed.
+    pub orderid: Option<u64>,
+    pub customer_wmid: String,
+    pub purse: String,
+    pub amount: Amount,
+    pub desc: String,
+    pub address: String,
+    pub period: u8,
+    pub expiration: u8,
+}
+
+/// What an invoice row keeps beside the common columns (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Params {
+    pub orderid: u64,
+    pub customer_wmid: String,
+    pub purse: String,
+    pub desc: String,
+    pub address: String,
+    pub period: u8,
+    pub expiration: u8,
+}
+
+pub fn params_of(op: &Operation) -> Option<Params> {
+    op.params
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+}
+
+/// Builds the X1 client from the config: the certificate for Light, the opened key for
+/// Classic. An error says what is missing, for the cashier and the log.
+pub fn client(s: &WebmoneySettings) -> Result<X1Client, String> {
+    match &s.auth {
+        WmAuth::Light { cert, key, ca } => {
+            let auth = match (cert, key) {
+                (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
+                _ => None,
+            };
+            let http = crate::providers::http_client_tls(s.timeout, auth, ca.as_deref())?;
+            Ok(X1Client {
+                http,
+                url: s.url.clone(),
+                auth: Auth::Light,
+            })
+        }
+        WmAuth::Classic { kwm, password } => {
+            let file = match kwm {
+                Some(KeySource::File(p)) => {
+                    std::fs::read(p).map_err(|e| format!("webmoney.kwm {}: {e}", p.display()))?
+                }
+                Some(KeySource::Demo) => crate::emulator::webmoney::demo_kwm(),
+                None => return Err("webmoney.kwm is not set in the config".into()),
+            };
+            let pw = password.get()?;
+            let signer = Signer::from_kwm(&file, &s.wmid, pw.expose())
+                .map_err(|e| format!("webmoney.kwm: {e}"))?;
+            Ok(X1Client {
+                http: crate::providers::http_client(s.timeout)?,
+                url: s.url.clone(),
+                auth: Auth::Classic {
+                    wmid: s.wmid.clone(),
+                    signer: Arc::new(signer),
+                },
+            })
+        }
+    }
+}
+
+/// The clock's floor for a reqn: yyMMddHHmmss and two more digits (14 digits, within 15).
+fn reqn_floor() -> i64 {
+    let stamp = chrono::Local::now().format("%y%m%d%H%M%S").to_string();
+    stamp.parse::<i64>().unwrap_or(0).saturating_mul(100)
+}
+
+/// Commits the invoice as pending (taking an orderid from the counter if none was given),
+/// then sends it once.
+pub async fn start(ctx: &Ctx, inv: WmInvoice, allow_duplicate: bool) {
+    if let Err(reason) = &ctx.x1 {
+        tracing::error!(%reason, "WebMoney is not set up; nothing sent");
+        ctx.emit(Event::Trouble {
+            id: None,
+            key: "wm.not_configured",
+        });
+        return;
+    }
+    let orderid = match inv.orderid {
+        Some(o) => o,
+        None => match db(ctx, |j| j.next_counter("orderid", 1)).await {
+            Ok(o) => u64::try_from(o).unwrap_or(1),
+            Err(e) => {
+                tracing::error!(error = %e, "no orderid; nothing sent");
+                ctx.emit(Event::Trouble {
+                    id: None,
+                    key: "error.not_recorded",
+                });
+                return;
+            }
+        },
+    };
+    let params = Params {
+        orderid,
+        customer_wmid: inv.customer_wmid.clone(),
+        purse: inv.purse.clone(),
+        desc: inv.desc.clone(),
+        address: inv.address.clone(),
+        period: inv.period,
+        expiration: inv.expiration,
+    };
+    let Ok(params_json) = serde_json::to_string(&params) else {
+        ctx.emit(Event::Trouble {
+            id: None,
+            key: "error.not_recorded",
+        });
+        return;
+    };
+    let (endpoint, identity) = ctx.endpoint_of(Kind::WebmoneyInvoice);
+    let new = NewOperation {
+        id: orderid.to_string(),
+        kind: Kind::WebmoneyInvoice,
+        amount: inv.amount,
+        customer: inv.customer_wmid.clone(),
+        customer_name: None,
+        endpoint,
+        identity,
+        params: Some(params_json),
+    };
+    let mut shown = inv;
+    shown.orderid = Some(orderid);
+    ctx.emit(Event::InvoiceNumbered {
+        invoice: shown.clone(),
+    });
+    super::commit_and_drive(ctx, new, allow_duplicate, |existing| {
+        Event::DuplicateInvoice {
+            invoice: shown,
+            existing,
+        }
+    })
+    .await;
+}
+
+/// Sends the invoice once, with a new reqn from the journal and its signature.
+pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>) {
+    let not_sent = |why: &str| {
+        (
+            Verdict::Pending,
+            Facts::default(),
+            Some(Trouble::Send(SendError::NotSent(why.to_string()))),
+        )
+    };
+    let Some(p) = params_of(op) else {
+        return not_sent("the invoice's parameters are unreadable");
+    };
+    let Ok(client) = &ctx.x1 else {
+        return not_sent("WebMoney is not set up");
+    };
+    let scope = client.reqn_scope();
+    let reqn = match db(ctx, move |j| j.next_counter(&scope, reqn_floor())).await {
+        Ok(r) => u64::try_from(r).unwrap_or(0),
+        Err(e) => return not_sent(&format!("no reqn: {e}")),
+    };
+    let inv = Invoice {
+        orderid: p.orderid,
+        customer_wmid: p.customer_wmid,
+        store_purse: p.purse,
+        amount: op.amount,
+        desc: p.desc,
+        address: p.address,
+        period: p.period,
+        expiration: p.expiration,
+    };
+    tracing::info!(op = %op.id, reqn, "sending X1 invoice");
+    judge(&client.send(&inv, reqn).await)
+}
+
+/// retval 0: issued (the kind's "completed"); any other retval: rejected, nothing was
+/// created; no readable answer: unknown (and X1 is never sent twice automatically).
+pub fn judge(result: &Result<Reply, SendError>) -> (Verdict, Facts, Option<Trouble>) {
+    match result {
+        Ok(r) if r.retval == 0 => {
+            let inv = r.invoice.clone().unwrap_or_default();
+            let facts = Facts {
+                provider_status: Some("retval 0".into()),
+                provider_message: r.retdesc.clone().filter(|d| !d.is_empty()),
+                provider_ref: inv.id.clone(),
+                detail: Some(format!(
+                    "invoice {} number {} state {} created {}",
+                    inv.id.as_deref().unwrap_or("-"),
+                    inv.ts.as_deref().unwrap_or("-"),
+                    inv.state
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    inv.datecrt.as_deref().unwrap_or("-"),
+                )),
+            };
+            (Verdict::Final(State::Completed), facts, None)
+        }
+        Ok(r) => {
+            let facts = Facts {
+                provider_status: Some(format!("retval {}", r.retval)),
+                provider_message: r.retdesc.clone().filter(|d| !d.is_empty()),
+                provider_ref: None,
+                detail: Some(retval_key(r.retval)),
+            };
+            (Verdict::Final(State::Rejected), facts, None)
+        }
+        Err(e) => (
+            Verdict::Pending,
+            Facts::default(),
+            Some(Trouble::Send(e.clone())),
+        ),
+    }
+}
