@@ -674,6 +674,144 @@ fn pay_snapshots() {
     }
 }
 
+// ---- the WebMoney invoice screen ------------------------------------------------------
+
+use kassa::worker::webmoney::WmInvoice;
+
+fn wm_model(lang: Lang) -> Model {
+    let mut m = model(lang);
+    m.wm_purse = "Z000000000001".into();
+    press(&mut m, KeyCode::Char('5'));
+    m
+}
+
+/// The invoice form typed in: WMID, (purse prefilled), amount, description.
+fn wm_filled(lang: Lang, desc: &str) -> Model {
+    let mut m = wm_model(lang);
+    type_text(&mut m, "405002833238");
+    press(&mut m, KeyCode::Enter);
+    press(&mut m, KeyCode::Enter);
+    type_text(&mut m, "10,50");
+    press(&mut m, KeyCode::Enter);
+    type_text(&mut m, desc);
+    m
+}
+
+fn wm_op(state: State, status: &str) -> Operation {
+    let mut o = op(state, Some(status));
+    o.id = "1042".into();
+    o.kind = Kind::WebmoneyInvoice;
+    o.customer = "405002833238".into();
+    o.customer_name = None;
+    o.amount = Amount::from_minor(1050, Currency::Usd).unwrap();
+    o.params = Some(
+        r#"{"orderid":1042,"customer_wmid":"405002833238","purse":"Z000000000001","desc":"Заказ 5","address":"","period":0,"expiration":0}"#
+            .into(),
+    );
+    o
+}
+
+#[test]
+fn the_invoice_form_checks_every_field_and_sends_what_it_shows() {
+    let mut m = wm_model(Lang::En);
+    assert_eq!(
+        m.webmoney.inputs[1].value(),
+        "Z000000000001",
+        "the configured purse"
+    );
+    type_text(&mut m, "4050028332");
+    press(&mut m, KeyCode::Enter);
+    press(&mut m, KeyCode::Enter);
+    type_text(&mut m, "1");
+    press(&mut m, KeyCode::Enter);
+    type_text(&mut m, "x");
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    assert_eq!(m.webmoney.focus, 0);
+    assert_eq!(
+        m.webmoney.error,
+        Some(kassa::app::Note::Key("wm.wmid_invalid"))
+    );
+
+    let mut emoji = wm_filled(Lang::En, "подарок 🎁");
+    press(&mut emoji, KeyCode::Enter);
+    assert_eq!(emoji.webmoney.focus, 3);
+    assert_eq!(
+        emoji.webmoney.error,
+        Some(kassa::app::Note::Key("wm.desc_cp1251"))
+    );
+
+    let mut ok = wm_filled(Lang::En, "  Заказ 5 ");
+    press(&mut ok, KeyCode::Enter);
+    let kassa::app::screens::webmoney::Step::Confirm(shown) = ok.webmoney.step.clone() else {
+        panic!("{:?}", ok.webmoney.step)
+    };
+    assert_eq!(shown.desc, "Заказ 5", "trimmed, and said so");
+    assert!(ok.webmoney.trimmed);
+    assert_eq!(shown.amount.minor(), 1050);
+    let cmds = press(&mut ok, KeyCode::Char('y'));
+    match &cmds[..] {
+        [
+            Command::StartInvoice {
+                invoice,
+                allow_duplicate: false,
+            },
+        ] => assert_eq!(invoice, &shown),
+        other => panic!("{other:?}"),
+    }
+    let mut numbered = shown.clone();
+    numbered.orderid = Some(1042);
+    worker(&mut ok, Event::InvoiceNumbered { invoice: numbered });
+    worker(
+        &mut ok,
+        Event::Finished {
+            op: wm_op(State::Completed, "retval 0"),
+        },
+    );
+    assert!(matches!(
+        ok.webmoney.step,
+        kassa::app::screens::webmoney::Step::Done(_)
+    ));
+}
+
+#[test]
+fn webmoney_snapshots() {
+    for lang in [Lang::Ru, Lang::En] {
+        snap("wm_empty", &wm_model(lang));
+        let mut bad = wm_filled(lang, "подарок 🎁");
+        press(&mut bad, KeyCode::Enter);
+        snap("wm_bad_desc", &bad);
+        let mut confirm = wm_filled(lang, " Заказ 5 ");
+        press(&mut confirm, KeyCode::Enter);
+        snap("wm_confirm", &confirm);
+        let shown = match &confirm.webmoney.step {
+            kassa::app::screens::webmoney::Step::Confirm(i) => i.clone(),
+            _ => panic!(),
+        };
+        let mut sent = confirm.clone();
+        press(&mut sent, KeyCode::Char('y'));
+        let mut numbered: WmInvoice = shown;
+        numbered.orderid = Some(1042);
+        worker(&mut sent, Event::InvoiceNumbered { invoice: numbered });
+        let mut issued = sent.clone();
+        let mut i = wm_op(State::Completed, "retval 0");
+        i.provider_ref = Some("10001".into());
+        worker(&mut issued, Event::Finished { op: i });
+        snap("wm_issued", &issued);
+        let mut rejected = sent.clone();
+        let mut r = wm_op(State::Rejected, "retval 6");
+        r.detail = Some("wm.retval.6".into());
+        worker(&mut rejected, Event::Finished { op: r });
+        snap("wm_rejected", &rejected);
+        let mut recon = sent.clone();
+        let mut u = wm_op(State::Pending, "");
+        u.provider_status = None;
+        u.needs_reconciliation = true;
+        u.recon_reason = Some("recon.unknown_outcome".into());
+        worker(&mut recon, Event::NeedsReconciliation { op: u });
+        snap("wm_needs_reconciliation", &recon);
+    }
+}
+
 // ---- view: snapshots of every state in ru and en ------------------------------------
 
 #[test]

@@ -164,3 +164,43 @@ async fn a_wrong_key_password_means_nothing_is_sent() {
     assert!(h.journal().list(&Default::default()).unwrap().is_empty());
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn keeper_light_sends_without_a_signature_from_a_pem_certificate() {
+    let h = Harness::start().await;
+    let mut settings = h.settings.clone();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    settings.webmoney.url = format!(
+        "{}{}",
+        h.emulator.base_url(),
+        kassa::emulator::X1_LIGHT_PATH
+    );
+    settings.webmoney.auth = kassa::config::WmAuth::Light {
+        cert: Some(fixtures.join("light-cert.pem")),
+        key: Some(fixtures.join("light-key.pem")),
+        ca: Some(fixtures.join("light-cert.pem")),
+    };
+    let (worker, mut events) = Worker::start(settings.clone(), h.journal()).unwrap();
+    let op = issue(&worker, &mut events, invoice("405002833238", "5")).await;
+    assert_eq!(op.state, State::Completed);
+    worker.stop().await;
+    // A certificate that is not there: nothing is recorded, nothing sent.
+    settings.webmoney.auth = kassa::config::WmAuth::Light {
+        cert: Some(fixtures.join("missing.pem")),
+        key: Some(fixtures.join("light-key.pem")),
+        ca: None,
+    };
+    let (worker, mut events) = Worker::start(settings, h.journal()).unwrap();
+    worker.send(Command::StartInvoice {
+        invoice: invoice("405002833238", "6"),
+        allow_duplicate: true,
+    });
+    let key = wait_for(&mut events, 10, |e| match e {
+        Event::Trouble { key, .. } => Some(key),
+        _ => None,
+    })
+    .await;
+    assert_eq!(key, "wm.not_configured");
+    assert_eq!(h.emulator.webmoney_ledger().len(), 1);
+    worker.stop().await;
+}

@@ -17,7 +17,7 @@ use crate::worker::{Command, Event};
 use keys::Action;
 use screens::{
     cash_in::CashInState, detail::DetailState, home::HomeState, journal::JournalState,
-    pay::PayState,
+    pay::PayState, webmoney::WmState,
 };
 
 pub use tui::{Start, run};
@@ -45,6 +45,7 @@ pub enum ScreenId {
     Home,
     CashIn,
     Pay,
+    Webmoney,
     Journal,
     Detail,
 }
@@ -110,6 +111,9 @@ pub struct Model {
     pub home: HomeState,
     pub cash_in: CashInState,
     pub pay: PayState,
+    pub webmoney: WmState,
+    /// The configured store purse, offered in the invoice form.
+    pub wm_purse: String,
     pub journal: JournalState,
     pub detail: DetailState,
     pub counts: Counts,
@@ -136,6 +140,8 @@ impl Model {
             home: HomeState::default(),
             cash_in: CashInState::default(),
             pay: PayState::default(),
+            webmoney: WmState::default(),
+            wm_purse: String::new(),
             journal: JournalState::default(),
             detail: DetailState::default(),
             counts: Counts::default(),
@@ -152,13 +158,17 @@ impl Model {
         match self.screen {
             ScreenId::CashIn => self.cash_in.waiting(),
             ScreenId::Pay => self.pay.waiting(),
+            ScreenId::Webmoney => self.webmoney.waiting(),
             _ => false,
         }
     }
 
     /// Money is being sent by this process right now.
     pub fn in_flight(&self) -> bool {
-        self.counts.active > 0 || self.cash_in.sending() || self.pay.sending()
+        self.counts.active > 0
+            || self.cash_in.sending()
+            || self.pay.sending()
+            || self.webmoney.sending()
     }
 
     /// A text field has the keyboard: letters are text, not commands.
@@ -166,6 +176,7 @@ impl Model {
         match self.screen {
             ScreenId::CashIn => self.cash_in.typing(),
             ScreenId::Pay => self.pay.typing(),
+            ScreenId::Webmoney => self.webmoney.typing(),
             _ => false,
         }
     }
@@ -177,6 +188,10 @@ impl Model {
                 pending_only: self.journal.pending_only,
             }],
             ScreenId::Pay => vec![Command::LoadRecentPayees],
+            ScreenId::Webmoney => {
+                self.webmoney.prefill(&self.wm_purse);
+                Vec::new()
+            }
             _ => Vec::new(),
         }
     }
@@ -247,6 +262,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         ScreenId::Home => screens::home::on_key(model, action),
         ScreenId::CashIn => screens::cash_in::on_key(model, key, action),
         ScreenId::Pay => screens::pay::on_key(model, key, action),
+        ScreenId::Webmoney => screens::webmoney::on_key(model, key, action),
         ScreenId::Journal => screens::journal::on_key(model, action),
         ScreenId::Detail => screens::detail::on_key(model, action),
     }
@@ -281,6 +297,7 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
         Event::Trouble { id, key } => {
             if !screens::cash_in::on_trouble(model, id.as_deref(), key)
                 && !screens::pay::on_trouble(model, id.as_deref(), key)
+                && !screens::webmoney::on_trouble(model, key)
             {
                 model.notice = Some(Note::Key(key));
             }
@@ -295,6 +312,7 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
                 model.resuming = None;
             }
             screens::pay::on_event(model, &other);
+            screens::webmoney::on_event(model, &other);
             let mut cmds = screens::cash_in::on_event(model, other);
             if finished && model.screen == ScreenId::Journal {
                 cmds.push(Command::LoadJournal {
@@ -313,6 +331,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
         ScreenId::Home => screens::home::view(model, frame, body),
         ScreenId::CashIn => screens::cash_in::view(model, frame, body),
         ScreenId::Pay => screens::pay::view(model, frame, body),
+        ScreenId::Webmoney => screens::webmoney::view(model, frame, body),
         ScreenId::Journal => screens::journal::view(model, frame, body),
         ScreenId::Detail => screens::detail::view(model, frame, body),
     }
@@ -329,6 +348,7 @@ pub fn hints(model: &Model) -> Vec<keys::Hint> {
         ScreenId::Home => screens::home::hints(),
         ScreenId::CashIn => model.cash_in.hints(),
         ScreenId::Pay => model.pay.hints(),
+        ScreenId::Webmoney => model.webmoney.hints(),
         ScreenId::Journal => screens::journal::hints(),
         ScreenId::Detail => screens::detail::hints(),
     }

@@ -59,6 +59,10 @@ pub async fn run(start: Start) -> u8 {
     log_panics();
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut model = Model::new(lang, demo, agent, color, Instant::now());
+    model.wm_purse = match &start {
+        Start::Configured(s) => s.webmoney.purse.clone(),
+        Start::Demo(_) => crate::emulator::webmoney::DEMO_PURSE.to_string(),
+    };
     // First frame before the journal and the emulator: the cashier sees kassa at once.
     if let Err(e) = terminal.draw(|f| view(&model, f)) {
         restore();

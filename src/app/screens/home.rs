@@ -48,7 +48,7 @@ const FLOWS: [Flow; 7] = [
     Flow {
         title: "home.webmoney",
         subtitle: "home.webmoney.sub",
-        target: None,
+        target: Some(ScreenId::Webmoney),
     },
     Flow {
         title: "home.journal",

@@ -6,3 +6,4 @@ pub mod home;
 pub mod journal;
 pub mod pay;
 pub mod payment;
+pub mod webmoney;

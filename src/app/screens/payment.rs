@@ -13,7 +13,7 @@ use crate::app::Model;
 use crate::app::widgets::{self, Tone, style};
 use crate::headless::local_time;
 use crate::i18n::{Lang, t, tf};
-use crate::journal::{Operation, State};
+use crate::journal::{Kind, Operation, State};
 use crate::money::Amount;
 use crate::worker::Event;
 
@@ -211,7 +211,16 @@ pub fn result_view(
                 crate::i18n::t_or_raw(lang, op.recon_reason.as_deref().unwrap_or("")),
             )],
         )),
-        (s, _) if s.is_final() => Some(t(lang, "cashin.declined_advice").to_string()),
+        (s, _) if s.is_final() => Some(
+            t(
+                lang,
+                match op.kind {
+                    Kind::WebmoneyInvoice => "wm.rejected_advice",
+                    Kind::AllpayCashIn | Kind::AllpayPay => "cashin.declined_advice",
+                },
+            )
+            .to_string(),
+        ),
         _ => Some(t(lang, "cashin.pending_advice").to_string()),
     };
     if let Some(a) = advice {

@@ -86,6 +86,7 @@ fn screen_title(model: &Model) -> &'static str {
         ScreenId::Home => "title.home",
         ScreenId::CashIn => "kind.allpay.cash_in",
         ScreenId::Pay => "kind.allpay.pay",
+        ScreenId::Webmoney => "kind.webmoney.invoice",
         ScreenId::Journal => "title.journal",
         ScreenId::Detail => "title.detail",
     }
@@ -263,6 +264,7 @@ pub fn help(model: &Model, frame: &mut Frame<'_>) {
         ScreenId::Home => "help.home",
         ScreenId::CashIn => "help.cash_in",
         ScreenId::Pay => "help.pay",
+        ScreenId::Webmoney => "help.webmoney",
         ScreenId::Journal => "help.journal",
         ScreenId::Detail => "help.detail",
     };
