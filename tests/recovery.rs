@@ -185,3 +185,61 @@ async fn a_utility_payment_killed_mid_request_is_finished_once_after_restart() {
     let params = kassa::worker::pay::params_of(&op).unwrap();
     assert_eq!(ledger[0].value_date, params.value_date);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webmoney_invoice_killed_mid_request_waits_for_a_person_and_is_not_resent() {
+    let h = Harness::start().await;
+    let config = write_config(h.dir.path(), &h.emulator.base_url());
+    let cfg = config.display().to_string();
+    // Cents .53: the emulator creates the invoice, then answers only after 2.5 s.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .args([
+            "--config",
+            &cfg,
+            "webmoney",
+            "invoice",
+            "--wmid",
+            "405002833238",
+        ])
+        .args(["--amount", "2.53", "--desc", "kill test", "--yes"])
+        .env(
+            "KASSA_TEST_WM_PASSWORD",
+            kassa::emulator::webmoney::DEMO_PASSWORD,
+        )
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while h.emulator.webmoney_ledger().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the request never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().await.unwrap();
+    child.wait().await.unwrap();
+    let r = kassa(&[
+        "--config",
+        &cfg,
+        "journal",
+        "resume",
+        "--json",
+        "--timeout",
+        "30",
+    ])
+    .await;
+    assert_eq!(r.code, 3, "needs reconciliation: {r:?}");
+    assert_eq!(r.json()["needs_reconciliation"], 1);
+    let rows = h.journal().list(&ListFilter::default()).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].needs_reconciliation);
+    assert_eq!(rows[0].state, State::Pending);
+    assert_eq!(
+        h.emulator.webmoney_ledger().len(),
+        1,
+        "never sent a second time"
+    );
+}
