@@ -337,11 +337,11 @@ fn webmoney_settings(file: &ConfigFile, path: &Path) -> Result<WebmoneySettings,
         key: key.to_string(),
         expected: expected.to_string(),
     };
-    let wmid = w.wmid.clone().unwrap_or_default();
+    let wmid = w.wmid.as_deref().unwrap_or_default().trim().to_string();
     if w.wmid.is_some() && crate::validate::wmid(&wmid).is_err() {
         return Err(invalid("webmoney.wmid", "a WMID: 12 digits"));
     }
-    let purse = w.purse.clone().unwrap_or_default();
+    let purse = w.purse.as_deref().unwrap_or_default().trim().to_string();
     if w.purse.is_some() && crate::validate::purse(&purse).is_err() {
         return Err(invalid(
             "webmoney.purse",

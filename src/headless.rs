@@ -605,9 +605,14 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
         Err(e) => return fail_usage(lang, json_out, "error.http_client", &[("error", &e)]),
     };
     let code = if let Some(op) = known {
-        let same = params_of(&op)
-            .is_some_and(|p| p.customer_wmid == invoice.customer_wmid && p.purse == invoice.purse)
-            && op.amount == amount;
+        let same = params_of(&op).is_some_and(|p| {
+            p.customer_wmid == invoice.customer_wmid
+                && p.purse == invoice.purse
+                && p.desc == invoice.desc
+                && p.address == invoice.address
+                && p.period == invoice.period
+                && p.expiration == invoice.expiration
+        }) && op.amount == amount;
         follow_known(lang, &worker, &mut events, &op, same, &a.wait).await
     } else {
         let question = tf(
@@ -745,7 +750,7 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
                 } else {
                     eprintln!("kassa: {msg}");
                 }
-                return if key == "error.not_recorded" {
+                return if matches!(key, "error.not_recorded" | "error.id_taken") {
                     exit::USAGE
                 } else {
                     exit::PENDING

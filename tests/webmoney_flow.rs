@@ -204,3 +204,50 @@ async fn keeper_light_sends_without_a_signature_from_a_pem_certificate() {
     assert_eq!(h.emulator.webmoney_ledger().len(), 1);
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn an_orderid_never_lands_on_another_operations_id() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    // A utility payment whose rrn is "1": the orderid counter must step over it.
+    worker.send(Command::StartPayment {
+        payment: kassa::worker::pay::UtilityPayment {
+            id: "1".into(),
+            login: "77072734954".into(),
+            service: "185".into(),
+            account: "1234567".into(),
+            amount: Amount::parse("100", Currency::Kzt).unwrap(),
+        },
+        allow_duplicate: true,
+    });
+    wait_for(&mut events, 20, |e| match e {
+        Event::Finished { op } if op.id == "1" => Some(()),
+        _ => None,
+    })
+    .await;
+    let op = issue(&worker, &mut events, invoice("405002833238", "1")).await;
+    assert_eq!(op.id, "2");
+    assert_eq!(op.state, State::Completed);
+    // An invoice asked for under a taken id is refused, never reported with its outcome.
+    let mut taken = invoice("405002833238", "9");
+    taken.orderid = Some(1);
+    worker.send(Command::StartInvoice {
+        invoice: taken,
+        allow_duplicate: true,
+    });
+    let key = wait_for(&mut events, 10, |e| match e {
+        Event::Trouble { key, .. } => Some(key),
+        _ => None,
+    })
+    .await;
+    assert_eq!(key, "error.id_taken");
+    assert_eq!(h.emulator.webmoney_ledger().len(), 1);
+    // And the counter was raised past a given id: the next one is above it.
+    let mut given = invoice("405002833238", "3");
+    given.orderid = Some(50);
+    let op = issue(&worker, &mut events, given).await;
+    assert_eq!(op.id, "50");
+    let next = issue(&worker, &mut events, invoice("405002833238", "4")).await;
+    assert_eq!(next.id, "51");
+    worker.stop().await;
+}

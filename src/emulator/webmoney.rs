@@ -203,3 +203,69 @@ impl X1 {
         self.invoices.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::{Amount, Currency};
+    use crate::providers::webmoney::{Invoice, encode, signed_bytes};
+
+    fn request(reqn: u64, tamper: bool) -> Vec<u8> {
+        let inv = Invoice {
+            orderid: 1,
+            customer_wmid: "405002833238".into(),
+            store_purse: DEMO_PURSE.into(),
+            amount: Amount::from_minor(1050, Currency::Usd).unwrap_or_else(|_| unreachable!()),
+            desc: "Заказ".into(),
+            address: String::new(),
+            period: 0,
+            expiration: 0,
+        };
+        let signer =
+            signer::Signer::from_kwm(&demo_kwm(), DEMO_WMID, DEMO_PASSWORD).expect("demo key");
+        let mut sign = signer.sign(&signed_bytes(&inv, reqn));
+        if tamper {
+            sign.replace_range(0..4, "0000");
+        }
+        encode(&inv, reqn, Some((DEMO_WMID, &sign))).into_bytes()
+    }
+
+    fn retval(reply: &Reply) -> i32 {
+        match reply {
+            Reply::Full { body, .. } => {
+                let text = encoding_rs::WINDOWS_1251.decode(body).0.into_owned();
+                let v = text
+                    .split("<retval>")
+                    .nth(1)
+                    .and_then(|r| r.split('<').next());
+                v.and_then(|v| v.parse().ok()).unwrap_or(i32::MIN)
+            }
+            _ => i32::MIN,
+        }
+    }
+
+    #[test]
+    fn reqn_must_grow_and_signatures_must_verify() {
+        let mut x = X1::default();
+        let mut q = FaultQueue::default();
+        let slow = std::time::Duration::ZERO;
+        assert_eq!(
+            retval(&x.handle(&request(100, false), true, &mut q, slow)),
+            0
+        );
+        assert_eq!(
+            retval(&x.handle(&request(100, false), true, &mut q, slow)),
+            102
+        );
+        assert_eq!(
+            retval(&x.handle(&request(99, false), true, &mut q, slow)),
+            102
+        );
+        assert_eq!(
+            retval(&x.handle(&request(101, true), true, &mut q, slow)),
+            -12
+        );
+        assert_eq!(retval(&x.handle(b"<nonsense", true, &mut q, slow)), -100);
+        assert_eq!(x.entries().len(), 1);
+    }
+}

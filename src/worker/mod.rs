@@ -453,6 +453,7 @@ pub(crate) async fn commit_and_drive(
     on_duplicate: impl FnOnce(Operation) -> Event,
 ) {
     let id = new.id.clone();
+    let asked = new.clone();
     let holder = ctx.holder.clone();
     let until = poll::first_lease(ctx);
     let since = now_ms() - i64::try_from(cash_in::DUPLICATE_WINDOW.as_millis()).unwrap_or(0);
@@ -476,9 +477,24 @@ pub(crate) async fn commit_and_drive(
             ctx.emit(on_duplicate(existing));
         }
         Err(JournalError::DuplicateId(id)) => {
-            // The same id again (a double Enter, a repeated command): follow the one there is.
-            tracing::info!(op = %id, "already recorded; following it");
-            follow(ctx, id).await;
+            // The same id again (a double Enter, a repeated command): follow the one there
+            // is, but only when it is the same request; another one under a taken id is
+            // refused, never reported with the other's outcome.
+            let rid = id.clone();
+            let same = match db(ctx, move |j| j.get(&rid)).await {
+                Ok(existing) => same_request(&existing, &asked),
+                Err(_) => false,
+            };
+            if same {
+                tracing::info!(op = %id, "already recorded; following it");
+                follow(ctx, id).await;
+            } else {
+                tracing::warn!(op = %id, "id taken by another operation; nothing sent");
+                ctx.emit(Event::Trouble {
+                    id: Some(id),
+                    key: "error.id_taken",
+                });
+            }
         }
         Err(e) => {
             // Nothing was sent: the row could not be committed.
@@ -489,6 +505,31 @@ pub(crate) async fn commit_and_drive(
             });
         }
     }
+}
+
+/// Whether a recorded operation is the request asked for again (its kind's own fields;
+/// a utility payment's valueDate is fixed at its first commit, so it is not compared).
+fn same_request(existing: &Operation, asked: &NewOperation) -> bool {
+    let params_match = match existing.kind {
+        Kind::AllpayPay => {
+            let a = pay::params_of(existing);
+            let b = asked
+                .params
+                .as_deref()
+                .and_then(|p| serde_json::from_str::<pay::Params>(p).ok());
+            match (a, b) {
+                (Some(a), Some(b)) => {
+                    (a.login, a.service, a.account) == (b.login, b.service, b.account)
+                }
+                _ => false,
+            }
+        }
+        Kind::AllpayCashIn | Kind::WebmoneyInvoice => existing.params == asked.params,
+    };
+    existing.kind == asked.kind
+        && existing.customer == asked.customer
+        && existing.amount == asked.amount
+        && params_match
 }
 
 /// Follows one row: drives it when this process can claim it, otherwise watches the

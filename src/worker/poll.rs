@@ -32,7 +32,13 @@ pub enum Verdict {
 /// Ties the lease to what the attempt may take: the request's timeout, the wait after it
 /// and a margin, so that a killed process's rows are free again soon after.
 fn lease_until(ctx: &Ctx, wait: Duration) -> i64 {
-    let span = ctx.settings.allpay.timeout + wait + Duration::from_secs(5);
+    // The longest request timeout of any provider: a lease must outlast the request.
+    let timeout = ctx
+        .settings
+        .allpay
+        .timeout
+        .max(ctx.settings.webmoney.timeout);
+    let span = timeout + wait + Duration::from_secs(5);
     now_ms() + i64::try_from(span.as_millis()).unwrap_or(i64::MAX / 2)
 }
 

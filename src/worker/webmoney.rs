@@ -50,16 +50,23 @@ pub fn params_of(op: &Operation) -> Option<Params> {
 /// Builds the X1 client from the config: the certificate for Light, the opened key for
 /// Classic. An error says what is missing, for the cashier and the log.
 pub fn client(s: &WebmoneySettings) -> Result<X1Client, String> {
+    if s.wmid.is_empty() {
+        return Err("webmoney.wmid is not set in the config".into());
+    }
     match &s.auth {
         WmAuth::Light { cert, key, ca } => {
-            let auth = match (cert, key) {
-                (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
-                _ => None,
+            let (Some(cert), Some(key)) = (cert, key) else {
+                return Err("Keeper Light needs webmoney.cert and webmoney.key".into());
             };
-            let http = crate::providers::http_client_tls(s.timeout, auth, ca.as_deref())?;
+            let http = crate::providers::http_client_tls(
+                s.timeout,
+                Some((cert.as_path(), key.as_path())),
+                ca.as_deref(),
+            )?;
             Ok(X1Client {
                 http,
                 url: s.url.clone(),
+                wmid: s.wmid.clone(),
                 auth: Auth::Light,
             })
         }
@@ -77,6 +84,7 @@ pub fn client(s: &WebmoneySettings) -> Result<X1Client, String> {
             Ok(X1Client {
                 http: crate::providers::http_client(s.timeout)?,
                 url: s.url.clone(),
+                wmid: s.wmid.clone(),
                 auth: Auth::Classic {
                     wmid: s.wmid.clone(),
                     signer: Arc::new(signer),
@@ -86,9 +94,10 @@ pub fn client(s: &WebmoneySettings) -> Result<X1Client, String> {
     }
 }
 
-/// The clock's floor for a reqn: yyMMddHHmmss and two more digits (14 digits, within 15).
+/// The clock's floor for a reqn: yyMMddHHmmss and two more digits (14 digits, within 15),
+/// in UTC so that a clock change of zone or season never lowers it.
 fn reqn_floor() -> i64 {
-    let stamp = chrono::Local::now().format("%y%m%d%H%M%S").to_string();
+    let stamp = chrono::Utc::now().format("%y%m%d%H%M%S").to_string();
     stamp.parse::<i64>().unwrap_or(0).saturating_mul(100)
 }
 
@@ -103,9 +112,29 @@ pub async fn start(ctx: &Ctx, inv: WmInvoice, allow_duplicate: bool) {
         });
         return;
     }
-    let orderid = match inv.orderid {
-        Some(o) => o,
-        None => match db(ctx, |j| j.next_counter("orderid", 1)).await {
+    // A new invoice's orderid: the counter's next that no row uses yet. A given one
+    // (`--id`) raises the counter past it, so the counter never hands it out later.
+    let numbered = db(ctx, move |j| match inv.orderid {
+        Some(o) => {
+            let o = i64::try_from(o).unwrap_or(i64::MAX);
+            j.next_counter("orderid", o).map(|_| o)
+        }
+        None => loop {
+            let o = j.next_counter("orderid", 1)?;
+            if j.find(&o.to_string())?.is_none() {
+                break Ok(o);
+            }
+        },
+    });
+    let inv_orderid = inv.orderid;
+    let orderid = match inv_orderid {
+        Some(o) => {
+            if let Err(e) = numbered.await {
+                tracing::warn!(error = %e, "could not raise the orderid counter");
+            }
+            o
+        }
+        None => match numbered.await {
             Ok(o) => u64::try_from(o).unwrap_or(1),
             Err(e) => {
                 tracing::error!(error = %e, "no orderid; nothing sent");
@@ -175,9 +204,15 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
     };
     let scope = client.reqn_scope();
     let reqn = match db(ctx, move |j| j.next_counter(&scope, reqn_floor())).await {
-        Ok(r) => u64::try_from(r).unwrap_or(0),
+        Ok(r) if (1..=999_999_999_999_999).contains(&r) => u64::try_from(r).unwrap_or(0),
+        Ok(r) => return not_sent(&format!("reqn {r} is outside 15 digits")),
         Err(e) => return not_sent(&format!("no reqn: {e}")),
     };
+    // The reqn goes to the audit trail: the facts to look the request up with WebMoney.
+    let (rid, detail) = (op.id.clone(), format!("reqn {reqn}"));
+    if let Err(e) = db(ctx, move |j| j.note(&rid, "reqn", &detail)).await {
+        return not_sent(&format!("cannot record the reqn: {e}"));
+    }
     let inv = Invoice {
         orderid: p.orderid,
         customer_wmid: p.customer_wmid,

@@ -289,12 +289,21 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         Step::Form => form(model, frame, area),
         Step::Confirm(inv) => {
             form(model, frame, area);
-            let rows = vec![
+            let mut rows = vec![
                 (t(lang, "wm.customer"), inv.customer_wmid.clone()),
                 (t(lang, "wm.purse"), inv.purse.clone()),
                 (t(lang, "wm.amount"), inv.amount.display()),
                 (t(lang, "wm.desc"), inv.desc.clone()),
             ];
+            if !inv.address.is_empty() {
+                rows.push((t(lang, "wm.address"), inv.address.clone()));
+            }
+            if inv.period > 0 {
+                rows.push((t(lang, "wm.period"), inv.period.to_string()));
+            }
+            if inv.expiration > 0 {
+                rows.push((t(lang, "wm.expiration"), inv.expiration.to_string()));
+            }
             let warning = if s.trimmed {
                 format!(
                     "{} {}",
@@ -332,8 +341,13 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
                 rows.push(kv(lang, "wm.purse", p.purse));
                 rows.push(kv(lang, "wm.desc", p.desc));
             }
-            if let Some(d) = op.detail.as_deref().filter(|d| d.starts_with("wm.retval.")) {
-                rows.push(kv(lang, "wm.reason", t(lang, d).to_string()));
+            match op.detail.as_deref() {
+                Some(d) if d.starts_with("wm.retval.") => {
+                    rows.push(kv(lang, "wm.reason", t(lang, d).to_string()));
+                }
+                // The issued invoice's number, state and dates as WebMoney gave them.
+                Some(d) => rows.push(kv(lang, "wm.details", d.to_string())),
+                None => {}
             }
             result_view(model, frame, area, op, "wm.done_ok", rows);
         }

@@ -114,11 +114,15 @@ pub fn encode(inv: &Invoice, reqn: u64, classic: Option<(&str, &str)>) -> String
 pub fn decode_declared(bytes: &[u8]) -> String {
     let head = &bytes[..bytes.len().min(200)];
     let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+    // `encoding = "windows-1251"`, spaces and either quote allowed.
     let declared = head
-        .split("encoding=")
-        .nth(1)
-        .and_then(|r| r.trim_start_matches(['"', '\'']).split(['"', '\'']).next())
-        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()));
+        .split_once("?>")
+        .map(|(decl, _)| decl)
+        .and_then(|decl| decl.split_once("encoding"))
+        .and_then(|(_, rest)| rest.trim_start().strip_prefix('='))
+        .map(|rest| rest.trim_start().trim_start_matches(['"', '\'']))
+        .and_then(|rest| rest.split(['"', '\'']).next())
+        .and_then(|label| encoding_rs::Encoding::for_label(label.trim().as_bytes()));
     match declared {
         Some(enc) if enc != encoding_rs::UTF_8 => enc.decode(bytes).0.into_owned(),
         _ => String::from_utf8_lossy(bytes).into_owned(),
@@ -196,16 +200,16 @@ pub enum Auth {
 pub struct X1Client {
     pub http: reqwest::Client,
     pub url: String,
+    /// The merchant's WMID (the signer's, with Classic).
+    pub wmid: String,
     pub auth: Auth,
 }
 
 impl X1Client {
-    /// The name the reqn counter is kept under: per signing WMID (Light: per endpoint).
+    /// The name the reqn counter is kept under: WebMoney wants it to grow per WMID,
+    /// whichever way the WMID authenticates.
     pub fn reqn_scope(&self) -> String {
-        match &self.auth {
-            Auth::Light => format!("reqn:light:{}", self.url),
-            Auth::Classic { wmid, .. } => format!("reqn:{wmid}"),
-        }
+        format!("reqn:{}", self.wmid)
     }
 
     /// Sends one invoice with this `reqn` (a new one per attempt; the signature with it).
@@ -284,6 +288,9 @@ mod tests {
         let utf8 = "<?xml version=\"1.0\" encoding=\"windows-1251\"?><w3s.response><reqn>7</reqn><retval>0</retval><retdesc></retdesc><invoice id=\"12345\" ts=\"67890\"><orderid>1001</orderid><customerwmid>405002833238</customerwmid><storepurse>Z123456789012</storepurse><amount>10.50</amount><desc>Оплата</desc><address></address><period>0</period><expiration>3</expiration><state>0</state><datecrt>20261123 14:02:00</datecrt><dateupd>20261123 14:02:00</dateupd></invoice></w3s.response>";
         let (bytes, _, _) = WINDOWS_1251.encode(utf8);
         let r = decode(&bytes, Currency::Usd).expect("reads");
+        let spaced = utf8.replace("encoding=\"windows-1251\"", "encoding = 'windows-1251'");
+        let (bytes2, _, _) = WINDOWS_1251.encode(&spaced);
+        assert_eq!(decode_declared(&bytes2), spaced);
         assert_eq!(r.retval, 0);
         let i = r.invoice.expect("invoice");
         assert_eq!(i.id.as_deref(), Some("12345"));

@@ -16,7 +16,7 @@
 
 use md4::{Digest, Md4};
 use num_bigint::BigUint;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// Why a key file cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,16 +91,14 @@ impl Signer {
         for pw in [full, half] {
             let plain = decrypt(buf, wmid, pw);
             if check_value(file, &plain) == check {
-                let (mut exponent, next) = read_part(&plain, 4).ok_or(KeyError::Malformed)?;
+                let (exponent, next) = read_part(&plain, 4).ok_or(KeyError::Malformed)?;
+                let exponent = Zeroizing::new(exponent);
                 let (modulus, _) = read_part(&plain, next).ok_or(KeyError::Malformed)?;
-                if exponent.is_empty() || modulus.is_empty() {
-                    exponent.zeroize();
+                // A zero modulus would make the arithmetic panic; an empty exponent is no key.
+                if exponent.is_empty() || modulus.iter().all(|b| *b == 0) {
                     return Err(KeyError::Malformed);
                 }
-                return Ok(Signer {
-                    exponent: Zeroizing::new(exponent),
-                    modulus,
-                });
+                return Ok(Signer { exponent, modulus });
             }
         }
         Err(KeyError::WrongPassword)
@@ -113,9 +111,12 @@ impl Signer {
         block.extend_from_slice(&md4(&[data]));
         block.extend_from_slice(random);
         let m = BigUint::from_bytes_le(&block);
+        // num-bigint cannot zeroize its digits: this short-lived copy of the exponent is the
+        // one the allocator frees without clearing (docs/decisions.md).
         let d = BigUint::from_bytes_le(&self.exponent);
         let n = BigUint::from_bytes_le(&self.modulus);
         let s = m.modpow(&d, &n);
+        drop(d);
         let hex = format!("{s:0>132x}");
         // The 4-digit groups in reverse order.
         let groups: Vec<&str> = (0..hex.len())
