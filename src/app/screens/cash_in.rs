@@ -9,7 +9,9 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::payment::{Progress, duplicate_dialog, kv, progress_view, result_view};
+use super::payment::{
+    After, Progress, after_key, duplicate_dialog, kv, progress_view, result_view,
+};
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{self, Tone, style};
 use crate::app::{Model, Note, ScreenId};
@@ -159,23 +161,23 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             }
             _ => Vec::new(),
         },
-        Step::Sending(_) => match (action, key.code) {
-            (Some(Action::Back), _) => model.go(ScreenId::Home),
-            (_, crossterm::event::KeyCode::Char('g')) => model.go(ScreenId::Journal),
-            _ => Vec::new(),
-        },
-        Step::Done(_) => match (action, key.code) {
-            (Some(Action::Back), _) => {
-                model.cash_in.reset();
-                model.go(ScreenId::Home)
+        Step::Sending(_) | Step::Done(_) => {
+            let done = matches!(s.step, Step::Done(_));
+            match after_key(action, key.code, done) {
+                After::Home => {
+                    if done {
+                        model.cash_in.reset();
+                    }
+                    model.go(ScreenId::Home)
+                }
+                After::New => {
+                    model.cash_in.reset();
+                    Vec::new()
+                }
+                After::Journal => model.go(ScreenId::Journal),
+                After::Nothing => Vec::new(),
             }
-            (Some(Action::No), _) => {
-                model.cash_in.reset();
-                Vec::new()
-            }
-            (_, crossterm::event::KeyCode::Char('g')) => model.go(ScreenId::Journal),
-            _ => Vec::new(),
-        },
+        }
     }
 }
 

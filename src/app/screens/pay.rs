@@ -10,7 +10,9 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::payment::{Progress, duplicate_dialog, kv, progress_view, result_view};
+use super::payment::{
+    After, Progress, after_key, duplicate_dialog, kv, progress_view, result_view,
+};
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{self, Tone, style};
 use crate::app::{Model, Note, ScreenId};
@@ -183,23 +185,23 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             }
             _ => Vec::new(),
         },
-        Step::Sending(_) => match (action, key.code) {
-            (Some(Action::Back), _) => model.go(ScreenId::Home),
-            (_, KeyCode::Char('g')) => model.go(ScreenId::Journal),
-            _ => Vec::new(),
-        },
-        Step::Done(_) => match (action, key.code) {
-            (Some(Action::Back), _) => {
-                s.reset();
-                model.go(ScreenId::Home)
+        Step::Sending(_) | Step::Done(_) => {
+            let done = matches!(s.step, Step::Done(_));
+            match after_key(action, key.code, done) {
+                After::Home => {
+                    if done {
+                        s.reset();
+                    }
+                    model.go(ScreenId::Home)
+                }
+                After::New => {
+                    s.reset();
+                    vec![Command::LoadRecentPayees]
+                }
+                After::Journal => model.go(ScreenId::Journal),
+                After::Nothing => Vec::new(),
             }
-            (Some(Action::No), _) => {
-                s.reset();
-                vec![Command::LoadRecentPayees]
-            }
-            (_, KeyCode::Char('g')) => model.go(ScreenId::Journal),
-            _ => Vec::new(),
-        },
+        }
     }
 }
 

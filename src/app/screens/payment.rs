@@ -78,6 +78,33 @@ impl Progress {
     }
 }
 
+/// What a key means once the money is on its way (`done` false) or its outcome is shown:
+/// the same on every money screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// Esc: home (the operation goes on in the background; a shown result is cleared).
+    Home,
+    /// g: the journal.
+    Journal,
+    /// n on a result: a new operation.
+    New,
+    Nothing,
+}
+
+pub fn after_key(
+    action: Option<crate::app::keys::Action>,
+    code: crossterm::event::KeyCode,
+    done: bool,
+) -> After {
+    use crate::app::keys::Action;
+    match (action, code) {
+        (Some(Action::Back), _) => After::Home,
+        (Some(Action::No), _) if done => After::New,
+        (_, crossterm::event::KeyCode::Char('g')) => After::Journal,
+        _ => After::Nothing,
+    }
+}
+
 /// The countdown shown for a retry, rounded up to whole seconds.
 pub fn seconds_left(at: Instant, now: Instant) -> u64 {
     let d: Duration = at.saturating_duration_since(now);

@@ -2,7 +2,7 @@
 //! confirmation → sent once → issued, rejected with WebMoney's reason, or waiting for
 //! reconciliation by its orderid.
 
-use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
+use crossterm::event::{Event as TermEvent, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -10,7 +10,9 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::payment::{Progress, duplicate_dialog, kv, progress_view, result_view};
+use super::payment::{
+    After, Progress, after_key, duplicate_dialog, kv, progress_view, result_view,
+};
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{self, Tone, style};
 use crate::app::{Model, Note, ScreenId};
@@ -145,24 +147,24 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             }
             _ => Vec::new(),
         },
-        Step::Sending(_) => match (action, key.code) {
-            (Some(Action::Back), _) => model.go(ScreenId::Home),
-            (_, KeyCode::Char('g')) => model.go(ScreenId::Journal),
-            _ => Vec::new(),
-        },
-        Step::Done(_) => match (action, key.code) {
-            (Some(Action::Back), _) => {
-                model.webmoney = WmState::default();
-                model.go(ScreenId::Home)
+        Step::Sending(_) | Step::Done(_) => {
+            let done = matches!(s.step, Step::Done(_));
+            match after_key(action, key.code, done) {
+                After::Home => {
+                    if done {
+                        model.webmoney = WmState::default();
+                    }
+                    model.go(ScreenId::Home)
+                }
+                After::New => {
+                    model.webmoney = WmState::default();
+                    model.webmoney.prefill(&model.wm_purse);
+                    Vec::new()
+                }
+                After::Journal => model.go(ScreenId::Journal),
+                After::Nothing => Vec::new(),
             }
-            (Some(Action::No), _) => {
-                model.webmoney = WmState::default();
-                model.webmoney.prefill(&model.wm_purse);
-                Vec::new()
-            }
-            (_, KeyCode::Char('g')) => model.go(ScreenId::Journal),
-            _ => Vec::new(),
-        },
+        }
     }
 }
 
