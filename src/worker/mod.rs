@@ -206,7 +206,8 @@ pub struct Ctx {
     cash_in: CashInClient,
     terminal: TerminalClient,
     /// The X1 client, or why it could not be set up (missing key, certificate...).
-    x1: Result<crate::providers::webmoney::X1Client, String>,
+    /// Opened on first use: a till that never invoices never reads the key file.
+    x1: Arc<tokio::sync::OnceCell<Result<crate::providers::webmoney::X1Client, String>>>,
     events: mpsc::UnboundedSender<Event>,
     pub shutdown: CancellationToken,
     active: Arc<Mutex<HashSet<String>>>,
@@ -328,7 +329,6 @@ impl Worker {
             lang: settings.lang.code().to_string(),
             signer: None,
         };
-        let settings_wm = settings.webmoney.clone();
         let ctx = Ctx {
             settings: Arc::new(settings),
             journal: Arc::new(Mutex::new(journal)),
@@ -339,7 +339,7 @@ impl Worker {
             ),
             cash_in,
             terminal,
-            x1: webmoney::client(&settings_wm),
+            x1: Arc::new(tokio::sync::OnceCell::new()),
             events: ev_tx,
             shutdown: CancellationToken::new(),
             active: Arc::new(Mutex::new(HashSet::new())),

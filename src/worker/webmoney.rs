@@ -94,6 +94,13 @@ pub fn client(s: &WebmoneySettings) -> Result<X1Client, String> {
     }
 }
 
+/// The X1 client, built from the config on first use.
+async fn x1(ctx: &Ctx) -> &Result<X1Client, String> {
+    ctx.x1
+        .get_or_init(|| async { client(&ctx.settings.webmoney) })
+        .await
+}
+
 /// The clock's floor for a reqn: yyMMddHHmmss and two more digits (14 digits, within 15),
 /// in UTC so that a clock change of zone or season never lowers it.
 fn reqn_floor() -> i64 {
@@ -104,7 +111,7 @@ fn reqn_floor() -> i64 {
 /// Commits the invoice as pending (taking an orderid from the counter if none was given),
 /// then sends it once.
 pub async fn start(ctx: &Ctx, inv: WmInvoice, allow_duplicate: bool) {
-    if let Err(reason) = &ctx.x1 {
+    if let Err(reason) = x1(ctx).await {
         tracing::error!(%reason, "WebMoney is not set up; nothing sent");
         ctx.emit(Event::Trouble {
             id: None,
@@ -199,7 +206,7 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
     let Some(p) = params_of(op) else {
         return not_sent("the invoice's parameters are unreadable");
     };
-    let Ok(client) = &ctx.x1 else {
+    let Ok(client) = x1(ctx).await else {
         return not_sent("WebMoney is not set up");
     };
     let scope = client.reqn_scope();
