@@ -589,6 +589,16 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
         period,
         expiration,
     };
+    // Nothing is recorded for an invoice that could not be signed or sent: say why now.
+    if let Err(reason) = crate::worker::webmoney::client(&settings.webmoney) {
+        let msg = format!("{}: {reason}", t(lang, "wm.not_configured"));
+        if json_out {
+            println!("{}", json!({"error": msg, "code": "wm.not_configured"}));
+        } else {
+            eprintln!("kassa: {msg}");
+        }
+        return exit::USAGE;
+    }
     let known = match orderid.map(|o| journal.find(&o.to_string())).transpose() {
         Ok(k) => k.flatten(),
         Err(e) => {

@@ -251,3 +251,17 @@ async fn an_orderid_never_lands_on_another_operations_id() {
     assert_eq!(next.id, "51");
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn an_invoice_issued_for_another_amount_is_flagged() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    let op = issue(&worker, &mut events, invoice("405002833238", "1.58")).await;
+    assert_eq!(op.state, State::Completed, "it exists at WebMoney");
+    let detail = op.detail.unwrap();
+    assert!(
+        detail.starts_with("ANOMALY: issued for 999 but 1.58 was asked"),
+        "{detail}"
+    );
+    worker.stop().await;
+}

@@ -184,7 +184,12 @@ impl X1 {
             reqn,
         };
         self.invoices.push(entry.clone());
-        let reply = response(&reqn_text, 0, "", Some(&entry));
+        // Magic tiyn .58: the reply names another amount than was asked (an anomaly).
+        let mut shown = entry.clone();
+        if amount.ends_with(".58") {
+            shown.amount = "999".into();
+        }
+        let reply = response(&reqn_text, 0, "", Some(&shown));
         let chosen = faults.choose(&amount, true);
         faults::apply(
             chosen,

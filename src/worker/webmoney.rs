@@ -231,21 +231,32 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
         expiration: p.expiration,
     };
     tracing::info!(op = %op.id, reqn, "sending X1 invoice");
-    judge(&client.send(&inv, reqn).await)
+    judge(&client.send(&inv, reqn).await, op.amount)
 }
 
 /// retval 0: issued (the kind's "completed"); any other retval: rejected, nothing was
 /// created; no readable answer: unknown (and X1 is never sent twice automatically).
-pub fn judge(result: &Result<Reply, SendError>) -> (Verdict, Facts, Option<Trouble>) {
+pub fn judge(result: &Result<Reply, SendError>, sent: Amount) -> (Verdict, Facts, Option<Trouble>) {
     match result {
         Ok(r) if r.retval == 0 => {
             let inv = r.invoice.clone().unwrap_or_default();
+            // An invoice for another amount than was asked is issued all the same (it exists
+            // at WebMoney), and said loudly: an anomaly for the cashier and the log.
+            let anomaly = inv.amount.filter(|a| *a != sent).map(|a| {
+                tracing::warn!(sent = %sent.to_wire_decimal(), got = %a.to_wire_decimal(), "X1 invoice amount differs");
+                format!(
+                    "ANOMALY: issued for {} but {} was asked; ",
+                    a.to_wire_decimal(),
+                    sent.to_wire_decimal()
+                )
+            });
             let facts = Facts {
                 provider_status: Some("retval 0".into()),
                 provider_message: r.retdesc.clone().filter(|d| !d.is_empty()),
                 provider_ref: inv.id.clone(),
                 detail: Some(format!(
-                    "invoice {} number {} state {} created {}",
+                    "{}invoice {} number {} state {} created {}",
+                    anomaly.unwrap_or_default(),
                     inv.id.as_deref().unwrap_or("-"),
                     inv.ts.as_deref().unwrap_or("-"),
                     inv.state
