@@ -6,6 +6,7 @@
 
 pub mod allpay;
 pub mod soap;
+pub mod upay;
 pub mod webmoney;
 
 use std::sync::Arc;
