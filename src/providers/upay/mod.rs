@@ -1,5 +1,7 @@
-//! UPay (UZ), STWS SOAP (document 004): card registration and holds. This first part owns
-//! the AccessToken of each method and the check of UPay's signed notifications; the
-//! requests, replies, client, emulator and screens follow (issue 6).
+//! UPay (UZ), STWS SOAP (document 004): card registration and holds. So far: the
+//! AccessToken of each method, the check of UPay's signed notifications, and the requests and
+//! replies of the five methods; the client, worker flows, emulator and screens follow
+//! (issue 6).
 
+pub mod codec;
 pub mod token;
