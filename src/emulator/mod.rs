@@ -9,6 +9,7 @@ pub mod allpay_cash_in;
 pub mod allpay_terminal;
 pub mod faults;
 pub mod http;
+pub mod upay;
 pub mod webmoney;
 
 use std::net::SocketAddr;
@@ -25,6 +26,8 @@ pub const TERMINAL_PATH: &str = "/allpay-public-soap/transaction-management/v1.1
 /// WebMoney X1, Keeper Classic (signature) and Keeper Light (client certificate).
 pub const X1_CLASSIC_PATH: &str = "/asp/XMLInvoice.asp";
 pub const X1_LIGHT_PATH: &str = "/asp/XMLInvoiceCert.asp";
+/// UPay STWS (document 004).
+pub const UPAY_PATH: &str = "/STAPI/STWS";
 
 /// How the emulator behaves.
 #[derive(Debug, Clone)]
@@ -49,6 +52,7 @@ struct State {
     cash_in: allpay_cash_in::CashIn,
     terminal: allpay_terminal::Terminal,
     x1: webmoney::X1,
+    upay: upay::Upay,
     /// Faults queued for the coming payment requests of any endpoint.
     faults: faults::FaultQueue,
 }
@@ -162,6 +166,7 @@ fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
                 .x1
                 .handle(&req.body, false, &mut state.faults, options.slow)
         }
+        ("POST", UPAY_PATH) => state.upay.handle(&req.body),
         ("POST", "/_emulator/faults") => {
             match state.faults.queue(&String::from_utf8_lossy(&req.body)) {
                 Ok(n) => Reply::text(200, &format!("{n} fault(s) queued\n")),
@@ -180,6 +185,7 @@ fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
                 "allpay_cash_in": state.cash_in.entries(),
                 "allpay_terminal": state.terminal.entries(),
                 "webmoney_x1": state.x1.entries(),
+                "upay_holds": state.upay.holds(),
             });
             Reply::json(ledger.to_string())
         }
