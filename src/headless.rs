@@ -267,6 +267,38 @@ async fn follow_known(
     wait_for(lang, events, &op.id, w).await
 }
 
+/// Looks `id` up in the journal (a known id is followed, never sent again: rule 8), then
+/// starts the worker on that journal.
+fn open_for(
+    settings: &Settings,
+    journal: Journal,
+    id: Option<&str>,
+    json_out: bool,
+) -> Result<(Option<Operation>, Worker, UnboundedReceiver<Event>), u8> {
+    let lang = settings.lang;
+    let known = match id.map(|i| journal.find(i)).transpose() {
+        Ok(k) => k.flatten(),
+        Err(e) => {
+            let error = e.to_string();
+            return Err(fail_usage(
+                lang,
+                json_out,
+                "error.journal_open",
+                &[("error", &error)],
+            ));
+        }
+    };
+    match Worker::start(settings.clone(), journal) {
+        Ok((worker, events)) => Ok((known, worker, events)),
+        Err(e) => Err(fail_usage(
+            lang,
+            json_out,
+            "error.http_client",
+            &[("error", &e)],
+        )),
+    }
+}
+
 /// The flags of `kassa allpay cash-in`.
 #[derive(Debug, Clone)]
 pub struct CashInArgs {
@@ -300,21 +332,9 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
         },
         None => ids::new_guid(),
     };
-    // A known id follows that operation instead of creating one (rule 8).
-    let known = match journal.find(&guid) {
-        Ok(k) => k,
-        Err(e) => {
-            return fail_usage(
-                lang,
-                json_out,
-                "error.journal_open",
-                &[("error", &e.to_string())],
-            );
-        }
-    };
-    let (worker, mut events) = match Worker::start(settings.clone(), journal) {
-        Ok(w) => w,
-        Err(e) => return fail_usage(lang, json_out, "error.http_client", &[("error", &e)]),
+    let (known, worker, mut events) = match open_for(settings, journal, Some(&guid), json_out) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let code = if let Some(op) = known {
         let same = op.customer == login && op.amount == amount;
@@ -425,20 +445,9 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
         },
         None => ids::new_rrn(),
     };
-    let known = match journal.find(&rrn) {
-        Ok(k) => k,
-        Err(e) => {
-            return fail_usage(
-                lang,
-                json_out,
-                "error.journal_open",
-                &[("error", &e.to_string())],
-            );
-        }
-    };
-    let (worker, mut events) = match Worker::start(settings.clone(), journal) {
-        Ok(w) => w,
-        Err(e) => return fail_usage(lang, json_out, "error.http_client", &[("error", &e)]),
+    let (known, worker, mut events) = match open_for(settings, journal, Some(&rrn), json_out) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let payment = UtilityPayment {
         id: rrn.clone(),
@@ -599,20 +608,10 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
         }
         return exit::USAGE;
     }
-    let known = match orderid.map(|o| journal.find(&o.to_string())).transpose() {
-        Ok(k) => k.flatten(),
-        Err(e) => {
-            return fail_usage(
-                lang,
-                json_out,
-                "error.journal_open",
-                &[("error", &e.to_string())],
-            );
-        }
-    };
-    let (worker, mut events) = match Worker::start(settings.clone(), journal) {
-        Ok(w) => w,
-        Err(e) => return fail_usage(lang, json_out, "error.http_client", &[("error", &e)]),
+    let id = orderid.map(|o| o.to_string());
+    let (known, worker, mut events) = match open_for(settings, journal, id.as_deref(), json_out) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let code = if let Some(op) = known {
         let same = params_of(&op).is_some_and(|p| {
