@@ -138,6 +138,7 @@ pub struct Settings {
     pub poll_max: Duration,
     pub allpay: AllpaySettings,
     pub webmoney: WebmoneySettings,
+    pub upay: UpaySettings,
     /// Set under `--demo`: endpoints point at the in-process emulator.
     pub demo: bool,
 }
@@ -220,6 +221,23 @@ pub struct WebmoneySettings {
     pub auth: WmAuth,
     pub timeout: Duration,
 }
+
+/// UPay (document 004): the STWS endpoint, the partner's credentials (read when used) and
+/// the defaults of a hold.
+#[derive(Debug, Clone)]
+pub struct UpaySettings {
+    pub url: String,
+    pub username: String,
+    pub password: SecretRef,
+    pub partner_key: SecretRef,
+    pub service_id: u64,
+    pub hold_minutes: u64,
+    pub notify_url: String,
+    pub notify_listen: Option<String>,
+    pub timeout: Duration,
+}
+
+pub const DEFAULT_UPAY_URL: &str = "https://b2bapi.upaydev.uz/STAPI/STWS";
 
 pub const DEFAULT_WM_URL: &str = "https://w3s.wmtransfer.com/asp/XMLInvoiceCert.asp";
 
@@ -323,6 +341,39 @@ fn check_positive(
         Some(n) => Ok(n),
         None => Ok(default),
     }
+}
+
+fn upay_settings(file: &ConfigFile, path: &Path) -> Result<UpaySettings, ConfigError> {
+    let u = &file.upay;
+    let url = check_url(
+        path,
+        "upay.url",
+        u.url.as_deref().unwrap_or(DEFAULT_UPAY_URL),
+    )?;
+    // The document posts to the service URL; `?wsdl` is for reading the contract only.
+    let url = url.trim_end_matches("?wsdl").to_string();
+    let secret = |key: &str, inline: &Option<String>, env: &Option<String>| SecretRef {
+        inline: inline.clone().map(Secret::new),
+        env: env.clone(),
+        key: key.to_string(),
+    };
+    Ok(UpaySettings {
+        url,
+        username: u.username.clone().unwrap_or_default(),
+        password: secret("upay.password", &u.password, &u.password_env),
+        partner_key: secret("upay.partner_key", &u.partner_key, &u.partner_key_env),
+        service_id: u.service_id.unwrap_or(0),
+        hold_minutes: check_positive(path, "upay.hold_minutes", u.hold_minutes, 60, 60 * 24 * 30)?,
+        notify_url: u.notify_url.clone().unwrap_or_default(),
+        notify_listen: u.notify_listen.clone(),
+        timeout: Duration::from_secs(check_positive(
+            path,
+            "upay.timeout_secs",
+            u.timeout_secs,
+            30,
+            600,
+        )?),
+    })
 }
 
 fn webmoney_settings(file: &ConfigFile, path: &Path) -> Result<WebmoneySettings, ConfigError> {
@@ -502,6 +553,7 @@ impl Settings {
                 timeout: Duration::from_secs(timeout),
             },
             webmoney: webmoney_settings(file, path)?,
+            upay: upay_settings(file, path)?,
             demo: false,
         })
     }
@@ -538,6 +590,29 @@ impl Settings {
                         key: "webmoney.kwm_password".into(),
                     },
                 },
+                timeout: Duration::from_secs(10),
+            },
+            upay: UpaySettings {
+                url: format!("{base}/STAPI/STWS"),
+                username: crate::emulator::upay::DEMO_USERNAME.to_string(),
+                password: SecretRef {
+                    inline: Some(Secret::new(
+                        crate::emulator::upay::DEMO_PASSWORD.to_string(),
+                    )),
+                    env: None,
+                    key: "upay.password".into(),
+                },
+                partner_key: SecretRef {
+                    inline: Some(Secret::new(
+                        crate::emulator::upay::DEMO_PARTNER_KEY.to_string(),
+                    )),
+                    env: None,
+                    key: "upay.partner_key".into(),
+                },
+                service_id: 628,
+                hold_minutes: 60,
+                notify_url: format!("{base}/_emulator/notify"),
+                notify_listen: None,
                 timeout: Duration::from_secs(10),
             },
             demo: true,

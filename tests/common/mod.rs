@@ -56,6 +56,25 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
             },
             timeout: Duration::from_secs(1),
         },
+        upay: kassa::config::UpaySettings {
+            url: format!("{base}{}", emulator::UPAY_PATH),
+            username: emulator::upay::DEMO_USERNAME.into(),
+            password: SecretRef {
+                inline: Some(Secret::new(emulator::upay::DEMO_PASSWORD.into())),
+                env: None,
+                key: "upay.password".into(),
+            },
+            partner_key: SecretRef {
+                inline: Some(Secret::new(emulator::upay::DEMO_PARTNER_KEY.into())),
+                env: None,
+                key: "upay.partner_key".into(),
+            },
+            service_id: 628,
+            hold_minutes: 60,
+            notify_url: "http://127.0.0.1:9/notify".into(),
+            notify_listen: None,
+            timeout: Duration::from_secs(1),
+        },
         demo: false,
     }
 }

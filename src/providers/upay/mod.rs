@@ -3,5 +3,6 @@
 //! replies of the five methods; the client, worker flows, emulator and screens follow
 //! (issue 6).
 
+pub mod client;
 pub mod codec;
 pub mod token;
