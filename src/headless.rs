@@ -299,21 +299,28 @@ fn open_for(
     }
 }
 
-/// The flags of `kassa allpay cash-in`.
+/// What every money command takes: confirmation, the client id, the duplicate override,
+/// and how to wait (DESIGN.md rule 8 and the command-line contract).
 #[derive(Debug, Clone)]
-pub struct CashInArgs {
-    pub login: String,
-    pub amount: String,
+pub struct Money {
     pub yes: bool,
     pub id: Option<String>,
     pub new: bool,
     pub wait: Wait,
 }
 
+/// The flags of `kassa allpay cash-in`.
+#[derive(Debug, Clone)]
+pub struct CashInArgs {
+    pub login: String,
+    pub amount: String,
+    pub money: Money,
+}
+
 /// `kassa allpay cash-in LOGIN AMOUNT`
 pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8 {
     let lang = settings.lang;
-    let json_out = a.wait.json;
+    let json_out = a.money.wait.json;
     if settings.allpay.requester.trim().is_empty() {
         return fail_usage(lang, json_out, "config.no_requester", &[]);
     }
@@ -325,7 +332,7 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
         Ok(x) => x,
         Err(e) => return fail_usage(lang, json_out, e.message_key(), &[]),
     };
-    let guid = match &a.id {
+    let guid = match &a.money.id {
         Some(raw) => match ids::parse_guid(raw) {
             Some(g) => g,
             None => return fail_usage(lang, json_out, "cli.bad_guid", &[("id", raw)]),
@@ -338,7 +345,7 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
     };
     let code = if let Some(op) = known {
         let same = op.customer == login && op.amount == amount;
-        follow_known(lang, &worker, &mut events, &op, same, &a.wait).await
+        follow_known(lang, &worker, &mut events, &op, same, &a.money.wait).await
     } else {
         // Check the wallet first: an unknown login is refused before any money moves.
         worker.send(Command::CheckUser {
@@ -377,7 +384,7 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
                 ("name", name.as_deref().unwrap_or("")),
             ],
         );
-        if let Some(code) = refused(lang, a.yes, &question) {
+        if let Some(code) = refused(lang, a.money.yes, &question) {
             worker.stop().await;
             return code;
         }
@@ -388,9 +395,9 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
                 customer_name: name,
                 amount,
             },
-            allow_duplicate: a.new,
+            allow_duplicate: a.money.new,
         });
-        wait_for(lang, &mut events, &guid, &a.wait).await
+        wait_for(lang, &mut events, &guid, &a.money.wait).await
     };
     worker.stop().await;
     code
@@ -403,10 +410,7 @@ pub struct PayArgs {
     pub service: String,
     pub account: String,
     pub amount: String,
-    pub yes: bool,
-    pub id: Option<String>,
-    pub new: bool,
-    pub wait: Wait,
+    pub money: Money,
 }
 
 /// An rrn typed with `--id`: "a number or a UUID" (document 001).
@@ -422,7 +426,7 @@ fn parse_rrn(raw: &str) -> Option<String> {
 pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
     use crate::worker::pay::{CheckOutcome as PayCheck, UtilityPayment, customer_of, params_of};
     let lang = settings.lang;
-    let json_out = a.wait.json;
+    let json_out = a.money.wait.json;
     if settings.allpay.requester.trim().is_empty() {
         return fail_usage(lang, json_out, "config.no_requester", &[]);
     }
@@ -438,7 +442,7 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
         Ok(f) => f,
         Err(key) => return fail_usage(lang, json_out, key, &[]),
     };
-    let rrn = match &a.id {
+    let rrn = match &a.money.id {
         Some(raw) => match parse_rrn(raw) {
             Some(r) => r,
             None => return fail_usage(lang, json_out, "cli.bad_rrn", &[("id", raw)]),
@@ -461,7 +465,7 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
             p.login == payment.login && p.service == payment.service && p.account == payment.account
         });
         let same = same && op.amount == amount;
-        follow_known(lang, &worker, &mut events, &op, same, &a.wait).await
+        follow_known(lang, &worker, &mut events, &op, same, &a.money.wait).await
     } else {
         // The check first: Allpay says whether it is possible before any money moves.
         worker.send(Command::CheckPayment {
@@ -512,15 +516,15 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
                 ("login", &payment.login),
             ],
         );
-        if let Some(code) = refused(lang, a.yes, &question) {
+        if let Some(code) = refused(lang, a.money.yes, &question) {
             worker.stop().await;
             return code;
         }
         worker.send(Command::StartPayment {
             payment,
-            allow_duplicate: a.new,
+            allow_duplicate: a.money.new,
         });
-        wait_for(lang, &mut events, &rrn, &a.wait).await
+        wait_for(lang, &mut events, &rrn, &a.money.wait).await
     };
     worker.stop().await;
     code
@@ -536,10 +540,7 @@ pub struct InvoiceArgs {
     pub address: Option<String>,
     pub period: Option<String>,
     pub expiration: Option<String>,
-    pub yes: bool,
-    pub id: Option<String>,
-    pub new: bool,
-    pub wait: Wait,
+    pub money: Money,
 }
 
 /// `kassa webmoney invoice --wmid WMID --amount AMOUNT --desc TEXT`
@@ -547,7 +548,7 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
     use crate::validate::WmField;
     use crate::worker::webmoney::{WmInvoice, params_of};
     let lang = settings.lang;
-    let json_out = a.wait.json;
+    let json_out = a.money.wait.json;
     let purse_text = a
         .purse
         .clone()
@@ -565,7 +566,7 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
         let address = validate::wm_text(a.address.as_deref().unwrap_or(""), WmField::Address)?;
         let period = validate::wm_days(a.period.as_deref().unwrap_or(""))?;
         let expiration = validate::wm_days(a.expiration.as_deref().unwrap_or(""))?;
-        let orderid = match &a.id {
+        let orderid = match &a.money.id {
             Some(raw) => Some(
                 raw.trim()
                     .parse::<u64>()
@@ -622,7 +623,7 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
                 && p.period == invoice.period
                 && p.expiration == invoice.expiration
         }) && op.amount == amount;
-        follow_known(lang, &worker, &mut events, &op, same, &a.wait).await
+        follow_known(lang, &worker, &mut events, &op, same, &a.money.wait).await
     } else {
         let question = tf(
             lang,
@@ -633,13 +634,13 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
                 ("purse", &invoice.purse),
             ],
         );
-        if let Some(code) = refused(lang, a.yes, &question) {
+        if let Some(code) = refused(lang, a.money.yes, &question) {
             worker.stop().await;
             return code;
         }
         worker.send(Command::StartInvoice {
             invoice: invoice.clone(),
-            allow_duplicate: a.new,
+            allow_duplicate: a.money.new,
         });
         // The orderid comes from the journal's counter unless --id gave one.
         let id = loop {
@@ -660,7 +661,7 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
                 if !json_out {
                     eprintln!("{}", tf(lang, "wm.orderid", &[("id", &id)]));
                 }
-                wait_for(lang, &mut events, &id, &a.wait).await
+                wait_for(lang, &mut events, &id, &a.money.wait).await
             }
             None => exit::USAGE,
         }

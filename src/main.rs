@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use kassa::config::{self, ConfigFile, Settings};
 use kassa::emulator::{self, Emulator};
-use kassa::headless::{self, CashInArgs, Wait, exit};
+use kassa::headless::{self, CashInArgs, Money, Wait, exit};
 use kassa::i18n::{Lang, t, tf};
 use kassa::journal::Journal;
 
@@ -87,22 +87,8 @@ struct InvoiceCmd {
     /// Maximum valid period in days (0-255).
     #[arg(long, allow_hyphen_values = true)]
     expiration: Option<String>,
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    yes: bool,
-    /// The orderid (an integer); a known one follows that invoice.
-    #[arg(long)]
-    id: Option<String>,
-    /// Send even if a like invoice was made in the last 10 minutes.
-    #[arg(long)]
-    new: bool,
-    #[arg(long, default_value_t = 120)]
-    timeout: u64,
-    /// Return after the first reply.
-    #[arg(long)]
-    no_wait: bool,
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    money: MoneyFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,22 +105,8 @@ enum AllpayCmd {
         /// In tenge: 1000, "1 000", 1000,50 or 1000.5.
         #[arg(allow_hyphen_values = true)]
         amount: String,
-        /// Do not ask for confirmation.
-        #[arg(long)]
-        yes: bool,
-        /// The GUID to use; a known one follows that operation.
-        #[arg(long)]
-        id: Option<String>,
-        /// Send even if a like payment was made in the last 10 minutes.
-        #[arg(long)]
-        new: bool,
-        #[arg(long, default_value_t = 120)]
-        timeout: u64,
-        /// Return after the first reply.
-        #[arg(long)]
-        no_wait: bool,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        money: MoneyFlags,
     },
     /// Pay for a service (utilities, mobile): check, then pay; waits for a final state.
     Pay(PayCmd),
@@ -154,22 +126,47 @@ struct PayCmd {
     /// In tenge: 1000, "1 000", 1000,50 or 1000.5.
     #[arg(long, allow_hyphen_values = true)]
     amount: String,
+    #[command(flatten)]
+    money: MoneyFlags,
+}
+
+/// The flags every money command takes (DESIGN.md: `--yes`, `--id`, `--new`, `--timeout`,
+/// `--no-wait`, `--json`).
+#[derive(Debug, clap::Args)]
+struct MoneyFlags {
     /// Do not ask for confirmation.
     #[arg(long)]
     yes: bool,
-    /// The rrn to use; a known one follows that payment.
+    /// The client id to use (cash-in GUID, rrn, orderid); a known one follows that operation.
     #[arg(long)]
     id: Option<String>,
-    /// Send even if a like payment was made in the last 10 minutes.
+    /// Send even if a like operation was made in the last 10 minutes.
     #[arg(long)]
     new: bool,
+    /// How long to wait for the outcome, in seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
     /// Return after the first reply.
     #[arg(long)]
     no_wait: bool,
+    /// One JSON object on stdout with the operation's id and state.
     #[arg(long)]
     json: bool,
+}
+
+impl MoneyFlags {
+    fn into_money(self) -> Money {
+        Money {
+            yes: self.yes,
+            id: self.id,
+            new: self.new,
+            wait: Wait {
+                timeout: Duration::from_secs(self.timeout),
+                no_wait: self.no_wait,
+                json: self.json,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -324,24 +321,12 @@ async fn run(cli: Cli) -> u8 {
                 Cmd::Allpay(AllpayCmd::CashIn {
                     login,
                     amount,
-                    yes,
-                    id,
-                    new,
-                    timeout,
-                    no_wait,
-                    json,
+                    money,
                 }) => {
                     let args = CashInArgs {
                         login,
                         amount,
-                        yes,
-                        id,
-                        new,
-                        wait: Wait {
-                            timeout: Duration::from_secs(timeout),
-                            no_wait,
-                            json,
-                        },
+                        money: money.into_money(),
                     };
                     headless::cash_in(&settings, journal, args).await
                 }
@@ -351,14 +336,7 @@ async fn run(cli: Cli) -> u8 {
                         service: p.service,
                         account: p.account,
                         amount: p.amount,
-                        yes: p.yes,
-                        id: p.id,
-                        new: p.new,
-                        wait: Wait {
-                            timeout: Duration::from_secs(p.timeout),
-                            no_wait: p.no_wait,
-                            json: p.json,
-                        },
+                        money: p.money.into_money(),
                     };
                     headless::pay(&settings, journal, args).await
                 }
@@ -371,14 +349,7 @@ async fn run(cli: Cli) -> u8 {
                         address: i.address,
                         period: i.period,
                         expiration: i.expiration,
-                        yes: i.yes,
-                        id: i.id,
-                        new: i.new,
-                        wait: Wait {
-                            timeout: Duration::from_secs(i.timeout),
-                            no_wait: i.no_wait,
-                            json: i.json,
-                        },
+                        money: i.money.into_money(),
                     };
                     headless::wm_invoice(&settings, journal, args).await
                 }
