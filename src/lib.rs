@@ -1,12 +1,14 @@
 //! kassa: a terminal cashier console. See DESIGN.md in the shared folder for the shape.
 
 pub mod app;
+pub mod callbacks;
 pub mod config;
 pub mod emulator;
 pub mod headless;
 pub mod i18n;
 pub mod ids;
 pub mod journal;
+pub mod mask;
 pub mod money;
 pub mod providers;
 pub mod validate;

@@ -50,12 +50,114 @@ enum Cmd {
     /// Allpay: wallet check and cash-in.
     #[command(subcommand)]
     Allpay(AllpayCmd),
+    /// UPay: card registration (3-D Secure) and holds.
+    #[command(subcommand)]
+    Upay(UpayCmd),
     /// WebMoney X1: invoices to a customer's WMID.
     #[command(subcommand)]
     Webmoney(WebmoneyCmd),
     /// The journal of operations.
     #[command(subcommand)]
     Journal(JournalCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum UpayCmd {
+    /// Register a customer's card; the card number and CVV are typed unseen (or read from
+    /// stdin with --stdin), never given as arguments. Waits for the 3-D Secure link.
+    RegisterCard {
+        /// MM/YY or MMYY.
+        #[arg(long)]
+        expiry: String,
+        /// The card holder's phone: 998XXXXXXXXX.
+        #[arg(long)]
+        phone: String,
+        /// The name on the card, in Latin letters.
+        #[arg(long)]
+        holder: String,
+        /// Read the card number and the CVV from stdin, one per line.
+        #[arg(long)]
+        stdin: bool,
+        #[command(flatten)]
+        money: MoneyFlags,
+    },
+    /// Holds on a registered card: create, capture, cancel, check.
+    #[command(subcommand)]
+    Hold(HoldCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum HoldCmd {
+    /// Place a hold; waits until it is held.
+    Create {
+        /// The CardToken, or the journal id of a confirmed card registration.
+        #[arg(long)]
+        card_token: String,
+        /// The account at the service.
+        #[arg(long, allow_hyphen_values = true)]
+        account: String,
+        /// In sum: 1000, "1 000", 1000,50.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// The service (default: [upay] service_id).
+        #[arg(long, allow_hyphen_values = true)]
+        service_id: Option<String>,
+        /// How long the money stays held (default: [upay] hold_minutes).
+        #[arg(long, allow_hyphen_values = true)]
+        minutes: Option<String>,
+        #[command(flatten)]
+        money: MoneyFlags,
+    },
+    /// Capture a held hold (its PartnerTrxId is committed before sending).
+    Capture {
+        #[arg(long)]
+        hold_id: String,
+        #[command(flatten)]
+        act: ActFlags,
+    },
+    /// Cancel a held hold.
+    Cancel {
+        #[arg(long)]
+        hold_id: String,
+        #[command(flatten)]
+        act: ActFlags,
+    },
+    /// Ask UPay about a hold, by HoldId or by a capture's PartnerTrxId.
+    Check {
+        #[arg(long, group = "target", required = true)]
+        hold_id: Option<String>,
+        #[arg(long, group = "target", required = true)]
+        partner_trx_id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The flags of an action on an existing hold.
+#[derive(Debug, clap::Args)]
+struct ActFlags {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+    /// How long to wait for the outcome, in seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// Return after the first reply.
+    #[arg(long)]
+    no_wait: bool,
+    /// One JSON object on stdout with the operation's id and state.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ActFlags {
+    fn wait(&self) -> Wait {
+        Wait {
+            timeout: Duration::from_secs(self.timeout),
+            no_wait: self.no_wait,
+            json: self.json,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,7 +325,7 @@ fn main() -> ExitCode {
 async fn settings(cli: &Cli) -> Result<(Settings, Option<Emulator>), String> {
     let lang_override = cli.lang;
     if cli.demo {
-        let emu = Emulator::start("127.0.0.1:0", emulator::Options::default())
+        let emu = Emulator::start("127.0.0.1:0", emulator::Options::demo())
             .await
             .map_err(|e| format!("cannot start the demo emulator: {e}"))?;
         let s = Settings::demo(&emu.base_url(), lang_override.unwrap_or_default());
@@ -353,6 +455,77 @@ async fn run(cli: Cli) -> u8 {
                     };
                     headless::wm_invoice(&settings, journal, args).await
                 }
+                Cmd::Upay(UpayCmd::RegisterCard {
+                    expiry,
+                    phone,
+                    holder,
+                    stdin,
+                    money,
+                }) => {
+                    let args = kassa::headless::upay::RegisterArgs {
+                        expiry,
+                        phone,
+                        holder,
+                        stdin,
+                        money: money.into_money(),
+                    };
+                    headless::upay::register_card(&settings, journal, args).await
+                }
+                Cmd::Upay(UpayCmd::Hold(HoldCmd::Create {
+                    card_token,
+                    account,
+                    amount,
+                    service_id,
+                    minutes,
+                    money,
+                })) => {
+                    let args = kassa::headless::upay::HoldArgs {
+                        card_token,
+                        account,
+                        amount,
+                        service_id,
+                        minutes,
+                        money: money.into_money(),
+                    };
+                    headless::upay::hold_create(&settings, journal, args).await
+                }
+                Cmd::Upay(UpayCmd::Hold(HoldCmd::Capture { hold_id, act })) => {
+                    let w = act.wait();
+                    headless::upay::hold_act(
+                        &settings,
+                        journal,
+                        &hold_id,
+                        kassa::worker::upay::HoldAction::Capture,
+                        act.yes,
+                        w,
+                    )
+                    .await
+                }
+                Cmd::Upay(UpayCmd::Hold(HoldCmd::Cancel { hold_id, act })) => {
+                    let w = act.wait();
+                    headless::upay::hold_act(
+                        &settings,
+                        journal,
+                        &hold_id,
+                        kassa::worker::upay::HoldAction::Cancel,
+                        act.yes,
+                        w,
+                    )
+                    .await
+                }
+                Cmd::Upay(UpayCmd::Hold(HoldCmd::Check {
+                    hold_id,
+                    partner_trx_id,
+                    json,
+                })) => {
+                    use kassa::providers::upay::codec::CheckBy;
+                    let (by, target) = match (hold_id, partner_trx_id) {
+                        (Some(h), _) => (CheckBy::HoldId, h),
+                        (None, Some(p)) => (CheckBy::PartnerTrxId, p),
+                        (None, None) => (CheckBy::HoldId, String::new()),
+                    };
+                    headless::upay::hold_check(&settings, journal, by, &target, json).await
+                }
                 Cmd::Journal(JournalCmd::List { pending, json }) => {
                     headless::journal_list(lang, &journal, pending, json)
                 }
@@ -380,6 +553,7 @@ async fn run_emulator(listen: &str, pending_polls: u32, slow_ms: u64) -> u8 {
     let options = emulator::Options {
         pending_polls,
         slow: Duration::from_millis(slow_ms),
+        ..emulator::Options::default()
     };
     let emu = match Emulator::start(listen, options).await {
         Ok(e) => e,

@@ -117,6 +117,16 @@ impl Amount {
         Ok(Amount { minor, currency })
     }
 
+    /// No money at all: the amount of a row that moves none (a UPay card registration).
+    /// Never parsed from input, never sent.
+    pub fn none(currency: Currency) -> Amount {
+        Amount { minor: 0, currency }
+    }
+
+    pub fn is_none(self) -> bool {
+        self.minor == 0
+    }
+
     pub fn minor(self) -> i64 {
         self.minor
     }

@@ -130,9 +130,237 @@ pub fn wm_days(input: &str) -> Result<u8, &'static str> {
     t.parse::<u8>().map_err(|_| "wm.days_invalid")
 }
 
+/// A card number: 13 to 19 digits (spaces and dashes as people type them are dropped) that
+/// pass the Luhn check. The digits come back in a buffer cleared when dropped.
+pub fn card_number(input: &str) -> Result<zeroize::Zeroizing<String>, &'static str> {
+    let mut digits = zeroize::Zeroizing::new(String::with_capacity(19));
+    for c in input.trim().chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '\u{a0}' => {}
+            _ => return Err("upay.card_not_digits"),
+        }
+    }
+    if digits.is_empty() {
+        return Err("upay.card_empty");
+    }
+    if !(13..=19).contains(&digits.len()) {
+        return Err("upay.card_length");
+    }
+    if !luhn(&digits) {
+        return Err("upay.card_luhn");
+    }
+    Ok(digits)
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// A card's expiry as `MM/YY`, `MM.YY`, `MMYY` or `MM/YYYY`: a real month, not in the past
+/// (a card is valid through its month), at most 20 years ahead. Returns `MMYY` as the wire
+/// wants it (document 004's `0624`).
+pub fn card_expiry(input: &str, today: chrono::NaiveDate) -> Result<String, &'static str> {
+    use chrono::Datelike;
+    let t: String = input
+        .trim()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let (mm, yy) = match t.split_once(['/', '.', '-']) {
+        Some((m, y)) => (m.to_string(), y.to_string()),
+        None if t.len() == 4 => (t[..2].to_string(), t[2..].to_string()),
+        None => return Err("upay.expiry_format"),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(&mm) || !all_digits(&yy) || mm.len() > 2 || !(yy.len() == 2 || yy.len() == 4) {
+        return Err("upay.expiry_format");
+    }
+    let month: u32 = mm.parse().map_err(|_| "upay.expiry_format")?;
+    let mut year: i32 = yy.parse().map_err(|_| "upay.expiry_format")?;
+    if yy.len() == 2 {
+        year += 2000;
+    }
+    if !(1..=12).contains(&month) {
+        return Err("upay.expiry_month");
+    }
+    let now = (today.year(), today.month());
+    if (year, month) < now {
+        return Err("upay.expiry_past");
+    }
+    if year > today.year() + 20 {
+        return Err("upay.expiry_far");
+    }
+    Ok(format!("{month:02}{:02}", year % 100))
+}
+
+/// A CVV: exactly three digits (document 004).
+pub fn cvv(input: &str) -> Result<zeroize::Zeroizing<String>, &'static str> {
+    let t = input.trim();
+    if t.len() == 3 && t.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(zeroize::Zeroizing::new(t.to_string()))
+    } else {
+        Err("upay.cvv_invalid")
+    }
+}
+
+/// An Uzbek phone number as UPay wants it: 998 and nine digits (`998911902494`); a leading
+/// `+`, spaces, dashes and brackets are dropped, and nine digits alone get the 998.
+pub fn uz_phone(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let mut digits = String::with_capacity(12);
+    for c in t.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '(' | ')' | '\u{a0}' => {}
+            _ => return Err("upay.phone_invalid"),
+        }
+    }
+    if digits.len() == 9 {
+        digits.insert_str(0, "998");
+    }
+    if digits.len() == 12 && digits.starts_with("998") {
+        Ok(digits)
+    } else {
+        Err("upay.phone_invalid")
+    }
+}
+
+/// The name on the card: Latin letters, spaces, dots, hyphens and apostrophes, 2 to 64
+/// characters; upper-cased as cards print it.
+pub fn card_holder(input: &str) -> Result<String, &'static str> {
+    let t = input.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.chars().count() < 2 || t.chars().count() > 64 {
+        return Err("upay.holder_invalid");
+    }
+    if !t
+        .chars()
+        .all(|c| c.is_ascii_alphabetic() || matches!(c, ' ' | '.' | '-' | '\''))
+    {
+        return Err("upay.holder_invalid");
+    }
+    Ok(t.to_ascii_uppercase())
+}
+
+/// A CardToken as UPay returned it: printable ASCII without spaces, at most 128.
+pub fn card_token(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    if t.is_empty() || t.len() > 128 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("upay.token_invalid");
+    }
+    Ok(t.to_string())
+}
+
+/// A HoldId: UPay's long, a string of digits.
+pub fn hold_id(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    if !t.is_empty() && t.len() <= 19 && t.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(t.to_string())
+    } else {
+        Err("upay.hold_id_invalid")
+    }
+}
+
+/// A hold's minutes: 1 to 30 days' worth.
+pub fn hold_minutes(input: &str) -> Result<u64, &'static str> {
+    input
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|m| (1..=43_200).contains(m))
+        .ok_or("upay.minutes_invalid")
+}
+
+/// A UPay ServiceId: a positive integer.
+pub fn upay_service(input: &str) -> Result<u64, &'static str> {
+    input
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s > 0 && *s <= i32::MAX as u64)
+        .ok_or("upay.service_invalid")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn card_fields() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
+        assert_eq!(
+            card_number("4719 5150 4288 3250").map(|d| d.to_string()),
+            Err("upay.card_luhn"),
+            "the document's example number is not a real one"
+        );
+        assert_eq!(
+            card_number("4111 1111 1111 1111").map(|d| d.to_string()),
+            Ok("4111111111111111".into())
+        );
+        assert_eq!(
+            card_number("4111-1111-1111-1112").map(|d| d.to_string()),
+            Err("upay.card_luhn")
+        );
+        assert_eq!(
+            card_number("").map(|d| d.to_string()),
+            Err("upay.card_empty")
+        );
+        assert_eq!(
+            card_number("4111 1111").map(|d| d.to_string()),
+            Err("upay.card_length")
+        );
+        assert_eq!(
+            card_number("4111x").map(|d| d.to_string()),
+            Err("upay.card_not_digits")
+        );
+        assert_eq!(card_expiry("12/26", today), Ok("1226".into()));
+        assert_eq!(
+            card_expiry("1126", today),
+            Ok("1126".into()),
+            "this month still counts"
+        );
+        assert_eq!(card_expiry("10/26", today), Err("upay.expiry_past"));
+        assert_eq!(card_expiry("13/27", today), Err("upay.expiry_month"));
+        assert_eq!(card_expiry("01/2030", today), Ok("0130".into()));
+        assert_eq!(card_expiry("1/30", today), Ok("0130".into()));
+        assert_eq!(card_expiry("0160", today), Err("upay.expiry_far"));
+        assert_eq!(card_expiry("ab/cd", today), Err("upay.expiry_format"));
+        assert_eq!(card_expiry("123", today), Err("upay.expiry_format"));
+        assert_eq!(cvv("003").map(|c| c.to_string()), Ok("003".into()));
+        assert_eq!(cvv("03").map(|c| c.to_string()), Err("upay.cvv_invalid"));
+        assert_eq!(cvv("0034").map(|c| c.to_string()), Err("upay.cvv_invalid"));
+        assert_eq!(uz_phone("+998 (91) 190-24-94"), Ok("998911902494".into()));
+        assert_eq!(uz_phone("911902494"), Ok("998911902494".into()));
+        assert_eq!(uz_phone("77071234567"), Err("upay.phone_invalid"));
+        assert_eq!(card_holder(" tony  sapay "), Ok("TONY SAPAY".into()));
+        assert_eq!(card_holder("Тони"), Err("upay.holder_invalid"));
+        assert_eq!(
+            card_token("60f74ae9c13cfc8s464a5"),
+            Ok("60f74ae9c13cfc8s464a5".into())
+        );
+        assert_eq!(card_token("a b"), Err("upay.token_invalid"));
+        assert_eq!(hold_id("3794392756034717"), Ok("3794392756034717".into()));
+        assert_eq!(hold_id("12a"), Err("upay.hold_id_invalid"));
+        assert_eq!(hold_minutes("60"), Ok(60));
+        assert_eq!(hold_minutes("0"), Err("upay.minutes_invalid"));
+        assert_eq!(upay_service("628"), Ok(628));
+        assert_eq!(upay_service("-1"), Err("upay.service_invalid"));
+    }
 
     #[test]
     fn webmoney_fields() {

@@ -25,7 +25,22 @@ async fn register_hold_capture_once_and_never_cancel_a_captured_hold() {
     let r = client.register_card(&card).await.unwrap();
     assert_eq!(r.outcome(), Outcome::Ok);
     let token = r.field("CardToken").unwrap().to_string();
-    assert!(r.field("ConfirmUrl").unwrap().contains("3ds"));
+    let confirm = r.field("ConfirmUrl").unwrap().to_string();
+    assert!(confirm.starts_with(&h.emulator.base_url()), "{confirm}");
+    // The customer confirms on their phone: the card is usable only after that.
+    let early = HoldRequest {
+        card_token: &token,
+        service_id: 628,
+        account: "112312",
+        amount_tiyin: 100_000,
+        minutes: 60,
+        notify_url: "http://127.0.0.1:9/notify",
+    };
+    let r = client.hold_create(&early).await.unwrap();
+    assert_eq!(r.outcome(), Outcome::Error("STPIMS-ERR-021".into()));
+    let http = kassa::providers::http_client(std::time::Duration::from_secs(2)).unwrap();
+    let page = http.get(&confirm).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
 
     let hold = HoldRequest {
         card_token: &token,

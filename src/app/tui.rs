@@ -76,7 +76,7 @@ pub async fn run(start: Start) -> u8 {
     let (settings, emulator) = match start {
         Start::Configured(s) => (*s, None),
         Start::Demo(lang) => {
-            match Emulator::start("127.0.0.1:0", emulator::Options::default()).await {
+            match Emulator::start("127.0.0.1:0", emulator::Options::demo()).await {
                 Ok(e) => (Settings::demo(&e.base_url(), lang), Some(e)),
                 Err(e) => {
                     restore();
@@ -89,6 +89,37 @@ pub async fn run(start: Start) -> u8 {
             }
         }
     };
+    // UPay's notifications: where [upay] notify_listen says, or anywhere under --demo (the
+    // emulator then notifies this kassa). Bound before the worker starts, so that the
+    // address the requests carry is the one listening.
+    let mut settings = settings;
+    let listen = match (&settings.upay.notify_listen, emulator.is_some()) {
+        (Some(l), _) => Some(l.clone()),
+        (None, true) => Some("127.0.0.1:0".to_string()),
+        (None, false) => None,
+    };
+    let bound = match listen {
+        Some(l) => match crate::callbacks::bind(&l).await {
+            Ok(b) => Some(b),
+            Err(e) => {
+                restore();
+                eprintln!(
+                    "kassa: {}",
+                    tf(
+                        lang,
+                        "error.listen",
+                        &[("addr", &l), ("error", &e.to_string())]
+                    )
+                );
+                return exit::USAGE;
+            }
+        },
+        None => None,
+    };
+    if let (Some(b), true) = (&bound, emulator.is_some()) {
+        settings.upay.notify_url = format!("http://{}/upay/notify", b.addr);
+    }
+    let upay_settings = settings.upay.clone();
     let path = settings.journal_path.clone();
     let journal = match tokio::task::spawn_blocking(move || Journal::open(&path)).await {
         Ok(Ok(j)) => j,
@@ -115,9 +146,22 @@ pub async fn run(start: Start) -> u8 {
         }
     };
     worker.send(Command::ResumeAll);
+    let callbacks =
+        match bound.map(|b| crate::callbacks::serve(b, &upay_settings, worker.commands())) {
+            Some(Ok(c)) => Some(c),
+            Some(Err(e)) => {
+                // Without the password nothing can be verified: say so, run without it.
+                tracing::error!(error = %e, "UPay notifications not listened for");
+                None
+            }
+            None => None,
+        };
 
     let code = event_loop(&mut terminal, &mut model, &worker, &mut events).await;
     worker.stop().await;
+    if let Some(c) = callbacks {
+        c.stop();
+    }
     if let Some(e) = emulator {
         e.stop();
     }

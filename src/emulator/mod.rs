@@ -36,6 +36,19 @@ pub struct Options {
     pub pending_polls: u32,
     /// How late a "slow" reply comes.
     pub slow: Duration,
+    /// A UPay card's customer confirms 3-D Secure by themselves this long after the
+    /// registration (the demo's "phone"); otherwise only `GET` of the ConfirmUrl does.
+    pub upay_confirm_after: Option<Duration>,
+}
+
+impl Options {
+    /// `--demo`: a UPay customer confirms their card a few seconds after registering it.
+    pub fn demo() -> Options {
+        Options {
+            upay_confirm_after: Some(Duration::from_secs(4)),
+            ..Options::default()
+        }
+    }
 }
 
 impl Default for Options {
@@ -43,6 +56,7 @@ impl Default for Options {
         Options {
             pending_polls: 2,
             slow: Duration::from_secs(15),
+            upay_confirm_after: None,
         }
     }
 }
@@ -55,6 +69,8 @@ struct State {
     upay: upay::Upay,
     /// Faults queued for the coming payment requests of any endpoint.
     faults: faults::FaultQueue,
+    /// `http://127.0.0.1:PORT`, for links the emulator hands out.
+    base: String,
 }
 
 /// A running emulator; dropping it does not stop it, [`Emulator::stop`] does.
@@ -69,7 +85,10 @@ impl Emulator {
     pub async fn start(listen: &str, options: Options) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State {
+            base: format!("http://{addr}"),
+            ..State::default()
+        }));
         let stop = CancellationToken::new();
         let handler_state = state.clone();
         let handler: http::Handler =
@@ -135,11 +154,81 @@ pub(crate) fn allpay_header(user: &str, dev: &str) -> String {
     )
 }
 
-fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
-    let Ok(mut guard) = state.lock() else {
+fn route(shared: &Arc<Mutex<State>>, options: &Options, req: Request) -> Reply {
+    let Ok(mut guard) = shared.lock() else {
         return Reply::text(500, "emulator state poisoned");
     };
-    let state = &mut *guard;
+    let reply = route_locked(&mut guard, options, &req);
+    let later = std::mem::take(&mut guard.upay.outbox);
+    drop(guard);
+    for job in later {
+        tokio::spawn(run_later(shared.clone(), job));
+    }
+    reply
+}
+
+/// Sends a UPay notification, or lets a demo customer confirm a card and then notifies.
+async fn run_later(shared: Arc<Mutex<State>>, job: upay::Later) {
+    match job {
+        upay::Later::Confirm { token, after } => {
+            tokio::time::sleep(after).await;
+            let more = match shared.lock() {
+                Ok(mut s) => {
+                    s.upay.confirm(&token);
+                    std::mem::take(&mut s.upay.outbox)
+                }
+                Err(_) => return,
+            };
+            for job in more {
+                Box::pin(run_later(shared.clone(), job)).await;
+            }
+        }
+        upay::Later::Notify { url, form } => {
+            let Ok(client) = crate::providers::http_client(Duration::from_secs(5)) else {
+                return;
+            };
+            let body: String = form
+                .iter()
+                .map(|(k, v)| format!("{}={}", form_escape(k), form_escape(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            let sent = client
+                .post(&url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await;
+            match sent {
+                Ok(r) => {
+                    tracing::info!(%url, status = r.status().as_u16(), "emulator: UPay notification sent")
+                }
+                Err(e) => {
+                    tracing::info!(%url, error = %e, "emulator: UPay notification not delivered")
+                }
+            }
+            if let Ok(mut s) = shared.lock() {
+                s.upay.notifications += 1;
+            }
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded` escaping of one key or value.
+pub(crate) fn form_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b));
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn route_locked(state: &mut State, options: &Options, req: &Request) -> Reply {
     let action = req.header("SOAPAction");
     match (req.method.as_str(), req.path()) {
         ("POST", CASH_IN_PATH) => state.cash_in.handle(
@@ -166,7 +255,26 @@ fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
                 .x1
                 .handle(&req.body, false, &mut state.faults, options.slow)
         }
-        ("POST", UPAY_PATH) => state.upay.handle(&req.body),
+        ("POST", UPAY_PATH) => {
+            let mut cx = upay::Context {
+                base: &state.base,
+                confirm_after: options.upay_confirm_after,
+                faults: &mut state.faults,
+                slow: options.slow,
+            };
+            state.upay.handle(&req.body, &mut cx)
+        }
+        ("GET", p) if p.starts_with(upay::CONFIRM_PATH) => {
+            let token = &p[upay::CONFIRM_PATH.len()..];
+            match state.upay.confirm(token) {
+                Some(true) => Reply::text(
+                    200,
+                    "Card confirmed (3-D Secure passed). You can close this page.\n",
+                ),
+                Some(false) => Reply::text(200, "3-D Secure failed: the card was not confirmed.\n"),
+                None => Reply::text(404, "no such card\n"),
+            }
+        }
         ("POST", "/_emulator/faults") => {
             match state.faults.queue(&String::from_utf8_lossy(&req.body)) {
                 Ok(n) => Reply::text(200, &format!("{n} fault(s) queued\n")),
@@ -186,6 +294,8 @@ fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
                 "allpay_terminal": state.terminal.entries(),
                 "webmoney_x1": state.x1.entries(),
                 "upay_holds": state.upay.holds(),
+                "upay_cards": state.upay.cards(),
+                "upay_notifications": state.upay.notifications,
             });
             Reply::json(ledger.to_string())
         }

@@ -9,11 +9,13 @@
 
 use std::collections::HashMap;
 
+use std::time::Duration;
+
 use md5::{Digest, Md5};
 use serde::Serialize;
 
 use super::esc;
-use super::faults::text_in;
+use super::faults::{FaultQueue, text_in};
 use super::http::Reply;
 use crate::providers::soap::{self, Element};
 
@@ -27,6 +29,37 @@ pub const DECLINED_CARD: &str = "4000000000000002";
 pub const THREE_DS_FAILS: &str = "4000000000000010";
 /// Accounts whose hold create answers "in process" (STPIMS-ERR-065) before its HoldId.
 pub const IN_PROCESS_ACCOUNT: &str = "065";
+/// An account whose capture is refused (the hold stays held).
+pub const CAPTURE_REFUSED_ACCOUNT: &str = "041";
+
+/// Where the customer's 3-D Secure page is: `GET {base}{CONFIRM_PATH}{token}` confirms the
+/// card (or fails, for [`THREE_DS_FAILS`]) and sends the signed notification.
+pub const CONFIRM_PATH: &str = "/_emulator/upay/3ds/";
+
+/// Something the emulator does after its reply: a notification to a partner's NotifyUrl,
+/// or a customer confirming a card a little later (the demo's "phone").
+#[derive(Debug, Clone)]
+pub enum Later {
+    Notify {
+        url: String,
+        form: Vec<(String, String)>,
+    },
+    Confirm {
+        token: String,
+        after: Duration,
+    },
+}
+
+/// A registered card.
+#[derive(Debug, Clone, Serialize)]
+pub struct Card {
+    pub token: String,
+    pub pan: String,
+    /// `registered` until the customer confirms: `confirmed` or `failed`.
+    pub state: String,
+    #[serde(skip)]
+    pub notify_url: Option<String>,
+}
 
 /// A hold as the emulated UPay keeps it.
 #[derive(Debug, Clone, Serialize)]
@@ -40,14 +73,34 @@ pub struct Hold {
     pub partner_trx_id: Option<String>,
     /// How many capture requests arrived (a repeat must not capture twice).
     pub captures: u32,
+    #[serde(skip)]
+    pub service_id: String,
+    #[serde(skip)]
+    pub notify_url: String,
 }
 
 #[derive(Debug, Default)]
 pub struct Upay {
-    cards: Vec<String>,
+    cards: Vec<Card>,
     holds: HashMap<String, Hold>,
     order: Vec<String>,
     next: u64,
+    /// What to do once the reply is out (route() takes it).
+    pub outbox: Vec<Later>,
+    /// How many notifications went out, for the ledger.
+    pub notifications: u32,
+}
+
+fn sha1_hex(s: &str) -> String {
+    use sha1::Sha1;
+    Sha1::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn now_text() -> String {
+    chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 fn md5_hex(s: &str) -> String {
@@ -74,9 +127,20 @@ fn reply(method: &str, code: &str, description: &str, fields: &[(&str, String)])
     Reply::xml(200, out)
 }
 
+/// How the emulator answers UPay: its own address (for the 3-D Secure link), whether a
+/// demo customer confirms by themselves, and the faults.
+pub struct Context<'a> {
+    pub base: &'a str,
+    pub confirm_after: Option<Duration>,
+    pub faults: &'a mut FaultQueue,
+    pub slow: Duration,
+}
+
+const MALFORMED: &str = "<S:Envelope xmlns:S=\"http://schemas.xmlsoap.org/soap/envelope/\"><S:Body><ns2:partnerHoldCreateIPSResponse";
+
 impl Upay {
     /// Answers one STWS request.
-    pub fn handle(&mut self, body: &[u8]) -> Reply {
+    pub fn handle(&mut self, body: &[u8], cx: &mut Context<'_>) -> Reply {
         let Ok(root) = soap::parse_document(body) else {
             return super::faults::soap_fault("S:Client", "request is not XML");
         };
@@ -119,15 +183,82 @@ impl Upay {
             return reply(&method, "STPIMS-ERR-002", "Неверный AccessToken", &[]);
         }
         match method.as_str() {
-            "partnerRegisterCardIPS" => self.register(op),
-            "partnerHoldCreateIPS" => self.create(op),
-            "partnerHoldPaymentIPS" => self.capture(op),
+            "partnerRegisterCardIPS" => self.register(op, cx),
+            "partnerHoldCreateIPS" => {
+                let amount = wire_tiyin(text_in(op, "AmountInTiyin"));
+                let fault = cx.faults.choose(&amount, true);
+                let reply = self.create(op);
+                apply_fault(fault, reply, &method, cx.slow)
+            }
+            "partnerHoldPaymentIPS" => {
+                let (amount, first) = self
+                    .holds
+                    .get(text_in(op, "HoldId"))
+                    .map(|h| (wire_tiyin(&h.amount_tiyin.to_string()), h.captures == 0))
+                    .unwrap_or_default();
+                let fault = cx.faults.choose(&amount, first);
+                let reply = self.capture(op);
+                apply_fault(fault, reply, &method, cx.slow)
+            }
             "partnerHoldCheckIPS" => self.check(op),
             _ => self.cancel(op),
         }
     }
 
-    fn register(&mut self, op: &Element) -> Reply {
+    /// The customer confirmed (or failed) the card's 3-D Secure: the card becomes usable
+    /// (or not) and the partner is notified. `None` when there is no such card.
+    pub fn confirm(&mut self, token: &str) -> Option<bool> {
+        let card = self.cards.iter_mut().find(|c| c.token == token)?;
+        if card.state != "registered" {
+            return Some(card.state == "confirmed");
+        }
+        let ok = !card.pan.starts_with(&THREE_DS_FAILS[..6])
+            || !card
+                .pan
+                .ends_with(&THREE_DS_FAILS[THREE_DS_FAILS.len() - 4..]);
+        card.state = if ok { "confirmed" } else { "failed" }.into();
+        if let Some(url) = card.notify_url.clone() {
+            let form = vec![
+                ("cardToken".to_string(), card.token.clone()),
+                ("pan".to_string(), card.pan.clone()),
+                ("status".to_string(), if ok { "0" } else { "1" }.to_string()),
+                (
+                    "message".to_string(),
+                    if ok { "Success" } else { "3DS failed" }.to_string(),
+                ),
+                ("registerDate".to_string(), now_text()),
+                (
+                    "accessToken".to_string(),
+                    sha1_hex(&format!("{DEMO_USERNAME}{DEMO_PASSWORD}{}", card.token)),
+                ),
+            ];
+            self.outbox.push(Later::Notify { url, form });
+        }
+        Some(ok)
+    }
+
+    fn notify_hold(&mut self, hold_id: &str, service_id: &str, url: &str, message: &str) {
+        if url.is_empty() {
+            return;
+        }
+        let form = vec![
+            ("holdId".to_string(), hold_id.to_string()),
+            ("serviceId".to_string(), service_id.to_string()),
+            ("status".to_string(), "0".to_string()),
+            ("message".to_string(), message.to_string()),
+            ("holdDate".to_string(), now_text()),
+            (
+                "accessToken".to_string(),
+                sha1_hex(&format!("{DEMO_USERNAME}{DEMO_PASSWORD}{hold_id}")),
+            ),
+        ];
+        self.outbox.push(Later::Notify {
+            url: url.to_string(),
+            form,
+        });
+    }
+
+    fn register(&mut self, op: &Element, cx: &Context<'_>) -> Reply {
         let m = "partnerRegisterCardIPS";
         let card = text_in(op, "CardNumber");
         if card == DECLINED_CARD {
@@ -135,17 +266,25 @@ impl Upay {
         }
         self.next += 1;
         let token = format!("emu{:016x}", self.next * 7_919);
-        self.cards.push(token.clone());
         let pan = format!(
             "{}******{}",
             &card[..card.len().min(6)],
             &card[card.len().saturating_sub(4)..]
         );
-        let confirm = if card == THREE_DS_FAILS {
-            format!("https://emulator.invalid/3ds/fail/{token}")
-        } else {
-            format!("https://emulator.invalid/3ds/{token}")
-        };
+        let notify_url = Some(text_in(op, "NotifyUrl").to_string()).filter(|u| !u.is_empty());
+        self.cards.push(Card {
+            token: token.clone(),
+            pan: pan.clone(),
+            state: "registered".into(),
+            notify_url,
+        });
+        if let Some(after) = cx.confirm_after {
+            self.outbox.push(Later::Confirm {
+                token: token.clone(),
+                after,
+            });
+        }
+        let confirm = format!("{}{CONFIRM_PATH}{token}", cx.base);
         reply(
             m,
             "OK",
@@ -157,8 +296,12 @@ impl Upay {
     fn create(&mut self, op: &Element) -> Reply {
         let m = "partnerHoldCreateIPS";
         let token = text_in(op, "CardToken").to_string();
-        if !self.cards.contains(&token) {
-            return reply(m, "STPIMS-ERR-020", "Карта не найдена", &[]);
+        match self.cards.iter().find(|c| c.token == token) {
+            None => return reply(m, "STPIMS-ERR-020", "Карта не найдена", &[]),
+            Some(c) if c.state != "confirmed" => {
+                return reply(m, "STPIMS-ERR-021", "Карта не подтверждена", &[]);
+            }
+            Some(_) => {}
         }
         let Ok(amount) = text_in(op, "AmountInTiyin").parse::<i64>() else {
             return reply(m, "STPIMS-ERR-030", "Неверная сумма", &[]);
@@ -177,8 +320,12 @@ impl Upay {
                 state: "held".into(),
                 partner_trx_id: None,
                 captures: 0,
+                service_id: text_in(op, "ServiceId").to_string(),
+                notify_url: text_in(op, "NotifyUrl").to_string(),
             },
         );
+        let url = text_in(op, "NotifyUrl").to_string();
+        self.notify_hold(&hold_id, text_in(op, "ServiceId"), &url, "Held");
         if account == IN_PROCESS_ACCOUNT {
             return reply(
                 m,
@@ -198,22 +345,29 @@ impl Upay {
         };
         h.captures += 1;
         match (h.state.as_str(), &h.partner_trx_id) {
+            ("held", _) if h.account == CAPTURE_REFUSED_ACCOUNT => {
+                return reply(m, "STPIMS-ERR-043", "Списание отклонено банком", &[]);
+            }
             ("held", _) => {
                 h.state = "captured".into();
                 h.partner_trx_id = Some(trx.clone());
+                let (id, service, url) = (
+                    h.hold_id.clone(),
+                    h.service_id.clone(),
+                    h.notify_url.clone(),
+                );
+                self.notify_hold(&id, &service, &url, "Captured");
+                let Some(h) = self.holds.get(&id) else {
+                    return reply(m, "STPIMS-ERR-040", "Бронь не найдена", &[]);
+                };
+                return reply(m, "OK", "Успешно", &captured_fields(h, &trx));
             }
             // The same capture again: its result, never a second capture.
             ("captured", Some(t)) if *t == trx => {}
             ("captured", _) => return reply(m, "STPIMS-ERR-041", "Бронь уже списана", &[]),
             _ => return reply(m, "STPIMS-ERR-042", "Бронь отменена", &[]),
         }
-        let fields = [
-            ("TransactionId", format!("{}", 14_551_000 + h.captures)),
-            ("PartnerTrxId", trx),
-            ("PaymentAmount", h.amount_tiyin.to_string()),
-            ("CardToken", h.card_token.clone()),
-        ];
-        reply(m, "OK", "Успешно", &fields)
+        reply(m, "OK", "Успешно", &captured_fields(h, &trx))
     }
 
     fn cancel(&mut self, op: &Element) -> Reply {
@@ -223,8 +377,17 @@ impl Upay {
         };
         match h.state.as_str() {
             "held" | "cancelled" => {
+                let first = h.state == "held";
                 h.state = "cancelled".into();
-                reply(m, "OK", "Успешно", &[("HoldId", h.hold_id.clone())])
+                let (id, service, url) = (
+                    h.hold_id.clone(),
+                    h.service_id.clone(),
+                    h.notify_url.clone(),
+                );
+                if first {
+                    self.notify_hold(&id, &service, &url, "Cancelled");
+                }
+                reply(m, "OK", "Успешно", &[("HoldId", id)])
             }
             _ => reply(m, "STPIMS-ERR-041", "Бронь уже списана", &[]),
         }
@@ -255,6 +418,11 @@ impl Upay {
         }
     }
 
+    /// The registered cards.
+    pub fn cards(&self) -> Vec<Card> {
+        self.cards.clone()
+    }
+
     /// The holds in the order they were placed.
     pub fn holds(&self) -> Vec<Hold> {
         self.order
@@ -264,6 +432,38 @@ impl Upay {
     }
 }
 
+/// A capture's reply fields; the TransactionId is the hold's, so a repeat answers the same.
+fn captured_fields(h: &Hold, trx: &str) -> Vec<(&'static str, String)> {
+    let tx = h.hold_id.bytes().rev().take(8).fold(0u64, |acc, b| {
+        acc.wrapping_mul(10)
+            .wrapping_add(u64::from(b.wrapping_sub(b'0')))
+    });
+    vec![
+        ("TransactionId", format!("{}", 14_000_000 + tx % 1_000_000)),
+        ("PartnerTrxId", trx.to_string()),
+        ("PaymentAmount", h.amount_tiyin.to_string()),
+        ("CardToken", h.card_token.clone()),
+    ]
+}
+
+/// Tiyin as the faults' "cents": 10051 → `100.51`.
+fn wire_tiyin(t: &str) -> String {
+    match t.trim().parse::<i64>() {
+        Ok(v) => format!("{}.{:02}", v / 100, v % 100),
+        Err(_) => String::new(),
+    }
+}
+
+fn apply_fault(
+    fault: Option<super::faults::Misbehaviour>,
+    reply: Reply,
+    method: &str,
+    slow: Duration,
+) -> Reply {
+    let unknown = || super::upay::reply(method, "PROCESSING", "Статус неизвестен", &[]);
+    super::faults::apply(fault, reply, unknown, slow, MALFORMED)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,7 +471,14 @@ mod tests {
     use crate::providers::upay::token;
 
     fn send(u: &mut Upay, method: &str, xml: &str) -> codec::Reply {
-        match u.handle(xml.as_bytes()) {
+        let mut faults = FaultQueue::default();
+        let mut cx = Context {
+            base: "http://127.0.0.1:1",
+            confirm_after: None,
+            faults: &mut faults,
+            slow: Duration::from_millis(1),
+        };
+        match u.handle(xml.as_bytes(), &mut cx) {
             Reply::Full { body, .. } => codec::decode(method, &body).expect("reads"),
             other => panic!("{other:?}"),
         }
@@ -306,6 +513,7 @@ mod tests {
         assert_eq!(r.outcome(), Outcome::Ok);
         let card_token = r.field("CardToken").expect("token").to_string();
         assert_eq!(r.field("Pan"), Some("471951******3250"));
+        assert_eq!(u.confirm(&card_token), Some(true));
 
         let t = token::hold_create(user, &card_token, 628, "112312", 100_000, pw);
         let hold = HoldRequest {

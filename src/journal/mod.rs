@@ -49,6 +49,13 @@ pub enum Kind {
     AllpayPay,
     /// WebMoney X1 invoice (document 002), keyed by its orderid; not deduplicated by X1.
     WebmoneyInvoice,
+    /// UPay card registration (document 004): `issued` once the CardToken and 3-D Secure
+    /// link came back, `completed` when the customer confirmed. Never re-sent: the CVV is
+    /// not kept.
+    UpayCard,
+    /// UPay hold (document 004): created (not safe to repeat), then `held` until captured
+    /// (PartnerTrxId, safe to repeat), cancelled or expired; one row for the hold's life.
+    UpayHold,
 }
 
 impl Kind {
@@ -57,6 +64,8 @@ impl Kind {
             Kind::AllpayCashIn => "allpay.cash_in",
             Kind::AllpayPay => "allpay.pay",
             Kind::WebmoneyInvoice => "webmoney.invoice",
+            Kind::UpayCard => "upay.card",
+            Kind::UpayHold => "upay.hold",
         }
     }
 
@@ -65,6 +74,8 @@ impl Kind {
             "allpay.cash_in" => Some(Kind::AllpayCashIn),
             "allpay.pay" => Some(Kind::AllpayPay),
             "webmoney.invoice" => Some(Kind::WebmoneyInvoice),
+            "upay.card" => Some(Kind::UpayCard),
+            "upay.hold" => Some(Kind::UpayHold),
             _ => None,
         }
     }
@@ -73,6 +84,7 @@ impl Kind {
         match self {
             Kind::AllpayCashIn | Kind::AllpayPay => "allpay",
             Kind::WebmoneyInvoice => "webmoney",
+            Kind::UpayCard | Kind::UpayHold => "upay",
         }
     }
 
@@ -83,6 +95,9 @@ impl Kind {
             Kind::AllpayCashIn | Kind::AllpayPay => true,
             // X1 does not deduplicate by orderid: an unknown outcome needs a person.
             Kind::WebmoneyInvoice => false,
+            // The CVV is gone after the first send; a hold create carries no id of ours
+            // (its capture and cancel are safe: worker/upay.rs decides per phase).
+            Kind::UpayCard | Kind::UpayHold => false,
         }
     }
 
@@ -91,6 +106,8 @@ impl Kind {
             Kind::AllpayCashIn => "kind.allpay.cash_in",
             Kind::AllpayPay => "kind.allpay.pay",
             Kind::WebmoneyInvoice => "kind.webmoney.invoice",
+            Kind::UpayCard => "kind.upay.card",
+            Kind::UpayHold => "kind.upay.hold",
         }
     }
 
@@ -100,6 +117,8 @@ impl Kind {
             Kind::AllpayCashIn => "kind.short.allpay.cash_in",
             Kind::AllpayPay => "kind.short.allpay.pay",
             Kind::WebmoneyInvoice => "kind.short.webmoney.invoice",
+            Kind::UpayCard => "kind.short.upay.card",
+            Kind::UpayHold => "kind.short.upay.hold",
         }
     }
 }
@@ -134,6 +153,18 @@ pub struct Operation {
     /// What this kind needs beside the common columns to re-send the same request (JSON;
     /// never a secret).
     pub params: Option<String>,
+}
+
+impl Operation {
+    /// The provider's reference as it may be shown or printed: a UPay CardToken is a key
+    /// to the customer's card, so only its ends.
+    pub fn shown_ref(&self) -> Option<String> {
+        let r = self.provider_ref.as_deref()?;
+        Some(match self.kind {
+            Kind::UpayCard => crate::mask::token(r),
+            _ => r.to_string(),
+        })
+    }
 }
 
 /// One line of an operation's audit trail.
@@ -236,6 +267,10 @@ CREATE TABLE counters (
 ALTER TABLE operations ADD COLUMN params TEXT;
 CREATE INDEX operations_kind ON operations(kind, created_at);
 "#,
+    // UPay notifications and checks name a hold or a card by the provider's id.
+    r#"
+CREATE INDEX operations_ref ON operations(provider_ref);
+"#,
 ];
 
 const COLUMNS: &str = "id, kind, state, amount_minor, currency, customer, customer_name, endpoint, \
@@ -258,7 +293,12 @@ fn row_to_op(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Operation, Jour
     let Some(currency) = Currency::from_code(&currency) else {
         return Ok(corrupt(&format!("unknown currency {currency}")));
     };
-    let Ok(amount) = Amount::from_minor(minor, currency) else {
+    let amount = if minor == 0 {
+        Ok(Amount::none(currency))
+    } else {
+        Amount::from_minor(minor, currency)
+    };
+    let Ok(amount) = amount else {
         return Ok(corrupt(&format!("bad amount {minor}")));
     };
     let attempts: i64 = row.get(15)?;
@@ -804,6 +844,90 @@ impl Journal {
             out.push(r??);
         }
         Ok(out)
+    }
+
+    /// The row of `kind` the provider knows by `provider_ref` (a UPay HoldId or CardToken).
+    pub fn find_by_ref(
+        &self,
+        kind: Kind,
+        provider_ref: &str,
+    ) -> Result<Option<Operation>, JournalError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM operations WHERE provider_ref = ?1 AND kind = ?2 \
+             ORDER BY created_at DESC LIMIT 1"
+        );
+        self.conn
+            .query_row(&sql, params![provider_ref, kind.tag()], row_to_op)
+            .optional()?
+            .transpose()
+    }
+
+    /// The row of `kind` whose params hold `value` under `key` (a UPay PartnerTrxId).
+    pub fn find_by_param(
+        &self,
+        kind: Kind,
+        key: &str,
+        value: &str,
+    ) -> Result<Option<Operation>, JournalError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM operations WHERE kind = ?1 AND json_valid(params) \
+             AND json_extract(params, '$.' || ?2) = ?3 ORDER BY created_at DESC LIMIT 1"
+        );
+        self.conn
+            .query_row(&sql, params![kind.tag(), key, value], row_to_op)
+            .optional()?
+            .transpose()
+    }
+
+    /// Starts an action on a long-lived row (capture or cancel of a `held` UPay hold): in
+    /// one transaction it checks the row is still `from` and free, writes the action's
+    /// params (its PartnerTrxId among them) and makes it `pending` under `holder`'s lease,
+    /// before the first byte is sent. Two actions on one row can never run at once: the
+    /// second finds it pending.
+    pub fn begin_action(
+        &mut self,
+        id: &str,
+        holder: &str,
+        lease_until: i64,
+        from: State,
+        params: &str,
+        what: &str,
+    ) -> Result<Operation, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (state, recon): (String, bool) = tx
+            .query_row(
+                "SELECT state, needs_reconciliation FROM operations WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)),
+            )
+            .optional()?
+            .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+        let current = State::from_tag(&state)
+            .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
+        if recon {
+            return Err(JournalError::NeedsReconciliation(id.to_string()));
+        }
+        if current != from || !allowed(current, State::Pending) {
+            return Err(JournalError::IllegalTransition {
+                id: id.to_string(),
+                from: current,
+                to: State::Pending,
+            });
+        }
+        tx.execute(
+            "UPDATE operations SET state = 'pending', params = ?2, lease_holder = ?3, \
+             lease_until = ?4, updated_at = ?5 WHERE id = ?1",
+            params![id, params, holder, lease_until, now],
+        )?;
+        tx.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'action', ?3)",
+            params![id, now, format!("{current} -> pending; {what}")],
+        )?;
+        tx.commit()?;
+        self.get(id)
     }
 
     /// How many rows are pending, and how many of those wait for a person.

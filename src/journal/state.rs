@@ -104,11 +104,13 @@ pub fn allowed(from: State, to: State) -> bool {
     use State::*;
     match from {
         Prepared => matches!(to, Pending | Cancelled),
+        // Cancelled from pending: a hold whose cancel the provider confirmed.
         Pending => matches!(
             to,
-            Pending | Completed | Declined | Expired | Rejected | Held | Issued
+            Pending | Completed | Declined | Expired | Rejected | Held | Issued | Cancelled
         ),
-        Held => matches!(to, Held | Completed | Cancelled | Expired),
+        // Pending again from held: a capture or cancel of the hold is in flight.
+        Held => matches!(to, Held | Pending | Completed | Cancelled | Expired),
         Issued => matches!(to, Issued | Completed | Declined | Expired),
         // The one recorded exception to "a final state never changes" (DESIGN.md rule 4).
         Completed => to == Reversed,
@@ -144,7 +146,7 @@ mod tests {
         assert!(!allowed(State::Prepared, State::Declined));
         assert!(allowed(State::Prepared, State::Pending));
         assert!(allowed(State::Pending, State::Completed));
-        assert!(!allowed(State::Pending, State::Cancelled));
+        assert!(!allowed(State::Prepared, State::Held));
         assert!(!allowed(State::Pending, State::Prepared));
     }
 }

@@ -7,6 +7,7 @@
 pub mod cash_in;
 pub mod pay;
 pub mod poll;
+pub mod upay;
 pub mod webmoney;
 
 use std::collections::HashSet;
@@ -19,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::journal::{
     AuditEvent, Facts, Journal, JournalError, Kind, ListFilter, NewOperation, Operation, Recorded,
-    now_ms,
+    State, now_ms,
 };
 use crate::providers::SendError;
 use crate::providers::allpay::cash_in::{CashInClient, UserInfo};
@@ -63,6 +64,30 @@ pub enum Command {
     StartInvoice {
         invoice: webmoney::WmInvoice,
         allow_duplicate: bool,
+    },
+    /// The cashier confirmed a card registration: commit it (masked), send it once.
+    RegisterCard { card: upay::CardInput },
+    /// A card registration's outcome, from its signed notification or from the cashier who
+    /// saw the customer confirm (document 004 has no method to ask).
+    ConfirmCard {
+        target: upay::CardTarget,
+        confirmed: bool,
+        note: String,
+    },
+    /// The cashier confirmed a hold: commit it as pending, then send its create once.
+    StartHold {
+        hold: upay::HoldInput,
+        allow_duplicate: bool,
+    },
+    /// Capture or cancel the held hold in journal row `id`.
+    ActOnHold {
+        id: String,
+        action: upay::HoldAction,
+    },
+    /// Ask UPay about a hold (a cashier's check, or a notification's hint).
+    CheckHold {
+        by: crate::providers::upay::codec::CheckBy,
+        target: String,
     },
 }
 
@@ -118,6 +143,15 @@ pub enum Event {
         invoice: webmoney::WmInvoice,
         existing: Operation,
     },
+    /// The hold got its journal id (a new one when none was given).
+    HoldNumbered { hold: upay::HoldInput },
+    /// A like hold exists; the cashier must say whether this one is meant.
+    DuplicateHold {
+        hold: upay::HoldInput,
+        existing: Operation,
+    },
+    /// The answer to `CheckHold`.
+    HoldChecked { answer: upay::CheckAnswer },
     /// An attempt is going out (`next_retry` = None) or came back without a final answer.
     Progress {
         id: String,
@@ -208,6 +242,8 @@ pub struct Ctx {
     /// The X1 client, or why it could not be set up (missing key, certificate...).
     /// Opened on first use: a till that never invoices never reads the key file.
     x1: Arc<tokio::sync::OnceCell<Result<crate::providers::webmoney::X1Client, String>>>,
+    /// The UPay client (its secrets are read from the config or environment on first use).
+    upay: Arc<tokio::sync::OnceCell<Result<crate::providers::upay::client::UpayClient, String>>>,
     events: mpsc::UnboundedSender<Event>,
     pub shutdown: CancellationToken,
     active: Arc<Mutex<HashSet<String>>>,
@@ -281,6 +317,10 @@ impl Ctx {
                 self.settings.endpoint_identity(&self.settings.webmoney.url),
                 self.settings.webmoney.wmid.clone(),
             ),
+            Kind::UpayCard | Kind::UpayHold => (
+                self.settings.endpoint_identity(&self.settings.upay.url),
+                self.settings.upay.username.clone(),
+            ),
         }
     }
 }
@@ -297,6 +337,25 @@ async fn send_once(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble
         }
         Kind::AllpayPay => pay::send(ctx, op).await,
         Kind::WebmoneyInvoice => webmoney::send(ctx, op).await,
+        Kind::UpayHold => upay::send(ctx, op).await,
+        // Never re-sent (the CVV is gone); reached only for a row whose first attempt never
+        // went out (poll.rs sends rows with attempts to a person first).
+        Kind::UpayCard => (
+            Verdict::Final(crate::journal::State::Cancelled),
+            Facts {
+                detail: Some("upay.card_not_sent".into()),
+                ..Facts::default()
+            },
+            None,
+        ),
+    }
+}
+
+/// Whether this row's next request may be sent again without doing anything twice.
+pub(crate) fn repeat_safe(op: &Operation) -> bool {
+    match op.kind {
+        Kind::UpayHold => upay::repeat_safe(op),
+        k => k.repeat_safe(),
     }
 }
 
@@ -340,6 +399,7 @@ impl Worker {
             cash_in,
             terminal,
             x1: Arc::new(tokio::sync::OnceCell::new()),
+            upay: Arc::new(tokio::sync::OnceCell::new()),
             events: ev_tx,
             shutdown: CancellationToken::new(),
             active: Arc::new(Mutex::new(HashSet::new())),
@@ -384,6 +444,11 @@ impl Worker {
         }
     }
 
+    /// A sender of commands for listeners that outlive a borrow of the worker (callbacks).
+    pub fn commands(&self) -> mpsc::UnboundedSender<Command> {
+        self.commands.clone()
+    }
+
     /// How many operations this process is sending right now.
     pub fn active(&self) -> usize {
         self.ctx.active.lock().map(|a| a.len()).unwrap_or(0)
@@ -409,6 +474,18 @@ async fn handle(ctx: Ctx, cmd: Command) {
             invoice,
             allow_duplicate,
         } => webmoney::start(&ctx, invoice, allow_duplicate).await,
+        Command::RegisterCard { card } => upay::register(&ctx, card).await,
+        Command::ConfirmCard {
+            target,
+            confirmed,
+            note,
+        } => upay::confirm_card(&ctx, target, confirmed, note).await,
+        Command::StartHold {
+            hold,
+            allow_duplicate,
+        } => upay::start_hold(&ctx, hold, allow_duplicate).await,
+        Command::ActOnHold { id, action } => upay::act(&ctx, id, action).await,
+        Command::CheckHold { by, target } => upay::check(&ctx, by, target).await,
         Command::ResumeAll => resume_all(&ctx).await,
         Command::LoadJournal { pending_only } => {
             let filter = ListFilter {
@@ -524,7 +601,10 @@ fn same_request(existing: &Operation, asked: &NewOperation) -> bool {
                 _ => false,
             }
         }
-        Kind::AllpayCashIn | Kind::WebmoneyInvoice => existing.params == asked.params,
+        Kind::UpayHold => upay::same_hold(existing, asked),
+        Kind::AllpayCashIn | Kind::WebmoneyInvoice | Kind::UpayCard => {
+            existing.params == asked.params
+        }
     };
     existing.kind == asked.kind
         && existing.customer == asked.customer
@@ -548,7 +628,9 @@ async fn follow(ctx: &Ctx, id: String) {
                 return;
             }
         };
-        if row.state.is_final() {
+        // Final, or settled in a long-lived state (a held hold, an issued card): nothing
+        // to drive until someone acts on it.
+        if row.state != State::Pending {
             ctx.emit(Event::Finished { op: row });
             return;
         }
@@ -568,7 +650,7 @@ async fn follow(ctx: &Ctx, id: String) {
             }
             let rid = id.clone();
             if let Ok(op) = db(ctx, move |j| j.get(&rid)).await {
-                if op.state.is_final() || op.needs_reconciliation {
+                if op.state != State::Pending || op.needs_reconciliation {
                     return;
                 }
             }

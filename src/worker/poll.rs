@@ -37,7 +37,8 @@ fn lease_until(ctx: &Ctx, wait: Duration) -> i64 {
         .settings
         .allpay
         .timeout
-        .max(ctx.settings.webmoney.timeout);
+        .max(ctx.settings.webmoney.timeout)
+        .max(ctx.settings.upay.timeout);
     let span = timeout + wait + Duration::from_secs(5);
     now_ms() + i64::try_from(span.as_millis()).unwrap_or(i64::MAX / 2)
 }
@@ -104,14 +105,15 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
     let unreadable = match op.kind {
         crate::journal::Kind::AllpayPay => super::pay::params_of(&op).is_none(),
         crate::journal::Kind::WebmoneyInvoice => super::webmoney::params_of(&op).is_none(),
-        crate::journal::Kind::AllpayCashIn => false,
+        crate::journal::Kind::UpayHold => super::upay::hold_params(&op).is_none(),
+        crate::journal::Kind::AllpayCashIn | crate::journal::Kind::UpayCard => false,
     };
     if unreadable {
         // Without its request a re-send could not be the same request: a person decides.
         let detail = "the payment's parameters are missing or unreadable".to_string();
         return needs_person(ctx, &id, "recon.unreadable", detail).await;
     }
-    if !op.kind.repeat_safe() && op.attempts > 0 {
+    if !super::repeat_safe(&op) && op.attempts > 0 {
         let detail = format!("{} attempt(s) made, outcome unknown", op.attempts);
         return needs_person(ctx, &id, "recon.not_repeatable", detail).await;
     }
@@ -149,6 +151,13 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
             trouble: None,
             trouble_detail: None,
         });
+        // The row as it stands now: an earlier reply may have given it a provider id (a
+        // UPay HoldId) that changes what the next attempt sends.
+        let op = db(ctx, {
+            let id = id.clone();
+            move |j| j.get(&id)
+        })
+        .await?;
         let sent = tokio::select! {
             _ = ctx.shutdown.cancelled() => return Ok(()),
             r = super::send_once(ctx, &op) => r,
@@ -172,11 +181,12 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
             // Connection refused and the like: nothing left the machine, so trying again
             // later is safe even for a kind that must never be sent twice.
             Verdict::Pending
-                if !op.kind.repeat_safe()
+                if !super::repeat_safe(&with_facts(&op, &facts))
                     && !matches!(trouble, Some(super::Trouble::Send(SendError::NotSent(_)))) =>
             {
-                // Not safe to repeat (X1 does not deduplicate): record what came back, then
-                // a person decides; never a second send (rule 2).
+                // Not safe to repeat (X1 does not deduplicate, a UPay hold create carries no
+                // id of ours): record what came back, then a person decides; never a second
+                // send (rule 2).
                 let holder = ctx.holder.clone();
                 let rid = id.clone();
                 let kept = facts.clone();
@@ -247,6 +257,15 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
             }
         }
     }
+}
+
+/// The row as it will read once `facts` are kept (a reply's provider id counts).
+fn with_facts(op: &Operation, facts: &crate::journal::Facts) -> Operation {
+    let mut o = op.clone();
+    if facts.provider_ref.is_some() {
+        o.provider_ref = facts.provider_ref.clone();
+    }
+    o
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ pub fn test_options() -> emulator::Options {
     emulator::Options {
         pending_polls: 2,
         slow: Duration::from_millis(2500),
+        upay_confirm_after: None,
     }
 }
 
@@ -81,9 +82,11 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
 
 impl Harness {
     pub async fn start() -> Harness {
-        let emulator = Emulator::start("127.0.0.1:0", test_options())
-            .await
-            .unwrap();
+        Harness::start_with(test_options()).await
+    }
+
+    pub async fn start_with(options: emulator::Options) -> Harness {
+        let emulator = Emulator::start("127.0.0.1:0", options).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let settings = settings_for(&emulator.base_url(), dir.path().join("kassa.db"));
         Harness {
@@ -95,6 +98,21 @@ impl Harness {
 
     pub fn journal(&self) -> Journal {
         Journal::open(&self.settings.journal_path).unwrap()
+    }
+
+    /// The emulator's UPay holds, as `GET /_emulator/ledger` reports them.
+    pub async fn emulator_holds(&self) -> Vec<serde_json::Value> {
+        let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+        let v: serde_json::Value = http
+            .get(format!("{}/_emulator/ledger", self.emulator.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap();
+        v["upay_holds"].as_array().cloned().unwrap_or_default()
     }
 
     pub fn worker(&self) -> (Worker, UnboundedReceiver<Event>) {
@@ -169,6 +187,11 @@ pub fn write_config(dir: &std::path::Path, base: &str) -> PathBuf {
         emulator::webmoney::DEMO_PURSE,
         kwm.display()
     );
+    let text = format!(
+        "{text}[upay]\nurl = \"{base}{}\"\nusername = \"{}\"\npassword_env = \"KASSA_TEST_UPAY_PASSWORD\"\npartner_key_env = \"KASSA_TEST_UPAY_KEY\"\nservice_id = 628\nhold_minutes = 60\nnotify_url = \"http://127.0.0.1:9/notify\"\ntimeout_secs = 1\n",
+        emulator::UPAY_PATH,
+        emulator::upay::DEMO_USERNAME,
+    );
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -188,13 +211,50 @@ impl Run {
     }
 }
 
-/// Runs the kassa binary with `args`, stdin closed (no terminal).
-pub async fn kassa(args: &[&str]) -> Run {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
-        .args(args)
-        .stdin(std::process::Stdio::null())
+fn command(args: &[&str]) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"));
+    c.args(args)
         .env("HOME", std::env::temp_dir())
         .env("KASSA_TEST_WM_PASSWORD", emulator::webmoney::DEMO_PASSWORD)
+        .env("KASSA_TEST_UPAY_PASSWORD", emulator::upay::DEMO_PASSWORD)
+        .env("KASSA_TEST_UPAY_KEY", emulator::upay::DEMO_PARTNER_KEY);
+    c
+}
+
+/// Starts the kassa binary with `args` and returns at once (to be killed).
+pub fn kassa_child(args: &[&str]) -> tokio::process::Child {
+    command(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Runs the kassa binary with `args` and `input` on its stdin (a pipe, not a terminal).
+pub async fn kassa_stdin(args: &[&str], input: &str) -> Run {
+    use tokio::io::AsyncWriteExt;
+    let mut child = command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs the kassa binary with `args`, stdin closed (no terminal).
+pub async fn kassa(args: &[&str]) -> Run {
+    let out = command(args)
+        .stdin(std::process::Stdio::null())
         .output()
         .await
         .unwrap();

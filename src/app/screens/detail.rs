@@ -105,7 +105,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             format!("{} · {}", op.endpoint, op.identity),
         ),
     ];
-    if let Some(r) = &op.provider_ref {
+    if let Some(r) = &op.shown_ref() {
         lines.push(kv(t(lang, "cashin.tx_id"), r.clone()));
     }
     if let Some(m) = &op.provider_message {

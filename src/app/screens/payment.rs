@@ -221,7 +221,7 @@ pub fn result_view(
     lines.push(kv(lang, "cashin.sum", op.amount.display()));
     lines.push(kv(lang, "cashin.operation", op.id.clone()));
     lines.push(kv(lang, "cashin.status", state));
-    if let Some(r) = &op.provider_ref {
+    if let Some(r) = &op.shown_ref() {
         lines.push(kv(lang, "cashin.tx_id", r.clone()));
     }
     if let Some(m) = &op.provider_message {
@@ -244,6 +244,7 @@ pub fn result_view(
                 match op.kind {
                     Kind::WebmoneyInvoice => "wm.rejected_advice",
                     Kind::AllpayCashIn | Kind::AllpayPay => "cashin.declined_advice",
+                    Kind::UpayCard | Kind::UpayHold => "upay.declined_advice",
                 },
             )
             .to_string(),

@@ -143,8 +143,10 @@ pub enum Outcome {
     Ok,
     /// `STPIMS-ERR-065`: in process.
     InProcess,
-    /// Any other code: an error the document lists separately.
+    /// Another `ERR` code: "ERR – fail", an error the document lists separately.
     Error(String),
+    /// A code of neither form: nobody documented it, so nothing is known from it.
+    Unknown(String),
 }
 
 /// Any STWS reply: the result, and the method's fields by name.
@@ -162,7 +164,10 @@ impl Reply {
         match self.code.trim() {
             "OK" => Outcome::Ok,
             "STPIMS-ERR-065" => Outcome::InProcess,
-            other => Outcome::Error(other.to_string()),
+            other if other.starts_with("STPIMS-ERR-") || other.starts_with("ERR") => {
+                Outcome::Error(other.to_string())
+            }
+            other => Outcome::Unknown(other.to_string()),
         }
     }
 

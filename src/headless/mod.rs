@@ -17,6 +17,8 @@ use crate::providers::allpay::cash_in::CURRENCY;
 use crate::validate;
 use crate::worker::{CashInPayment, CheckOutcome, Command, Event, Worker};
 
+pub mod upay;
+
 /// `now + timeout`, capped at a year: a silly `--timeout` must not overflow the clock.
 fn deadline_after(timeout: Duration) -> tokio::time::Instant {
     let now = tokio::time::Instant::now();
@@ -65,7 +67,7 @@ pub fn op_json(op: &Operation) -> serde_json::Value {
         "customer_name": op.customer_name,
         "provider_status": op.provider_status,
         "provider_message": op.provider_message,
-        "provider_ref": op.provider_ref,
+        "provider_ref": op.shown_ref(),
         "detail": op.detail,
         "attempts": op.attempts,
         "created_at": rfc3339(op.created_at),
@@ -107,7 +109,11 @@ pub fn describe(lang: Lang, op: &Operation) -> String {
     if let Some(m) = &op.provider_message {
         s.push_str(&format!(" · {m}"));
     }
-    if let Some(d) = op.detail.as_deref().filter(|d| d.starts_with("wm.retval.")) {
+    if let Some(d) = op
+        .detail
+        .as_deref()
+        .filter(|d| d.starts_with("wm.retval.") || d.starts_with("upay."))
+    {
         s.push_str(&format!(" · {}", crate::i18n::t_or_raw(lang, d)));
     }
     if op.needs_reconciliation {
@@ -673,6 +679,18 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
 /// Waits for `id` to end (or for the first reply with `--no-wait`), printing progress on
 /// stderr and the result on stdout.
 async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w: &Wait) -> u8 {
+    wait_for_with(lang, events, id, w, exit_for).await
+}
+
+/// As [`wait_for`], with the command's own idea of which state is success (a hold create
+/// is done when `held`, a capture refused back to `held` is not).
+async fn wait_for_with(
+    lang: Lang,
+    events: &mut UnboundedReceiver<Event>,
+    id: &str,
+    w: &Wait,
+    exit_of: impl Fn(&Operation) -> u8,
+) -> u8 {
     let deadline = deadline_after(w.timeout);
     loop {
         let ev = tokio::select! {
@@ -727,11 +745,12 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
                 } else {
                     println!("{}", describe(lang, &op));
                 }
-                return exit_for(&op);
+                return exit_of(&op);
             }
             Event::DuplicateFound { existing, .. }
             | Event::DuplicatePayment { existing, .. }
             | Event::DuplicateInvoice { existing, .. }
+            | Event::DuplicateHold { existing, .. }
                 if existing.id != id =>
             {
                 let msg = tf(

@@ -1,0 +1,510 @@
+//! `kassa upay ...`: card registration (the number and CVV read without echo, or from
+//! stdin, never from the command line) and holds: create, capture, cancel, check.
+
+use std::io::{IsTerminal, Read, Write};
+
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::{
+    Money, Wait, exit, exit_for, fail_usage, follow_known, op_json, open_for, refused,
+    wait_for_with,
+};
+use crate::config::Settings;
+use crate::i18n::{Lang, t, tf};
+use crate::journal::{Journal, Kind, Operation, State};
+use crate::money::Amount;
+use crate::providers::upay::codec::CheckBy;
+use crate::validate;
+use crate::worker::upay::{CURRENCY, CardInput, HoldAction, HoldInput, hold_params, mask_pan};
+use crate::worker::{Command, Event};
+
+/// The flags of `kassa upay register-card`.
+#[derive(Debug, Clone)]
+pub struct RegisterArgs {
+    pub expiry: String,
+    pub phone: String,
+    pub holder: String,
+    /// Read the card number and the CVV from stdin (two lines) instead of the terminal.
+    pub stdin: bool,
+    pub money: Money,
+}
+
+/// Reads a line from the terminal without echoing it (a dot per character for the card
+/// number, nothing at all for the CVV). `None` when the cashier pressed Esc or Ctrl-C.
+fn read_hidden(prompt: &str, dots: bool) -> std::io::Result<Option<Zeroizing<String>>> {
+    use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+    eprint!("{prompt}: ");
+    std::io::stderr().flush()?;
+    crossterm::terminal::enable_raw_mode()?;
+    let mut line = Zeroizing::new(String::new());
+    let result = loop {
+        let ev = match event::read() {
+            Ok(ev) => ev,
+            Err(e) => break Err(e),
+        };
+        let TermEvent::Key(k) = ev else { continue };
+        if k.kind == KeyEventKind::Release {
+            continue;
+        }
+        match k.code {
+            KeyCode::Enter => break Ok(true),
+            KeyCode::Esc => break Ok(false),
+            KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => break Ok(false),
+            KeyCode::Backspace if line.pop().is_some() && dots => eprint!("\u{8} \u{8}"),
+            KeyCode::Char(c) => {
+                line.push(c);
+                if dots {
+                    eprint!("•");
+                }
+            }
+            _ => {}
+        }
+        let _ = std::io::stderr().flush();
+    };
+    let _ = crossterm::terminal::disable_raw_mode();
+    eprintln!();
+    Ok(result?.then_some(line))
+}
+
+/// The card number and CVV: two lines from stdin with `--stdin`, otherwise typed unseen.
+fn read_card_secrets(
+    lang: Lang,
+    from_stdin: bool,
+) -> Result<(Zeroizing<String>, Zeroizing<String>), &'static str> {
+    if from_stdin {
+        let mut all = Zeroizing::new(String::new());
+        std::io::stdin()
+            .read_to_string(&mut all)
+            .map_err(|_| "upay.stdin_unreadable")?;
+        let mut lines = all.lines().map(str::trim).filter(|l| !l.is_empty());
+        let number = Zeroizing::new(lines.next().unwrap_or("").to_string());
+        let cvv = Zeroizing::new(lines.next().unwrap_or("").to_string());
+        return Ok((number, cvv));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err("upay.card_needs_terminal");
+    }
+    let number = read_hidden(t(lang, "upay.prompt_card"), true)
+        .ok()
+        .flatten()
+        .ok_or("cli.cancelled")?;
+    let cvv = read_hidden(t(lang, "upay.prompt_cvv"), false)
+        .ok()
+        .flatten()
+        .ok_or("cli.cancelled")?;
+    Ok((number, cvv))
+}
+
+/// `kassa upay register-card`
+pub async fn register_card(settings: &Settings, journal: Journal, a: RegisterArgs) -> u8 {
+    let lang = settings.lang;
+    let json_out = a.money.wait.json;
+    let today = chrono::Local::now().date_naive();
+    let checked = (|| {
+        Ok::<_, &'static str>((
+            validate::card_expiry(&a.expiry, today)?,
+            validate::uz_phone(&a.phone)?,
+            validate::card_holder(&a.holder)?,
+        ))
+    })();
+    let (expiry, phone, holder) = match checked {
+        Ok(c) => c,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    if let Err(reason) = crate::providers::upay::client::UpayClient::from_settings(
+        &settings.upay,
+        settings.lang.code(),
+    ) {
+        return not_configured(lang, json_out, &reason);
+    }
+    let (number, cvv) = match read_card_secrets(lang, a.stdin) {
+        Ok(x) => x,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    let number = match validate::card_number(&number) {
+        Ok(n) => n,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    let cvv = match validate::cvv(&cvv) {
+        Ok(c) => c,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    let question = tf(
+        lang,
+        "upay.confirm_register",
+        &[("card", &mask_pan(&number)), ("holder", &holder)],
+    );
+    if let Some(code) = refused(lang, a.money.yes, &question) {
+        return code;
+    }
+    let (_, worker, mut events) = match open_for(settings, journal, None, json_out) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    worker.send(Command::RegisterCard {
+        card: CardInput {
+            number,
+            expiry,
+            cvv,
+            holder,
+            phone,
+        },
+    });
+    let code = loop {
+        match events.recv().await {
+            Some(Event::Recorded { op }) => {
+                if !json_out {
+                    eprintln!("{}", tf(lang, "cli.recorded", &[("id", &op.id)]));
+                }
+                break wait_for_with(lang, &mut events, &op.id, &a.money.wait, |op| {
+                    card_done(lang, op, json_out)
+                })
+                .await;
+            }
+            Some(Event::Trouble { key, .. }) => break fail_usage(lang, json_out, key, &[]),
+            Some(_) => {}
+            None => break exit::USAGE,
+        }
+    };
+    worker.stop().await;
+    code
+}
+
+/// A registration that came back with its token and link is done (the customer confirms
+/// it on their phone; the link is printed for them).
+fn card_done(lang: Lang, op: &Operation, json_out: bool) -> u8 {
+    if op.state == State::Issued {
+        if let Some(url) = &op.detail {
+            if json_out {
+                println!(
+                    "{}",
+                    json!({"id": op.id, "confirm_url": url, "card_token": op.shown_ref()})
+                );
+            } else {
+                println!("{}", tf(lang, "upay.confirm_link", &[("url", url)]));
+                println!("{}", tf(lang, "upay.card_id_hint", &[("id", &op.id)]));
+            }
+        }
+        return exit::DONE;
+    }
+    exit_for(op)
+}
+
+fn not_configured(lang: Lang, json_out: bool, reason: &str) -> u8 {
+    let msg = format!("{}: {reason}", t(lang, "upay.not_configured"));
+    if json_out {
+        println!("{}", json!({"error": msg, "code": "upay.not_configured"}));
+    } else {
+        eprintln!("kassa: {msg}");
+    }
+    exit::USAGE
+}
+
+/// The flags of `kassa upay hold create`.
+#[derive(Debug, Clone)]
+pub struct HoldArgs {
+    /// A CardToken, or the journal id of a confirmed card registration.
+    pub card_token: String,
+    pub account: String,
+    pub amount: String,
+    pub service_id: Option<String>,
+    pub minutes: Option<String>,
+    pub money: Money,
+}
+
+/// `--card-token` as typed: the journal id of a registered card (the token is kept there
+/// and never has to be shown), or the token itself.
+fn resolve_card(journal: &Journal, raw: &str) -> Result<String, &'static str> {
+    let raw = raw.trim();
+    if let Ok(Some(op)) = journal.find(raw) {
+        if op.kind == Kind::UpayCard {
+            // An issued card may have been confirmed without kassa hearing of it (no
+            // listener): UPay itself says whether its token is active.
+            return match (op.state, op.provider_ref) {
+                (State::Completed | State::Issued, Some(token)) => Ok(token),
+                _ => Err("upay.card_not_registered"),
+            };
+        }
+    }
+    validate::card_token(raw)
+}
+
+/// `kassa upay hold create`
+pub async fn hold_create(settings: &Settings, journal: Journal, a: HoldArgs) -> u8 {
+    let lang = settings.lang;
+    let json_out = a.money.wait.json;
+    let checked = (|| {
+        let card_token = resolve_card(&journal, &a.card_token)?;
+        let account = validate::utility_account(&a.account)?;
+        let amount = Amount::parse(&a.amount, CURRENCY).map_err(|e| e.message_key())?;
+        let service_id = match &a.service_id {
+            Some(s) => validate::upay_service(s)?,
+            None if settings.upay.service_id > 0 => settings.upay.service_id,
+            None => return Err("upay.service_invalid"),
+        };
+        let minutes = match &a.minutes {
+            Some(m) => validate::hold_minutes(m)?,
+            None => settings.upay.hold_minutes,
+        };
+        Ok::<_, &'static str>(HoldInput {
+            id: a.money.id.clone().map(|i| i.trim().to_string()),
+            card_token,
+            service_id,
+            account,
+            amount,
+            minutes,
+        })
+    })();
+    let hold = match checked {
+        Ok(h) => h,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    if settings.upay.notify_url.trim().is_empty() {
+        return fail_usage(lang, json_out, "upay.no_notify_url", &[]);
+    }
+    if let Err(reason) = crate::providers::upay::client::UpayClient::from_settings(
+        &settings.upay,
+        settings.lang.code(),
+    ) {
+        return not_configured(lang, json_out, &reason);
+    }
+    let (known, worker, mut events) =
+        match open_for(settings, journal, hold.id.as_deref(), json_out) {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+    let held_is_done = |op: &Operation| match op.state {
+        State::Held => exit::DONE,
+        _ => exit_for(op),
+    };
+    let code = if let Some(op) = known {
+        let same = op.kind == Kind::UpayHold
+            && op.amount == hold.amount
+            && hold_params(&op).is_some_and(|p| {
+                (p.card_token, p.service_id, p.account, p.minutes)
+                    == (
+                        hold.card_token.clone(),
+                        hold.service_id,
+                        hold.account.clone(),
+                        hold.minutes,
+                    )
+            });
+        if !same {
+            fail_usage(lang, json_out, "cli.id_differs", &[("id", &op.id)])
+        } else if op.state != State::Pending {
+            print_op(lang, &op, json_out);
+            held_is_done(&op)
+        } else {
+            follow_known(lang, &worker, &mut events, &op, true, &a.money.wait).await
+        }
+    } else {
+        let question = tf(
+            lang,
+            "upay.confirm_hold",
+            &[
+                ("amount", &hold.amount.display()),
+                ("account", &hold.account),
+                ("minutes", &hold.minutes.to_string()),
+            ],
+        );
+        if let Some(code) = refused(lang, a.money.yes, &question) {
+            worker.stop().await;
+            return code;
+        }
+        worker.send(Command::StartHold {
+            hold,
+            allow_duplicate: a.money.new,
+        });
+        let id = loop {
+            match events.recv().await {
+                Some(Event::HoldNumbered { hold }) => break hold.id,
+                Some(Event::Trouble { key, .. }) => {
+                    worker.stop().await;
+                    return fail_usage(lang, json_out, key, &[]);
+                }
+                Some(_) => {}
+                None => break None,
+            }
+        };
+        match id {
+            Some(id) => wait_for_with(lang, &mut events, &id, &a.money.wait, held_is_done).await,
+            None => exit::USAGE,
+        }
+    };
+    worker.stop().await;
+    code
+}
+
+fn print_op(lang: Lang, op: &Operation, json_out: bool) {
+    if json_out {
+        println!("{}", op_json(op));
+    } else {
+        println!("{}", super::describe(lang, op));
+    }
+}
+
+/// `kassa upay hold capture|cancel --hold-id ID`
+pub async fn hold_act(
+    settings: &Settings,
+    journal: Journal,
+    hold_id: &str,
+    action: HoldAction,
+    yes: bool,
+    w: Wait,
+) -> u8 {
+    let lang = settings.lang;
+    let hold_id = match validate::hold_id(hold_id) {
+        Ok(h) => h,
+        Err(key) => return fail_usage(lang, w.json, key, &[]),
+    };
+    let row = match journal.find_by_ref(Kind::UpayHold, &hold_id) {
+        Ok(Some(op)) => op,
+        Ok(None) => return fail_usage(lang, w.json, "upay.hold_unknown", &[("id", &hold_id)]),
+        Err(e) => {
+            let error = e.to_string();
+            return fail_usage(lang, w.json, "error.journal_open", &[("error", &error)]);
+        }
+    };
+    let (want, phase) = match action {
+        HoldAction::Capture => (State::Completed, crate::worker::upay::Phase::Capture),
+        HoldAction::Cancel => (State::Cancelled, crate::worker::upay::Phase::Cancel),
+    };
+    let done = move |op: &Operation| {
+        if op.state == want {
+            exit::DONE
+        } else if op.state == State::Held || op.state.is_final() {
+            // Refused (the hold still stands), or it ended otherwise: the line above says how.
+            exit::DECLINED
+        } else {
+            exit_for(op)
+        }
+    };
+    if row.state.is_final() {
+        if row.state != want && !w.json {
+            eprintln!("kassa: {}", t(lang, "upay.hold_not_held"));
+        }
+        print_op(lang, &row, w.json);
+        return done(&row);
+    }
+    let id = row.id.clone();
+    let (_, worker, mut events) = match open_for(settings, journal, None, w.json) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if row.state == State::Pending {
+        // An action already under way (or the create itself): follow it, never start another.
+        let same = hold_params(&row).is_some_and(|p| p.phase == phase);
+        if !same && !w.json {
+            eprintln!("kassa: {}", t(lang, "upay.hold_busy"));
+        }
+        let code = if same {
+            follow_known(lang, &worker, &mut events, &row, true, &w).await
+        } else {
+            exit::PENDING
+        };
+        worker.stop().await;
+        return code;
+    }
+    let question = tf(
+        lang,
+        match action {
+            HoldAction::Capture => "upay.confirm_capture",
+            HoldAction::Cancel => "upay.confirm_cancel",
+        },
+        &[("amount", &row.amount.display()), ("hold", &hold_id)],
+    );
+    if let Some(code) = refused(lang, yes, &question) {
+        worker.stop().await;
+        return code;
+    }
+    worker.send(Command::ActOnHold {
+        id: id.clone(),
+        action,
+    });
+    let code = wait_for_with(lang, &mut events, &id, &w, done).await;
+    worker.stop().await;
+    code
+}
+
+/// `kassa upay hold check (--hold-id ID | --partner-trx-id ID)`
+pub async fn hold_check(
+    settings: &Settings,
+    journal: Journal,
+    by: CheckBy,
+    target: &str,
+    json_out: bool,
+) -> u8 {
+    let lang = settings.lang;
+    let target = match by {
+        CheckBy::HoldId => validate::hold_id(target),
+        CheckBy::PartnerTrxId => validate::card_token(target).map_err(|_| "upay.trx_invalid"),
+    };
+    let target = match target {
+        Ok(t) => t,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    if let Err(reason) = crate::providers::upay::client::UpayClient::from_settings(
+        &settings.upay,
+        settings.lang.code(),
+    ) {
+        return not_configured(lang, json_out, &reason);
+    }
+    let (_, worker, mut events) = match open_for(settings, journal, None, json_out) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    worker.send(Command::CheckHold { by, target });
+    let code = loop {
+        match events.recv().await {
+            Some(Event::HoldChecked { answer }) => {
+                let status = answer
+                    .status
+                    .as_ref()
+                    .map(|s| t(lang, s.message_key()).to_string());
+                if json_out {
+                    println!(
+                        "{}",
+                        json!({
+                            "target": answer.target,
+                            "code": answer.code,
+                            "description": answer.description,
+                            "status": status,
+                            "amount": answer.amount.map(|a| a.to_wire_decimal()),
+                            "operation": answer.op.as_ref().map(op_json),
+                        })
+                    );
+                } else {
+                    let mut line = format!("{}: {}", answer.target, answer.code);
+                    if let Some(d) = &answer.description {
+                        line.push_str(&format!(" · {d}"));
+                    }
+                    if let Some(s) = &status {
+                        line.push_str(&format!(" · {s}"));
+                    }
+                    if let Some(a) = answer.amount {
+                        line.push_str(&format!(" · {}", a.display()));
+                    }
+                    println!("{line}");
+                    if let Some(op) = &answer.op {
+                        println!("{}", super::describe(lang, op));
+                    }
+                }
+                break exit::DONE;
+            }
+            Some(Event::Trouble { key, .. }) => {
+                let msg = t(lang, key);
+                if json_out {
+                    println!("{}", json!({"error": msg, "code": key}));
+                } else {
+                    eprintln!("kassa: {msg}");
+                }
+                break exit::PENDING;
+            }
+            Some(_) => {}
+            None => break exit::PENDING,
+        }
+    };
+    worker.stop().await;
+    code
+}
