@@ -17,7 +17,7 @@ use crate::worker::{Command, Event};
 use keys::Action;
 use screens::{
     cash_in::CashInState, detail::DetailState, home::HomeState, journal::JournalState,
-    pay::PayState, webmoney::WmState,
+    pay::PayState, upay::UpayState, webmoney::WmState,
 };
 
 pub use tui::{Start, run};
@@ -46,6 +46,7 @@ pub enum ScreenId {
     CashIn,
     Pay,
     Webmoney,
+    Upay,
     Journal,
     Detail,
 }
@@ -114,6 +115,9 @@ pub struct Model {
     pub webmoney: WmState,
     /// The configured store purse, offered in the invoice form.
     pub wm_purse: String,
+    pub upay: UpayState,
+    /// `[upay] service_id` and `hold_minutes`: what a hold is placed with.
+    pub upay_defaults: (u64, u64),
     pub journal: JournalState,
     pub detail: DetailState,
     pub counts: Counts,
@@ -142,6 +146,8 @@ impl Model {
             pay: PayState::default(),
             webmoney: WmState::default(),
             wm_purse: String::new(),
+            upay: UpayState::default(),
+            upay_defaults: (0, 60),
             journal: JournalState::default(),
             detail: DetailState::default(),
             counts: Counts::default(),
@@ -159,6 +165,10 @@ impl Model {
             ScreenId::CashIn => self.cash_in.waiting(),
             ScreenId::Pay => self.pay.waiting(),
             ScreenId::Webmoney => self.webmoney.waiting(),
+            ScreenId::Upay => {
+                self.upay.waiting()
+                    || matches!(self.upay.step, screens::upay::Step::Card(ref c) if c.state == crate::journal::State::Issued)
+            }
             _ => false,
         }
     }
@@ -169,6 +179,7 @@ impl Model {
             || self.cash_in.sending()
             || self.pay.sending()
             || self.webmoney.sending()
+            || self.upay.sending()
     }
 
     /// A text field has the keyboard: letters are text, not commands.
@@ -177,6 +188,7 @@ impl Model {
             ScreenId::CashIn => self.cash_in.typing(),
             ScreenId::Pay => self.pay.typing(),
             ScreenId::Webmoney => self.webmoney.typing(),
+            ScreenId::Upay => self.upay.typing(),
             _ => false,
         }
     }
@@ -263,6 +275,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         ScreenId::CashIn => screens::cash_in::on_key(model, key, action),
         ScreenId::Pay => screens::pay::on_key(model, key, action),
         ScreenId::Webmoney => screens::webmoney::on_key(model, key, action),
+        ScreenId::Upay => screens::upay::on_key(model, key, action),
         ScreenId::Journal => screens::journal::on_key(model, action),
         ScreenId::Detail => screens::detail::on_key(model, action),
     }
@@ -287,6 +300,7 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             Vec::new()
         }
         Event::Journal { rows } => {
+            screens::upay::on_event(model, &Event::Journal { rows: rows.clone() });
             model.journal.set_rows(rows);
             Vec::new()
         }
@@ -298,6 +312,7 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             if !screens::cash_in::on_trouble(model, id.as_deref(), key)
                 && !screens::pay::on_trouble(model, id.as_deref(), key)
                 && !screens::webmoney::on_trouble(model, key)
+                && (model.screen != ScreenId::Upay || !screens::upay::on_trouble(model, key))
             {
                 model.notice = Some(Note::Key(key));
             }
@@ -313,6 +328,7 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             }
             screens::pay::on_event(model, &other);
             screens::webmoney::on_event(model, &other);
+            screens::upay::on_event(model, &other);
             let mut cmds = screens::cash_in::on_event(model, other);
             if finished && model.screen == ScreenId::Journal {
                 cmds.push(Command::LoadJournal {
@@ -332,6 +348,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
         ScreenId::CashIn => screens::cash_in::view(model, frame, body),
         ScreenId::Pay => screens::pay::view(model, frame, body),
         ScreenId::Webmoney => screens::webmoney::view(model, frame, body),
+        ScreenId::Upay => screens::upay::view(model, frame, body),
         ScreenId::Journal => screens::journal::view(model, frame, body),
         ScreenId::Detail => screens::detail::view(model, frame, body),
     }
@@ -349,6 +366,7 @@ pub fn hints(model: &Model) -> Vec<keys::Hint> {
         ScreenId::CashIn => model.cash_in.hints(),
         ScreenId::Pay => model.pay.hints(),
         ScreenId::Webmoney => model.webmoney.hints(),
+        ScreenId::Upay => model.upay.hints(),
         ScreenId::Journal => screens::journal::hints(),
         ScreenId::Detail => screens::detail::hints(),
     }

@@ -59,6 +59,11 @@ pub async fn run(start: Start) -> u8 {
     log_panics();
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut model = Model::new(lang, demo, agent, color, Instant::now());
+    if let Start::Configured(s) = &start {
+        model.upay_defaults = (s.upay.service_id, s.upay.hold_minutes);
+    } else {
+        model.upay_defaults = (628, 60);
+    }
     model.wm_purse = match &start {
         Start::Configured(s) => s.webmoney.purse.clone(),
         Start::Demo(_) => crate::emulator::webmoney::DEMO_PURSE.to_string(),

@@ -43,7 +43,7 @@ const FLOWS: [Flow; 7] = [
     Flow {
         title: "home.upay",
         subtitle: "home.upay.sub",
-        target: None,
+        target: Some(ScreenId::Upay),
     },
     Flow {
         title: "home.webmoney",

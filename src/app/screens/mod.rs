@@ -6,4 +6,5 @@ pub mod home;
 pub mod journal;
 pub mod pay;
 pub mod payment;
+pub mod upay;
 pub mod webmoney;

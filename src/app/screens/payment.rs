@@ -193,6 +193,8 @@ pub fn result_view(
     let lang = model.lang;
     let (tone, title) = match (op.state, op.needs_reconciliation) {
         (State::Completed, _) => (Tone::Good, t(lang, ok_title)),
+        // A hold placed is what its screen asked for (it is captured later).
+        (State::Held, false) => (Tone::Good, t(lang, ok_title)),
         (_, true) => (Tone::Warn, t(lang, "cashin.done_recon")),
         (s, _) if s.is_final() => (Tone::Bad, t(lang, "cashin.done_declined")),
         _ => (Tone::Warn, t(lang, "cashin.done_pending")),
@@ -229,7 +231,7 @@ pub fn result_view(
     }
     lines.push(Line::raw(""));
     let advice = match (op.state, op.needs_reconciliation) {
-        (State::Completed, _) => None,
+        (State::Completed | State::Held, _) => None,
         (_, true) => Some(tf(
             lang,
             "cashin.recon_advice",

@@ -1,0 +1,741 @@
+//! UPay: a card registration (number, expiry, CVV shown as dots, holder, phone) →
+//! confirmation → sent once → the 3-D Secure link as a QR code and as text for the
+//! customer's phone, until the signed notification (or the cashier) says it is confirmed;
+//! then the holds: placed on the card, listed with their expiry, captured or cancelled on
+//! a key (each after a confirmation), checked on a key.
+
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::payment::{Progress, kv, progress_view, result_view};
+use crate::app::keys::{Action, Hint};
+use crate::app::widgets::{self, Tone, qr::QrView, state_tone, style};
+use crate::app::{Model, Note, ScreenId};
+use crate::i18n::{t, tf};
+use crate::journal::{Kind, Operation, State};
+use crate::money::Amount;
+use crate::providers::upay::codec::CheckBy;
+use crate::validate;
+use crate::worker::upay::{CURRENCY, CardInput, CardTarget, HoldAction, HoldInput, expires_at};
+use crate::worker::{Command, Event};
+
+const CARD_FIELDS: usize = 5;
+const CARD_LABELS: [&str; CARD_FIELDS] = [
+    "upay.card_number",
+    "upay.expiry",
+    "upay.cvv",
+    "upay.holder",
+    "upay.phone",
+];
+const HOLD_FIELDS: usize = 3;
+const HOLD_LABELS: [&str; HOLD_FIELDS] = ["upay.account", "upay.amount", "upay.minutes"];
+
+#[derive(Debug, Clone, Default)]
+pub enum Step {
+    #[default]
+    CardForm,
+    ConfirmCard(CardInput),
+    Registering(Progress),
+    /// The registration's row: issued (waiting for the customer), then final.
+    Card(Box<Operation>),
+    /// The holds on the journal's cards, newest first.
+    Holds,
+    HoldForm,
+    ConfirmHold(HoldInput),
+    /// Capture or cancel of the selected hold, asked before anything is sent.
+    ConfirmAction(HoldAction, Box<Operation>),
+    Placing(Progress),
+    Placed(Box<Operation>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UpayState {
+    pub step: Step,
+    pub card: [Input; CARD_FIELDS],
+    pub hold: [Input; HOLD_FIELDS],
+    pub focus: usize,
+    pub error: Option<Note>,
+    /// The card holds are placed on: the latest confirmed (or issued) registration.
+    pub card_row: Option<Box<Operation>>,
+    pub holds: Vec<Operation>,
+    pub selected: usize,
+}
+
+impl UpayState {
+    pub fn typing(&self) -> bool {
+        matches!(self.step, Step::CardForm | Step::HoldForm)
+    }
+
+    pub fn waiting(&self) -> bool {
+        matches!(self.step, Step::Registering(_) | Step::Placing(_))
+    }
+
+    pub fn sending(&self) -> bool {
+        self.waiting()
+    }
+
+    pub fn hints(&self) -> Vec<Hint> {
+        match &self.step {
+            Step::CardForm | Step::HoldForm => vec![
+                ("Enter", "hint.next"),
+                ("Tab", "hint.field"),
+                ("Esc", "hint.back"),
+                ("F1", "hint.help"),
+            ],
+            Step::ConfirmCard(_) | Step::ConfirmHold(_) | Step::ConfirmAction(..) => {
+                vec![("y", "hint.confirm"), ("Esc", "hint.back")]
+            }
+            Step::Registering(_) | Step::Placing(_) => {
+                vec![("Esc", "hint.background"), ("g", "hint.journal")]
+            }
+            Step::Card(_) => vec![
+                ("c", "hint.card_confirmed"),
+                ("x", "hint.card_failed"),
+                ("h", "hint.holds"),
+                ("Esc", "hint.home"),
+            ],
+            Step::Holds => vec![
+                ("n", "hint.new_hold"),
+                ("c", "hint.capture"),
+                ("x", "hint.cancel_hold"),
+                ("r", "hint.check"),
+                ("Esc", "hint.home"),
+            ],
+            Step::Placed(_) => vec![("h", "hint.holds"), ("Esc", "hint.home")],
+        }
+    }
+
+    fn selected_hold(&self) -> Option<&Operation> {
+        self.holds.get(self.selected)
+    }
+}
+
+fn masked(input: &Input) -> Input {
+    Input::new("•".repeat(input.value().chars().count()))
+}
+
+pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    let s = &mut model.upay;
+    match s.step.clone() {
+        Step::CardForm => on_card_form(model, key, action),
+        Step::HoldForm => on_hold_form(model, key, action),
+        Step::ConfirmCard(card) => match action {
+            Some(Action::Yes) => {
+                s.step = Step::Registering(Progress::new(
+                    String::new(),
+                    Amount::none(CURRENCY),
+                    crate::mask::pan(&card.number),
+                ));
+                // What was typed goes with the command; the fields are cleared now.
+                s.card = Default::default();
+                s.focus = 0;
+                vec![Command::RegisterCard { card }]
+            }
+            Some(Action::Back | Action::No) => {
+                s.step = Step::CardForm;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Step::ConfirmHold(hold) => match action {
+            Some(Action::Yes) => {
+                s.step = Step::Placing(Progress::new(
+                    String::new(),
+                    hold.amount,
+                    hold.account.clone(),
+                ));
+                vec![Command::StartHold {
+                    hold,
+                    allow_duplicate: false,
+                }]
+            }
+            Some(Action::Back | Action::No) => {
+                s.step = Step::HoldForm;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Step::ConfirmAction(act, op) => match action {
+            Some(Action::Yes) => {
+                s.step = Step::Holds;
+                vec![Command::ActOnHold {
+                    id: op.id.clone(),
+                    action: act,
+                }]
+            }
+            Some(Action::Back | Action::No) => {
+                s.step = Step::Holds;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Step::Card(op) => match key.code {
+            KeyCode::Char('c' | 'x') if op.state == State::Issued => {
+                vec![Command::ConfirmCard {
+                    target: CardTarget::Id(op.id.clone()),
+                    confirmed: key.code == KeyCode::Char('c'),
+                    note: "marked by the cashier".into(),
+                }]
+            }
+            KeyCode::Char('h') => open_holds(model),
+            KeyCode::Char('g') => model.go(ScreenId::Journal),
+            _ if action == Some(Action::Back) => model.go(ScreenId::Home),
+            _ => Vec::new(),
+        },
+        Step::Registering(_) | Step::Placing(_) => match (action, key.code) {
+            (Some(Action::Back), _) => model.go(ScreenId::Home),
+            (_, KeyCode::Char('g')) => model.go(ScreenId::Journal),
+            _ => Vec::new(),
+        },
+        Step::Placed(_) => match (action, key.code) {
+            (Some(Action::Back), _) => model.go(ScreenId::Home),
+            (_, KeyCode::Char('h')) => open_holds(model),
+            _ => Vec::new(),
+        },
+        Step::Holds => on_holds_key(model, key, action),
+    }
+}
+
+fn open_holds(model: &mut Model) -> Vec<Command> {
+    model.upay.step = Step::Holds;
+    model.upay.error = None;
+    vec![Command::LoadJournal {
+        pending_only: false,
+    }]
+}
+
+fn on_holds_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    let s = &mut model.upay;
+    match (action, key.code) {
+        (Some(Action::Back), _) => return model.go(ScreenId::Home),
+        (Some(Action::Up), _) => s.selected = s.selected.saturating_sub(1),
+        (Some(Action::Down), _) => {
+            s.selected = (s.selected + 1).min(s.holds.len().saturating_sub(1));
+        }
+        (Some(Action::Reload), _) => {
+            if let Some(h) = s.selected_hold().and_then(|h| h.provider_ref.clone()) {
+                return vec![Command::CheckHold {
+                    by: CheckBy::HoldId,
+                    target: h,
+                }];
+            }
+        }
+        (_, KeyCode::Char('n')) => {
+            if s.card_row.is_none() {
+                s.error = Some(Note::Key("upay.no_card"));
+            } else {
+                s.step = Step::HoldForm;
+                s.focus = 0;
+            }
+        }
+        (_, KeyCode::Char(c @ ('c' | 'x'))) => {
+            let act = if c == 'c' {
+                HoldAction::Capture
+            } else {
+                HoldAction::Cancel
+            };
+            match s.selected_hold() {
+                Some(op) if op.state == State::Held => {
+                    s.step = Step::ConfirmAction(act, Box::new(op.clone()));
+                }
+                Some(_) => s.error = Some(Note::Key("upay.hold_not_held")),
+                None => {}
+            }
+        }
+        (_, KeyCode::Char('g')) => return model.go(ScreenId::Journal),
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn on_card_form(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    let s = &mut model.upay;
+    match action {
+        Some(Action::Back) => return model.go(ScreenId::Home),
+        Some(Action::NextField | Action::Down) => s.focus = (s.focus + 1) % CARD_FIELDS,
+        Some(Action::Up) => s.focus = (s.focus + CARD_FIELDS - 1) % CARD_FIELDS,
+        Some(Action::Submit) if s.focus + 1 < CARD_FIELDS => s.focus += 1,
+        Some(Action::Submit) => submit_card(s),
+        _ => {
+            // The holds list is one key away from an empty form.
+            if key.code == KeyCode::F(3) {
+                return open_holds(model);
+            }
+            if s.card[s.focus].handle_event(&TermEvent::Key(key)).is_some() {
+                s.error = None;
+            }
+        }
+    }
+    Vec::new()
+}
+
+fn submit_card(s: &mut UpayState) {
+    let v: Vec<&str> = s.card.iter().map(Input::value).collect();
+    let today = chrono::Local::now().date_naive();
+    let checked = (|| {
+        let number = validate::card_number(v[0]).map_err(|k| (0, k))?;
+        let expiry = validate::card_expiry(v[1], today).map_err(|k| (1, k))?;
+        let cvv = validate::cvv(v[2]).map_err(|k| (2, k))?;
+        let holder = validate::card_holder(v[3]).map_err(|k| (3, k))?;
+        let phone = validate::uz_phone(v[4]).map_err(|k| (4, k))?;
+        Ok::<_, (usize, &'static str)>(CardInput {
+            number,
+            expiry,
+            cvv,
+            holder,
+            phone,
+        })
+    })();
+    match checked {
+        Ok(card) => {
+            s.error = None;
+            s.step = Step::ConfirmCard(card);
+        }
+        Err((field, key)) => {
+            s.focus = field;
+            s.error = Some(Note::Key(key));
+        }
+    }
+}
+
+fn on_hold_form(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    let s = &mut model.upay;
+    match action {
+        Some(Action::Back) => s.step = Step::Holds,
+        Some(Action::NextField | Action::Down) => s.focus = (s.focus + 1) % HOLD_FIELDS,
+        Some(Action::Up) => s.focus = (s.focus + HOLD_FIELDS - 1) % HOLD_FIELDS,
+        Some(Action::Submit) if s.focus + 1 < HOLD_FIELDS => s.focus += 1,
+        Some(Action::Submit) => submit_hold(s, model.upay_defaults),
+        _ => {
+            if s.hold[s.focus].handle_event(&TermEvent::Key(key)).is_some() {
+                s.error = None;
+            }
+        }
+    }
+    Vec::new()
+}
+
+fn submit_hold(s: &mut UpayState, (service_id, default_minutes): (u64, u64)) {
+    let Some(card) = s.card_row.as_ref().and_then(|c| c.provider_ref.clone()) else {
+        s.error = Some(Note::Key("upay.no_card"));
+        return;
+    };
+    let v: Vec<&str> = s.hold.iter().map(Input::value).collect();
+    let checked = (|| {
+        let account = validate::utility_account(v[0]).map_err(|k| (0, k))?;
+        let amount = Amount::parse(v[1], CURRENCY).map_err(|e| (1, e.message_key()))?;
+        let minutes = if v[2].trim().is_empty() {
+            default_minutes
+        } else {
+            validate::hold_minutes(v[2]).map_err(|k| (2, k))?
+        };
+        Ok::<_, (usize, &'static str)>(HoldInput {
+            id: None,
+            card_token: card,
+            service_id,
+            account,
+            amount,
+            minutes,
+        })
+    })();
+    match checked {
+        Ok(hold) => {
+            s.error = None;
+            s.step = Step::ConfirmHold(hold);
+        }
+        Err((field, key)) => {
+            s.focus = field;
+            s.error = Some(Note::Key(key));
+        }
+    }
+}
+
+/// A worker trouble about this screen (not set up, not recorded, a refused action).
+pub fn on_trouble(model: &mut Model, key: &'static str) -> bool {
+    let s = &mut model.upay;
+    let ours = key.starts_with("upay.")
+        || (key == "error.not_recorded"
+            && matches!(s.step, Step::Registering(_) | Step::Placing(_)));
+    if ours {
+        s.step = match s.step {
+            Step::Registering(_) => Step::CardForm,
+            Step::Placing(_) => Step::HoldForm,
+            _ => s.step.clone(),
+        };
+        s.error = Some(Note::Key(key));
+    }
+    ours
+}
+
+/// Worker events for this screen.
+pub fn on_event(model: &mut Model, ev: &Event) {
+    let now = model.now;
+    let s = &mut model.upay;
+    match ev {
+        Event::Journal { rows } => {
+            s.holds = rows
+                .iter()
+                .filter(|o| o.kind == Kind::UpayHold)
+                .cloned()
+                .collect();
+            s.selected = s.selected.min(s.holds.len().saturating_sub(1));
+            if let Some(card) = rows.iter().find(|o| {
+                o.kind == Kind::UpayCard && matches!(o.state, State::Completed | State::Issued)
+            }) {
+                s.card_row = Some(Box::new(card.clone()));
+            }
+        }
+        Event::Recorded { op } if op.kind == Kind::UpayCard => {
+            if let Step::Registering(p) = &mut s.step {
+                p.id = op.id.clone();
+                p.recorded = true;
+            }
+        }
+        Event::HoldNumbered { hold } => {
+            if let Step::Placing(p) = &mut s.step {
+                if p.id.is_empty() {
+                    p.id = hold.id.clone().unwrap_or_default();
+                }
+            }
+        }
+        Event::DuplicateHold { existing, .. } => {
+            if matches!(s.step, Step::Placing(_)) {
+                s.step = Step::HoldForm;
+                s.error = Some(Note::Provider {
+                    key: "upay.duplicate_hold",
+                    text: Some(existing.id.clone()),
+                    code: None,
+                });
+            }
+        }
+        Event::Finished { op } | Event::NeedsReconciliation { op } => {
+            let card_here = match &s.step {
+                Step::Registering(p) => p.id == op.id,
+                Step::Card(c) => c.id == op.id,
+                _ => false,
+            };
+            if card_here {
+                if matches!(op.state, State::Completed | State::Issued) {
+                    s.card_row = Some(Box::new(op.clone()));
+                }
+                s.step = Step::Card(Box::new(op.clone()));
+            } else if matches!(&s.step, Step::Placing(p) if p.id == op.id) {
+                s.step = Step::Placed(Box::new(op.clone()));
+            }
+            if op.kind == Kind::UpayHold {
+                match s.holds.iter_mut().find(|h| h.id == op.id) {
+                    Some(h) => *h = op.clone(),
+                    None => s.holds.insert(0, op.clone()),
+                }
+            }
+        }
+        Event::HoldChecked { answer } => {
+            if let Some(op) = &answer.op {
+                if let Some(h) = s.holds.iter_mut().find(|h| h.id == op.id) {
+                    *h = op.clone();
+                }
+            }
+        }
+        other => match &mut s.step {
+            Step::Registering(p) | Step::Placing(p) => {
+                p.on_event(other, now);
+            }
+            _ => {}
+        },
+    }
+}
+
+pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let s = &model.upay;
+    match &s.step {
+        Step::CardForm => card_form(model, frame, area),
+        Step::ConfirmCard(card) => {
+            card_form(model, frame, area);
+            let rows = vec![
+                (t(lang, "upay.card_number"), crate::mask::pan(&card.number)),
+                (t(lang, "upay.expiry"), card.expiry.clone()),
+                (t(lang, "upay.holder"), card.holder.clone()),
+                (t(lang, "upay.phone"), card.phone.clone()),
+            ];
+            widgets::dialog(
+                model,
+                frame,
+                t(lang, "upay.confirm_card_title"),
+                &rows,
+                t(lang, "upay.confirm_card_warning"),
+                &[
+                    ("y", t(lang, "hint.confirm")),
+                    ("Esc", t(lang, "hint.back")),
+                ],
+                Tone::Normal,
+            );
+        }
+        Step::Registering(p) => progress_view(model, frame, area, p, "upay.registering"),
+        Step::Card(op) => card_view(model, frame, area, op),
+        Step::Holds => holds_view(model, frame, area),
+        Step::HoldForm => hold_form(model, frame, area),
+        Step::ConfirmHold(h) => {
+            hold_form(model, frame, area);
+            let rows = vec![
+                (t(lang, "upay.account"), h.account.clone()),
+                (t(lang, "upay.amount"), h.amount.display()),
+                (t(lang, "upay.minutes"), h.minutes.to_string()),
+                (t(lang, "upay.card"), crate::mask::token(&h.card_token)),
+            ];
+            widgets::dialog(
+                model,
+                frame,
+                t(lang, "upay.confirm_hold_title"),
+                &rows,
+                t(lang, "upay.confirm_hold_warning"),
+                &[
+                    ("y", t(lang, "hint.confirm")),
+                    ("Esc", t(lang, "hint.back")),
+                ],
+                Tone::Normal,
+            );
+        }
+        Step::ConfirmAction(act, op) => {
+            holds_view(model, frame, area);
+            let rows = vec![
+                (
+                    t(lang, "upay.hold_id"),
+                    op.provider_ref.clone().unwrap_or_default(),
+                ),
+                (t(lang, "upay.account"), op.customer.clone()),
+                (t(lang, "upay.amount"), op.amount.display()),
+            ];
+            let (title, warning) = match act {
+                HoldAction::Capture => ("upay.capture_title", "upay.capture_warning"),
+                HoldAction::Cancel => ("upay.cancel_title", "upay.cancel_warning"),
+            };
+            widgets::dialog(
+                model,
+                frame,
+                t(lang, title),
+                &rows,
+                t(lang, warning),
+                &[
+                    ("y", t(lang, "hint.confirm")),
+                    ("Esc", t(lang, "hint.back")),
+                ],
+                Tone::Warn,
+            );
+        }
+        Step::Placing(p) => progress_view(model, frame, area, p, "upay.placing"),
+        Step::Placed(op) => {
+            let mut rows = vec![kv(lang, "upay.account", op.customer.clone())];
+            if let Some(h) = &op.provider_ref {
+                rows.push(kv(lang, "upay.hold_id", h.clone()));
+            }
+            if let Some(until) = expires_at(op) {
+                rows.push(kv(lang, "upay.until", widgets::hhmm(until)));
+            }
+            result_view(model, frame, area, op, "upay.held_ok", rows);
+        }
+    }
+}
+
+fn inputs_form(
+    model: &Model,
+    frame: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    labels: &[&str],
+    inputs: &[Input],
+    hint: &str,
+) {
+    let lang = model.lang;
+    let s = &model.upay;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title} "));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let active = s.typing();
+    for (i, label) in labels.iter().enumerate() {
+        let row = Rect {
+            y: inner.y + u16::try_from(i).unwrap_or(0),
+            height: 1,
+            ..inner
+        };
+        if row.y >= inner.bottom() {
+            break;
+        }
+        let suffix = if *label == "upay.amount" {
+            CURRENCY.symbol()
+        } else {
+            ""
+        };
+        widgets::field(
+            frame,
+            row,
+            t(lang, label),
+            &inputs[i],
+            20,
+            active && s.focus == i,
+            suffix,
+        );
+    }
+    let line = match &s.error {
+        Some(err) => Line::styled(format!(" ✖ {}", err.render(lang)), style(model, Tone::Bad)),
+        None => Line::styled(format!(" {hint}"), style(model, Tone::Dim)),
+    };
+    let n = u16::try_from(labels.len()).unwrap_or(0);
+    let rest = Rect {
+        y: inner.y + n + 1,
+        height: inner.height.saturating_sub(n + 1),
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(vec![line]).wrap(Wrap { trim: false }), rest);
+}
+
+fn card_form(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let s = &model.upay;
+    // The CVV is never drawn, only as many dots as digits typed.
+    let mut shown = s.card.clone();
+    shown[2] = masked(&s.card[2]);
+    inputs_form(
+        model,
+        frame,
+        area,
+        t(lang, "upay.card_title"),
+        &CARD_LABELS,
+        &shown,
+        t(lang, "upay.card_hint"),
+    );
+}
+
+fn hold_form(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let card = model
+        .upay
+        .card_row
+        .as_ref()
+        .map(|c| c.customer.clone())
+        .unwrap_or_default();
+    inputs_form(
+        model,
+        frame,
+        area,
+        &tf(lang, "upay.hold_title", &[("card", &card)]),
+        &HOLD_LABELS,
+        &model.upay.hold,
+        t(lang, "upay.hold_hint"),
+    );
+}
+
+/// The registration's outcome; while the customer has not confirmed it, the 3-D Secure
+/// link as a QR code (the whole screen if need be) and as text.
+fn card_view(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation) {
+    let lang = model.lang;
+    let url = op.detail.clone().filter(|d| d.contains("://"));
+    if op.state != State::Issued || url.is_none() {
+        let rows = vec![
+            kv(lang, "upay.card_number", op.customer.clone()),
+            kv(
+                lang,
+                "upay.holder",
+                op.customer_name.clone().unwrap_or_default(),
+            ),
+        ];
+        return result_view(model, frame, area, op, "upay.card_ok", rows);
+    }
+    let url = url.unwrap_or_default();
+    let block = Block::default().borders(Borders::ALL).title(format!(
+        " {} · {} ",
+        t(lang, "upay.card_title"),
+        op.customer
+    ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let status = Line::styled(
+        format!(
+            "{} {}",
+            widgets::spinner(model.frame),
+            t(lang, "upay.waiting_3ds")
+        ),
+        style(model, Tone::Warn),
+    );
+    let link = Line::raw(url.clone());
+    // The code takes the whole height; the words and the link go beside it.
+    match QrView::new(&url) {
+        Ok(qr) if qr.fits(inner) => {
+            let (w, _) = qr.size();
+            let [left, right] =
+                Layout::horizontal([Constraint::Length(w + 1), Constraint::Min(0)]).areas(inner);
+            frame.render_widget(&qr, left);
+            let text = vec![status, Line::raw(""), link];
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), right);
+        }
+        _ => {
+            let text = vec![
+                Line::raw(t(lang, "upay.qr_too_big")),
+                Line::raw(""),
+                status,
+                Line::raw(""),
+                link,
+            ];
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), inner);
+        }
+    }
+}
+
+fn holds_view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let s = &model.upay;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} ", t(lang, "upay.holds_title")));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines = Vec::new();
+    if let Some(err) = &s.error {
+        lines.push(Line::styled(
+            format!(" ✖ {}", err.render(lang)),
+            style(model, Tone::Bad),
+        ));
+    }
+    if s.holds.is_empty() {
+        lines.push(Line::styled(
+            format!(" {}", t(lang, "upay.no_holds")),
+            style(model, Tone::Dim),
+        ));
+    }
+    for (i, h) in s.holds.iter().enumerate() {
+        let state = match (h.state, expires_at(h)) {
+            (State::Held, Some(until)) => {
+                tf(lang, "upay.held_until", &[("time", &widgets::hhmm(until))])
+            }
+            (st, _) => t(lang, st.message_key()).to_uppercase(),
+        };
+        let state = if h.needs_reconciliation {
+            format!("{} !", t(lang, "state.needs_recon").to_uppercase())
+        } else {
+            state
+        };
+        let marker = if i == s.selected { "›" } else { " " };
+        let text = format!(
+            "{marker}{} {:<16} {:>16} {:<14} {}",
+            widgets::hhmm(h.created_at),
+            h.provider_ref.as_deref().unwrap_or("—"),
+            h.amount.display(),
+            h.customer,
+            state
+        );
+        let tone = if h.needs_reconciliation {
+            Tone::Bad
+        } else {
+            state_tone(h)
+        };
+        lines.push(Line::styled(text, style(model, tone)));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,261 @@
+//! The UPay screen: the update function's commands for each key, and snapshots of every
+//! state in ru and en at 80x24 (the CVV drawn as dots, the 3-D Secure link as a QR code).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use kassa::app::screens::upay::Step;
+use kassa::app::{Model, Msg, update, view};
+use kassa::i18n::Lang;
+use kassa::journal::{Kind, Operation, State};
+use kassa::money::{Amount, Currency};
+use kassa::worker::upay::HoldAction;
+use kassa::worker::{Command, Event};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const T0: i64 = 1_795_000_000_000;
+
+fn model(lang: Lang) -> Model {
+    let mut m = Model::new(lang, true, "72222222221".into(), false, Instant::now());
+    m.upay_defaults = (628, 60);
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('4'), KeyModifiers::NONE)),
+    );
+    m
+}
+
+fn press(m: &mut Model, code: KeyCode) -> Vec<Command> {
+    update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn type_text(m: &mut Model, text: &str) {
+    for c in text.chars() {
+        press(m, KeyCode::Char(c));
+    }
+}
+
+fn filled(lang: Lang, number: &str) -> Model {
+    let mut m = model(lang);
+    for (i, v) in [number, "12/30", "987", "Tony Sapay", "998911902494"]
+        .iter()
+        .enumerate()
+    {
+        if i > 0 {
+            press(&mut m, KeyCode::Tab);
+        }
+        type_text(&mut m, v);
+    }
+    m
+}
+
+fn card_op(state: State) -> Operation {
+    Operation {
+        id: "card-1".into(),
+        kind: Kind::UpayCard,
+        state,
+        amount: Amount::none(Currency::Uzs),
+        customer: "411111******1111".into(),
+        customer_name: Some("TONY SAPAY".into()),
+        endpoint: "demo-emulator/STAPI/STWS".into(),
+        identity: "kassa-demo".into(),
+        provider_status: Some("OK".into()),
+        provider_message: Some("Успешно".into()),
+        provider_ref: Some("emu0000000000001eef".into()),
+        detail: Some("http://127.0.0.1:8089/_emulator/upay/3ds/emu0000000000001eef".into()),
+        needs_reconciliation: false,
+        recon_reason: None,
+        attempts: 1,
+        created_at: T0,
+        updated_at: T0,
+        final_at: None,
+        params: None,
+    }
+}
+
+fn hold_op(id: &str, state: State, hold_id: &str, minor: i64) -> Operation {
+    Operation {
+        id: id.into(),
+        kind: Kind::UpayHold,
+        state,
+        amount: Amount::from_minor(minor, Currency::Uzs).unwrap(),
+        customer: "112312".into(),
+        customer_name: Some("emu0…1eef".into()),
+        provider_ref: Some(hold_id.into()),
+        detail: None,
+        params: Some(
+            r#"{"card_token":"emu0000000000001eef","service_id":628,"account":"112312","minutes":60,"phase":"create"}"#
+                .into(),
+        ),
+        ..card_op(state)
+    }
+}
+
+fn render(m: &Model) -> String {
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| view(m, f)).unwrap();
+    t.backend().to_string()
+}
+
+fn snap(name: &str, m: &Model) {
+    let lang = match m.lang {
+        Lang::Ru => "ru",
+        Lang::En => "en",
+    };
+    let screen = render(m);
+    insta::with_settings!({
+        snapshot_suffix => lang,
+        filters => vec![
+            (r"\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}", "DD.MM.YYYY hh:mm:ss"),
+            (r"\b\d{2}:\d{2}\b", "hh:mm"),
+        ],
+    }, {
+        insta::assert_snapshot!(name, screen);
+    });
+    assert!(
+        kassa::i18n::missing_keys().is_empty(),
+        "{:?}",
+        kassa::i18n::missing_keys()
+    );
+}
+
+#[test]
+fn the_card_form_checks_everything_and_never_draws_the_cvv() {
+    let mut m = filled(Lang::En, "4111 1111 1111 1112");
+    assert!(render(&m).contains("•••") && !render(&m).contains("987"));
+    // Filled in, the cursor is on the last field: Enter checks everything.
+    assert!(press(&mut m, KeyCode::Enter).is_empty(), "nothing sent");
+    assert_eq!(m.upay.focus, 0, "the cursor goes to the bad field");
+    assert!(render(&m).contains("check digit"));
+
+    let mut m = filled(Lang::En, "4111 1111 1111 1111");
+    press(&mut m, KeyCode::Enter);
+    assert!(matches!(m.upay.step, Step::ConfirmCard(_)));
+    assert!(press(&mut m, KeyCode::Esc).is_empty());
+    assert!(matches!(m.upay.step, Step::CardForm));
+    press(&mut m, KeyCode::Enter);
+    let cmds = press(&mut m, KeyCode::Char('y'));
+    match cmds.as_slice() {
+        [Command::RegisterCard { card }] => {
+            assert_eq!(card.number.as_str(), "4111111111111111");
+            assert_eq!(card.cvv.as_str(), "987");
+            assert_eq!(card.expiry, "1230");
+            assert_eq!(card.holder, "TONY SAPAY");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        m.upay.card.iter().all(|i| i.value().is_empty()),
+        "the typed card leaves the screen's memory once sent"
+    );
+}
+
+#[test]
+fn capture_and_cancel_are_asked_first_and_only_for_a_held_hold() {
+    let mut m = model(Lang::En);
+    press(&mut m, KeyCode::F(3));
+    update(
+        &mut m,
+        Msg::Worker(Event::Journal {
+            rows: vec![
+                hold_op("h2", State::Completed, "3794392756000002", 50_000),
+                hold_op("h1", State::Held, "3794392756000001", 100_000),
+                card_op(State::Completed),
+            ],
+        }),
+    );
+    assert_eq!(m.upay.holds.len(), 2);
+    assert!(press(&mut m, KeyCode::Char('c')).is_empty());
+    assert!(
+        matches!(m.upay.step, Step::Holds),
+        "a captured hold is not captured again"
+    );
+    press(&mut m, KeyCode::Down);
+    assert!(press(&mut m, KeyCode::Char('x')).is_empty());
+    assert!(matches!(
+        m.upay.step,
+        Step::ConfirmAction(HoldAction::Cancel, _)
+    ));
+    let cmds = press(&mut m, KeyCode::Char('y'));
+    assert!(matches!(
+        cmds.as_slice(),
+        [Command::ActOnHold { id, action: HoldAction::Cancel }] if id == "h1"
+    ));
+    // A new hold goes on the journal's confirmed card.
+    press(&mut m, KeyCode::Char('n'));
+    type_text(&mut m, "112312");
+    press(&mut m, KeyCode::Enter);
+    type_text(&mut m, "1 000");
+    press(&mut m, KeyCode::Enter);
+    press(&mut m, KeyCode::Enter);
+    let cmds = press(&mut m, KeyCode::Char('y'));
+    match cmds.as_slice() {
+        [Command::StartHold { hold, .. }] => {
+            assert_eq!(hold.card_token, "emu0000000000001eef");
+            assert_eq!(hold.amount.minor(), 100_000);
+            assert_eq!(hold.minutes, 60, "[upay] hold_minutes when left empty");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn upay_snapshots() {
+    for lang in [Lang::Ru, Lang::En] {
+        snap("upay_card_form", &filled(lang, "4111 1111 1111 1111"));
+        let mut bad = filled(lang, "4111 1111 1111 1112");
+        press(&mut bad, KeyCode::Enter);
+        snap("upay_bad_card", &bad);
+        let mut confirm = filled(lang, "4111 1111 1111 1111");
+        press(&mut confirm, KeyCode::Enter);
+        snap("upay_confirm_card", &confirm);
+        let mut waiting = confirm.clone();
+        press(&mut waiting, KeyCode::Char('y'));
+        update(
+            &mut waiting,
+            Msg::Worker(Event::Recorded {
+                op: card_op(State::Pending),
+            }),
+        );
+        update(
+            &mut waiting,
+            Msg::Worker(Event::Finished {
+                op: card_op(State::Issued),
+            }),
+        );
+        let screen = render(&waiting);
+        assert!(screen.contains('█'), "the QR code is drawn at 80x24");
+        snap("upay_waiting_3ds", &waiting);
+        let mut done = waiting.clone();
+        update(
+            &mut done,
+            Msg::Worker(Event::Finished {
+                op: card_op(State::Completed),
+            }),
+        );
+        snap("upay_card_confirmed", &done);
+        let mut holds = done.clone();
+        press(&mut holds, KeyCode::Char('h'));
+        let mut recon = hold_op("h3", State::Pending, "", 25_051);
+        recon.provider_ref = None;
+        recon.needs_reconciliation = true;
+        update(
+            &mut holds,
+            Msg::Worker(Event::Journal {
+                rows: vec![
+                    recon,
+                    hold_op("h2", State::Completed, "3794392756000002", 50_000),
+                    hold_op("h1", State::Held, "3794392756000001", 100_000),
+                ],
+            }),
+        );
+        snap("upay_holds", &holds);
+        press(&mut holds, KeyCode::Down);
+        press(&mut holds, KeyCode::Down);
+        press(&mut holds, KeyCode::Char('c'));
+        snap("upay_confirm_capture", &holds);
+    }
+}
