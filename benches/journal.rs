@@ -3,7 +3,7 @@
 //! for the figure; commits per second = 1 / the time per commit.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kassa::journal::{Facts, Journal, Kind, NewOperation, State, now_ms};
+use kassa::journal::{Facts, Journal, Kind, NewOperation, Query, State, StatusFilter, now_ms};
 use kassa::money::{Amount, Currency};
 
 fn new_op(n: u64) -> NewOperation {
@@ -50,9 +50,111 @@ fn journal(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A journal of 100,000 operations over 30 days (the rows are written in one transaction
+/// straight into the schema the journal created; what is measured is the journal's reading).
+fn big_journal(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("kassa-bench-big-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("big.db");
+    let Ok(j) = Journal::open(&path) else {
+        return;
+    };
+    drop(j);
+    let Ok(mut conn) = rusqlite::Connection::open(&path) else {
+        return;
+    };
+    let now = now_ms();
+    let kinds = [
+        "allpay.cash_in",
+        "allpay.pay",
+        "webmoney.invoice",
+        "upay.hold",
+    ];
+    let states = ["completed", "completed", "completed", "declined", "pending"];
+    if let Ok(tx) = conn.transaction() {
+        {
+            let Ok(mut stmt) = tx.prepare(
+                "INSERT INTO operations (id, kind, state, amount_minor, currency, customer, \
+                 endpoint, identity, needs_reconciliation, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'e', 'i', ?7, ?8, ?8)",
+            ) else {
+                return;
+            };
+            for i in 0..100_000i64 {
+                let kind = kinds[(i % 4) as usize];
+                let currency = match kind {
+                    "webmoney.invoice" => "USD",
+                    "upay.hold" => "UZS",
+                    _ => "KZT",
+                };
+                let _ = stmt.execute(rusqlite::params![
+                    format!("op-{i}"),
+                    kind,
+                    states[(i % 5) as usize],
+                    10_000 + (i % 977) * 100,
+                    currency,
+                    format!("7707{:07}", i % 5_000),
+                    i64::from(i % 500 == 0),
+                    now - (i * 26_000),
+                ]);
+            }
+        }
+        let _ = tx.commit();
+    }
+    let Ok(j) = Journal::open(&path) else {
+        return;
+    };
+    let today = chrono::Local::now().date_naive();
+    let (from, _) = kassa::report::day_bounds(today);
+    let mut g = c.benchmark_group("journal of 100k operations");
+    g.bench_function("list, newest 500", |b| {
+        b.iter(|| {
+            j.query(&Query {
+                limit: 500,
+                ..Query::default()
+            })
+        })
+    });
+    g.bench_function("filter: needs reconciliation, all days", |b| {
+        b.iter(|| {
+            j.query(&Query {
+                status: StatusFilter::NeedsReconciliation,
+                limit: 500,
+                ..Query::default()
+            })
+        })
+    });
+    g.bench_function("filter: allpay pending today", |b| {
+        b.iter(|| {
+            j.query(&Query {
+                status: StatusFilter::Pending,
+                provider: Some("allpay".into()),
+                from: Some(from),
+                limit: 500,
+                ..Query::default()
+            })
+        })
+    });
+    g.bench_function("search a customer, all days", |b| {
+        b.iter(|| {
+            j.query(&Query {
+                search: Some("77070004242".into()),
+                limit: 500,
+                ..Query::default()
+            })
+        })
+    });
+    g.bench_function("report of today", |b| {
+        b.iter(|| kassa::report::Report::build(&j, today))
+    });
+    g.finish();
+    drop(j);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30);
-    targets = journal
+    targets = journal, big_journal
 }
 criterion_main!(benches);

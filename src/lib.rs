@@ -11,5 +11,6 @@ pub mod journal;
 pub mod mask;
 pub mod money;
 pub mod providers;
+pub mod report;
 pub mod validate;
 pub mod worker;

@@ -59,6 +59,14 @@ enum Cmd {
     /// The journal of operations.
     #[command(subcommand)]
     Journal(JournalCmd),
+    /// A day's report: counts and sums per provider, kind and state; cash at the till; shifts.
+    Report {
+        /// The local day (default: today).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -525,6 +533,9 @@ async fn run(cli: Cli) -> u8 {
                         (None, None) => (CheckBy::HoldId, String::new()),
                     };
                     headless::upay::hold_check(&settings, journal, by, &target, json).await
+                }
+                Cmd::Report { date, json } => {
+                    headless::day::report(lang, &journal, date.as_deref(), json)
                 }
                 Cmd::Journal(JournalCmd::List { pending, json }) => {
                     headless::journal_list(lang, &journal, pending, json)

@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use kassa::app::screens::cash_in::{Field, Step};
 use kassa::app::{Model, Msg, Overlay, ScreenId, update, view};
 use kassa::i18n::Lang;
-use kassa::journal::{AuditEvent, Kind, Operation, State};
+use kassa::journal::{AuditEvent, Kind, Operation, State, StatusFilter};
 use kassa::money::{Amount, Currency};
 use kassa::providers::allpay::cash_in::UserInfo;
 use kassa::worker::pay::{self, Payee, UtilityPayment};
@@ -157,10 +157,8 @@ fn home_moves_opens_and_says_what_is_coming() {
     let cmds = press(&mut m, KeyCode::Char('6'));
     assert_eq!(m.screen, ScreenId::Journal);
     assert!(matches!(
-        cmds[..],
-        [Command::LoadJournal {
-            pending_only: false
-        }]
+        &cmds[..],
+        [Command::QueryJournal { query }] if query.status == StatusFilter::All
     ));
     press(&mut m, KeyCode::Esc);
     assert_eq!(m.screen, ScreenId::Home);
@@ -394,9 +392,31 @@ fn the_journal_opens_details_and_keeps_its_cursor() {
     assert_eq!(m.journal.selected, 2, "still on the same operation");
     let cmds = press(&mut m, KeyCode::Char('f'));
     assert!(matches!(
-        cmds[..],
-        [Command::LoadJournal { pending_only: true }]
+        &cmds[..],
+        [Command::QueryJournal { query }] if query.status == StatusFilter::Pending
     ));
+    // Provider, days and a search narrow the list; the search field takes every key.
+    press(&mut m, KeyCode::Char('p'));
+    press(&mut m, KeyCode::Char('d'));
+    press(&mut m, KeyCode::Char('/'));
+    for c in "q77".chars() {
+        press(&mut m, KeyCode::Char(c));
+    }
+    assert_eq!(m.screen, ScreenId::Journal, "q is text in the search field");
+    let cmds = press(&mut m, KeyCode::Enter);
+    match &cmds[..] {
+        [Command::QueryJournal { query }] => {
+            assert_eq!(query.provider.as_deref(), Some("allpay"));
+            assert_eq!(query.search.as_deref(), Some("q77"));
+            assert!(query.from.is_some(), "7 days");
+        }
+        other => panic!("{other:?}"),
+    }
+    snap("journal_filtered", &m);
+    let cmds = press(&mut m, KeyCode::Char('/'));
+    assert!(cmds.is_empty());
+    let cmds = press(&mut m, KeyCode::Esc);
+    assert!(matches!(&cmds[..], [Command::QueryJournal { query }] if query.search.is_none()));
 }
 
 #[test]

@@ -16,8 +16,8 @@ use crate::i18n::{Lang, t};
 use crate::worker::{Command, Event};
 use keys::Action;
 use screens::{
-    cash_in::CashInState, detail::DetailState, home::HomeState, journal::JournalState,
-    pay::PayState, upay::UpayState, webmoney::WmState,
+    cash_in::CashInState, day::DayState, detail::DetailState, home::HomeState,
+    journal::JournalState, pay::PayState, upay::UpayState, webmoney::WmState,
 };
 
 pub use tui::{Start, run};
@@ -47,6 +47,7 @@ pub enum ScreenId {
     Pay,
     Webmoney,
     Upay,
+    Day,
     Journal,
     Detail,
 }
@@ -116,6 +117,7 @@ pub struct Model {
     /// The configured store purse, offered in the invoice form.
     pub wm_purse: String,
     pub upay: UpayState,
+    pub day: DayState,
     /// `[upay] service_id` and `hold_minutes`: what a hold is placed with.
     pub upay_defaults: (u64, u64),
     pub journal: JournalState,
@@ -147,6 +149,7 @@ impl Model {
             webmoney: WmState::default(),
             wm_purse: String::new(),
             upay: UpayState::default(),
+            day: DayState::default(),
             upay_defaults: (0, 60),
             journal: JournalState::default(),
             detail: DetailState::default(),
@@ -189,6 +192,9 @@ impl Model {
             ScreenId::Pay => self.pay.typing(),
             ScreenId::Webmoney => self.webmoney.typing(),
             ScreenId::Upay => self.upay.typing(),
+            ScreenId::Journal => self.journal.searching,
+            ScreenId::Detail => self.detail.typing(),
+            ScreenId::Day => self.day.typing(),
             _ => false,
         }
     }
@@ -196,9 +202,8 @@ impl Model {
     pub fn go(&mut self, screen: ScreenId) -> Vec<Command> {
         self.screen = screen;
         match screen {
-            ScreenId::Journal => vec![Command::LoadJournal {
-                pending_only: self.journal.pending_only,
-            }],
+            ScreenId::Journal => vec![self.journal.command()],
+            ScreenId::Day => vec![Command::LoadShift],
             ScreenId::Pay => vec![Command::LoadRecentPayees],
             ScreenId::Webmoney => {
                 self.webmoney.prefill(&self.wm_purse);
@@ -276,8 +281,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         ScreenId::Pay => screens::pay::on_key(model, key, action),
         ScreenId::Webmoney => screens::webmoney::on_key(model, key, action),
         ScreenId::Upay => screens::upay::on_key(model, key, action),
-        ScreenId::Journal => screens::journal::on_key(model, action),
-        ScreenId::Detail => screens::detail::on_key(model, action),
+        ScreenId::Day => screens::day::on_key(model, key, action),
+        ScreenId::Journal => screens::journal::on_key(model, key, action),
+        ScreenId::Detail => screens::detail::on_key(model, key, action),
     }
 }
 
@@ -313,6 +319,7 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
                 && !screens::pay::on_trouble(model, id.as_deref(), key)
                 && !screens::webmoney::on_trouble(model, key)
                 && (model.screen != ScreenId::Upay || !screens::upay::on_trouble(model, key))
+                && !screens::day::on_trouble(model, key)
             {
                 model.notice = Some(Note::Key(key));
             }
@@ -329,11 +336,10 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             screens::pay::on_event(model, &other);
             screens::webmoney::on_event(model, &other);
             screens::upay::on_event(model, &other);
+            screens::day::on_event(model, &other);
             let mut cmds = screens::cash_in::on_event(model, other);
             if finished && model.screen == ScreenId::Journal {
-                cmds.push(Command::LoadJournal {
-                    pending_only: model.journal.pending_only,
-                });
+                cmds.push(model.journal.command());
             }
             cmds
         }
@@ -349,6 +355,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
         ScreenId::Pay => screens::pay::view(model, frame, body),
         ScreenId::Webmoney => screens::webmoney::view(model, frame, body),
         ScreenId::Upay => screens::upay::view(model, frame, body),
+        ScreenId::Day => screens::day::view(model, frame, body),
         ScreenId::Journal => screens::journal::view(model, frame, body),
         ScreenId::Detail => screens::detail::view(model, frame, body),
     }
@@ -367,7 +374,8 @@ pub fn hints(model: &Model) -> Vec<keys::Hint> {
         ScreenId::Pay => model.pay.hints(),
         ScreenId::Webmoney => model.webmoney.hints(),
         ScreenId::Upay => model.upay.hints(),
-        ScreenId::Journal => screens::journal::hints(),
-        ScreenId::Detail => screens::detail::hints(),
+        ScreenId::Day => model.day.hints(),
+        ScreenId::Journal => screens::journal::hints(model),
+        ScreenId::Detail => screens::detail::hints(model),
     }
 }

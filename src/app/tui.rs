@@ -151,6 +151,7 @@ pub async fn run(start: Start) -> u8 {
         }
     };
     worker.send(Command::ResumeAll);
+    worker.send(Command::LoadShift);
     let callbacks =
         match bound.map(|b| crate::callbacks::serve(b, &upay_settings, worker.commands())) {
             Some(Ok(c)) => Some(c),

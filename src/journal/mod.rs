@@ -5,6 +5,7 @@
 //! and nothing outside it assumes SQLite (a PostgreSQL backend must fit behind it). Only
 //! the worker writes it.
 
+mod day;
 mod state;
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::money::{Amount, Currency};
+pub use day::{DRAWER, Query, Shift, StatusFilter, Total};
 pub use state::{State, allowed};
 
 /// What can go wrong with the journal.
@@ -32,6 +34,10 @@ pub enum JournalError {
     NeedsReconciliation(String),
     #[error("journal: unreadable row: {0}")]
     Corrupt(String),
+    #[error("journal: shift {0} is still open; close it first")]
+    ShiftOpen(i64),
+    #[error("journal: no shift is open")]
+    NoShift,
     #[error("journal: cannot create {path}: {source}")]
     Dir {
         path: String,
@@ -59,6 +65,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::AllpayCashIn,
+        Kind::AllpayPay,
+        Kind::WebmoneyInvoice,
+        Kind::UpayCard,
+        Kind::UpayHold,
+    ];
+
     pub fn tag(self) -> &'static str {
         match self {
             Kind::AllpayCashIn => "allpay.cash_in",
@@ -270,6 +284,20 @@ CREATE INDEX operations_kind ON operations(kind, created_at);
     // UPay notifications and checks name a hold or a card by the provider's id.
     r#"
 CREATE INDEX operations_ref ON operations(provider_ref);
+"#,
+    // Shifts: the cash in the drawer at the opening and at the close.
+    r#"
+CREATE TABLE shifts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    opened_at INTEGER NOT NULL,
+    opening_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    closed_at INTEGER,
+    counted_minor INTEGER,
+    expected_minor INTEGER,
+    note TEXT
+);
+CREATE INDEX operations_state_created ON operations(state, created_at);
 "#,
 ];
 

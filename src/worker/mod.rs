@@ -5,6 +5,7 @@
 //! It never touches UI state; screens never call providers.
 
 pub mod cash_in;
+pub mod day;
 pub mod pay;
 pub mod poll;
 pub mod upay;
@@ -84,6 +85,22 @@ pub enum Command {
         id: String,
         action: upay::HoldAction,
     },
+    /// The open shift and the cash taken since (answered with `Event::Shift`).
+    LoadShift,
+    /// Open a shift with this much cash (tenge, minor units) in the drawer.
+    OpenShift { opening: i64 },
+    /// Close the open shift with the cash counted.
+    CloseShift { counted: i64, note: Option<String> },
+    /// The report of one local day.
+    LoadReport { date: chrono::NaiveDate },
+    /// The journal screen's filtered list (answered with `Event::Journal`).
+    QueryJournal { query: crate::journal::Query },
+    /// A person found the outcome of a row that waits for reconciliation.
+    ResolveManually {
+        id: String,
+        to: crate::journal::State,
+        note: String,
+    },
     /// Ask UPay about a hold (a cashier's check, or a notification's hint).
     CheckHold {
         by: crate::providers::upay::codec::CheckBy,
@@ -150,6 +167,15 @@ pub enum Event {
         hold: upay::HoldInput,
         existing: Operation,
     },
+    /// The open shift (if any) and the cash taken since it opened.
+    Shift {
+        shift: Option<crate::journal::Shift>,
+        taken: i64,
+    },
+    /// The shift just closed, with its expected and counted cash.
+    ShiftClosed { shift: crate::journal::Shift },
+    /// A day's report.
+    Report { report: Box<crate::report::Report> },
     /// The answer to `CheckHold`.
     HoldChecked { answer: upay::CheckAnswer },
     /// An attempt is going out (`next_retry` = None) or came back without a final answer.
@@ -486,6 +512,12 @@ async fn handle(ctx: Ctx, cmd: Command) {
         } => upay::start_hold(&ctx, hold, allow_duplicate).await,
         Command::ActOnHold { id, action } => upay::act(&ctx, id, action).await,
         Command::CheckHold { by, target } => upay::check(&ctx, by, target).await,
+        Command::LoadShift => day::load_shift(&ctx).await,
+        Command::OpenShift { opening } => day::open_shift(&ctx, opening).await,
+        Command::CloseShift { counted, note } => day::close_shift(&ctx, counted, note).await,
+        Command::LoadReport { date } => day::report(&ctx, date).await,
+        Command::QueryJournal { query } => day::query(&ctx, query).await,
+        Command::ResolveManually { id, to, note } => day::resolve(&ctx, id, to, note).await,
         Command::ResumeAll => resume_all(&ctx).await,
         Command::LoadJournal { pending_only } => {
             let filter = ListFilter {

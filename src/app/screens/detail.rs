@@ -1,24 +1,30 @@
 //! One operation in full: what was sent, what came back, and its audit trail. Holds no
 //! secret to begin with: the journal never stores one.
 
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
 
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{Tone, state_tone, style};
 use crate::app::{Model, ScreenId};
 use crate::headless::local_time;
 use crate::i18n::t;
-use crate::journal::{AuditEvent, Operation};
+use crate::journal::{AuditEvent, Operation, State};
 use crate::worker::Command;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct DetailState {
     pub op: Option<Operation>,
     pub events: Vec<AuditEvent>,
     pub scroll: u16,
+    /// Recording what a person found out about a row that waits for reconciliation: the
+    /// outcome (once chosen) and the note.
+    pub resolving: Option<(Option<State>, Input)>,
 }
 
 impl DetailState {
@@ -26,6 +32,12 @@ impl DetailState {
         self.op = Some(op);
         self.events.clear();
         self.scroll = 0;
+        self.resolving = None;
+    }
+
+    /// The note field has the keyboard.
+    pub fn typing(&self) -> bool {
+        matches!(self.resolving, Some((Some(_), _)))
     }
 
     pub fn set(&mut self, op: Operation, events: Vec<AuditEvent>) {
@@ -36,16 +48,87 @@ impl DetailState {
     }
 }
 
-pub fn hints() -> Vec<Hint> {
-    vec![
-        ("↑↓", "hint.scroll"),
-        ("r", "hint.reload"),
-        ("Esc", "hint.back"),
-    ]
+pub fn hints(model: &Model) -> Vec<Hint> {
+    match &model.detail.resolving {
+        Some((None, _)) => vec![
+            ("c", "hint.found_completed"),
+            ("d", "hint.found_declined"),
+            ("x", "hint.found_cancelled"),
+            ("Esc", "hint.back"),
+        ],
+        Some((Some(_), _)) => vec![("Enter", "hint.record"), ("Esc", "hint.back")],
+        None if model
+            .detail
+            .op
+            .as_ref()
+            .is_some_and(|o| o.needs_reconciliation) =>
+        {
+            vec![
+                ("m", "hint.resolve"),
+                ("↑↓", "hint.scroll"),
+                ("r", "hint.reload"),
+                ("Esc", "hint.back"),
+            ]
+        }
+        None => vec![
+            ("↑↓", "hint.scroll"),
+            ("r", "hint.reload"),
+            ("Esc", "hint.back"),
+        ],
+    }
 }
 
-pub fn on_key(model: &mut Model, action: Option<Action>) -> Vec<Command> {
+/// Choosing the outcome found and typing the note: nothing is written until Enter.
+fn on_resolve_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
     let d = &mut model.detail;
+    let Some((to, note)) = &mut d.resolving else {
+        return Vec::new();
+    };
+    if action == Some(Action::Back) {
+        d.resolving = None;
+        return Vec::new();
+    }
+    match to {
+        None => {
+            *to = match key.code {
+                KeyCode::Char('c') => Some(State::Completed),
+                KeyCode::Char('d') => Some(State::Declined),
+                KeyCode::Char('x') => Some(State::Cancelled),
+                _ => None,
+            };
+            Vec::new()
+        }
+        Some(state) if action == Some(Action::Submit) => {
+            let text = note.value().trim().to_string();
+            if text.is_empty() {
+                model.notice = Some(crate::app::Note::Key("resolve.note_needed"));
+                return Vec::new();
+            }
+            let state = *state;
+            let id = d.op.as_ref().map(|o| o.id.clone()).unwrap_or_default();
+            d.resolving = None;
+            vec![Command::ResolveManually {
+                id,
+                to: state,
+                note: text,
+            }]
+        }
+        Some(_) => {
+            note.handle_event(&TermEvent::Key(key));
+            Vec::new()
+        }
+    }
+}
+
+pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    if model.detail.resolving.is_some() {
+        return on_resolve_key(model, key, action);
+    }
+    let d = &mut model.detail;
+    if key.code == KeyCode::Char('m') && d.op.as_ref().is_some_and(|o| o.needs_reconciliation) {
+        d.resolving = Some((None, Input::default()));
+        return Vec::new();
+    }
     match action {
         Some(Action::Up) => {
             d.scroll = d.scroll.saturating_sub(1);
@@ -75,6 +158,31 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         return;
     };
     let tone = state_tone(op);
+    let area = match &model.detail.resolving {
+        Some((to, note)) => {
+            let [rest, ask] =
+                Layout::vertical([Constraint::Min(0), Constraint::Length(3)]).areas(area);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(style(model, Tone::Warn))
+                .title(format!(" {} ", t(lang, "resolve.title")));
+            let inner = block.inner(ask);
+            frame.render_widget(block, ask);
+            match to {
+                None => frame.render_widget(Paragraph::new(t(lang, "resolve.choose")), inner),
+                Some(state) => {
+                    let label = format!(
+                        "{} · {}",
+                        t(lang, state.message_key()),
+                        t(lang, "resolve.note")
+                    );
+                    crate::app::widgets::field(frame, inner, &label, note, 28, true, "");
+                }
+            }
+            rest
+        }
+        None => area,
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .title(format!(" {} ", t(lang, op.kind.message_key())));

@@ -58,7 +58,7 @@ const FLOWS: [Flow; 7] = [
     Flow {
         title: "home.shift",
         subtitle: "home.shift.sub",
-        target: None,
+        target: Some(ScreenId::Day),
     },
 ];
 

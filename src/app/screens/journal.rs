@@ -1,24 +1,50 @@
 //! The journal: every operation, newest first, the state in a word and a colour, pending
 //! rows marked; Enter opens the detail.
 
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
 
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{Tone, state_tone, style};
 use crate::app::{Model, ScreenId};
 use crate::i18n::t;
-use crate::journal::{Operation, State};
+use crate::journal::{Operation, Query, State, StatusFilter};
 use crate::worker::Command;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The providers the filter steps through (none = all).
+const PROVIDERS: [Option<&str>; 5] = [
+    None,
+    Some("allpay"),
+    Some("wooppay"),
+    Some("upay"),
+    Some("webmoney"),
+];
+
+/// Which days the list covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Days {
+    #[default]
+    Today,
+    Week,
+    All,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct JournalState {
     pub rows: Vec<Operation>,
     pub selected: usize,
-    pub pending_only: bool,
+    pub status: StatusFilter,
+    pub provider: usize,
+    pub days: Days,
+    pub search: Input,
+    /// The search field has the keyboard.
+    pub searching: bool,
     pub loaded: bool,
 }
 
@@ -33,32 +59,108 @@ impl JournalState {
             .unwrap_or(0)
             .min(self.rows.len().saturating_sub(1));
     }
+
+    /// The query for what the screen shows now.
+    pub fn query(&self) -> Query {
+        let now = chrono::Local::now().date_naive();
+        let from = match self.days {
+            Days::Today => Some(crate::report::day_bounds(now).0),
+            Days::Week => now
+                .checked_sub_days(chrono::Days::new(6))
+                .map(|d| crate::report::day_bounds(d).0),
+            Days::All => None,
+        };
+        Query {
+            status: self.status,
+            provider: PROVIDERS[self.provider % PROVIDERS.len()].map(str::to_string),
+            from,
+            to: None,
+            search: Some(self.search.value().trim().to_string()).filter(|s| !s.is_empty()),
+            limit: 500,
+        }
+    }
+
+    pub fn command(&self) -> Command {
+        Command::QueryJournal {
+            query: self.query(),
+        }
+    }
+
+    fn reload(&mut self) -> Vec<Command> {
+        self.selected = 0;
+        self.loaded = false;
+        vec![self.command()]
+    }
+
+    fn filter_words(&self, lang: crate::i18n::Lang) -> String {
+        let status = match self.status {
+            StatusFilter::All => "journal.filter_all",
+            StatusFilter::Pending => "journal.filter_pending",
+            StatusFilter::NeedsReconciliation => "journal.filter_recon",
+            StatusFilter::Final => "journal.filter_final",
+        };
+        let provider = match PROVIDERS[self.provider % PROVIDERS.len()] {
+            None => t(lang, "journal.all_providers").to_string(),
+            Some(p) => t(lang, &format!("provider.{p}")).to_string(),
+        };
+        let days = match self.days {
+            Days::Today => "journal.today",
+            Days::Week => "journal.week",
+            Days::All => "journal.all_days",
+        };
+        let mut words = format!("{} · {provider} · {}", t(lang, status), t(lang, days));
+        if !self.search.value().trim().is_empty() {
+            words.push_str(&format!(" · “{}”", self.search.value().trim()));
+        }
+        words
+    }
 }
 
-pub fn hints() -> Vec<Hint> {
+pub fn hints(model: &Model) -> Vec<Hint> {
+    if model.journal.searching {
+        return vec![("Enter", "hint.search"), ("Esc", "hint.clear")];
+    }
     vec![
-        ("↑↓", "hint.select"),
         ("Enter", "hint.details"),
-        ("f", "hint.pending_filter"),
-        ("r", "hint.reload"),
+        ("f", "hint.status_filter"),
+        ("p", "hint.provider_filter"),
+        ("d", "hint.days_filter"),
+        ("/", "hint.search"),
         ("Esc", "hint.back"),
     ]
 }
 
-pub fn on_key(model: &mut Model, action: Option<Action>) -> Vec<Command> {
+pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
     let j = &mut model.journal;
-    match action {
-        Some(Action::Up) => {
+    if j.searching {
+        return match action {
+            Some(Action::Submit) => {
+                j.searching = false;
+                j.reload()
+            }
+            Some(Action::Back) => {
+                j.searching = false;
+                j.search = Input::default();
+                j.reload()
+            }
+            _ => {
+                j.search.handle_event(&TermEvent::Key(key));
+                Vec::new()
+            }
+        };
+    }
+    match (action, key.code) {
+        (Some(Action::Up), _) => {
             j.selected = j.selected.saturating_sub(1);
             Vec::new()
         }
-        Some(Action::Down) => {
+        (Some(Action::Down), _) => {
             if j.selected + 1 < j.rows.len() {
                 j.selected += 1;
             }
             Vec::new()
         }
-        Some(Action::Submit) => match j.rows.get(j.selected) {
+        (Some(Action::Submit), _) => match j.rows.get(j.selected) {
             Some(op) => {
                 let id = op.id.clone();
                 model.detail.open(op.clone());
@@ -67,18 +169,33 @@ pub fn on_key(model: &mut Model, action: Option<Action>) -> Vec<Command> {
             }
             None => Vec::new(),
         },
-        Some(Action::Reload) => vec![Command::LoadJournal {
-            pending_only: j.pending_only,
-        }],
-        Some(Action::Filter) => {
-            j.pending_only = !j.pending_only;
-            j.selected = 0;
-            j.loaded = false;
-            vec![Command::LoadJournal {
-                pending_only: j.pending_only,
-            }]
+        (Some(Action::Reload), _) => vec![j.command()],
+        (Some(Action::Filter), _) => {
+            j.status = match j.status {
+                StatusFilter::All => StatusFilter::Pending,
+                StatusFilter::Pending => StatusFilter::NeedsReconciliation,
+                StatusFilter::NeedsReconciliation => StatusFilter::Final,
+                StatusFilter::Final => StatusFilter::All,
+            };
+            j.reload()
         }
-        Some(Action::Back) => model.go(ScreenId::Home),
+        (_, KeyCode::Char('p')) => {
+            j.provider = (j.provider + 1) % PROVIDERS.len();
+            j.reload()
+        }
+        (_, KeyCode::Char('d')) => {
+            j.days = match j.days {
+                Days::Today => Days::Week,
+                Days::Week => Days::All,
+                Days::All => Days::Today,
+            };
+            j.reload()
+        }
+        (_, KeyCode::Char('/')) => {
+            j.searching = true;
+            Vec::new()
+        }
+        (Some(Action::Back), _) => model.go(ScreenId::Home),
         _ => Vec::new(),
     }
 }
@@ -97,22 +214,34 @@ pub fn state_label(model: &Model, op: &Operation) -> String {
 
 pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     let lang = model.lang;
-    let filter = if model.journal.pending_only {
-        t(lang, "journal.filter_pending")
+    let filter = model.journal.filter_words(lang);
+    let area = if model.journal.searching {
+        let [search, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+        crate::app::widgets::field(
+            frame,
+            search,
+            t(lang, "journal.search"),
+            &model.journal.search,
+            10,
+            true,
+            "",
+        );
+        rest
     } else {
-        t(lang, "journal.filter_all")
+        area
     };
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(format!(" {} ", filter));
+        .title(format!(" {filter} "));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let j = &model.journal;
     if j.rows.is_empty() {
         let text = if j.loaded {
-            t(lang, "journal.empty")
+            t(lang, "journal.empty").to_string()
         } else {
-            t(lang, "journal.loading")
+            t(lang, "journal.loading").to_string()
         };
         frame.render_widget(
             Paragraph::new(Line::styled(format!(" {text}"), style(model, Tone::Dim))),

@@ -90,6 +90,7 @@ fn screen_title(model: &Model) -> &'static str {
         ScreenId::Pay => "kind.allpay.pay",
         ScreenId::Webmoney => "kind.webmoney.invoice",
         ScreenId::Upay => "home.upay",
+        ScreenId::Day => "home.shift",
         ScreenId::Journal => "title.journal",
         ScreenId::Detail => "title.detail",
     }
@@ -107,6 +108,13 @@ pub fn chrome(model: &Model, frame: &mut Frame<'_>) -> Rect {
     let mut left = format!(" kassa · {}", t(lang, screen_title(model)));
     if !model.agent.is_empty() {
         left.push_str(&format!(" · {} {}", t(lang, "title.agent"), model.agent));
+    }
+    if let Some(s) = &model.day.shift {
+        left.push_str(&format!(
+            " · {} {}",
+            t(lang, "title.shift_from"),
+            hhmm(s.opened_at)
+        ));
     }
     let right = if model.demo {
         format!("{} ", t(lang, "title.demo"))
@@ -269,6 +277,7 @@ pub fn help(model: &Model, frame: &mut Frame<'_>) {
         ScreenId::Pay => "help.pay",
         ScreenId::Webmoney => "help.webmoney",
         ScreenId::Upay => "help.upay",
+        ScreenId::Day => "help.day",
         ScreenId::Journal => "help.journal",
         ScreenId::Detail => "help.detail",
     };

@@ -1,0 +1,484 @@
+//! The cashier's day on the journal: shifts with their cash count, the figures a report
+//! sums, filtered lists for the journal screen, and a person's resolution of a row that
+//! waits for reconciliation.
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::{COLUMNS, Journal, JournalError, Kind, Operation, State, allowed, now_ms, row_to_op};
+use crate::money::{Amount, Currency};
+
+/// The currency of the cash drawer: Allpay's tenge.
+pub const DRAWER: Currency = Currency::Kzt;
+
+/// The kinds whose completed operations are cash taken at the till.
+const CASH_KINDS: [Kind; 2] = [Kind::AllpayCashIn, Kind::AllpayPay];
+
+/// A cashier's shift.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shift {
+    pub id: i64,
+    pub opened_at: i64,
+    /// Cash in the drawer when the shift opened.
+    pub opening: i64,
+    pub closed_at: Option<i64>,
+    /// Cash counted at the close.
+    pub counted: Option<i64>,
+    /// Opening plus the cash taken during the shift, as computed at the close.
+    pub expected: Option<i64>,
+    pub note: Option<String>,
+}
+
+impl Shift {
+    /// Counted minus expected: positive is a surplus, negative a shortage.
+    pub fn difference(&self) -> Option<i64> {
+        Some(self.counted? - self.expected?)
+    }
+}
+
+/// Which rows the journal screen shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Pending,
+    NeedsReconciliation,
+    Final,
+}
+
+/// A filtered, searched list of operations, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pub status: StatusFilter,
+    /// `allpay`, `wooppay`, `upay`, `webmoney`.
+    pub provider: Option<String>,
+    /// Created in `[from, to)`, Unix ms.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Part of the customer, the account, the id, the provider's reference, or an amount
+    /// as typed (`1000`, `1 000,50`).
+    pub search: Option<String>,
+    pub limit: u32,
+}
+
+/// One line of a report: how many operations of a kind ended in a state, and their sum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Total {
+    pub kind: Kind,
+    pub state: State,
+    pub currency: Currency,
+    pub count: u32,
+    pub minor: i64,
+}
+
+fn row_to_shift(r: &rusqlite::Row<'_>) -> rusqlite::Result<Shift> {
+    Ok(Shift {
+        id: r.get(0)?,
+        opened_at: r.get(1)?,
+        opening: r.get(2)?,
+        closed_at: r.get(3)?,
+        counted: r.get(4)?,
+        expected: r.get(5)?,
+        note: r.get(6)?,
+    })
+}
+
+const SHIFT_COLUMNS: &str = "id, opened_at, opening_minor, closed_at, counted_minor, \
+                             expected_minor, note";
+
+impl Journal {
+    /// The shift now open, if any.
+    pub fn current_shift(&self) -> Result<Option<Shift>, JournalError> {
+        let sql = format!(
+            "SELECT {SHIFT_COLUMNS} FROM shifts WHERE closed_at IS NULL ORDER BY id DESC LIMIT 1"
+        );
+        Ok(self.conn.query_row(&sql, [], row_to_shift).optional()?)
+    }
+
+    /// The shifts that were open at any time in `[from, to)`, oldest first.
+    pub fn shifts_between(&self, from: i64, to: i64) -> Result<Vec<Shift>, JournalError> {
+        let sql = format!(
+            "SELECT {SHIFT_COLUMNS} FROM shifts WHERE opened_at < ?2 \
+             AND (closed_at IS NULL OR closed_at >= ?1) ORDER BY id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![from, to], row_to_shift)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Opens a shift with `opening` in the drawer; refused while another is open.
+    pub fn open_shift(&mut self, opening: i64) -> Result<Shift, JournalError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let open: Option<i64> = tx
+            .query_row("SELECT id FROM shifts WHERE closed_at IS NULL", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(id) = open {
+            return Err(JournalError::ShiftOpen(id));
+        }
+        tx.execute(
+            "INSERT INTO shifts (opened_at, opening_minor, currency) VALUES (?1, ?2, ?3)",
+            params![now_ms(), opening.max(0), DRAWER.code()],
+        )?;
+        tx.commit()?;
+        self.current_shift()?
+            .ok_or_else(|| JournalError::Corrupt("the shift just opened is gone".into()))
+    }
+
+    /// Cash taken at the till since `since`: completed Allpay cash-ins and utility payments
+    /// in tenge (the only money that passes the drawer).
+    pub fn cash_taken(&self, since: i64, until: i64) -> Result<i64, JournalError> {
+        let minor: i64 = self.conn.query_row(
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM operations \
+             WHERE created_at >= ?1 AND created_at < ?2 AND state = 'completed' \
+             AND currency = ?3 AND kind IN (?4, ?5)",
+            params![
+                since,
+                until,
+                DRAWER.code(),
+                CASH_KINDS[0].tag(),
+                CASH_KINDS[1].tag()
+            ],
+            |r| r.get(0),
+        )?;
+        Ok(minor)
+    }
+
+    /// Closes the open shift with the cash `counted`: the expected cash is computed now,
+    /// in the same transaction, from the journal.
+    pub fn close_shift(&mut self, counted: i64, note: Option<&str>) -> Result<Shift, JournalError> {
+        let Some(shift) = self.current_shift()? else {
+            return Err(JournalError::NoShift);
+        };
+        let now = now_ms();
+        let taken = self.cash_taken(shift.opened_at, now + 1)?;
+        let expected = shift.opening + taken;
+        self.conn.execute(
+            "UPDATE shifts SET closed_at = ?2, counted_minor = ?3, expected_minor = ?4, note = ?5 \
+             WHERE id = ?1 AND closed_at IS NULL",
+            params![shift.id, now, counted.max(0), expected, note],
+        )?;
+        let sql = format!("SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ?1");
+        Ok(self.conn.query_row(&sql, [shift.id], row_to_shift)?)
+    }
+
+    /// Counts and sums of the operations created in `[from, to)`, per kind, state and
+    /// currency (currencies are never added together).
+    pub fn totals(&self, from: i64, to: i64) -> Result<Vec<Total>, JournalError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT kind, state, currency, COUNT(*), COALESCE(SUM(amount_minor), 0) \
+             FROM operations WHERE created_at >= ?1 AND created_at < ?2 \
+             GROUP BY kind, state, currency ORDER BY kind, state, currency",
+        )?;
+        let rows = stmt.query_map(params![from, to], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, state, currency, count, minor) = row?;
+            let (Some(kind), Some(state), Some(currency)) = (
+                Kind::from_tag(&kind),
+                State::from_tag(&state),
+                Currency::from_code(&currency),
+            ) else {
+                return Err(JournalError::Corrupt(format!(
+                    "unknown kind, state or currency: {kind} {state} {currency}"
+                )));
+            };
+            out.push(Total {
+                kind,
+                state,
+                currency,
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+                minor,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Completed money per hour of the day (local time) for the operations created in
+    /// `[from, to)`: (hour 0-23, currency, minor units).
+    pub fn takings_by_hour(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(u32, Currency, i64)>, JournalError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT created_at, currency, amount_minor FROM operations \
+             WHERE created_at >= ?1 AND created_at < ?2 AND state = 'completed' \
+             AND amount_minor > 0",
+        )?;
+        let rows = stmt.query_map(params![from, to], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut sums: std::collections::BTreeMap<(u32, String), i64> = Default::default();
+        for row in rows {
+            let (at, currency, minor) = row?;
+            let hour = chrono::DateTime::from_timestamp_millis(at)
+                .map(|d| {
+                    use chrono::Timelike;
+                    d.with_timezone(&chrono::Local).hour()
+                })
+                .unwrap_or(0);
+            *sums.entry((hour, currency)).or_default() += minor;
+        }
+        Ok(sums
+            .into_iter()
+            .filter_map(|((h, c), m)| Some((h, Currency::from_code(&c)?, m)))
+            .collect())
+    }
+
+    /// The journal screen's list: filtered, searched, newest first, at most `limit` rows.
+    pub fn query(&self, q: &Query) -> Result<Vec<Operation>, JournalError> {
+        let mut sql = format!("SELECT {COLUMNS} FROM operations WHERE 1 = 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        match q.status {
+            StatusFilter::All => {}
+            StatusFilter::Pending => sql.push_str(" AND state = 'pending'"),
+            StatusFilter::NeedsReconciliation => sql.push_str(" AND needs_reconciliation = 1"),
+            StatusFilter::Final => sql.push_str(
+                " AND state IN ('completed','declined','expired','cancelled','rejected','reversed')",
+            ),
+        }
+        if let Some(p) = &q.provider {
+            let kinds: Vec<&str> = Kind::ALL
+                .iter()
+                .filter(|k| k.provider() == p)
+                .map(|k| k.tag())
+                .collect();
+            if kinds.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(" AND kind IN (");
+            for (i, k) in kinds.iter().enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                args.push(rusqlite::types::Value::Text((*k).to_string()));
+                sql.push_str(&format!("?{}", args.len()));
+            }
+            sql.push(')');
+        }
+        if let Some(from) = q.from {
+            args.push(from.into());
+            sql.push_str(&format!(" AND created_at >= ?{}", args.len()));
+        }
+        if let Some(to) = q.to {
+            args.push(to.into());
+            sql.push_str(&format!(" AND created_at < ?{}", args.len()));
+        }
+        if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let like = format!(
+                "%{}%",
+                s.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            args.push(like.into());
+            let n = args.len();
+            sql.push_str(&format!(
+                " AND (customer LIKE ?{n} ESCAPE '\\' OR id LIKE ?{n} ESCAPE '\\' \
+                 OR COALESCE(customer_name, '') LIKE ?{n} ESCAPE '\\' \
+                 OR COALESCE(provider_ref, '') LIKE ?{n} ESCAPE '\\'"
+            ));
+            // An amount as typed matches that amount in any currency.
+            if let Ok(a) = Amount::parse(s, Currency::Kzt) {
+                args.push(a.minor().into());
+                sql.push_str(&format!(" OR amount_minor = ?{}", args.len()));
+            }
+            sql.push(')');
+        }
+        sql.push_str(" ORDER BY created_at DESC, rowid DESC");
+        args.push(i64::from(q.limit.max(1)).into());
+        sql.push_str(&format!(" LIMIT ?{}", args.len()));
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), row_to_op)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    /// A person looked a row up with the provider and records what they found: a row that
+    /// waits for reconciliation becomes `to` (completed, declined or cancelled), with the
+    /// note in its audit trail as a manual resolution.
+    pub fn resolve_manually(
+        &mut self,
+        id: &str,
+        to: State,
+        note: &str,
+    ) -> Result<Operation, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (state, recon): (String, bool) = tx
+            .query_row(
+                "SELECT state, needs_reconciliation FROM operations WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)),
+            )
+            .optional()?
+            .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+        let from = State::from_tag(&state)
+            .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
+        if !recon || !to.is_final() || !allowed(from, to) {
+            return Err(JournalError::IllegalTransition {
+                id: id.to_string(),
+                from,
+                to,
+            });
+        }
+        tx.execute(
+            "UPDATE operations SET state = ?2, needs_reconciliation = 0, updated_at = ?3, \
+             final_at = ?3, lease_holder = NULL, lease_until = NULL, detail = ?4 WHERE id = ?1",
+            params![id, to.tag(), now, format!("manual: {note}")],
+        )?;
+        tx.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'manual', ?3)",
+            params![id, now, format!("{from} -> {to} by a person: {note}")],
+        )?;
+        tx.commit()?;
+        self.get(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{Facts, NewOperation};
+
+    fn add(j: &mut Journal, id: &str, kind: Kind, minor: i64, to: State) {
+        let currency = if matches!(kind, Kind::UpayHold) {
+            Currency::Uzs
+        } else {
+            Currency::Kzt
+        };
+        let op = NewOperation {
+            id: id.into(),
+            kind,
+            amount: Amount::from_minor(minor, currency).unwrap_or_else(|_| unreachable!()),
+            customer: format!("cust-{id}"),
+            customer_name: None,
+            endpoint: "e".into(),
+            identity: "i".into(),
+            params: None,
+        };
+        j.record_pending(&op, "me", 0).expect("recorded");
+        if to != State::Pending {
+            j.transition(id, "me", to, &Facts::default())
+                .expect("moved");
+        }
+    }
+
+    #[test]
+    fn a_shift_expects_the_opening_plus_the_cash_taken() {
+        let mut j = Journal::open_in_memory().expect("journal");
+        assert!(j.current_shift().expect("read").is_none());
+        let s = j.open_shift(1_000_000).expect("opened");
+        assert!(matches!(
+            j.open_shift(5),
+            Err(JournalError::ShiftOpen(id)) if id == s.id
+        ));
+        add(&mut j, "a", Kind::AllpayCashIn, 500_000, State::Completed);
+        add(&mut j, "b", Kind::AllpayPay, 25_050, State::Completed);
+        add(&mut j, "c", Kind::AllpayPay, 99_900, State::Declined);
+        add(&mut j, "d", Kind::AllpayCashIn, 7_700, State::Pending);
+        add(&mut j, "e", Kind::WebmoneyInvoice, 1_050, State::Completed);
+        add(&mut j, "f", Kind::UpayHold, 100_000, State::Completed);
+        let closed = j
+            .close_shift(1_520_000, Some("short by 50,50"))
+            .expect("closed");
+        assert_eq!(closed.expected, Some(1_525_050));
+        assert_eq!(closed.difference(), Some(-5_050));
+        assert!(j.current_shift().expect("read").is_none());
+        assert!(matches!(j.close_shift(1, None), Err(JournalError::NoShift)));
+        let totals = j.totals(0, i64::MAX).expect("totals");
+        let upay: Vec<_> = totals.iter().filter(|t| t.kind == Kind::UpayHold).collect();
+        assert_eq!(upay.len(), 1);
+        assert_eq!(upay[0].currency, Currency::Uzs);
+    }
+
+    #[test]
+    fn queries_filter_and_search() {
+        let mut j = Journal::open_in_memory().expect("journal");
+        add(&mut j, "a1", Kind::AllpayCashIn, 500_000, State::Completed);
+        add(&mut j, "p1", Kind::AllpayPay, 25_050, State::Pending);
+        add(&mut j, "w1", Kind::WebmoneyInvoice, 1_050, State::Rejected);
+        let q = |status, provider: Option<&str>, search: Option<&str>| Query {
+            status,
+            provider: provider.map(str::to_string),
+            search: search.map(str::to_string),
+            limit: 100,
+            ..Query::default()
+        };
+        let ids = |v: Vec<Operation>| v.into_iter().map(|o| o.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(j.query(&q(StatusFilter::All, None, None)).expect("q")).len(),
+            3
+        );
+        assert_eq!(
+            ids(j.query(&q(StatusFilter::Pending, None, None)).expect("q")),
+            vec!["p1"]
+        );
+        assert_eq!(
+            ids(j
+                .query(&q(StatusFilter::Final, Some("allpay"), None))
+                .expect("q")),
+            vec!["a1"]
+        );
+        assert_eq!(
+            ids(j
+                .query(&q(StatusFilter::All, None, Some("250,50")))
+                .expect("q")),
+            vec!["p1"],
+            "an amount as typed"
+        );
+        assert_eq!(
+            ids(j
+                .query(&q(StatusFilter::All, None, Some("cust-w")))
+                .expect("q")),
+            vec!["w1"]
+        );
+        assert!(
+            j.query(&q(StatusFilter::All, None, Some("100%")))
+                .expect("q")
+                .is_empty(),
+            "a % is searched for, not a wildcard"
+        );
+
+        j.mark_reconciliation("p1", "me", "recon.unknown_outcome", "lost")
+            .expect("marked");
+        assert_eq!(
+            ids(j
+                .query(&q(StatusFilter::NeedsReconciliation, None, None))
+                .expect("q")),
+            vec!["p1"]
+        );
+        assert!(j.resolve_manually("a1", State::Declined, "no").is_err());
+        let op = j
+            .resolve_manually("p1", State::Completed, "Allpay support: paid, tx 77")
+            .expect("resolved");
+        assert_eq!(op.state, State::Completed);
+        assert!(!op.needs_reconciliation);
+        let trail = j.events("p1").expect("events");
+        assert!(
+            trail
+                .iter()
+                .any(|e| e.kind == "manual" && e.detail.contains("tx 77"))
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! A day's report from the journal: counts and sums per provider, kind and state, summed per
+//! currency (tenge, sum and WebMoney purses are never added together; an invoice issued is
+//! not money received), takings by hour, open pending items, the cash taken at the till and
+//! the shift's cash difference.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::journal::{
+    DRAWER, Journal, JournalError, Kind, Operation, Query, Shift, State, StatusFilter, Total,
+};
+use crate::money::Currency;
+
+/// One local calendar day as Unix ms `[from, to)`.
+pub fn day_bounds(date: chrono::NaiveDate) -> (i64, i64) {
+    use chrono::TimeZone;
+    let start = |d: chrono::NaiveDate| {
+        let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        chrono::Local
+            .from_local_datetime(&midnight)
+            .earliest()
+            .map(|t| t.timestamp_millis())
+            .unwrap_or_else(|| midnight.and_utc().timestamp_millis())
+    };
+    let next = date.succ_opt().unwrap_or(date);
+    (start(date), start(next))
+}
+
+/// What a report shows.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub date: chrono::NaiveDate,
+    pub totals: Vec<Total>,
+    /// Completed money per hour (local), per currency.
+    pub by_hour: Vec<(u32, Currency, i64)>,
+    /// Rows still pending (the first 50), and how many there are.
+    pub pending: Vec<Operation>,
+    pub pending_count: usize,
+    /// Cash taken at the till (completed Allpay cash-ins and utility payments), tenge.
+    pub cash_in: i64,
+    pub cash_cash_in: i64,
+    pub cash_utility: i64,
+    pub shifts: Vec<Shift>,
+}
+
+impl Report {
+    pub fn build(journal: &Journal, date: chrono::NaiveDate) -> Result<Report, JournalError> {
+        let (from, to) = day_bounds(date);
+        let totals = journal.totals(from, to)?;
+        let by_hour = journal.takings_by_hour(from, to)?;
+        let pending = journal.query(&Query {
+            status: StatusFilter::Pending,
+            from: Some(from),
+            to: Some(to),
+            limit: 10_000,
+            ..Query::default()
+        })?;
+        let cash = |kind: Kind| {
+            totals
+                .iter()
+                .filter(|t| t.kind == kind && t.state == State::Completed && t.currency == DRAWER)
+                .map(|t| t.minor)
+                .sum::<i64>()
+        };
+        let cash_cash_in = cash(Kind::AllpayCashIn);
+        let cash_utility = cash(Kind::AllpayPay);
+        let pending_count = pending.len();
+        Ok(Report {
+            date,
+            by_hour,
+            pending: pending.into_iter().take(50).collect(),
+            pending_count,
+            cash_in: cash_cash_in + cash_utility,
+            cash_cash_in,
+            cash_utility,
+            shifts: journal.shifts_between(from, to)?,
+            totals,
+        })
+    }
+
+    /// Completed money per currency: what moved (an issued invoice is not money received;
+    /// a completed invoice is paid).
+    pub fn completed_by_currency(&self) -> BTreeMap<&'static str, (u32, i64)> {
+        let mut out: BTreeMap<&'static str, (u32, i64)> = BTreeMap::new();
+        for t in self.totals.iter().filter(|t| t.state == State::Completed) {
+            let e = out.entry(t.currency.code()).or_default();
+            e.0 += t.count;
+            e.1 += t.minor;
+        }
+        out
+    }
+
+    /// Per provider, kind and state: count and sum, each currency on its own line.
+    pub fn to_json(&self) -> serde_json::Value {
+        let lines: Vec<_> = self
+            .totals
+            .iter()
+            .map(|t| {
+                json!({
+                    "provider": t.kind.provider(),
+                    "kind": t.kind.tag(),
+                    "state": t.state.tag(),
+                    "currency": t.currency.code(),
+                    "count": t.count,
+                    "total": decimal(t.minor),
+                })
+            })
+            .collect();
+        let completed: serde_json::Map<String, serde_json::Value> = self
+            .completed_by_currency()
+            .into_iter()
+            .map(|(c, (n, m))| (c.to_string(), json!({"count": n, "total": decimal(m)})))
+            .collect();
+        let by_hour: Vec<_> = self
+            .by_hour
+            .iter()
+            .map(|(h, c, m)| json!({"hour": h, "currency": c.code(), "total": decimal(*m)}))
+            .collect();
+        let shifts: Vec<_> = self
+            .shifts
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id,
+                    "opened_at": crate::headless::rfc3339(s.opened_at),
+                    "closed_at": s.closed_at.map(crate::headless::rfc3339),
+                    "opening": decimal(s.opening),
+                    "expected": s.expected.map(decimal),
+                    "counted": s.counted.map(decimal),
+                    "difference": s.difference().map(decimal),
+                })
+            })
+            .collect();
+        json!({
+            "date": self.date.to_string(),
+            "lines": lines,
+            "completed": completed,
+            "by_hour": by_hour,
+            "pending": self.pending_count,
+            "pending_ids": self.pending.iter().map(|o| o.id.clone()).collect::<Vec<_>>(),
+            "cash_at_till": {
+                "currency": DRAWER.code(),
+                "total": decimal(self.cash_in),
+                "cash_in": decimal(self.cash_cash_in),
+                "utility": decimal(self.cash_utility),
+            },
+            "shifts": shifts,
+        })
+    }
+}
+
+/// Minor units as a decimal with a dot and two places (`-50.50`), never through a float.
+pub fn decimal(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", m / 100, m % 100)
+}
+
+/// Minor units as kassa shows them (`1 000,50`), negatives with a minus.
+pub fn display(minor: i64, currency: Currency) -> String {
+    match crate::money::Amount::from_minor(minor.abs(), currency) {
+        Ok(a) if minor < 0 => format!("-{}", a.display()),
+        Ok(a) => a.display(),
+        Err(_) => crate::money::Amount::none(currency).display(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_never_pass_a_float() {
+        assert_eq!(decimal(-5_050), "-50.50");
+        assert_eq!(decimal(1), "0.01");
+        assert_eq!(decimal(100_000_000_000), "1000000000.00");
+        assert_eq!(display(-5_050, Currency::Kzt), "-50,50 ₸");
+        assert_eq!(display(0, Currency::Kzt), "0,00 ₸");
+    }
+}
