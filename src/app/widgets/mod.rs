@@ -1,6 +1,8 @@
 //! Pieces every screen uses: the frame (title line, footer with keys and pending counts),
 //! text fields, dialogs, the help, colours that honour NO_COLOR.
 
+pub mod qr;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
