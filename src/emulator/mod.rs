@@ -11,6 +11,7 @@ pub mod faults;
 pub mod http;
 pub mod upay;
 pub mod webmoney;
+pub mod wooppay;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,8 @@ pub const X1_CLASSIC_PATH: &str = "/asp/XMLInvoice.asp";
 pub const X1_LIGHT_PATH: &str = "/asp/XMLInvoiceCert.asp";
 /// UPay STWS (document 004).
 pub const UPAY_PATH: &str = "/STAPI/STWS";
+/// Wooppay (document 000): SOAP at the WSDL's address with `?ws=1`.
+pub const WOOPPAY_PATH: &str = "/api/wsdl";
 
 /// How the emulator behaves.
 #[derive(Debug, Clone)]
@@ -53,6 +56,7 @@ struct State {
     terminal: allpay_terminal::Terminal,
     x1: webmoney::X1,
     upay: upay::Upay,
+    wooppay: wooppay::Wooppay,
     /// Faults queued for the coming payment requests of any endpoint.
     faults: faults::FaultQueue,
 }
@@ -103,6 +107,10 @@ impl Emulator {
             .lock()
             .map(|s| s.terminal.entries())
             .unwrap_or_default()
+    }
+
+    pub fn wooppay_ledger(&self) -> Option<wooppay::Ledger> {
+        self.state.lock().ok().map(|s| s.wooppay.ledger())
     }
 
     /// Queues faults for the coming cash-in payment requests, as `POST /_emulator/faults`.
@@ -167,6 +175,11 @@ fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
                 .handle(&req.body, false, &mut state.faults, options.slow)
         }
         ("POST", UPAY_PATH) => state.upay.handle(&req.body),
+        ("POST", WOOPPAY_PATH) => {
+            state
+                .wooppay
+                .handle(&req, &mut state.faults, options.pending_polls, options.slow)
+        }
         ("POST", "/_emulator/faults") => {
             match state.faults.queue(&String::from_utf8_lossy(&req.body)) {
                 Ok(n) => Reply::text(200, &format!("{n} fault(s) queued\n")),
@@ -186,6 +199,7 @@ fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
                 "allpay_terminal": state.terminal.entries(),
                 "webmoney_x1": state.x1.entries(),
                 "upay_holds": state.upay.holds(),
+                "wooppay": state.wooppay.ledger(),
             });
             Reply::json(ledger.to_string())
         }

@@ -75,6 +75,17 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
             notify_listen: None,
             timeout: Duration::from_secs(1),
         },
+        wooppay: kassa::config::WooppaySettings {
+            url: format!("{base}{}?ws=1", emulator::WOOPPAY_PATH),
+            login: emulator::wooppay::DEMO_LOGIN.into(),
+            password: SecretRef {
+                inline: Some(Secret::new(emulator::wooppay::DEMO_PASSWORD.into())),
+                env: None,
+                key: "wooppay.password".into(),
+            },
+            invoice_ttl_minutes: 60,
+            timeout: Duration::from_secs(1),
+        },
         demo: false,
     }
 }
@@ -169,6 +180,11 @@ pub fn write_config(dir: &std::path::Path, base: &str) -> PathBuf {
         emulator::webmoney::DEMO_PURSE,
         kwm.display()
     );
+    let text = format!(
+        "{text}[wooppay]\nurl = \"{base}{}?ws=1\"\nlogin = \"{}\"\npassword_env = \"KASSA_TEST_WOOPPAY_PASSWORD\"\ninvoice_ttl_minutes = 60\ntimeout_secs = 1\n",
+        emulator::WOOPPAY_PATH,
+        emulator::wooppay::DEMO_LOGIN,
+    );
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -195,6 +211,10 @@ pub async fn kassa(args: &[&str]) -> Run {
         .stdin(std::process::Stdio::null())
         .env("HOME", std::env::temp_dir())
         .env("KASSA_TEST_WM_PASSWORD", emulator::webmoney::DEMO_PASSWORD)
+        .env(
+            "KASSA_TEST_WOOPPAY_PASSWORD",
+            emulator::wooppay::DEMO_PASSWORD,
+        )
         .output()
         .await
         .unwrap();
