@@ -17,6 +17,8 @@ use crate::providers::allpay::cash_in::CURRENCY;
 use crate::validate;
 use crate::worker::{CashInPayment, CheckOutcome, Command, Event, Worker};
 
+pub mod wooppay;
+
 /// `now + timeout`, capped at a year: a silly `--timeout` must not overflow the clock.
 fn deadline_after(timeout: Duration) -> tokio::time::Instant {
     let now = tokio::time::Instant::now();
@@ -38,6 +40,8 @@ pub struct Wait {
     pub timeout: Duration,
     pub no_wait: bool,
     pub json: bool,
+    /// Done when the operation is issued (a Wooppay invoice without `--wait-paid`).
+    pub until_issued: bool,
 }
 
 /// The exit code for an operation's state.
@@ -67,6 +71,7 @@ pub fn op_json(op: &Operation) -> serde_json::Value {
         "provider_message": op.provider_message,
         "provider_ref": op.provider_ref,
         "detail": op.detail,
+        "operation_url": crate::worker::wooppay::operation_url(op),
         "attempts": op.attempts,
         "created_at": rfc3339(op.created_at),
         "final_at": op.final_at.map(rfc3339),
@@ -107,7 +112,11 @@ pub fn describe(lang: Lang, op: &Operation) -> String {
     if let Some(m) = &op.provider_message {
         s.push_str(&format!(" · {m}"));
     }
-    if let Some(d) = op.detail.as_deref().filter(|d| d.starts_with("wm.retval.")) {
+    if let Some(d) = op
+        .detail
+        .as_deref()
+        .filter(|d| d.starts_with("wm.retval.") || d.starts_with("wooppay.err."))
+    {
         s.push_str(&format!(" · {}", crate::i18n::t_or_raw(lang, d)));
     }
     if op.needs_reconciliation {
@@ -721,6 +730,10 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
                     return finish_pending(lang, id, w.json);
                 }
             }
+            Event::Issued { op } if op.id == id && w.until_issued => {
+                wooppay::print_issued(lang, &op, w.json);
+                return exit::DONE;
+            }
             Event::Finished { op } | Event::NeedsReconciliation { op } if op.id == id => {
                 if w.json {
                     println!("{}", op_json(&op));
@@ -732,6 +745,7 @@ async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w
             Event::DuplicateFound { existing, .. }
             | Event::DuplicatePayment { existing, .. }
             | Event::DuplicateInvoice { existing, .. }
+            | Event::DuplicateWooppay { existing, .. }
                 if existing.id != id =>
             {
                 let msg = tf(

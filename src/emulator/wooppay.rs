@@ -7,7 +7,8 @@
 //! - amount with tiyn `.01` and a documented error code as tenge (`3.01`, `113.01`,
 //!   `221.01`, `801.01`): the create answers that code (`607.01`: the session expires,
 //!   once; `606.01`: every try says "not authenticated", re-login or not);
-//! - tiyn `.03` declined (status 3), `.05` / `.06` paid then reversed (5 / 6), `.07`
+//! - tiyn `.03` declined (status 3), `.05` paid, then reversed (5) from the next poll on,
+//!   `.06` reversed (6) without a paid answer between, `.07`
 //!   deleted (7), `.08` / `.09` in progress for ever (8 / 9), `.11` an unknown status (11);
 //! - tiyn `.51`–`.57`: the shared faults (HTTP 500, reset, ...) after the invoice is kept;
 //! - phones ending `0222` (code requested too often), `0225` (not registered in MFS),
@@ -408,7 +409,9 @@ impl Wooppay {
                 (11, true) => 11,
                 (3, true) => 3,
                 (7, true) => 7,
-                (5 | 6, true) if inv.polls > pending_polls + 1 => tiyn,
+                // 6: reversed before anyone saw it paid; 5: paid first, reversed later.
+                (6, true) => 6,
+                (5, true) if inv.polls > pending_polls + 1 => 5,
                 (_, true) => 4,
                 (_, false) => inv.status,
             };

@@ -49,6 +49,9 @@ pub enum Kind {
     AllpayPay,
     /// WebMoney X1 invoice (document 002), keyed by its orderid; not deduplicated by X1.
     WebmoneyInvoice,
+    /// Wooppay invoice (document 000), keyed by its referenceId (a repeat gets error 221,
+    /// never a second invoice); `issued` until paid, declined or expired.
+    WooppayInvoice,
 }
 
 impl Kind {
@@ -57,6 +60,7 @@ impl Kind {
             Kind::AllpayCashIn => "allpay.cash_in",
             Kind::AllpayPay => "allpay.pay",
             Kind::WebmoneyInvoice => "webmoney.invoice",
+            Kind::WooppayInvoice => "wooppay.invoice",
         }
     }
 
@@ -65,6 +69,7 @@ impl Kind {
             "allpay.cash_in" => Some(Kind::AllpayCashIn),
             "allpay.pay" => Some(Kind::AllpayPay),
             "webmoney.invoice" => Some(Kind::WebmoneyInvoice),
+            "wooppay.invoice" => Some(Kind::WooppayInvoice),
             _ => None,
         }
     }
@@ -73,6 +78,7 @@ impl Kind {
         match self {
             Kind::AllpayCashIn | Kind::AllpayPay => "allpay",
             Kind::WebmoneyInvoice => "webmoney",
+            Kind::WooppayInvoice => "wooppay",
         }
     }
 
@@ -81,6 +87,8 @@ impl Kind {
         match self {
             // GUID (003) and rrn (001): "a repeat returns the status and never doubles".
             Kind::AllpayCashIn | Kind::AllpayPay => true,
+            // referenceId: a repeat answers 221 ("already created"), never a second invoice.
+            Kind::WooppayInvoice => true,
             // X1 does not deduplicate by orderid: an unknown outcome needs a person.
             Kind::WebmoneyInvoice => false,
         }
@@ -91,6 +99,7 @@ impl Kind {
             Kind::AllpayCashIn => "kind.allpay.cash_in",
             Kind::AllpayPay => "kind.allpay.pay",
             Kind::WebmoneyInvoice => "kind.webmoney.invoice",
+            Kind::WooppayInvoice => "kind.wooppay.invoice",
         }
     }
 
@@ -100,6 +109,7 @@ impl Kind {
             Kind::AllpayCashIn => "kind.short.allpay.cash_in",
             Kind::AllpayPay => "kind.short.allpay.pay",
             Kind::WebmoneyInvoice => "kind.short.webmoney.invoice",
+            Kind::WooppayInvoice => "kind.short.wooppay.invoice",
         }
     }
 }
@@ -295,7 +305,7 @@ fn duplicate_in(
     let sql = format!(
         "SELECT {COLUMNS} FROM operations WHERE kind = ?1 AND customer = ?2 \
          AND amount_minor = ?3 AND currency = ?4 \
-         AND (state = 'pending' OR (state = 'completed' AND created_at >= ?5)) \
+         AND (state IN ('pending', 'issued') OR (state = 'completed' AND created_at >= ?5)) \
          ORDER BY created_at DESC LIMIT 1"
     );
     conn.query_row(
@@ -521,7 +531,8 @@ impl Journal {
             return Err(JournalError::NeedsReconciliation(id.to_string()));
         }
         let from = State::from_tag(&state).unwrap_or(State::Prepared);
-        if from != State::Pending {
+        // An issued invoice is polled for its status: an attempt like a pending row's.
+        if !matches!(from, State::Pending | State::Issued) {
             return Err(JournalError::IllegalTransition {
                 id: id.to_string(),
                 from,
@@ -658,7 +669,7 @@ impl Journal {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = tx.execute(
             "UPDATE operations SET needs_reconciliation = 1, recon_reason = ?2, updated_at = ?3, \
-             lease_holder = NULL, lease_until = NULL WHERE id = ?1 AND state = 'pending' \
+             lease_holder = NULL, lease_until = NULL WHERE id = ?1 AND state IN ('pending', 'issued') \
              AND (lease_holder IS NULL OR lease_holder = ?4 OR lease_until < ?3)",
             params![id, reason, now, holder],
         )?;
@@ -689,7 +700,7 @@ impl Journal {
              lease_until = CASE WHEN lease_holder = ?2 THEN MAX(COALESCE(lease_until, 0), ?3) \
                            ELSE ?3 END, \
              lease_holder = ?2 \
-             WHERE id = ?1 AND state = 'pending' AND needs_reconciliation = 0 \
+             WHERE id = ?1 AND state IN ('pending', 'issued') AND needs_reconciliation = 0 \
              AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until < ?4)",
             params![id, holder, lease_until, now_ms()],
         )?;
@@ -710,7 +721,8 @@ impl Journal {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ids: Vec<String> = {
             let mut stmt = tx.prepare(
-                "SELECT id FROM operations WHERE state = 'pending' AND needs_reconciliation = 0 \
+                "SELECT id FROM operations WHERE state IN ('pending', 'issued') \
+                 AND needs_reconciliation = 0 \
                  AND (lease_holder IS NULL OR lease_until < ?1) \
                  ORDER BY created_at",
             )?;
@@ -773,6 +785,23 @@ impl Journal {
     }
 
     /// The latest operations of one kind, newest first (e.g. to offer recent payees).
+    /// The operation of `kind` whose provider reference is `provider_ref` (a Wooppay
+    /// operationId), the newest if several.
+    pub fn find_by_ref(
+        &self,
+        kind: Kind,
+        provider_ref: &str,
+    ) -> Result<Option<Operation>, JournalError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM operations WHERE kind = ?1 AND provider_ref = ?2 \
+             ORDER BY created_at DESC LIMIT 1"
+        );
+        self.conn
+            .query_row(&sql, params![kind.tag(), provider_ref], row_to_op)
+            .optional()?
+            .transpose()
+    }
+
     pub fn recent(&self, kind: Kind, limit: u32) -> Result<Vec<Operation>, JournalError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM operations WHERE kind = ?1 \
@@ -791,7 +820,7 @@ impl Journal {
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Operation>, JournalError> {
         let mut sql = format!("SELECT {COLUMNS} FROM operations");
         if filter.pending_only {
-            sql.push_str(" WHERE state = 'pending'");
+            sql.push_str(" WHERE state IN ('pending', 'issued')");
         }
         sql.push_str(" ORDER BY created_at DESC, rowid DESC");
         if let Some(n) = filter.limit {
@@ -806,11 +835,12 @@ impl Journal {
         Ok(out)
     }
 
-    /// How many rows are pending, and how many of those wait for a person.
+    /// How many rows are open (pending, or an invoice issued and not yet paid), and how
+    /// many of those wait for a person.
     pub fn counts(&self) -> Result<(u32, u32), JournalError> {
         let (p, r): (i64, i64) = self.conn.query_row(
             "SELECT COUNT(*), COALESCE(SUM(needs_reconciliation), 0) FROM operations \
-             WHERE state = 'pending'",
+             WHERE state IN ('pending', 'issued')",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;

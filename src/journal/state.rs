@@ -109,7 +109,8 @@ pub fn allowed(from: State, to: State) -> bool {
             Pending | Completed | Declined | Expired | Rejected | Held | Issued
         ),
         Held => matches!(to, Held | Completed | Cancelled | Expired),
-        Issued => matches!(to, Issued | Completed | Declined | Expired),
+        // Cancelled: the invoice was deleted at the provider (Wooppay status 7).
+        Issued => matches!(to, Issued | Completed | Declined | Expired | Cancelled),
         // The one recorded exception to "a final state never changes" (DESIGN.md rule 4).
         Completed => to == Reversed,
         Declined | Expired | Cancelled | Rejected | Reversed => false,

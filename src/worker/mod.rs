@@ -8,6 +8,7 @@ pub mod cash_in;
 pub mod pay;
 pub mod poll;
 pub mod webmoney;
+pub mod wooppay;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -64,6 +65,19 @@ pub enum Command {
         invoice: webmoney::WmInvoice,
         allow_duplicate: bool,
     },
+    /// The cashier confirmed a Wooppay invoice: commit it (referenceId first), create it,
+    /// follow it until paid.
+    StartWooppayInvoice {
+        invoice: wooppay::WpInvoice,
+        allow_duplicate: bool,
+    },
+    /// The cashier asks Wooppay to send the customer an SMS code (mobile variant). Sent
+    /// once; never repeated automatically.
+    WooppayRequestCode { phone: String },
+    /// The Wooppay screen wants the merchant's balance.
+    WooppayBalance,
+    /// One status query by operationId (headless `wooppay status`).
+    WooppayStatus { operation_id: i64 },
 }
 
 /// Why a wallet check gave no answer.
@@ -118,6 +132,30 @@ pub enum Event {
         invoice: webmoney::WmInvoice,
         existing: Operation,
     },
+    /// A like Wooppay invoice exists; the cashier must say whether this one is meant.
+    DuplicateWooppay {
+        invoice: wooppay::WpInvoice,
+        existing: Operation,
+    },
+    /// An operation reached a state it stays in while it is followed: a Wooppay invoice
+    /// issued (its link can be shown; the polls for payment go on).
+    Issued { op: Operation },
+    /// The answer to `WooppayRequestCode`.
+    WooppayCode {
+        phone: String,
+        result: Result<(), wooppay::WpFailure>,
+    },
+    /// The answer to `WooppayBalance`: the merchant's balance in tiyn.
+    WooppayBalance {
+        result: Result<i64, wooppay::WpFailure>,
+    },
+    /// The answer to `WooppayStatus`, with the journal row of that operation if there is
+    /// one (moved by the answer where that is legal).
+    WooppayStatus {
+        operation_id: i64,
+        result: Result<crate::providers::wooppay::codec::Record, wooppay::WpFailure>,
+        op: Option<Operation>,
+    },
     /// An attempt is going out (`next_retry` = None) or came back without a final answer.
     Progress {
         id: String,
@@ -160,6 +198,9 @@ pub enum Trouble {
     Send(SendError),
     UnknownStatus(String),
     NoStatus,
+    /// The provider answered with an error code that does not settle the outcome
+    /// (Wooppay: server, database and unclassified errors).
+    Code(i64),
 }
 
 impl Trouble {
@@ -168,6 +209,7 @@ impl Trouble {
             Trouble::Send(e) => e.message_key(),
             Trouble::UnknownStatus(_) => "send.unknown_status",
             Trouble::NoStatus => "send.no_status",
+            Trouble::Code(_) => "send.provider_error",
         }
     }
 }
@@ -181,6 +223,7 @@ impl Trouble {
                 Some(format!("{message} ({code})"))
             }
             Trouble::UnknownStatus(s) => Some(s.clone()),
+            Trouble::Code(c) => Some(format!("error_code {c}")),
             _ => None,
         }
     }
@@ -192,6 +235,7 @@ impl std::fmt::Display for Trouble {
             Trouble::Send(e) => write!(f, "{e}"),
             Trouble::UnknownStatus(s) => write!(f, "unknown status {s:?}"),
             Trouble::NoStatus => f.write_str("reply without a status"),
+            Trouble::Code(c) => write!(f, "provider error {c}"),
         }
     }
 }
@@ -208,6 +252,11 @@ pub struct Ctx {
     /// The X1 client, or why it could not be set up (missing key, certificate...).
     /// Opened on first use: a till that never invoices never reads the key file.
     x1: Arc<tokio::sync::OnceCell<Result<crate::providers::webmoney::X1Client, String>>>,
+    /// The Wooppay client (its session lives in it, in memory only), built on first use.
+    wooppay: Arc<
+        tokio::sync::OnceCell<Result<crate::providers::wooppay::client::WooppayClient, String>>,
+    >,
+    sms_codes: wooppay::SmsCodes,
     events: mpsc::UnboundedSender<Event>,
     pub shutdown: CancellationToken,
     active: Arc<Mutex<HashSet<String>>>,
@@ -281,6 +330,10 @@ impl Ctx {
                 self.settings.endpoint_identity(&self.settings.webmoney.url),
                 self.settings.webmoney.wmid.clone(),
             ),
+            Kind::WooppayInvoice => (
+                self.settings.endpoint_identity(&self.settings.wooppay.url),
+                self.settings.wooppay.login.clone(),
+            ),
         }
     }
 }
@@ -297,6 +350,7 @@ async fn send_once(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble
         }
         Kind::AllpayPay => pay::send(ctx, op).await,
         Kind::WebmoneyInvoice => webmoney::send(ctx, op).await,
+        Kind::WooppayInvoice => wooppay::send(ctx, op).await,
     }
 }
 
@@ -340,6 +394,8 @@ impl Worker {
             cash_in,
             terminal,
             x1: Arc::new(tokio::sync::OnceCell::new()),
+            wooppay: Arc::new(tokio::sync::OnceCell::new()),
+            sms_codes: Arc::default(),
             events: ev_tx,
             shutdown: CancellationToken::new(),
             active: Arc::new(Mutex::new(HashSet::new())),
@@ -409,6 +465,13 @@ async fn handle(ctx: Ctx, cmd: Command) {
             invoice,
             allow_duplicate,
         } => webmoney::start(&ctx, invoice, allow_duplicate).await,
+        Command::StartWooppayInvoice {
+            invoice,
+            allow_duplicate,
+        } => wooppay::start(&ctx, invoice, allow_duplicate).await,
+        Command::WooppayRequestCode { phone } => wooppay::request_code(&ctx, phone).await,
+        Command::WooppayBalance => wooppay::balance(&ctx).await,
+        Command::WooppayStatus { operation_id } => wooppay::status(&ctx, operation_id).await,
         Command::ResumeAll => resume_all(&ctx).await,
         Command::LoadJournal { pending_only } => {
             let filter = ListFilter {
@@ -524,7 +587,9 @@ fn same_request(existing: &Operation, asked: &NewOperation) -> bool {
                 _ => false,
             }
         }
-        Kind::AllpayCashIn | Kind::WebmoneyInvoice => existing.params == asked.params,
+        Kind::AllpayCashIn | Kind::WebmoneyInvoice | Kind::WooppayInvoice => {
+            existing.params == asked.params
+        }
     };
     existing.kind == asked.kind
         && existing.customer == asked.customer

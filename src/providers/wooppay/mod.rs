@@ -121,6 +121,21 @@ mod tests {
     }
 
     #[test]
+    fn every_documented_code_and_status_has_a_message_in_ru_and_en() {
+        use crate::i18n::{Lang, t};
+        for lang in [Lang::Ru, Lang::En] {
+            for c in DOCUMENTED_CODES {
+                let key = error_key(*c);
+                assert_ne!(t(lang, &key), key, "{lang:?} {c}");
+            }
+            for s in 0..12 {
+                let key = OpStatus::from_code(s).message_key();
+                assert_ne!(t(lang, key), key, "{lang:?} status {s}");
+            }
+        }
+    }
+
+    #[test]
     fn statuses_beyond_the_document_are_never_final() {
         assert_eq!(OpStatus::from_code(8), OpStatus::Open(8));
         assert_eq!(OpStatus::from_code(9), OpStatus::Open(9));
