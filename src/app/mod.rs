@@ -17,7 +17,7 @@ use crate::worker::{Command, Event};
 use keys::Action;
 use screens::{
     cash_in::CashInState, detail::DetailState, home::HomeState, journal::JournalState,
-    pay::PayState, webmoney::WmState,
+    pay::PayState, webmoney::WmState, wooppay::WpState,
 };
 
 pub use tui::{Start, run};
@@ -46,6 +46,7 @@ pub enum ScreenId {
     CashIn,
     Pay,
     Webmoney,
+    Wooppay,
     Journal,
     Detail,
 }
@@ -114,6 +115,9 @@ pub struct Model {
     pub webmoney: WmState,
     /// The configured store purse, offered in the invoice form.
     pub wm_purse: String,
+    pub wooppay: WpState,
+    /// `[wooppay] invoice_ttl_minutes`: the deathDate an invoice gets when none is typed.
+    pub wooppay_ttl: u64,
     pub journal: JournalState,
     pub detail: DetailState,
     pub counts: Counts,
@@ -142,6 +146,8 @@ impl Model {
             pay: PayState::default(),
             webmoney: WmState::default(),
             wm_purse: String::new(),
+            wooppay: WpState::default(),
+            wooppay_ttl: 60,
             journal: JournalState::default(),
             detail: DetailState::default(),
             counts: Counts::default(),
@@ -159,6 +165,7 @@ impl Model {
             ScreenId::CashIn => self.cash_in.waiting(),
             ScreenId::Pay => self.pay.waiting(),
             ScreenId::Webmoney => self.webmoney.waiting(),
+            ScreenId::Wooppay => self.wooppay.waiting(),
             _ => false,
         }
     }
@@ -169,6 +176,7 @@ impl Model {
             || self.cash_in.sending()
             || self.pay.sending()
             || self.webmoney.sending()
+            || self.wooppay.sending()
     }
 
     /// A text field has the keyboard: letters are text, not commands.
@@ -177,6 +185,7 @@ impl Model {
             ScreenId::CashIn => self.cash_in.typing(),
             ScreenId::Pay => self.pay.typing(),
             ScreenId::Webmoney => self.webmoney.typing(),
+            ScreenId::Wooppay => self.wooppay.typing(),
             _ => false,
         }
     }
@@ -192,6 +201,7 @@ impl Model {
                 self.webmoney.prefill(&self.wm_purse);
                 Vec::new()
             }
+            ScreenId::Wooppay => vec![Command::WooppayBalance],
             _ => Vec::new(),
         }
     }
@@ -263,6 +273,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         ScreenId::CashIn => screens::cash_in::on_key(model, key, action),
         ScreenId::Pay => screens::pay::on_key(model, key, action),
         ScreenId::Webmoney => screens::webmoney::on_key(model, key, action),
+        ScreenId::Wooppay => screens::wooppay::on_key(model, key, action),
         ScreenId::Journal => screens::journal::on_key(model, action),
         ScreenId::Detail => screens::detail::on_key(model, action),
     }
@@ -298,6 +309,7 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             if !screens::cash_in::on_trouble(model, id.as_deref(), key)
                 && !screens::pay::on_trouble(model, id.as_deref(), key)
                 && !screens::webmoney::on_trouble(model, key)
+                && !screens::wooppay::on_trouble(model, id.as_deref(), key)
             {
                 model.notice = Some(Note::Key(key));
             }
@@ -313,7 +325,8 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             }
             screens::pay::on_event(model, &other);
             screens::webmoney::on_event(model, &other);
-            let mut cmds = screens::cash_in::on_event(model, other);
+            let mut cmds = screens::wooppay::on_event(model, &other);
+            cmds.extend(screens::cash_in::on_event(model, other));
             if finished && model.screen == ScreenId::Journal {
                 cmds.push(Command::LoadJournal {
                     pending_only: model.journal.pending_only,
@@ -332,6 +345,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
         ScreenId::CashIn => screens::cash_in::view(model, frame, body),
         ScreenId::Pay => screens::pay::view(model, frame, body),
         ScreenId::Webmoney => screens::webmoney::view(model, frame, body),
+        ScreenId::Wooppay => screens::wooppay::view(model, frame, body),
         ScreenId::Journal => screens::journal::view(model, frame, body),
         ScreenId::Detail => screens::detail::view(model, frame, body),
     }
@@ -349,6 +363,7 @@ pub fn hints(model: &Model) -> Vec<keys::Hint> {
         ScreenId::CashIn => model.cash_in.hints(),
         ScreenId::Pay => model.pay.hints(),
         ScreenId::Webmoney => model.webmoney.hints(),
+        ScreenId::Wooppay => model.wooppay.hints(),
         ScreenId::Journal => screens::journal::hints(),
         ScreenId::Detail => screens::detail::hints(),
     }

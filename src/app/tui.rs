@@ -63,6 +63,10 @@ pub async fn run(start: Start) -> u8 {
         Start::Configured(s) => s.webmoney.purse.clone(),
         Start::Demo(_) => crate::emulator::webmoney::DEMO_PURSE.to_string(),
     };
+    model.wooppay_ttl = match &start {
+        Start::Configured(s) => s.wooppay.invoice_ttl_minutes,
+        Start::Demo(_) => 60,
+    };
     // First frame before the journal and the emulator: the cashier sees kassa at once.
     if let Err(e) = terminal.draw(|f| view(&model, f)) {
         restore();

@@ -47,8 +47,8 @@ pub struct WpInvoice {
     pub phone: String,
     pub email: String,
     pub service: String,
-    /// `YYYY-MM-DD HH:MM:SS`, local time; always set (from `invoice_ttl_minutes` when the
-    /// cashier gave none).
+    /// `YYYY-MM-DD HH:MM:SS`, local time; empty: the worker sets now + `invoice_ttl_minutes`
+    /// before the row is committed, so every invoice has one.
     pub death_date: String,
     pub back_url: String,
     pub request_url: String,
@@ -161,7 +161,11 @@ fn forget_code(ctx: &Ctx, id: &str) {
 }
 
 /// Commits the invoice as pending, then creates it and follows it until paid.
-pub async fn start(ctx: &Ctx, inv: WpInvoice, allow_duplicate: bool) {
+pub async fn start(ctx: &Ctx, mut inv: WpInvoice, allow_duplicate: bool) {
+    // Every invoice gets a deathDate: an unpaid link must not be payable days later.
+    if inv.death_date.is_empty() {
+        inv.death_date = default_death_date(ctx.settings.wooppay.invoice_ttl_minutes);
+    }
     if let Err(reason) = client(ctx).await {
         tracing::error!(%reason, "Wooppay is not set up; nothing sent");
         ctx.emit(Event::Trouble {

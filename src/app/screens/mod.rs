@@ -7,3 +7,4 @@ pub mod journal;
 pub mod pay;
 pub mod payment;
 pub mod webmoney;
+pub mod wooppay;

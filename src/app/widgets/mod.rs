@@ -89,6 +89,7 @@ fn screen_title(model: &Model) -> &'static str {
         ScreenId::CashIn => "kind.allpay.cash_in",
         ScreenId::Pay => "kind.allpay.pay",
         ScreenId::Webmoney => "kind.webmoney.invoice",
+        ScreenId::Wooppay => "kind.wooppay.invoice",
         ScreenId::Journal => "title.journal",
         ScreenId::Detail => "title.detail",
     }
@@ -267,6 +268,7 @@ pub fn help(model: &Model, frame: &mut Frame<'_>) {
         ScreenId::CashIn => "help.cash_in",
         ScreenId::Pay => "help.pay",
         ScreenId::Webmoney => "help.webmoney",
+        ScreenId::Wooppay => "help.wooppay",
         ScreenId::Journal => "help.journal",
         ScreenId::Detail => "help.detail",
     };

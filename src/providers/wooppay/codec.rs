@@ -43,10 +43,11 @@ pub fn encode_login(username: &str, password: &str) -> Zeroizing<String> {
 }
 
 /// Which of the document's invoice methods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Variant {
     /// `cash_createInvoice`: no card binding.
+    #[default]
     Plain,
     /// `cash_createInvoice2Extended`: the card is bound after payment (serviceType 4).
     Card,

@@ -1,0 +1,891 @@
+//! Wooppay invoice: the variant (F2) and its fields → for the mobile balance, a second step
+//! that asks Wooppay to text the customer a code and takes the code they read out →
+//! confirmation → committed and sent → issued: the payment link as a QR code (the whole
+//! screen at 80x24) and as text, with the paid status live → paid, declined, expired, or
+//! waiting for a person. The merchant's balance is in the form's header.
+//!
+//! No I/O here: the code request, the invoice and the balance are `Command`s; the SMS code
+//! request is only ever sent on the cashier's key, never again by itself.
+
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::payment::{
+    After, Progress, after_key, duplicate_dialog, kv, progress_view, result_view,
+};
+use crate::app::keys::{Action, Hint};
+use crate::app::widgets::qr::{Polarity, QrView};
+use crate::app::widgets::{self, Tone, style};
+use crate::app::{Model, Note, ScreenId};
+use crate::config::Secret;
+use crate::headless::wooppay::balance_text;
+use crate::i18n::{Lang, t, tf};
+use crate::journal::{Operation, State};
+use crate::money::{Amount, Currency};
+use crate::providers::wooppay::codec::Variant;
+use crate::validate;
+use crate::worker::wooppay::{DEATH_DATE_FORMAT, WpFailure, WpInvoice, operation_url, params_of};
+use crate::worker::{Command, Event};
+
+pub const AMOUNT: usize = 0;
+pub const DESC: usize = 1;
+pub const PHONE: usize = 2;
+pub const EMAIL: usize = 3;
+pub const SERVICE: usize = 4;
+pub const DEATH: usize = 5;
+pub const ADD_INFO: usize = 6;
+pub const BACK_URL: usize = 7;
+pub const REQUEST_URL: usize = 8;
+const FIELDS: usize = 9;
+const LABELS: [&str; FIELDS] = [
+    "wooppay.f.amount",
+    "wooppay.f.description",
+    "wooppay.f.phone",
+    "wooppay.f.email",
+    "wooppay.f.service",
+    "wooppay.f.death_date",
+    "wooppay.f.add_info",
+    "wooppay.f.back_url",
+    "wooppay.f.request_url",
+];
+
+/// The fields a variant offers, in the order Tab walks them (the document's parameters;
+/// the mobile variant's addInfo carries the SMS code, so it is not offered).
+pub fn fields_of(v: Variant) -> &'static [usize] {
+    match v {
+        Variant::Plain => &[AMOUNT, DESC, DEATH, ADD_INFO, BACK_URL, REQUEST_URL],
+        Variant::Card => &[
+            AMOUNT,
+            DESC,
+            PHONE,
+            EMAIL,
+            DEATH,
+            ADD_INFO,
+            BACK_URL,
+            REQUEST_URL,
+        ],
+        Variant::Service => &[
+            AMOUNT,
+            SERVICE,
+            DESC,
+            PHONE,
+            EMAIL,
+            DEATH,
+            ADD_INFO,
+            BACK_URL,
+            REQUEST_URL,
+        ],
+        Variant::Mobile => &[AMOUNT, PHONE, DESC, EMAIL, DEATH, BACK_URL, REQUEST_URL],
+    }
+}
+
+/// Where the SMS code request stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodePhase {
+    Requesting,
+    Sent,
+    Failed(WpFailure),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Step {
+    #[default]
+    Form,
+    /// The mobile variant's second step: the code is requested, then typed in.
+    Code {
+        invoice: Box<WpInvoice>,
+        phase: CodePhase,
+    },
+    Confirm(Box<WpInvoice>),
+    Duplicate {
+        invoice: Box<WpInvoice>,
+        existing: Box<Operation>,
+    },
+    /// Committed and sent; waiting for the invoice to be issued.
+    Sending(Progress),
+    /// Issued: the QR code and link on screen, the status polled.
+    Issued {
+        op: Box<Operation>,
+        progress: Progress,
+    },
+    Done(Box<Operation>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WpState {
+    pub step: Step,
+    pub variant: Variant,
+    pub inputs: [Input; FIELDS],
+    /// An index into [`fields_of`] of the variant.
+    pub focus: usize,
+    /// `cardForbidden`: pay from a Wooppay wallet only (card and service variants).
+    pub wallet_only: bool,
+    pub code: Input,
+    pub error: Option<Note>,
+    /// The merchant's balance in tiyn, or why it is not known.
+    pub balance: Option<Result<i64, WpFailure>>,
+}
+
+impl WpState {
+    pub fn typing(&self) -> bool {
+        matches!(self.step, Step::Form | Step::Code { .. })
+    }
+
+    pub fn waiting(&self) -> bool {
+        matches!(
+            self.step,
+            Step::Sending(_)
+                | Step::Issued { .. }
+                | Step::Code {
+                    phase: CodePhase::Requesting,
+                    ..
+                }
+        )
+    }
+
+    pub fn sending(&self) -> bool {
+        matches!(self.step, Step::Sending(_))
+    }
+
+    /// The field index under the cursor.
+    pub fn focused(&self) -> usize {
+        let f = fields_of(self.variant);
+        f[self.focus.min(f.len() - 1)]
+    }
+
+    pub fn hints(&self) -> Vec<Hint> {
+        match &self.step {
+            Step::Form => {
+                let mut h = vec![
+                    ("Enter", "hint.next"),
+                    ("Tab", "hint.field"),
+                    ("F2", "wooppay.hint.variant"),
+                ];
+                if matches!(self.variant, Variant::Card | Variant::Service) {
+                    h.push(("F4", "wooppay.hint.wallet_only"));
+                }
+                h.push(("Esc", "hint.back"));
+                h
+            }
+            Step::Code { .. } => vec![
+                ("Enter", "hint.next"),
+                ("F5", "wooppay.hint.code_again"),
+                ("Esc", "hint.back"),
+            ],
+            Step::Confirm(_) => vec![("y", "hint.issue"), ("Esc", "hint.back")],
+            Step::Duplicate { .. } => vec![("y", "hint.send_again"), ("n", "hint.dont_send")],
+            Step::Sending(_) => vec![("Esc", "hint.background"), ("g", "hint.journal")],
+            Step::Issued { .. } => vec![
+                ("r", "wooppay.hint.balance"),
+                ("g", "hint.journal"),
+                ("Esc", "hint.background"),
+            ],
+            Step::Done(_) => vec![
+                ("n", "hint.new_op"),
+                ("g", "hint.journal"),
+                ("Esc", "hint.home"),
+                ("q", "hint.quit"),
+            ],
+        }
+    }
+}
+
+fn sending(inv: &WpInvoice) -> Step {
+    let target = crate::worker::wooppay::customer_of(&inv.params());
+    Step::Sending(Progress::new(inv.reference_id.clone(), inv.amount, target))
+}
+
+fn start(inv: WpInvoice, allow_duplicate: bool) -> Vec<Command> {
+    vec![Command::StartWooppayInvoice {
+        invoice: inv,
+        allow_duplicate,
+    }]
+}
+
+pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    let s = &mut model.wooppay;
+    match &mut s.step {
+        Step::Form => on_form_key(model, key, action),
+        Step::Code { invoice, phase } => {
+            match (action, key.code) {
+                (Some(Action::Back), _) => {
+                    s.step = Step::Form;
+                    s.code = Input::default();
+                }
+                // Asked again only on this key, and only once the last request answered.
+                (_, KeyCode::F(5)) if *phase != CodePhase::Requesting => {
+                    *phase = CodePhase::Requesting;
+                    return vec![Command::WooppayRequestCode {
+                        phone: invoice.phone.clone(),
+                    }];
+                }
+                (Some(Action::Submit), _) => match validate::wooppay_sms_code(s.code.value()) {
+                    Ok(code) => {
+                        let mut inv = invoice.clone();
+                        inv.sms_code = Some(Secret::new(code));
+                        s.code = Input::default();
+                        s.error = None;
+                        s.step = Step::Confirm(inv);
+                    }
+                    Err(k) => s.error = Some(Note::Key(k)),
+                },
+                _ => {
+                    if s.code.handle_event(&TermEvent::Key(key)).is_some() {
+                        s.error = None;
+                    }
+                }
+            }
+            Vec::new()
+        }
+        Step::Confirm(inv) => match action {
+            Some(Action::Yes) => {
+                let inv = (**inv).clone();
+                s.step = sending(&inv);
+                start(inv, false)
+            }
+            Some(Action::Back | Action::No) => {
+                s.step = Step::Form;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Step::Duplicate { invoice, .. } => match action {
+            Some(Action::Yes) => {
+                let mut inv = (**invoice).clone();
+                // Another invoice, so another referenceId.
+                inv.reference_id = crate::ids::new_reference_id();
+                s.step = sending(&inv);
+                start(inv, true)
+            }
+            Some(Action::No | Action::Back) => {
+                s.step = Step::Form;
+                s.error = Some(Note::Key("cashin.dup_not_sent"));
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Step::Sending(_) | Step::Issued { .. } | Step::Done(_) => {
+            let done = matches!(s.step, Step::Done(_));
+            if action == Some(Action::Reload) {
+                return vec![Command::WooppayBalance];
+            }
+            match after_key(action, key.code, done) {
+                After::Home => {
+                    if done {
+                        reset(model);
+                    }
+                    model.go(ScreenId::Home)
+                }
+                After::New => {
+                    reset(model);
+                    vec![Command::WooppayBalance]
+                }
+                After::Journal => model.go(ScreenId::Journal),
+                After::Nothing => Vec::new(),
+            }
+        }
+    }
+}
+
+/// A fresh form that keeps the balance shown.
+fn reset(model: &mut Model) {
+    let balance = model.wooppay.balance.take();
+    model.wooppay = WpState {
+        balance,
+        ..WpState::default()
+    };
+}
+
+fn on_form_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    let s = &mut model.wooppay;
+    let n = fields_of(s.variant).len();
+    match (action, key.code) {
+        (Some(Action::Back), _) => return model.go(ScreenId::Home),
+        (Some(Action::NextField | Action::Down), _) => s.focus = (s.focus + 1) % n,
+        (Some(Action::Up), _) => s.focus = (s.focus + n - 1) % n,
+        (_, KeyCode::F(2)) => {
+            let i = Variant::ALL
+                .iter()
+                .position(|v| *v == s.variant)
+                .unwrap_or(0);
+            s.variant = Variant::ALL[(i + 1) % Variant::ALL.len()];
+            s.focus = 0;
+            s.error = None;
+        }
+        (_, KeyCode::F(4)) if matches!(s.variant, Variant::Card | Variant::Service) => {
+            s.wallet_only = !s.wallet_only;
+        }
+        (Some(Action::Submit), _) => return submit(model),
+        _ => {
+            let f = s.focused();
+            if s.inputs[f].handle_event(&TermEvent::Key(key)).is_some() {
+                s.error = None;
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Every field of the variant checked; the first bad one gets the cursor and the message.
+fn submit(model: &mut Model) -> Vec<Command> {
+    let s = &mut model.wooppay;
+    let v = s.variant;
+    let offered = fields_of(v);
+    let value = |f: usize| -> &str {
+        if offered.contains(&f) {
+            s.inputs[f].value()
+        } else {
+            ""
+        }
+    };
+    let now = chrono::Local::now().naive_local();
+    let checked = (|| {
+        let amount =
+            Amount::parse(value(AMOUNT), Currency::Kzt).map_err(|e| (AMOUNT, e.message_key()))?;
+        let service = if v == Variant::Service {
+            validate::wooppay_service(value(SERVICE)).map_err(|k| (SERVICE, k))?
+        } else {
+            String::new()
+        };
+        let description = validate::wooppay_text(value(DESC)).map_err(|k| (DESC, k))?;
+        let phone = match value(PHONE).trim() {
+            "" if v == Variant::Mobile => return Err((PHONE, "wooppay.phone_empty")),
+            "" => String::new(),
+            p => validate::wooppay_phone(p).map_err(|k| (PHONE, k))?,
+        };
+        let email = validate::wooppay_email(value(EMAIL)).map_err(|k| (EMAIL, k))?;
+        let death_date = match value(DEATH).trim() {
+            "" => String::new(),
+            d => validate::wooppay_death_date(d, now)
+                .map_err(|k| (DEATH, k))?
+                .format(DEATH_DATE_FORMAT)
+                .to_string(),
+        };
+        let add_info = validate::wooppay_text(value(ADD_INFO)).map_err(|k| (ADD_INFO, k))?;
+        let back_url = validate::wooppay_url(value(BACK_URL)).map_err(|k| (BACK_URL, k))?;
+        let request_url =
+            validate::wooppay_url(value(REQUEST_URL)).map_err(|k| (REQUEST_URL, k))?;
+        Ok::<_, (usize, &'static str)>(WpInvoice {
+            reference_id: crate::ids::new_reference_id(),
+            variant: v,
+            amount,
+            description,
+            phone,
+            email,
+            service,
+            death_date,
+            back_url,
+            request_url,
+            add_info,
+            card_forbidden: s.wallet_only && matches!(v, Variant::Card | Variant::Service),
+            sms_code: None,
+        })
+    })();
+    match checked {
+        Ok(inv) if v == Variant::Mobile => {
+            s.error = None;
+            let phone = inv.phone.clone();
+            s.step = Step::Code {
+                invoice: Box::new(inv),
+                phase: CodePhase::Requesting,
+            };
+            vec![Command::WooppayRequestCode { phone }]
+        }
+        Ok(inv) => {
+            s.error = None;
+            s.step = Step::Confirm(Box::new(inv));
+            Vec::new()
+        }
+        Err((field, key)) => {
+            s.focus = offered.iter().position(|f| *f == field).unwrap_or(0);
+            s.error = Some(Note::Key(key));
+            Vec::new()
+        }
+    }
+}
+
+/// A worker trouble about this screen's invoice before it was recorded (nothing sent);
+/// `true` when handled here.
+pub fn on_trouble(model: &mut Model, id: Option<&str>, key: &'static str) -> bool {
+    let s = &mut model.wooppay;
+    let ours = matches!(&s.step, Step::Sending(p) if !p.recorded && id == Some(p.id.as_str()));
+    if ours {
+        s.step = Step::Form;
+        s.error = Some(Note::Key(key));
+    }
+    ours
+}
+
+/// Worker events for this screen; a paid invoice refreshes the balance.
+pub fn on_event(model: &mut Model, ev: &Event) -> Vec<Command> {
+    let now = model.now;
+    let s = &mut model.wooppay;
+    match ev {
+        Event::WooppayBalance { result } => s.balance = Some(result.clone()),
+        Event::WooppayCode { phone, result } => {
+            if let Step::Code { invoice, phase } = &mut s.step {
+                if invoice.phone == *phone && *phase == CodePhase::Requesting {
+                    *phase = match result {
+                        Ok(()) => CodePhase::Sent,
+                        Err(f) => CodePhase::Failed(f.clone()),
+                    };
+                }
+            }
+        }
+        Event::DuplicateWooppay { invoice, existing } => {
+            if matches!(&s.step, Step::Sending(p) if p.id == invoice.reference_id) {
+                s.step = Step::Duplicate {
+                    invoice: Box::new(invoice.clone()),
+                    existing: Box::new(existing.clone()),
+                };
+            }
+        }
+        Event::Issued { op } => match &mut s.step {
+            Step::Sending(p) if p.id == op.id => {
+                let mut progress = p.clone();
+                progress.status = op.provider_status.clone();
+                s.step = Step::Issued {
+                    op: Box::new(op.clone()),
+                    progress,
+                };
+            }
+            Step::Issued { op: shown, .. } if shown.id == op.id => **shown = op.clone(),
+            _ => {}
+        },
+        Event::Finished { op } | Event::NeedsReconciliation { op } => {
+            let ours = match &s.step {
+                Step::Sending(p) | Step::Issued { progress: p, .. } => p.id == op.id,
+                _ => false,
+            };
+            if ours {
+                s.step = Step::Done(Box::new(op.clone()));
+                if op.state == State::Completed {
+                    return vec![Command::WooppayBalance];
+                }
+            }
+        }
+        other => match &mut s.step {
+            Step::Sending(p) | Step::Issued { progress: p, .. } => {
+                p.on_event(other, now);
+            }
+            _ => {}
+        },
+    }
+    Vec::new()
+}
+
+pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let s = &model.wooppay;
+    match &s.step {
+        Step::Form => form(model, frame, area),
+        Step::Code { invoice, phase } => code_step(model, frame, area, invoice, phase),
+        Step::Confirm(inv) => {
+            form(model, frame, area);
+            widgets::dialog(
+                model,
+                frame,
+                t(lang, "wooppay.confirm_title"),
+                &confirm_rows(model, inv),
+                t(lang, "wooppay.confirm_warning"),
+                &[("y", t(lang, "hint.issue")), ("Esc", t(lang, "hint.back"))],
+                Tone::Normal,
+            );
+        }
+        Step::Duplicate { invoice, existing } => {
+            form(model, frame, area);
+            duplicate_dialog(
+                model,
+                frame,
+                (
+                    t(lang, "wooppay.f.variant"),
+                    variant_word(lang, invoice.variant).to_string(),
+                ),
+                invoice.amount,
+                existing,
+                "wooppay.dup_question",
+            );
+        }
+        Step::Sending(p) => progress_view(model, frame, area, p, "wooppay.waiting"),
+        Step::Issued { op, progress } => issued(model, frame, area, op, progress),
+        Step::Done(op) => {
+            let mut rows = Vec::new();
+            if let Some(p) = params_of(op) {
+                rows.push(kv(
+                    lang,
+                    "wooppay.f.variant",
+                    variant_word(lang, p.variant).to_string(),
+                ));
+                if !p.description.is_empty() {
+                    rows.push(kv(lang, "wooppay.f.description", p.description));
+                }
+            }
+            match op.detail.as_deref() {
+                Some(d) if d.starts_with("wooppay.err.") => {
+                    rows.push(kv(lang, "wooppay.reason", t(lang, d).to_string()));
+                }
+                _ => {}
+            }
+            if let Some(url) = operation_url(op) {
+                rows.push(kv(lang, "wooppay.f.link", url.to_string()));
+            }
+            result_view(model, frame, area, op, "wooppay.paid", rows);
+        }
+    }
+}
+
+fn variant_word(lang: Lang, v: Variant) -> &'static str {
+    t(
+        lang,
+        match v {
+            Variant::Plain => "wooppay.variant.plain",
+            Variant::Card => "wooppay.variant.card",
+            Variant::Service => "wooppay.variant.service",
+            Variant::Mobile => "wooppay.variant.mobile",
+        },
+    )
+}
+
+fn about_key(v: Variant) -> &'static str {
+    match v {
+        Variant::Plain => "wooppay.about.plain",
+        Variant::Card => "wooppay.about.card",
+        Variant::Service => "wooppay.about.service",
+        Variant::Mobile => "wooppay.about.mobile",
+    }
+}
+
+fn confirm_rows<'a>(model: &'a Model, inv: &WpInvoice) -> Vec<(&'a str, String)> {
+    let lang = model.lang;
+    let mut rows = vec![
+        (
+            t(lang, "wooppay.f.variant"),
+            variant_word(lang, inv.variant).to_string(),
+        ),
+        (t(lang, "wooppay.f.amount"), inv.amount.display()),
+    ];
+    let optional = [
+        ("wooppay.f.service", &inv.service),
+        ("wooppay.f.description", &inv.description),
+        ("wooppay.f.phone", &inv.phone),
+        ("wooppay.f.email", &inv.email),
+    ];
+    for (k, v) in optional {
+        if !v.is_empty() {
+            rows.push((t(lang, k), v.clone()));
+        }
+    }
+    let until = if inv.death_date.is_empty() {
+        tf(
+            lang,
+            "wooppay.ttl_default",
+            &[("minutes", &model.wooppay_ttl.to_string())],
+        )
+    } else {
+        inv.death_date.clone()
+    };
+    rows.push((t(lang, "wooppay.f.death_date"), until));
+    if inv.card_forbidden {
+        rows.push((
+            t(lang, "wooppay.wallet_only"),
+            t(lang, "wooppay.yes").to_string(),
+        ));
+    }
+    if inv.sms_code.is_some() {
+        rows.push((t(lang, "wooppay.f.sms_code"), "••••".to_string()));
+    }
+    rows
+}
+
+fn balance_line(model: &Model) -> String {
+    let lang = model.lang;
+    let value = match &model.wooppay.balance {
+        None => "…".to_string(),
+        Some(Ok(minor)) => balance_text(*minor),
+        Some(Err(f)) => {
+            let (key, code) = f.message();
+            let mut s = crate::i18n::t_or_raw(lang, &key).to_string();
+            if let Some(c) = code {
+                s.push_str(&format!(" ({c})"));
+            }
+            s
+        }
+    };
+    format!("{} {value}", t(lang, "wooppay.balance"))
+}
+
+fn form(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let s = &model.wooppay;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} ", t(lang, "wooppay.title")))
+        .title_top(Line::from(format!(" {} ", balance_line(model))).right_aligned());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let active = matches!(s.step, Step::Form);
+    let mut lines_y = inner.y;
+    let variant = Line::from(vec![
+        Span::raw(format!(" {:<19}", t(lang, "wooppay.f.variant"))),
+        Span::styled(
+            format!("◀ {} ▶", variant_word(lang, s.variant)),
+            style(model, Tone::Accent),
+        ),
+        Span::styled(
+            format!("  ({})", t(lang, "wooppay.variant_hint")),
+            style(model, Tone::Dim),
+        ),
+    ]);
+    frame.render_widget(
+        Paragraph::new(variant),
+        Rect {
+            y: lines_y,
+            height: 1,
+            ..inner
+        },
+    );
+    lines_y += 2;
+    for (i, f) in fields_of(s.variant).iter().enumerate() {
+        if lines_y >= inner.bottom() {
+            break;
+        }
+        let row = Rect {
+            y: lines_y,
+            height: 1,
+            ..inner
+        };
+        let suffix = if *f == AMOUNT {
+            Currency::Kzt.symbol()
+        } else {
+            ""
+        };
+        widgets::field(
+            frame,
+            row,
+            t(lang, LABELS[*f]),
+            &s.inputs[*f],
+            20,
+            active && s.focus == i,
+            suffix,
+        );
+        lines_y += 1;
+    }
+    let mut lines = Vec::new();
+    if matches!(s.variant, Variant::Card | Variant::Service) {
+        let mark = if s.wallet_only { "[x]" } else { "[ ]" };
+        lines.push(Line::raw(format!(
+            " {mark} {} (F4)",
+            t(lang, "wooppay.wallet_only")
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(match &s.error {
+        Some(err) => Line::styled(format!(" ✖ {}", err.render(lang)), style(model, Tone::Bad)),
+        None => Line::styled(
+            format!(" {}", t(lang, about_key(s.variant))),
+            style(model, Tone::Dim),
+        ),
+    });
+    let rest = Rect {
+        y: lines_y.min(inner.bottom()),
+        height: inner.bottom().saturating_sub(lines_y),
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), rest);
+}
+
+fn code_step(model: &Model, frame: &mut Frame<'_>, area: Rect, inv: &WpInvoice, phase: &CodePhase) {
+    let lang = model.lang;
+    let s = &model.wooppay;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} ", t(lang, "wooppay.code_title")))
+        .title_top(Line::from(format!(" {} ", balance_line(model))).right_aligned());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let (tone, status) = match phase {
+        CodePhase::Requesting => (
+            Tone::Warn,
+            format!(
+                "{} {}",
+                widgets::spinner(model.frame),
+                t(lang, "wooppay.code_requesting")
+            ),
+        ),
+        CodePhase::Sent => (
+            Tone::Good,
+            format!("✔ {}", t(lang, "wooppay.code_sent_screen")),
+        ),
+        CodePhase::Failed(f) => {
+            let (key, code) = f.message();
+            let mut text = format!("✖ {}", crate::i18n::t_or_raw(lang, &key));
+            if let Some(c) = code {
+                text.push_str(&format!(" ({c})"));
+            }
+            (Tone::Bad, text)
+        }
+    };
+    let row = |key: &str, value: String| Line::raw(format!(" {:<19}{value}", t(lang, key)));
+    let lines = vec![
+        row("wooppay.f.phone", inv.phone.clone()),
+        row("wooppay.f.amount", inv.amount.display()),
+        Line::raw(""),
+        Line::styled(format!(" {status}"), style(model, tone)),
+        Line::raw(""),
+    ];
+    let top = Rect {
+        height: 5.min(inner.height),
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(lines), top);
+    if inner.height > 6 {
+        let row = Rect {
+            y: inner.y + 5,
+            height: 1,
+            ..inner
+        };
+        widgets::field(
+            frame,
+            row,
+            t(lang, "wooppay.f.sms_code"),
+            &s.code,
+            20,
+            true,
+            "",
+        );
+    }
+    let mut notes = vec![Line::raw("")];
+    notes.push(match &s.error {
+        Some(e) => Line::styled(format!(" ✖ {}", e.render(lang)), style(model, Tone::Bad)),
+        None => Line::styled(
+            format!(" {}", t(lang, "wooppay.code_note")),
+            style(model, Tone::Dim),
+        ),
+    });
+    if inner.height > 7 {
+        let rest = Rect {
+            y: inner.y + 6,
+            height: inner.height - 6,
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: false }), rest);
+    }
+}
+
+/// The invoice issued: a status line over the whole width in place of the title, the QR code
+/// at the left, the link and the facts at the right; where the code cannot fit, it says so
+/// and the link takes the room.
+fn issued(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation, p: &Progress) {
+    let lang = model.lang;
+    let url = operation_url(op).unwrap_or("");
+    let until = params_of(op)
+        .and_then(|p| p.death_date.get(11..16).map(str::to_string))
+        .unwrap_or_default();
+    let number = op.provider_ref.clone().unwrap_or_default();
+    let status = match p.trouble {
+        Some(k) => t(lang, k).to_string(),
+        None => t(lang, "wooppay.waiting_paid").to_string(),
+    };
+    let header = tf(
+        lang,
+        "wooppay.issued_line",
+        &[
+            ("number", &number),
+            ("amount", &op.amount.display()),
+            ("status", &status),
+            ("attempt", &p.attempt.to_string()),
+            ("until", &until),
+        ],
+    );
+    if area.y > 0 {
+        let top = Rect {
+            y: area.y - 1,
+            height: 1,
+            ..area
+        };
+        frame.render_widget(Clear, top);
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                format!(" {header}"),
+                style(model, Tone::Accent),
+            )),
+            top,
+        );
+    }
+    let polarity = if model.color {
+        Polarity::DarkOnLight
+    } else {
+        Polarity::Inverted
+    };
+    let qr = QrView::new(url).ok().map(|q| q.polarity(polarity));
+    let fits = qr.as_ref().is_some_and(|q| {
+        let (w, _) = q.size();
+        q.fits(area) && area.width >= w + 24
+    });
+    let mut facts = vec![
+        Line::styled(
+            t(lang, "wooppay.show_customer").to_string(),
+            style(model, Tone::Normal),
+        ),
+        Line::raw(""),
+        Line::raw(format!(
+            "{} {}",
+            t(lang, "wooppay.f.amount"),
+            op.amount.display()
+        )),
+        Line::raw(format!(
+            "{} {}{}",
+            t(lang, "cashin.status"),
+            status,
+            p.status
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        )),
+        Line::raw(balance_line(model)),
+        Line::raw(""),
+        Line::styled(
+            t(lang, "wooppay.f.link").to_string(),
+            style(model, Tone::Dim),
+        ),
+        Line::raw(url.to_string()),
+    ];
+    match (qr, fits) {
+        (Some(qr), true) => {
+            let (w, h) = qr.size();
+            let code_area = Rect {
+                width: w,
+                height: h,
+                ..area
+            };
+            frame.render_widget(&qr, code_area);
+            let right = Rect {
+                x: area.x + w + 2,
+                width: area.width.saturating_sub(w + 2),
+                ..area
+            };
+            frame.render_widget(Paragraph::new(facts).wrap(Wrap { trim: false }), right);
+        }
+        _ => {
+            facts.insert(
+                0,
+                Line::styled(
+                    t(lang, "wooppay.qr_too_big").to_string(),
+                    style(model, Tone::Warn),
+                ),
+            );
+            facts.insert(1, Line::raw(""));
+            let inner = Rect {
+                x: area.x + 1,
+                width: area.width.saturating_sub(2),
+                ..area
+            };
+            frame.render_widget(Paragraph::new(facts).wrap(Wrap { trim: false }), inner);
+        }
+    }
+}
