@@ -125,6 +125,9 @@ pub struct Model {
     pub resuming: Option<usize>,
     /// A line for the cashier in the status bar (journal trouble and the like).
     pub notice: Option<Note>,
+    /// Text the cashier asked to copy (a payment link): the loop hands it to the
+    /// terminal's clipboard (OSC 52) and clears it; `update` does no I/O.
+    pub clipboard: Option<String>,
     /// Frame counter for the spinner.
     pub frame: u64,
     /// The time of the message being handled, set by the loop (tests set it themselves).
@@ -153,6 +156,7 @@ impl Model {
             counts: Counts::default(),
             resuming: None,
             notice: None,
+            clipboard: None,
             frame: 0,
             now,
             quit: false,

@@ -182,6 +182,12 @@ async fn event_loop(
         for c in update(model, msg) {
             worker.send(c);
         }
+        if let Some(text) = model.clipboard.take() {
+            let copy = crossterm::clipboard::CopyToClipboard::to_clipboard_from(text);
+            if let Err(e) = crossterm::execute!(terminal.backend_mut(), copy) {
+                tracing::warn!(error = %e, "copying to the clipboard failed");
+            }
+        }
         // One draw covers a burst of worker events.
         while let Ok(e) = events.try_recv() {
             for c in update(model, Msg::Worker(e)) {
