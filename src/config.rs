@@ -717,6 +717,35 @@ mod tests {
     }
 
     #[test]
+    fn wooppay_settings_and_their_messages() {
+        let s = resolve(
+            "[wooppay]\nurl = \"https://www.test.wooppay.com/api/wsdl?ws=1\"\nlogin = \"test_merch\"\npassword_env = \"KASSA_TEST_NO_SUCH_VAR\"\ninvoice_ttl_minutes = 15\n",
+        );
+        let s = s.map_err(|e| e.to_string());
+        let w = s.as_ref().map(|s| s.wooppay.clone());
+        assert_eq!(
+            w.as_ref().map(|w| w.url.as_str()),
+            Ok("https://www.test.wooppay.com/api/wsdl?ws=1"),
+            "kept whole"
+        );
+        assert_eq!(w.as_ref().map(|w| w.invoice_ttl_minutes), Ok(15));
+        // The password is read when used, and says which variable is missing.
+        let e = w.map(|w| w.password.get().err());
+        assert!(
+            e.as_ref().is_ok_and(|e| e
+                .as_deref()
+                .is_some_and(|e| e.contains("KASSA_TEST_NO_SUCH_VAR"))),
+            "{e:?}"
+        );
+        assert!(
+            message("[wooppay]\ninvoice_ttl_minutes = 0\n").contains("wooppay.invoice_ttl_minutes")
+        );
+        assert!(message("[wooppay]\nurl = \"ftp://x\"\n").contains("wooppay.url"));
+        assert!(message("[wooppay]\nlogin = \" \"\n").contains("wooppay.login"));
+        assert!(message("[wooppay]\nsession = \"x\"\n").contains("session"));
+    }
+
+    #[test]
     fn the_example_config_is_valid() {
         let text = include_str!("../config.example.toml");
         let s = resolve(text).map_err(|e| e.to_string());

@@ -1093,6 +1093,26 @@ fn the_wooppay_form_checks_every_field_and_sends_what_it_shows() {
         matches!(cmds[..], [Command::WooppayBalance]),
         "a paid invoice refreshes the balance"
     );
+    // r on a paid invoice asks its status again; a reversal replaces what is shown.
+    let cmds = press(&mut ok, KeyCode::Char('r'));
+    assert!(matches!(
+        cmds[..],
+        [Command::WooppayStatus {
+            operation_id: 50_145_291
+        }]
+    ));
+    worker(
+        &mut ok,
+        Event::WooppayStatus {
+            operation_id: 50_145_291,
+            result: Err(WpFailure::NotFound),
+            op: Some(wp_op(State::Reversed, Some("status 5"))),
+        },
+    );
+    let WpStep::Done(shown) = &ok.wooppay.step else {
+        panic!("{:?}", ok.wooppay.step)
+    };
+    assert_eq!(shown.state, State::Reversed);
 }
 
 #[test]

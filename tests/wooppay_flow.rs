@@ -620,3 +620,42 @@ async fn cli_without_a_password_is_a_configuration_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("KASSA_TEST_WOOPPAY_PASSWORD"));
 }
+
+#[tokio::test]
+async fn an_issued_invoice_is_followed_again_after_a_restart() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    let id = start(&worker, invoice("100")).await;
+    issued(&mut events, &id).await;
+    worker.stop().await;
+    drop(events);
+    let (worker, mut events) = h.worker();
+    worker.send(Command::ResumeAll);
+    let op = ended(&mut events, &id).await;
+    assert_eq!(op.state, State::Completed);
+    assert_eq!(h.emulator.wooppay_ledger().unwrap().invoices.len(), 1);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_create_cut_off_by_a_stop_is_never_created_twice_after_the_restart() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    // .53: the emulator keeps the invoice and answers late; kassa stops meanwhile.
+    let id = start(&worker, invoice("100.53")).await;
+    wait_for(&mut events, 10, |e| match e {
+        Event::Progress { id: pid, .. } if pid == id => Some(()),
+        _ => None,
+    })
+    .await;
+    worker.stop().await;
+    drop(events);
+    assert_eq!(h.journal().get(&id).unwrap().state, State::Pending);
+    let (worker, mut events) = h.worker();
+    worker.send(Command::ResumeAll);
+    let op = ended(&mut events, &id).await;
+    assert!(op.needs_reconciliation, "{op:?}");
+    assert_eq!(op.recon_reason.as_deref(), Some("recon.wooppay_exists"));
+    assert_eq!(h.emulator.wooppay_ledger().unwrap().invoices.len(), 1);
+    worker.stop().await;
+}

@@ -176,14 +176,27 @@ impl WpState {
                 ("g", "hint.journal"),
                 ("Esc", "hint.background"),
             ],
-            Step::Done(_) => vec![
-                ("n", "hint.new_op"),
-                ("g", "hint.journal"),
-                ("Esc", "hint.home"),
-                ("q", "hint.quit"),
-            ],
+            Step::Done(op) => {
+                let mut h = vec![("n", "hint.new_op")];
+                if paid_operation(op).is_some() {
+                    h.push(("r", "wooppay.hint.recheck"));
+                }
+                h.extend([
+                    ("g", "hint.journal"),
+                    ("Esc", "hint.home"),
+                    ("q", "hint.quit"),
+                ]);
+                h
+            }
         }
     }
+}
+
+/// The operationId of a paid invoice, whose status may still turn to reversed.
+fn paid_operation(op: &Operation) -> Option<i64> {
+    (op.state == State::Completed)
+        .then(|| op.provider_ref.as_deref()?.parse().ok())
+        .flatten()
 }
 
 fn sending(inv: &WpInvoice) -> Step {
@@ -263,6 +276,12 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
         Step::Sending(_) | Step::Issued { .. } | Step::Done(_) => {
             let done = matches!(s.step, Step::Done(_));
             if action == Some(Action::Reload) {
+                // On a paid invoice r asks its status again: a later reversal shows up.
+                if let Step::Done(op) = &s.step {
+                    if let Some(operation_id) = paid_operation(op) {
+                        return vec![Command::WooppayStatus { operation_id }];
+                    }
+                }
                 return vec![Command::WooppayBalance];
             }
             // c: the link whole to the terminal's clipboard (the loop sends it, OSC 52).
@@ -432,6 +451,13 @@ pub fn on_event(model: &mut Model, ev: &Event) -> Vec<Command> {
     let s = &mut model.wooppay;
     match ev {
         Event::WooppayBalance { result } => s.balance = Some(result.clone()),
+        Event::WooppayStatus { op: Some(o), .. } => {
+            if let Step::Done(shown) = &mut s.step {
+                if shown.id == o.id {
+                    **shown = o.clone();
+                }
+            }
+        }
         Event::WooppayCode { phone, result } => {
             if let Step::Code { invoice, phase } = &mut s.step {
                 if invoice.phone == *phone && *phase == CodePhase::Requesting {
