@@ -852,7 +852,13 @@ pub fn journal_show(lang: Lang, journal: &Journal, id: &str, json_out: bool) -> 
     } else {
         println!("{}", describe(lang, &op));
         if let Some(d) = &op.detail {
-            println!("  {}: {d}", t(lang, "detail.reason"));
+            // A Wooppay invoice keeps its payment link there.
+            let label = if d.starts_with("http") {
+                "wooppay.f.link"
+            } else {
+                "detail.reason"
+            };
+            println!("  {}: {}", t(lang, label), crate::i18n::t_or_raw(lang, d));
         }
         for e in &events {
             println!("  {}  {:<9} {}", local_time(e.at), e.kind, e.detail);

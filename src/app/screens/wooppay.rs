@@ -500,12 +500,19 @@ pub fn on_event(model: &mut Model, ev: &Event) -> Vec<Command> {
                 }
             }
         }
-        other => match &mut s.step {
-            Step::Sending(p) | Step::Issued { progress: p, .. } => {
-                p.on_event(other, now);
+        other => {
+            let (Step::Sending(p) | Step::Issued { progress: p, .. }) = &mut s.step else {
+                return Vec::new();
+            };
+            if p.on_event(other, now) {
+                // The shared texts name Allpay; these say Wooppay.
+                p.trouble = p.trouble.map(|k| match k {
+                    "send.not_sent" => "wooppay.send.not_sent",
+                    "send.fault" => "wooppay.send.fault",
+                    other => other,
+                });
             }
-            _ => {}
-        },
+        }
     }
     Vec::new()
 }
