@@ -1234,6 +1234,20 @@ fn wooppay_snapshots() {
         );
         snap("wp_sending", &sending);
 
+        let mut failing = sending.clone();
+        worker(
+            &mut failing,
+            Event::Progress {
+                id: REF.into(),
+                attempt: 2,
+                status: Some("error 113".into()),
+                next_retry: Some(Duration::from_secs(2)),
+                trouble: Some("send.provider_error"),
+                trouble_detail: Some("error_code 113".into()),
+            },
+        );
+        snap("wp_pending_error", &failing);
+
         let mut issued = sending.clone();
         worker(
             &mut issued,

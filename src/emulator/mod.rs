@@ -175,6 +175,7 @@ fn route(state: &Mutex<State>, options: &Options, req: Request) -> Reply {
                 .handle(&req.body, false, &mut state.faults, options.slow)
         }
         ("POST", UPAY_PATH) => state.upay.handle(&req.body),
+        ("GET", WOOPPAY_PATH) => state.wooppay.wsdl(),
         ("POST", WOOPPAY_PATH) => {
             state
                 .wooppay

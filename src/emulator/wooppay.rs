@@ -449,6 +449,11 @@ impl Wooppay {
         )
     }
 
+    /// The WSDL, as `GET` (and a POST without `?ws=1`) get it.
+    pub fn wsdl(&self) -> Reply {
+        Reply::xml(200, WSDL)
+    }
+
     /// Invoices, code requests and logins so far.
     pub fn ledger(&self) -> Ledger {
         Ledger {

@@ -448,6 +448,7 @@ pub fn on_trouble(model: &mut Model, id: Option<&str>, key: &'static str) -> boo
 /// Worker events for this screen; a paid invoice refreshes the balance.
 pub fn on_event(model: &mut Model, ev: &Event) -> Vec<Command> {
     let now = model.now;
+    let lang = model.lang;
     let s = &mut model.wooppay;
     match ev {
         Event::WooppayBalance { result } => s.balance = Some(result.clone()),
@@ -511,6 +512,18 @@ pub fn on_event(model: &mut Model, ev: &Event) -> Vec<Command> {
                     "send.fault" => "wooppay.send.fault",
                     other => other,
                 });
+                // An error code is shown with its message from the document's table.
+                if let Event::Progress {
+                    trouble: Some("send.provider_error"),
+                    trouble_detail: Some(d),
+                    ..
+                } = other
+                {
+                    if let Some(code) = d.strip_prefix("error_code ").and_then(|c| c.parse().ok()) {
+                        let key = crate::providers::wooppay::error_key(code);
+                        p.trouble_detail = Some(format!("{} ({code})", crate::i18n::t(lang, &key)));
+                    }
+                }
             }
         }
     }
