@@ -204,7 +204,6 @@ impl Wooppay {
             return error(m, 101);
         }
         self.logins += 1;
-        self.next += 1;
         let key = format!(
             "{:032x}",
             0x06e6_6b5a_182a_eeb1_97a2_50a3_5bae_0ed5_u128

@@ -272,7 +272,15 @@ pub async fn request_code(
                 break exit::DONE;
             }
             Some(Event::WooppayCode { result: Err(f), .. }) => {
-                if !json_out && matches!(f, WpFailure::Send(_) | WpFailure::Code(_)) {
+                let unknown = match &f {
+                    WpFailure::Send(_) => true,
+                    WpFailure::Code(c) => {
+                        crate::providers::wooppay::error_class(*c)
+                            == crate::providers::wooppay::ErrorClass::MayHaveHappened
+                    }
+                    _ => false,
+                };
+                if !json_out && unknown {
                     eprintln!("{}", t(lang, "wooppay.code_not_repeated"));
                 }
                 break print_failure(lang, json_out, &f, json!({"phone": phone, "sent": null}));
