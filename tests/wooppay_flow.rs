@@ -659,3 +659,27 @@ async fn a_create_cut_off_by_a_stop_is_never_created_twice_after_the_restart() {
     assert_eq!(h.emulator.wooppay_ledger().unwrap().invoices.len(), 1);
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_url_call_only_triggers_a_status_check() {
+    let mut h = Harness::start().await;
+    // The driver's own polls are 5 s apart here, so the hint is what finds the payment.
+    h.settings.poll_initial = std::time::Duration::from_secs(10);
+    h.settings.poll_max = std::time::Duration::from_secs(10);
+    let (worker, mut events) = h.worker();
+    let id = start(&worker, invoice("100")).await;
+    issued(&mut events, &id).await;
+    let t0 = std::time::Instant::now();
+    for _ in 0..3 {
+        worker.send(Command::WooppayNotified);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let op = ended(&mut events, &id).await;
+    assert_eq!(op.state, State::Completed);
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        t0.elapsed()
+    );
+    worker.stop().await;
+}

@@ -78,6 +78,9 @@ pub enum Command {
     WooppayBalance,
     /// One status query by operationId (headless `wooppay status`).
     WooppayStatus { operation_id: i64 },
+    /// Wooppay called a requestUrl (the callbacks listener sends this; the call has no
+    /// signature): a status check of every issued invoice, nothing more.
+    WooppayNotified,
 }
 
 /// Why a wallet check gave no answer.
@@ -472,6 +475,7 @@ async fn handle(ctx: Ctx, cmd: Command) {
         Command::WooppayRequestCode { phone } => wooppay::request_code(&ctx, phone).await,
         Command::WooppayBalance => wooppay::balance(&ctx).await,
         Command::WooppayStatus { operation_id } => wooppay::status(&ctx, operation_id).await,
+        Command::WooppayNotified => wooppay::notified(&ctx).await,
         Command::ResumeAll => resume_all(&ctx).await,
         Command::LoadJournal { pending_only } => {
             let filter = ListFilter {

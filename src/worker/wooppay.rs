@@ -555,6 +555,60 @@ pub async fn status(ctx: &Ctx, operation_id: i64) {
     });
 }
 
+/// Wooppay called a requestUrl (it carries no signature, so it is only a hint, DESIGN.md
+/// rule 6): one status query for every issued invoice; only the answers move rows.
+pub async fn notified(ctx: &Ctx) {
+    let filter = crate::journal::ListFilter {
+        pending_only: true,
+        limit: Some(500),
+    };
+    let rows: Vec<Operation> = match db(ctx, move |j| j.list(&filter)).await {
+        Ok(rows) => rows
+            .into_iter()
+            .filter(|o| o.kind == Kind::WooppayInvoice && o.state == State::Issued)
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "listing issued invoices failed");
+            return;
+        }
+    };
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|o| o.provider_ref.as_deref()?.parse().ok())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let Ok(c) = client(ctx).await else {
+        return;
+    };
+    let records = match c.operation_data(&ids).await {
+        Ok(r) if r.ok() => r.records().0,
+        Ok(r) => {
+            tracing::warn!(
+                code = r.error_code,
+                "status check after a requestUrl call refused"
+            );
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "status check after a requestUrl call failed");
+            return;
+        }
+    };
+    for rec in records {
+        let id = rec.id.to_string();
+        let Some(op) = rows.iter().find(|o| o.provider_ref.as_deref() == Some(&id)) else {
+            continue;
+        };
+        let moved = apply_status(ctx, op.clone(), &rec).await;
+        if moved.state.is_final() {
+            ctx.emit(Event::Finished { op: moved });
+        }
+    }
+    ctx.emit_counts().await;
+}
+
 /// Moves a known row by a status answer, where the move is legal: issued to a final
 /// state, completed to reversed. Anything else is left as it is.
 async fn apply_status(ctx: &Ctx, op: Operation, rec: &Record) -> Operation {
