@@ -288,7 +288,12 @@ async fn create(
     };
     tracing::info!(op = %op.id, variant = p.variant.tag(), "sending Wooppay invoice");
     let result = client.create_invoice(p.variant, &req).await;
-    judge_create(op, &result)
+    let judged = judge_create(op, &result);
+    // Once the answer is known the code has served: it is not kept a moment longer.
+    if !matches!(judged.0, Verdict::Pending) {
+        forget_code(ctx, &op.id);
+    }
+    judged
 }
 
 fn reconcile(reason: &'static str, detail: &str) -> (Verdict, Facts, Option<Trouble>) {
