@@ -1,5 +1,6 @@
 //! The optional HTTP listener for providers' calls back to kassa: UPay's notifications
-//! (`[upay] notify_listen`). A notification is a hint (DESIGN.md rule 6): one whose
+//! (`[upay] notify_listen`, any path) and Wooppay's requestUrl calls (paths under
+//! `/wooppay`). A notification is a hint (DESIGN.md rule 6): one whose
 //! signature checks out triggers a status check, and only the check's answer moves a hold;
 //! a card registration, which has no check method, is confirmed by its signed notification.
 //! A bad one is logged, answered 403, and changes nothing.
@@ -132,6 +133,18 @@ fn answer(status: u16, text: &str) -> Reply {
 }
 
 fn handle(v: &Verifier, commands: &UnboundedSender<Command>, req: &Request) -> Reply {
+    // Wooppay's call to an invoice's requestUrl carries no signature: it is only a reason
+    // to ask Wooppay itself about the issued invoices (GET or POST, whatever it holds).
+    if req.path().starts_with("/wooppay") {
+        tracing::info!(
+            path = req.path(),
+            "Wooppay requestUrl call; checking issued invoices"
+        );
+        return match commands.send(Command::WooppayNotified) {
+            Ok(()) => Reply::json(serde_json::json!({ "data": 1 }).to_string()),
+            Err(_) => answer(503, "kassa is stopping"),
+        };
+    }
     if req.method != "POST" {
         return answer(405, "POST a notification here");
     }

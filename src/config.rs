@@ -139,6 +139,7 @@ pub struct Settings {
     pub allpay: AllpaySettings,
     pub webmoney: WebmoneySettings,
     pub upay: UpaySettings,
+    pub wooppay: WooppaySettings,
     /// Set under `--demo`: endpoints point at the in-process emulator.
     pub demo: bool,
 }
@@ -236,6 +237,21 @@ pub struct UpaySettings {
     pub notify_listen: Option<String>,
     pub timeout: Duration,
 }
+
+/// Wooppay (document 000): the SOAP endpoint (kept whole, `?ws=1` included: without it the
+/// service may answer with its WSDL), the merchant's login and password (read when used),
+/// and the deathDate given to an invoice that names none.
+#[derive(Debug, Clone)]
+pub struct WooppaySettings {
+    pub url: String,
+    pub login: String,
+    pub password: SecretRef,
+    pub invoice_ttl_minutes: u64,
+    pub timeout: Duration,
+}
+
+/// The test service's SOAP address (the document writes `/api/wsd/`, cut short).
+pub const DEFAULT_WOOPPAY_URL: &str = "https://www.test.wooppay.com/api/wsdl?ws=1";
 
 pub const DEFAULT_UPAY_URL: &str = "https://b2bapi.upaydev.uz/STAPI/STWS";
 
@@ -376,6 +392,46 @@ fn upay_settings(file: &ConfigFile, path: &Path) -> Result<UpaySettings, ConfigE
     })
 }
 
+fn wooppay_settings(file: &ConfigFile, path: &Path) -> Result<WooppaySettings, ConfigError> {
+    let w = &file.wooppay;
+    let url = check_url(
+        path,
+        "wooppay.url",
+        w.url.as_deref().unwrap_or(DEFAULT_WOOPPAY_URL),
+    )?;
+    let login = w.login.clone().unwrap_or_default().trim().to_string();
+    if w.login.is_some() && (login.is_empty() || login.chars().count() > 64) {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: "wooppay.login".into(),
+            expected: "the merchant's Wooppay login (not empty, at most 64 characters)".into(),
+        });
+    }
+    Ok(WooppaySettings {
+        url,
+        login,
+        password: SecretRef {
+            inline: w.password.clone().map(Secret::new),
+            env: w.password_env.clone(),
+            key: "wooppay.password".into(),
+        },
+        invoice_ttl_minutes: check_positive(
+            path,
+            "wooppay.invoice_ttl_minutes",
+            w.invoice_ttl_minutes,
+            60,
+            60 * 24 * 30,
+        )?,
+        timeout: Duration::from_secs(check_positive(
+            path,
+            "wooppay.timeout_secs",
+            w.timeout_secs,
+            30,
+            600,
+        )?),
+    })
+}
+
 fn webmoney_settings(file: &ConfigFile, path: &Path) -> Result<WebmoneySettings, ConfigError> {
     let w = &file.webmoney;
     let url = check_url(
@@ -507,9 +563,6 @@ impl Settings {
         }
         // Keys of flows that are not built yet are still checked for shape, so that a file
         // written today keeps working when they arrive.
-        if let Some(u) = &file.wooppay.url {
-            check_url(path, "wooppay.url", u)?;
-        }
         if let Some(u) = &file.upay.url {
             check_url(path, "upay.url", u)?;
         }
@@ -554,6 +607,7 @@ impl Settings {
             },
             webmoney: webmoney_settings(file, path)?,
             upay: upay_settings(file, path)?,
+            wooppay: wooppay_settings(file, path)?,
             demo: false,
         })
     }
@@ -615,6 +669,19 @@ impl Settings {
                 notify_listen: None,
                 timeout: Duration::from_secs(10),
             },
+            wooppay: WooppaySettings {
+                url: format!("{base}{}?ws=1", crate::emulator::WOOPPAY_PATH),
+                login: crate::emulator::wooppay::DEMO_LOGIN.to_string(),
+                password: SecretRef {
+                    inline: Some(Secret::new(
+                        crate::emulator::wooppay::DEMO_PASSWORD.to_string(),
+                    )),
+                    env: None,
+                    key: "wooppay.password".into(),
+                },
+                invoice_ttl_minutes: 60,
+                timeout: Duration::from_secs(10),
+            },
             demo: true,
         }
     }
@@ -647,6 +714,35 @@ mod tests {
             Ok(_) => String::new(),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn wooppay_settings_and_their_messages() {
+        let s = resolve(
+            "[wooppay]\nurl = \"https://www.test.wooppay.com/api/wsdl?ws=1\"\nlogin = \"test_merch\"\npassword_env = \"KASSA_TEST_NO_SUCH_VAR\"\ninvoice_ttl_minutes = 15\n",
+        );
+        let s = s.map_err(|e| e.to_string());
+        let w = s.as_ref().map(|s| s.wooppay.clone());
+        assert_eq!(
+            w.as_ref().map(|w| w.url.as_str()),
+            Ok("https://www.test.wooppay.com/api/wsdl?ws=1"),
+            "kept whole"
+        );
+        assert_eq!(w.as_ref().map(|w| w.invoice_ttl_minutes), Ok(15));
+        // The password is read when used, and says which variable is missing.
+        let e = w.map(|w| w.password.get().err());
+        assert!(
+            e.as_ref().is_ok_and(|e| e
+                .as_deref()
+                .is_some_and(|e| e.contains("KASSA_TEST_NO_SUCH_VAR"))),
+            "{e:?}"
+        );
+        assert!(
+            message("[wooppay]\ninvoice_ttl_minutes = 0\n").contains("wooppay.invoice_ttl_minutes")
+        );
+        assert!(message("[wooppay]\nurl = \"ftp://x\"\n").contains("wooppay.url"));
+        assert!(message("[wooppay]\nlogin = \" \"\n").contains("wooppay.login"));
+        assert!(message("[wooppay]\nsession = \"x\"\n").contains("session"));
     }
 
     #[test]

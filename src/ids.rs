@@ -13,6 +13,22 @@ pub fn new_rrn() -> String {
     Uuid::new_v4().to_string()
 }
 
+/// A Wooppay referenceId: a bare UUID without dashes (32 hex digits), the merchant's own
+/// order id that makes a repeated create answer 221 rather than issue a second invoice.
+pub fn new_reference_id() -> String {
+    Uuid::new_v4().simple().to_string()
+}
+
+/// A referenceId typed with `--id`: 1 to 64 of letters, digits, `-` and `_`.
+pub fn parse_reference_id(text: &str) -> Option<String> {
+    let t = text.trim();
+    let ok = !t.is_empty()
+        && t.len() <= 64
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| t.to_string())
+}
+
 /// Normalises a GUID typed by a person or a tester (`--id`): with or without braces, any
 /// case. Returns the braced lowercase form, or `None` when it is not a UUID.
 pub fn parse_guid(text: &str) -> Option<String> {

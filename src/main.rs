@@ -56,6 +56,9 @@ enum Cmd {
     /// WebMoney X1: invoices to a customer's WMID.
     #[command(subcommand)]
     Webmoney(WebmoneyCmd),
+    /// Wooppay: invoices paid by QR code or link, the SMS code, status, balance.
+    #[command(subcommand)]
+    Wooppay(WooppayCmd),
     /// The journal of operations.
     #[command(subcommand)]
     Journal(JournalCmd),
@@ -164,8 +167,69 @@ impl ActFlags {
             timeout: Duration::from_secs(self.timeout),
             no_wait: self.no_wait,
             json: self.json,
+            until_issued: false,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum WooppayCmd {
+    /// Issue an invoice; waits until it is issued (operationId and link), or paid.
+    Invoice(Box<WooppayInvoiceCmd>),
+    /// Ask Wooppay to send the customer the SMS code for the mobile variant (once).
+    RequestCode {
+        /// The customer's mobile number (77012345678, +7 701 234-56-78).
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// An operation's status (cash_getOperationData).
+    Status {
+        operation_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The merchant's balance.
+    Balance {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct WooppayInvoiceCmd {
+    /// In tenge: 1500, "1 500", 1500,50.
+    #[arg(long, allow_hyphen_values = true)]
+    amount: String,
+    /// plain (cash_createInvoice), card (card binding), service (by service name),
+    /// mobile (from the mobile balance, needs --phone and --sms-code).
+    #[arg(long)]
+    variant: Option<String>,
+    /// A short comment that goes into the customer's history (at most 255 characters).
+    #[arg(long, allow_hyphen_values = true)]
+    description: Option<String>,
+    /// The customer's phone (userPhone).
+    #[arg(long)]
+    phone: Option<String>,
+    /// The customer's e-mail (userEmail).
+    #[arg(long)]
+    email: Option<String>,
+    /// The merchant's service name (the service variant).
+    #[arg(long)]
+    service: Option<String>,
+    /// The SMS code the customer reads out (the mobile variant; never stored).
+    #[arg(long)]
+    sms_code: Option<String>,
+    /// When the invoice stops being payable: "YYYY-MM-DD HH:MM[:SS]", local time
+    /// (default: now + [wooppay] invoice_ttl_minutes).
+    #[arg(long)]
+    death_date: Option<String>,
+    /// Wait until the invoice is paid, not only issued.
+    #[arg(long)]
+    wait_paid: bool,
+    #[command(flatten)]
+    money: MoneyFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,7 +311,7 @@ struct MoneyFlags {
     /// Do not ask for confirmation.
     #[arg(long)]
     yes: bool,
-    /// The client id to use (cash-in GUID, rrn, orderid); a known one follows that operation.
+    /// The client id to use (cash-in GUID, rrn, orderid, Wooppay referenceId); a known one follows that operation.
     #[arg(long)]
     id: Option<String>,
     /// Send even if a like operation was made in the last 10 minutes.
@@ -274,6 +338,7 @@ impl MoneyFlags {
                 timeout: Duration::from_secs(self.timeout),
                 no_wait: self.no_wait,
                 json: self.json,
+                until_issued: false,
             },
         }
     }
@@ -537,6 +602,30 @@ async fn run(cli: Cli) -> u8 {
                 Cmd::Report { date, json } => {
                     headless::day::report(lang, &journal, date.as_deref(), json)
                 }
+                Cmd::Wooppay(WooppayCmd::Invoice(i)) => {
+                    let args = headless::wooppay::WpInvoiceArgs {
+                        amount: i.amount,
+                        variant: i.variant,
+                        description: i.description,
+                        phone: i.phone,
+                        email: i.email,
+                        service: i.service,
+                        sms_code: i.sms_code,
+                        death_date: i.death_date,
+                        wait_paid: i.wait_paid,
+                        money: i.money.into_money(),
+                    };
+                    headless::wooppay::invoice(&settings, journal, args).await
+                }
+                Cmd::Wooppay(WooppayCmd::RequestCode { phone, json }) => {
+                    headless::wooppay::request_code(&settings, journal, &phone, json).await
+                }
+                Cmd::Wooppay(WooppayCmd::Status { operation_id, json }) => {
+                    headless::wooppay::status(&settings, journal, &operation_id, json).await
+                }
+                Cmd::Wooppay(WooppayCmd::Balance { json }) => {
+                    headless::wooppay::balance(&settings, journal, json).await
+                }
                 Cmd::Journal(JournalCmd::List { pending, json }) => {
                     headless::journal_list(lang, &journal, pending, json)
                 }
@@ -548,6 +637,7 @@ async fn run(cli: Cli) -> u8 {
                         timeout: Duration::from_secs(timeout),
                         no_wait: false,
                         json,
+                        until_issued: false,
                     };
                     headless::journal_resume(&settings, journal, w).await
                 }

@@ -296,6 +296,131 @@ pub fn upay_service(input: &str) -> Result<u64, &'static str> {
         .ok_or("upay.service_invalid")
 }
 
+/// A Kazakh mobile number for Wooppay (`userPhone`, the SMS code's phone): 11 digits
+/// starting with 7. People type `+7 701 234-56-78` or `8 701 ...`; both are read.
+pub fn wooppay_phone(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    if t.is_empty() {
+        return Err("wooppay.phone_empty");
+    }
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let mut digits = String::with_capacity(t.len());
+    for c in t.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '(' | ')' | '\u{a0}' => {}
+            _ => return Err("wooppay.phone_invalid"),
+        }
+    }
+    if digits.len() == 11 && digits.starts_with('8') {
+        digits.replace_range(0..1, "7");
+    }
+    if digits.len() != 11 || !digits.starts_with('7') {
+        return Err("wooppay.phone_invalid");
+    }
+    Ok(digits)
+}
+
+/// An optional e-mail (`userEmail`): empty, or one `@` between a local part and a domain
+/// with a dot, no spaces, at most 100 characters.
+pub fn wooppay_email(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    if t.is_empty() {
+        return Ok(String::new());
+    }
+    let ok = t.chars().count() <= 100
+        && !t.chars().any(|c| c.is_whitespace() || c.is_control())
+        && t.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if ok {
+        Ok(t.to_string())
+    } else {
+        Err("wooppay.email_invalid")
+    }
+}
+
+/// A free text field (description, addInfo): trimmed, printable, at most 255 characters.
+pub fn wooppay_text(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    if t.chars().any(|c| c.is_control() || is_invisible(c)) {
+        return Err("wooppay.text_chars");
+    }
+    if t.chars().count() > 255 {
+        return Err("wooppay.text_long");
+    }
+    Ok(t.to_string())
+}
+
+/// The merchant's service name (`serviceName`): 1 to 64 of letters, digits, `_ . -`.
+pub fn wooppay_service(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    let ok = !t.is_empty()
+        && t.len() <= 64
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(t.to_string())
+    } else {
+        Err("wooppay.service_invalid")
+    }
+}
+
+/// An optional URL (backUrl, requestUrl): empty, or a whole http(s) URL of at most 255.
+pub fn wooppay_url(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    if t.is_empty() {
+        return Ok(String::new());
+    }
+    let ok = t.len() <= 255
+        && (t.starts_with("https://") || t.starts_with("http://"))
+        && t.split_once("://")
+            .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'))
+        && !t.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(t.to_string())
+    } else {
+        Err("wooppay.url_invalid")
+    }
+}
+
+/// The SMS code the customer reads out: 4 to 8 digits.
+pub fn wooppay_sms_code(input: &str) -> Result<String, &'static str> {
+    let t = input.trim();
+    if (4..=8).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(t.to_string())
+    } else {
+        Err("wooppay.sms_code_invalid")
+    }
+}
+
+/// A deathDate typed as `YYYY-MM-DD HH:MM[:SS]` (or with a `T`), local time; it must be
+/// in the future and within 30 days of `now`. Returned as the document writes it.
+pub fn wooppay_death_date(
+    input: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<chrono::NaiveDateTime, &'static str> {
+    let t = input.trim().replace('T', " ");
+    let parsed = chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M"))
+        .map_err(|_| "wooppay.death_date_invalid")?;
+    if parsed <= now {
+        return Err("wooppay.death_date_past");
+    }
+    if parsed > now + chrono::Duration::days(30) {
+        return Err("wooppay.death_date_far");
+    }
+    Ok(parsed)
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,5 +545,52 @@ mod tests {
         assert_eq!(wallet_login("ivan@mail.kz"), Err("login.not_digits"));
         assert_eq!(wallet_login("707273"), Err("login.length"));
         assert_eq!(wallet_login("7707273495477777"), Err("login.length"));
+    }
+    #[test]
+    fn wooppay_fields() {
+        assert_eq!(
+            wooppay_phone("+7 (701) 234-56-78"),
+            Ok("77012345678".into())
+        );
+        assert_eq!(wooppay_phone("87012345678"), Ok("77012345678".into()));
+        assert_eq!(wooppay_phone("7701234567"), Err("wooppay.phone_invalid"));
+        assert_eq!(wooppay_phone("99012345678"), Err("wooppay.phone_invalid"));
+        assert_eq!(wooppay_phone("7701abc5678"), Err("wooppay.phone_invalid"));
+        assert_eq!(wooppay_phone(" "), Err("wooppay.phone_empty"));
+        assert_eq!(wooppay_email(""), Ok(String::new()));
+        assert_eq!(wooppay_email("a@b.kz"), Ok("a@b.kz".into()));
+        assert_eq!(wooppay_email("a@b"), Err("wooppay.email_invalid"));
+        assert_eq!(wooppay_email("a b@c.kz"), Err("wooppay.email_invalid"));
+        assert_eq!(wooppay_text(&"я".repeat(256)), Err("wooppay.text_long"));
+        assert_eq!(wooppay_text("a\u{202E}b"), Err("wooppay.text_chars"));
+        assert_eq!(
+            wooppay_service("merchViktor_invoice2"),
+            Ok("merchViktor_invoice2".into())
+        );
+        assert_eq!(wooppay_service("bad name"), Err("wooppay.service_invalid"));
+        assert_eq!(
+            wooppay_url("https://shop.kz/back"),
+            Ok("https://shop.kz/back".into())
+        );
+        assert_eq!(wooppay_url("ftp://x"), Err("wooppay.url_invalid"));
+        assert_eq!(wooppay_sms_code("1234"), Ok("1234".into()));
+        assert_eq!(wooppay_sms_code("12a4"), Err("wooppay.sms_code_invalid"));
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .unwrap_or_default();
+        assert!(wooppay_death_date("2026-11-23 13:00", now).is_ok());
+        assert!(wooppay_death_date("2026-11-23T13:00:30", now).is_ok());
+        assert_eq!(
+            wooppay_death_date("2026-11-23 11:00", now),
+            Err("wooppay.death_date_past")
+        );
+        assert_eq!(
+            wooppay_death_date("2027-11-23 11:00", now),
+            Err("wooppay.death_date_far")
+        );
+        assert_eq!(
+            wooppay_death_date("23.11.2026", now),
+            Err("wooppay.death_date_invalid")
+        );
     }
 }

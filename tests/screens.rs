@@ -8,12 +8,15 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use kassa::app::screens::cash_in::{Field, Step};
+use kassa::app::screens::wooppay::{CodePhase, Step as WpStep};
 use kassa::app::{Model, Msg, Overlay, ScreenId, update, view};
 use kassa::i18n::Lang;
 use kassa::journal::{AuditEvent, Kind, Operation, State, StatusFilter};
 use kassa::money::{Amount, Currency};
 use kassa::providers::allpay::cash_in::UserInfo;
+use kassa::providers::wooppay::codec::Variant;
 use kassa::worker::pay::{self, Payee, UtilityPayment};
+use kassa::worker::wooppay::{WpFailure, WpInvoice};
 use kassa::worker::{CashInPayment, CheckOutcome, Command, Event};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -145,15 +148,24 @@ fn snap(name: &str, m: &Model) {
 // ---- update: the model and the commands ----------------------------------------------
 
 #[test]
-fn home_moves_opens_and_says_what_is_coming() {
+fn home_moves_and_opens_every_flow() {
     let mut m = model(Lang::En);
     press(&mut m, KeyCode::Down);
     assert_eq!(m.home.selected, 1);
     press(&mut m, KeyCode::Char('k'));
     assert_eq!(m.home.selected, 0);
-    assert!(press(&mut m, KeyCode::Char('3')).is_empty());
-    assert_eq!(m.screen, ScreenId::Home);
-    assert!(m.notice.is_some(), "a flow not built yet says so");
+    for (key, screen) in [
+        ('1', ScreenId::CashIn),
+        ('2', ScreenId::Pay),
+        ('3', ScreenId::Wooppay),
+        ('4', ScreenId::Upay),
+        ('5', ScreenId::Webmoney),
+        ('7', ScreenId::Day),
+    ] {
+        let mut h = model(Lang::En);
+        press(&mut h, KeyCode::Char(key));
+        assert_eq!(h.screen, screen, "{key}");
+    }
     let cmds = press(&mut m, KeyCode::Char('6'));
     assert_eq!(m.screen, ScreenId::Journal);
     assert!(matches!(
@@ -1001,5 +1013,322 @@ fn the_layout_holds_on_a_small_and_a_resized_terminal() {
     for (w, h) in [(80, 24), (60, 20), (120, 40), (40, 12)] {
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
         t.draw(|f| view(&m, f)).unwrap();
+    }
+}
+
+// ---- Wooppay -----------------------------------------------------------------------------
+
+const REF: &str = "0e5f5e646ac94d5282430842800c94c2";
+const WP_URL: &str =
+    "https://www.test.wooppay.com/invoice/operation?id=34365&key=67751f22e270df006bd9f357709d47af";
+
+fn wp_model(lang: Lang) -> Model {
+    let mut m = model(lang);
+    let cmds = press(&mut m, KeyCode::Char('3'));
+    assert!(matches!(cmds[..], [Command::WooppayBalance]));
+    worker(
+        &mut m,
+        Event::WooppayBalance {
+            result: Ok(1_742_150),
+        },
+    );
+    m
+}
+
+fn wp_op(state: State, status: Option<&str>) -> Operation {
+    let mut o = op(state, status);
+    o.id = REF.into();
+    o.kind = Kind::WooppayInvoice;
+    o.customer = "coffee".into();
+    o.customer_name = None;
+    o.amount = Amount::from_minor(150_000, Currency::Kzt).unwrap();
+    o.provider_ref = Some("50145291".into());
+    o.detail = Some(WP_URL.into());
+    o.params = Some(
+        r#"{"variant":"plain","description":"coffee","phone":"","email":"","service":"","death_date":"2026-11-23 15:02:00","back_url":"","request_url":"","add_info":"","card_forbidden":false}"#
+            .into(),
+    );
+    o
+}
+
+/// The plain invoice typed in and confirmed, with a fixed referenceId.
+fn wp_confirmed(lang: Lang) -> (Model, WpInvoice) {
+    let mut m = wp_model(lang);
+    type_text(&mut m, "1 500");
+    press(&mut m, KeyCode::Tab);
+    type_text(&mut m, "coffee");
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    let WpStep::Confirm(mut inv) = m.wooppay.step.clone() else {
+        panic!("{:?}", m.wooppay.step)
+    };
+    inv.reference_id = REF.into();
+    m.wooppay.step = WpStep::Confirm(inv.clone());
+    (m, *inv)
+}
+
+#[test]
+fn the_wooppay_form_checks_every_field_and_sends_what_it_shows() {
+    let mut m = wp_model(Lang::En);
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    assert_eq!(m.wooppay.error, Some(kassa::app::Note::Key("amount.empty")));
+    // Card variant: a bad phone gets the cursor.
+    press(&mut m, KeyCode::F(2));
+    assert_eq!(m.wooppay.variant, Variant::Card);
+    type_text(&mut m, "100");
+    press(&mut m, KeyCode::Tab);
+    press(&mut m, KeyCode::Tab);
+    type_text(&mut m, "12345");
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(m.wooppay.focused(), kassa::app::screens::wooppay::PHONE);
+    assert_eq!(
+        m.wooppay.error,
+        Some(kassa::app::Note::Key("wooppay.phone_invalid"))
+    );
+    press(&mut m, KeyCode::F(4));
+    assert!(m.wooppay.wallet_only);
+
+    let (mut ok, shown) = wp_confirmed(Lang::En);
+    assert_eq!(shown.amount.minor(), 150_000);
+    assert_eq!(shown.description, "coffee");
+    assert!(
+        shown.death_date.is_empty(),
+        "the worker gives it the configured TTL"
+    );
+    let cmds = press(&mut ok, KeyCode::Char('y'));
+    match &cmds[..] {
+        [
+            Command::StartWooppayInvoice {
+                invoice,
+                allow_duplicate: false,
+            },
+        ] => assert_eq!(invoice, &shown),
+        other => panic!("{other:?}"),
+    }
+    worker(
+        &mut ok,
+        Event::Issued {
+            op: wp_op(State::Issued, Some("issued")),
+        },
+    );
+    assert!(matches!(ok.wooppay.step, WpStep::Issued { .. }));
+    let cmds = worker(
+        &mut ok,
+        Event::Finished {
+            op: wp_op(State::Completed, Some("status 4")),
+        },
+    );
+    assert!(matches!(ok.wooppay.step, WpStep::Done(_)));
+    assert!(
+        matches!(cmds[..], [Command::WooppayBalance]),
+        "a paid invoice refreshes the balance"
+    );
+    // r on a paid invoice asks its status again; a reversal replaces what is shown.
+    let cmds = press(&mut ok, KeyCode::Char('r'));
+    assert!(matches!(
+        cmds[..],
+        [Command::WooppayStatus {
+            operation_id: 50_145_291
+        }]
+    ));
+    worker(
+        &mut ok,
+        Event::WooppayStatus {
+            operation_id: 50_145_291,
+            result: Err(WpFailure::NotFound),
+            op: Some(wp_op(State::Reversed, Some("status 5"))),
+        },
+    );
+    let WpStep::Done(shown) = &ok.wooppay.step else {
+        panic!("{:?}", ok.wooppay.step)
+    };
+    assert_eq!(shown.state, State::Reversed);
+}
+
+#[test]
+fn the_mobile_variant_asks_for_the_code_once_and_never_again_by_itself() {
+    let mut m = wp_model(Lang::En);
+    for _ in 0..3 {
+        press(&mut m, KeyCode::F(2));
+    }
+    assert_eq!(m.wooppay.variant, Variant::Mobile);
+    type_text(&mut m, "300");
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(
+        m.wooppay.error,
+        Some(kassa::app::Note::Key("wooppay.phone_empty"))
+    );
+    type_text(&mut m, "8 701 234 56 78");
+    let cmds = press(&mut m, KeyCode::Enter);
+    match &cmds[..] {
+        [Command::WooppayRequestCode { phone }] => assert_eq!(phone, "77012345678"),
+        other => panic!("{other:?}"),
+    }
+    // F5 while the request is out sends nothing.
+    assert!(press(&mut m, KeyCode::F(5)).is_empty());
+    worker(
+        &mut m,
+        Event::WooppayCode {
+            phone: "77012345678".into(),
+            result: Err(WpFailure::Send("send.unknown")),
+        },
+    );
+    assert!(matches!(
+        m.wooppay.step,
+        WpStep::Code {
+            phase: CodePhase::Failed(_),
+            ..
+        }
+    ));
+    // Only the cashier's key asks again.
+    let cmds = press(&mut m, KeyCode::F(5));
+    assert!(matches!(cmds[..], [Command::WooppayRequestCode { .. }]));
+    worker(
+        &mut m,
+        Event::WooppayCode {
+            phone: "77012345678".into(),
+            result: Ok(()),
+        },
+    );
+    type_text(&mut m, "12a");
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(
+        m.wooppay.error,
+        Some(kassa::app::Note::Key("wooppay.sms_code_invalid"))
+    );
+    for _ in 0..3 {
+        press(&mut m, KeyCode::Backspace);
+    }
+    type_text(&mut m, "5678");
+    press(&mut m, KeyCode::Enter);
+    let WpStep::Confirm(inv) = m.wooppay.step.clone() else {
+        panic!("{:?}", m.wooppay.step)
+    };
+    assert_eq!(inv.sms_code.as_ref().map(|c| c.expose()), Some("5678"));
+    assert_eq!(inv.phone, "77012345678");
+}
+
+#[test]
+fn wooppay_snapshots() {
+    for lang in [Lang::Ru, Lang::En] {
+        snap("wp_empty", &wp_model(lang));
+
+        let mut card = wp_model(lang);
+        press(&mut card, KeyCode::F(2));
+        press(&mut card, KeyCode::F(4));
+        type_text(&mut card, "100");
+        press(&mut card, KeyCode::Tab);
+        press(&mut card, KeyCode::Tab);
+        type_text(&mut card, "12345");
+        press(&mut card, KeyCode::Enter);
+        snap("wp_card_bad_phone", &card);
+
+        let (confirm, _) = wp_confirmed(lang);
+        snap("wp_confirm", &confirm);
+
+        let mut code = wp_model(lang);
+        for _ in 0..3 {
+            press(&mut code, KeyCode::F(2));
+        }
+        type_text(&mut code, "300");
+        press(&mut code, KeyCode::Tab);
+        type_text(&mut code, "77012345678");
+        press(&mut code, KeyCode::Enter);
+        let mut sent = code.clone();
+        worker(
+            &mut sent,
+            Event::WooppayCode {
+                phone: "77012345678".into(),
+                result: Ok(()),
+            },
+        );
+        type_text(&mut sent, "56");
+        snap("wp_code_sent", &sent);
+        let mut refused = code.clone();
+        worker(
+            &mut refused,
+            Event::WooppayCode {
+                phone: "77012345678".into(),
+                result: Err(WpFailure::Code(222)),
+            },
+        );
+        snap("wp_code_refused", &refused);
+
+        let (mut sending, _) = wp_confirmed(lang);
+        press(&mut sending, KeyCode::Char('y'));
+        worker(
+            &mut sending,
+            Event::Recorded {
+                op: wp_op(State::Pending, None),
+            },
+        );
+        snap("wp_sending", &sending);
+
+        let mut failing = sending.clone();
+        worker(
+            &mut failing,
+            Event::Progress {
+                id: REF.into(),
+                attempt: 2,
+                status: Some("error 113".into()),
+                next_retry: Some(Duration::from_secs(2)),
+                trouble: Some("send.provider_error"),
+                trouble_detail: Some("error_code 113".into()),
+            },
+        );
+        snap("wp_pending_error", &failing);
+
+        let mut issued = sending.clone();
+        worker(
+            &mut issued,
+            Event::Issued {
+                op: wp_op(State::Issued, Some("issued")),
+            },
+        );
+        worker(
+            &mut issued,
+            Event::Progress {
+                id: REF.into(),
+                attempt: 3,
+                status: Some("status 1".into()),
+                next_retry: Some(Duration::from_secs(2)),
+                trouble: None,
+                trouble_detail: None,
+            },
+        );
+        snap("wp_issued_qr", &issued);
+        // Where the code cannot fit, the screen says so and shows the link.
+        let mut t = Terminal::new(TestBackend::new(60, 16)).unwrap();
+        t.draw(|f| view(&issued, f)).unwrap();
+        let small = t.backend().to_string();
+        assert!(
+            small.contains("wooppay.test") || small.contains("operation?id"),
+            "{small}"
+        );
+        assert!(!small.contains("▀▀▀▀▀"), "no partial code: {small}");
+
+        let mut paid = issued.clone();
+        worker(
+            &mut paid,
+            Event::Finished {
+                op: wp_op(State::Completed, Some("status 4")),
+            },
+        );
+        snap("wp_paid", &paid);
+
+        let mut rejected = sending.clone();
+        let mut r = wp_op(State::Rejected, Some("error 223"));
+        r.provider_ref = None;
+        r.detail = Some("wooppay.err.223".into());
+        worker(&mut rejected, Event::Finished { op: r });
+        snap("wp_rejected", &rejected);
+
+        let mut recon = sending.clone();
+        let mut u = wp_op(State::Pending, Some("error 221"));
+        u.provider_ref = None;
+        u.detail = Some("wooppay.err.221".into());
+        u.needs_reconciliation = true;
+        u.recon_reason = Some("recon.wooppay_exists".into());
+        worker(&mut recon, Event::NeedsReconciliation { op: u });
+        snap("wp_needs_reconciliation", &recon);
     }
 }

@@ -671,3 +671,30 @@ async fn sigkill_during_a_capture_then_restart_captures_exactly_once() {
         .collect();
     assert_eq!(holds.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wooppay_request_url_call_only_triggers_a_status_check() {
+    let h = Harness::start().await;
+    let bound = kassa::callbacks::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/wooppay/request", bound.addr);
+    let (worker, mut events) = h.worker();
+    let listener = kassa::callbacks::serve(bound, &h.settings.upay, worker.commands()).unwrap();
+    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.text().await.unwrap(), r#"{"data":1}"#);
+    // Another path is UPay's: a body naming neither a hold nor a card is refused.
+    let r = http
+        .post(format!("http://{}/upay", listener.addr))
+        .body("x=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        events.try_recv().is_err() || h.journal().list(&ListFilter::default()).unwrap().is_empty()
+    );
+    listener.stop();
+    worker.stop().await;
+}

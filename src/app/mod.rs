@@ -17,7 +17,7 @@ use crate::worker::{Command, Event};
 use keys::Action;
 use screens::{
     cash_in::CashInState, day::DayState, detail::DetailState, home::HomeState,
-    journal::JournalState, pay::PayState, upay::UpayState, webmoney::WmState,
+    journal::JournalState, pay::PayState, upay::UpayState, webmoney::WmState, wooppay::WpState,
 };
 
 pub use tui::{Start, run};
@@ -48,6 +48,7 @@ pub enum ScreenId {
     Webmoney,
     Upay,
     Day,
+    Wooppay,
     Journal,
     Detail,
 }
@@ -120,6 +121,9 @@ pub struct Model {
     pub day: DayState,
     /// `[upay] service_id` and `hold_minutes`: what a hold is placed with.
     pub upay_defaults: (u64, u64),
+    pub wooppay: WpState,
+    /// `[wooppay] invoice_ttl_minutes`: the deathDate an invoice gets when none is typed.
+    pub wooppay_ttl: u64,
     pub journal: JournalState,
     pub detail: DetailState,
     pub counts: Counts,
@@ -127,6 +131,9 @@ pub struct Model {
     pub resuming: Option<usize>,
     /// A line for the cashier in the status bar (journal trouble and the like).
     pub notice: Option<Note>,
+    /// Text the cashier asked to copy (a payment link): the loop hands it to the
+    /// terminal's clipboard (OSC 52) and clears it; `update` does no I/O.
+    pub clipboard: Option<String>,
     /// Frame counter for the spinner.
     pub frame: u64,
     /// The time of the message being handled, set by the loop (tests set it themselves).
@@ -151,11 +158,14 @@ impl Model {
             upay: UpayState::default(),
             day: DayState::default(),
             upay_defaults: (0, 60),
+            wooppay: WpState::default(),
+            wooppay_ttl: 60,
             journal: JournalState::default(),
             detail: DetailState::default(),
             counts: Counts::default(),
             resuming: None,
             notice: None,
+            clipboard: None,
             frame: 0,
             now,
             quit: false,
@@ -172,6 +182,7 @@ impl Model {
                 self.upay.waiting()
                     || matches!(self.upay.step, screens::upay::Step::Card(ref c) if c.state == crate::journal::State::Issued)
             }
+            ScreenId::Wooppay => self.wooppay.waiting(),
             _ => false,
         }
     }
@@ -183,6 +194,7 @@ impl Model {
             || self.pay.sending()
             || self.webmoney.sending()
             || self.upay.sending()
+            || self.wooppay.sending()
     }
 
     /// A text field has the keyboard: letters are text, not commands.
@@ -195,6 +207,7 @@ impl Model {
             ScreenId::Journal => self.journal.searching,
             ScreenId::Detail => self.detail.typing(),
             ScreenId::Day => self.day.typing(),
+            ScreenId::Wooppay => self.wooppay.typing(),
             _ => false,
         }
     }
@@ -209,6 +222,7 @@ impl Model {
                 self.webmoney.prefill(&self.wm_purse);
                 Vec::new()
             }
+            ScreenId::Wooppay => vec![Command::WooppayBalance],
             _ => Vec::new(),
         }
     }
@@ -280,6 +294,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         ScreenId::CashIn => screens::cash_in::on_key(model, key, action),
         ScreenId::Pay => screens::pay::on_key(model, key, action),
         ScreenId::Webmoney => screens::webmoney::on_key(model, key, action),
+        ScreenId::Wooppay => screens::wooppay::on_key(model, key, action),
         ScreenId::Upay => screens::upay::on_key(model, key, action),
         ScreenId::Day => screens::day::on_key(model, key, action),
         ScreenId::Journal => screens::journal::on_key(model, key, action),
@@ -320,6 +335,7 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
                 && !screens::webmoney::on_trouble(model, key)
                 && (model.screen != ScreenId::Upay || !screens::upay::on_trouble(model, key))
                 && !screens::day::on_trouble(model, key)
+                && !screens::wooppay::on_trouble(model, id.as_deref(), key)
             {
                 model.notice = Some(Note::Key(key));
             }
@@ -337,7 +353,8 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             screens::webmoney::on_event(model, &other);
             screens::upay::on_event(model, &other);
             screens::day::on_event(model, &other);
-            let mut cmds = screens::cash_in::on_event(model, other);
+            let mut cmds = screens::wooppay::on_event(model, &other);
+            cmds.extend(screens::cash_in::on_event(model, other));
             if finished && model.screen == ScreenId::Journal {
                 cmds.push(model.journal.command());
             }
@@ -356,6 +373,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
         ScreenId::Webmoney => screens::webmoney::view(model, frame, body),
         ScreenId::Upay => screens::upay::view(model, frame, body),
         ScreenId::Day => screens::day::view(model, frame, body),
+        ScreenId::Wooppay => screens::wooppay::view(model, frame, body),
         ScreenId::Journal => screens::journal::view(model, frame, body),
         ScreenId::Detail => screens::detail::view(model, frame, body),
     }
@@ -373,6 +391,7 @@ pub fn hints(model: &Model) -> Vec<keys::Hint> {
         ScreenId::CashIn => model.cash_in.hints(),
         ScreenId::Pay => model.pay.hints(),
         ScreenId::Webmoney => model.webmoney.hints(),
+        ScreenId::Wooppay => model.wooppay.hints(),
         ScreenId::Upay => model.upay.hints(),
         ScreenId::Day => model.day.hints(),
         ScreenId::Journal => screens::journal::hints(model),

@@ -68,6 +68,10 @@ pub async fn run(start: Start) -> u8 {
         Start::Configured(s) => s.webmoney.purse.clone(),
         Start::Demo(_) => crate::emulator::webmoney::DEMO_PURSE.to_string(),
     };
+    model.wooppay_ttl = match &start {
+        Start::Configured(s) => s.wooppay.invoice_ttl_minutes,
+        Start::Demo(_) => 60,
+    };
     // First frame before the journal and the emulator: the cashier sees kassa at once.
     if let Err(e) = terminal.draw(|f| view(&model, f)) {
         restore();
@@ -227,6 +231,12 @@ async fn event_loop(
         model.now = Instant::now();
         for c in update(model, msg) {
             worker.send(c);
+        }
+        if let Some(text) = model.clipboard.take() {
+            let copy = crossterm::clipboard::CopyToClipboard::to_clipboard_from(text);
+            if let Err(e) = crossterm::execute!(terminal.backend_mut(), copy) {
+                tracing::warn!(error = %e, "copying to the clipboard failed");
+            }
         }
         // One draw covers a burst of worker events.
         while let Ok(e) = events.try_recv() {

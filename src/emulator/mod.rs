@@ -11,6 +11,7 @@ pub mod faults;
 pub mod http;
 pub mod upay;
 pub mod webmoney;
+pub mod wooppay;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,8 @@ pub const X1_CLASSIC_PATH: &str = "/asp/XMLInvoice.asp";
 pub const X1_LIGHT_PATH: &str = "/asp/XMLInvoiceCert.asp";
 /// UPay STWS (document 004).
 pub const UPAY_PATH: &str = "/STAPI/STWS";
+/// Wooppay (document 000): SOAP at the WSDL's address with `?ws=1`.
+pub const WOOPPAY_PATH: &str = "/api/wsdl";
 
 /// How the emulator behaves.
 #[derive(Debug, Clone)]
@@ -67,6 +70,7 @@ struct State {
     terminal: allpay_terminal::Terminal,
     x1: webmoney::X1,
     upay: upay::Upay,
+    wooppay: wooppay::Wooppay,
     /// Faults queued for the coming payment requests of any endpoint.
     faults: faults::FaultQueue,
     /// `http://127.0.0.1:PORT`, for links the emulator hands out.
@@ -122,6 +126,10 @@ impl Emulator {
             .lock()
             .map(|s| s.terminal.entries())
             .unwrap_or_default()
+    }
+
+    pub fn wooppay_ledger(&self) -> Option<wooppay::Ledger> {
+        self.state.lock().ok().map(|s| s.wooppay.ledger())
     }
 
     /// Queues faults for the coming cash-in payment requests, as `POST /_emulator/faults`.
@@ -275,6 +283,12 @@ fn route_locked(state: &mut State, options: &Options, req: &Request) -> Reply {
                 None => Reply::text(404, "no such card\n"),
             }
         }
+        ("GET", WOOPPAY_PATH) => state.wooppay.wsdl(),
+        ("POST", WOOPPAY_PATH) => {
+            state
+                .wooppay
+                .handle(req, &mut state.faults, options.pending_polls, options.slow)
+        }
         ("POST", "/_emulator/faults") => {
             match state.faults.queue(&String::from_utf8_lossy(&req.body)) {
                 Ok(n) => Reply::text(200, &format!("{n} fault(s) queued\n")),
@@ -296,6 +310,7 @@ fn route_locked(state: &mut State, options: &Options, req: &Request) -> Reply {
                 "upay_holds": state.upay.holds(),
                 "upay_cards": state.upay.cards(),
                 "upay_notifications": state.upay.notifications,
+                "wooppay": state.wooppay.ledger(),
             });
             Reply::json(ledger.to_string())
         }

@@ -19,6 +19,7 @@ use crate::worker::{CashInPayment, CheckOutcome, Command, Event, Worker};
 
 pub mod day;
 pub mod upay;
+pub mod wooppay;
 
 /// `now + timeout`, capped at a year: a silly `--timeout` must not overflow the clock.
 fn deadline_after(timeout: Duration) -> tokio::time::Instant {
@@ -41,6 +42,8 @@ pub struct Wait {
     pub timeout: Duration,
     pub no_wait: bool,
     pub json: bool,
+    /// Done when the operation is issued (a Wooppay invoice without `--wait-paid`).
+    pub until_issued: bool,
 }
 
 /// The exit code for an operation's state.
@@ -70,6 +73,7 @@ pub fn op_json(op: &Operation) -> serde_json::Value {
         "provider_message": op.provider_message,
         "provider_ref": op.shown_ref(),
         "detail": op.detail,
+        "operation_url": crate::worker::wooppay::operation_url(op),
         "attempts": op.attempts,
         "created_at": rfc3339(op.created_at),
         "final_at": op.final_at.map(rfc3339),
@@ -110,11 +114,9 @@ pub fn describe(lang: Lang, op: &Operation) -> String {
     if let Some(m) = &op.provider_message {
         s.push_str(&format!(" · {m}"));
     }
-    if let Some(d) = op
-        .detail
-        .as_deref()
-        .filter(|d| d.starts_with("wm.retval.") || d.starts_with("upay."))
-    {
+    if let Some(d) = op.detail.as_deref().filter(|d| {
+        d.starts_with("wm.retval.") || d.starts_with("upay.") || d.starts_with("wooppay.err.")
+    }) {
         s.push_str(&format!(" · {}", crate::i18n::t_or_raw(lang, d)));
     }
     if op.needs_reconciliation {
@@ -740,6 +742,10 @@ async fn wait_for_with(
                     return finish_pending(lang, id, w.json);
                 }
             }
+            Event::Issued { op } if op.id == id && w.until_issued => {
+                wooppay::print_issued(lang, &op, w.json);
+                return exit::DONE;
+            }
             Event::Finished { op } | Event::NeedsReconciliation { op } if op.id == id => {
                 if w.json {
                     println!("{}", op_json(&op));
@@ -752,6 +758,7 @@ async fn wait_for_with(
             | Event::DuplicatePayment { existing, .. }
             | Event::DuplicateInvoice { existing, .. }
             | Event::DuplicateHold { existing, .. }
+            | Event::DuplicateWooppay { existing, .. }
                 if existing.id != id =>
             {
                 let msg = tf(
@@ -858,7 +865,13 @@ pub fn journal_show(lang: Lang, journal: &Journal, id: &str, json_out: bool) -> 
     } else {
         println!("{}", describe(lang, &op));
         if let Some(d) = &op.detail {
-            println!("  {}: {d}", t(lang, "detail.reason"));
+            // A Wooppay invoice keeps its payment link there.
+            let label = if d.starts_with("http") {
+                "wooppay.f.link"
+            } else {
+                "detail.reason"
+            };
+            println!("  {}: {}", t(lang, label), crate::i18n::t_or_raw(lang, d));
         }
         for e in &events {
             println!("  {}  {:<9} {}", local_time(e.at), e.kind, e.detail);

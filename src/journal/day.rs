@@ -246,7 +246,9 @@ impl Journal {
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         match q.status {
             StatusFilter::All => {}
-            StatusFilter::Pending => sql.push_str(" AND state = 'pending'"),
+            StatusFilter::Pending => sql.push_str(
+                " AND (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice'))",
+            ),
             StatusFilter::NeedsReconciliation => sql.push_str(" AND needs_reconciliation = 1"),
             StatusFilter::Final => sql.push_str(
                 " AND state IN ('completed','declined','expired','cancelled','rejected','reversed')",

@@ -62,13 +62,17 @@ pub enum Kind {
     /// UPay hold (document 004): created (not safe to repeat), then `held` until captured
     /// (PartnerTrxId, safe to repeat), cancelled or expired; one row for the hold's life.
     UpayHold,
+    /// Wooppay invoice (document 000), keyed by its referenceId (a repeat gets error 221,
+    /// never a second invoice); `issued` until paid, declined or expired.
+    WooppayInvoice,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::AllpayCashIn,
         Kind::AllpayPay,
         Kind::WebmoneyInvoice,
+        Kind::WooppayInvoice,
         Kind::UpayCard,
         Kind::UpayHold,
     ];
@@ -80,6 +84,7 @@ impl Kind {
             Kind::WebmoneyInvoice => "webmoney.invoice",
             Kind::UpayCard => "upay.card",
             Kind::UpayHold => "upay.hold",
+            Kind::WooppayInvoice => "wooppay.invoice",
         }
     }
 
@@ -90,6 +95,7 @@ impl Kind {
             "webmoney.invoice" => Some(Kind::WebmoneyInvoice),
             "upay.card" => Some(Kind::UpayCard),
             "upay.hold" => Some(Kind::UpayHold),
+            "wooppay.invoice" => Some(Kind::WooppayInvoice),
             _ => None,
         }
     }
@@ -99,6 +105,7 @@ impl Kind {
             Kind::AllpayCashIn | Kind::AllpayPay => "allpay",
             Kind::WebmoneyInvoice => "webmoney",
             Kind::UpayCard | Kind::UpayHold => "upay",
+            Kind::WooppayInvoice => "wooppay",
         }
     }
 
@@ -107,6 +114,8 @@ impl Kind {
         match self {
             // GUID (003) and rrn (001): "a repeat returns the status and never doubles".
             Kind::AllpayCashIn | Kind::AllpayPay => true,
+            // referenceId: a repeat answers 221 ("already created"), never a second invoice.
+            Kind::WooppayInvoice => true,
             // X1 does not deduplicate by orderid: an unknown outcome needs a person.
             Kind::WebmoneyInvoice => false,
             // The CVV is gone after the first send; a hold create carries no id of ours
@@ -122,6 +131,7 @@ impl Kind {
             Kind::WebmoneyInvoice => "kind.webmoney.invoice",
             Kind::UpayCard => "kind.upay.card",
             Kind::UpayHold => "kind.upay.hold",
+            Kind::WooppayInvoice => "kind.wooppay.invoice",
         }
     }
 
@@ -133,6 +143,7 @@ impl Kind {
             Kind::WebmoneyInvoice => "kind.short.webmoney.invoice",
             Kind::UpayCard => "kind.short.upay.card",
             Kind::UpayHold => "kind.short.upay.hold",
+            Kind::WooppayInvoice => "kind.short.wooppay.invoice",
         }
     }
 }
@@ -363,7 +374,7 @@ fn duplicate_in(
     let sql = format!(
         "SELECT {COLUMNS} FROM operations WHERE kind = ?1 AND customer = ?2 \
          AND amount_minor = ?3 AND currency = ?4 \
-         AND (state = 'pending' OR (state = 'completed' AND created_at >= ?5)) \
+         AND ((state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) OR (state = 'completed' AND created_at >= ?5)) \
          ORDER BY created_at DESC LIMIT 1"
     );
     conn.query_row(
@@ -589,7 +600,8 @@ impl Journal {
             return Err(JournalError::NeedsReconciliation(id.to_string()));
         }
         let from = State::from_tag(&state).unwrap_or(State::Prepared);
-        if from != State::Pending {
+        // An issued invoice is polled for its status: an attempt like a pending row's.
+        if !matches!(from, State::Pending | State::Issued) {
             return Err(JournalError::IllegalTransition {
                 id: id.to_string(),
                 from,
@@ -726,7 +738,7 @@ impl Journal {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = tx.execute(
             "UPDATE operations SET needs_reconciliation = 1, recon_reason = ?2, updated_at = ?3, \
-             lease_holder = NULL, lease_until = NULL WHERE id = ?1 AND state = 'pending' \
+             lease_holder = NULL, lease_until = NULL WHERE id = ?1 AND (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
              AND (lease_holder IS NULL OR lease_holder = ?4 OR lease_until < ?3)",
             params![id, reason, now, holder],
         )?;
@@ -757,7 +769,7 @@ impl Journal {
              lease_until = CASE WHEN lease_holder = ?2 THEN MAX(COALESCE(lease_until, 0), ?3) \
                            ELSE ?3 END, \
              lease_holder = ?2 \
-             WHERE id = ?1 AND state = 'pending' AND needs_reconciliation = 0 \
+             WHERE id = ?1 AND (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) AND needs_reconciliation = 0 \
              AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until < ?4)",
             params![id, holder, lease_until, now_ms()],
         )?;
@@ -778,7 +790,8 @@ impl Journal {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ids: Vec<String> = {
             let mut stmt = tx.prepare(
-                "SELECT id FROM operations WHERE state = 'pending' AND needs_reconciliation = 0 \
+                "SELECT id FROM operations WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
+                 AND needs_reconciliation = 0 \
                  AND (lease_holder IS NULL OR lease_until < ?1) \
                  ORDER BY created_at",
             )?;
@@ -859,7 +872,9 @@ impl Journal {
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Operation>, JournalError> {
         let mut sql = format!("SELECT {COLUMNS} FROM operations");
         if filter.pending_only {
-            sql.push_str(" WHERE state = 'pending'");
+            sql.push_str(
+                " WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice'))",
+            );
         }
         sql.push_str(" ORDER BY created_at DESC, rowid DESC");
         if let Some(n) = filter.limit {
@@ -958,11 +973,12 @@ impl Journal {
         self.get(id)
     }
 
-    /// How many rows are pending, and how many of those wait for a person.
+    /// How many rows are open (pending, or an invoice issued and not yet paid), and how
+    /// many of those wait for a person.
     pub fn counts(&self) -> Result<(u32, u32), JournalError> {
         let (p, r): (i64, i64) = self.conn.query_row(
             "SELECT COUNT(*), COALESCE(SUM(needs_reconciliation), 0) FROM operations \
-             WHERE state = 'pending'",
+             WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice'))",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;

@@ -111,7 +111,8 @@ pub fn allowed(from: State, to: State) -> bool {
         ),
         // Pending again from held: a capture or cancel of the hold is in flight.
         Held => matches!(to, Held | Pending | Completed | Cancelled | Expired),
-        Issued => matches!(to, Issued | Completed | Declined | Expired),
+        // Cancelled: the invoice was deleted at the provider (Wooppay status 7).
+        Issued => matches!(to, Issued | Completed | Declined | Expired | Cancelled),
         // The one recorded exception to "a final state never changes" (DESIGN.md rule 4).
         Completed => to == Reversed,
         Declined | Expired | Cancelled | Rejected | Reversed => false,

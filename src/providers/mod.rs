@@ -8,6 +8,7 @@ pub mod allpay;
 pub mod soap;
 pub mod upay;
 pub mod webmoney;
+pub mod wooppay;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,14 +125,29 @@ pub async fn post_soap(
     action: &str,
     body: String,
 ) -> Result<Vec<u8>, SendError> {
-    let resp = http
+    post_soap_with(http, url, action, body, None).await
+}
+
+/// As [`post_soap`], with a `Cookie` header (Wooppay's session). The cookie is a secret: it
+/// is never logged, and reqwest marks it sensitive.
+pub async fn post_soap_with(
+    http: &reqwest::Client,
+    url: &str,
+    action: &str,
+    body: String,
+    cookie: Option<&str>,
+) -> Result<Vec<u8>, SendError> {
+    let mut req = http
         .post(url)
         .header("Content-Type", "text/xml; charset=utf-8")
-        .header("SOAPAction", format!("\"{action}\""))
-        .body(body)
-        .send()
-        .await
-        .map_err(classify)?;
+        .header("SOAPAction", format!("\"{action}\""));
+    if let Some(c) = cookie {
+        let mut v = reqwest::header::HeaderValue::from_str(c)
+            .map_err(|_| SendError::NotSent("the session key is not a valid header".into()))?;
+        v.set_sensitive(true);
+        req = req.header(reqwest::header::COOKIE, v);
+    }
+    let resp = req.body(body).send().await.map_err(classify)?;
     let status = resp.status();
     let bytes = read_capped(resp).await?;
     if status.is_success() {

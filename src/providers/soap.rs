@@ -297,6 +297,37 @@ impl XmlWriter {
         self
     }
 
+    /// `<tag a="v" ...>` with the attribute values escaped.
+    pub fn open_with(&mut self, tag: &str, attrs: &[(&str, &str)]) -> &mut Self {
+        self.buf.push('<');
+        self.buf.push_str(tag);
+        for (k, v) in attrs {
+            self.buf.push(' ');
+            self.buf.push_str(k);
+            self.buf.push_str("=\"");
+            escape_into(&mut self.buf, v);
+            self.buf.push('"');
+        }
+        self.buf.push('>');
+        self
+    }
+
+    /// `<tag xsi:type="ty">text</tag>`, the rpc/encoded style (PHP's SoapServer); an empty
+    /// text gives `<tag xsi:type="ty"/>` as the documents' examples send unset fields.
+    pub fn typed_leaf(&mut self, tag: &str, ty: &str, text: &str) -> &mut Self {
+        if text.is_empty() {
+            self.buf.push('<');
+            self.buf.push_str(tag);
+            self.buf.push_str(" xsi:type=\"");
+            self.buf.push_str(ty);
+            self.buf.push_str("\"/>");
+            return self;
+        }
+        self.open_with(tag, &[("xsi:type", ty)]);
+        escape_into(&mut self.buf, text);
+        self.close(tag)
+    }
+
     /// `<tag>text</tag>` with the text escaped.
     pub fn leaf(&mut self, tag: &str, text: &str) -> &mut Self {
         self.open(tag);
@@ -354,6 +385,52 @@ pub fn envelope(
     out
 }
 
+/// Namespaces an rpc/encoded envelope declares (SOAP 1.1 section 5 encoding).
+const ENCODED_NS: &str = " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" \
+xmlns:SOAP-ENC=\"http://schemas.xmlsoap.org/soap/encoding/\"";
+
+/// Writes a SOAP 1.1 rpc/encoded envelope: the operation element `prefix:method` carries
+/// `soapenv:encodingStyle`, and `xsi`, `xsd` and `SOAP-ENC` are declared for typed values
+/// and arrays (PHP's SoapServer, Wooppay).
+pub fn rpc_encoded_envelope(
+    prefix: &str,
+    namespace: &str,
+    method: &str,
+    body: impl FnOnce(&mut XmlWriter),
+) -> String {
+    let mut b = XmlWriter::with_capacity(512);
+    body(&mut b);
+    let body = b.into_string();
+    let mut out = String::with_capacity(body.len() + 512);
+    out.push_str("<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"");
+    out.push_str(ENCODED_NS);
+    let _ = write!(
+        out,
+        " xmlns:{prefix}=\"{namespace}\"><soapenv:Header/><soapenv:Body>"
+    );
+    let _ = write!(
+        out,
+        "<{prefix}:{method} soapenv:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\">"
+    );
+    out.push_str(&body);
+    let _ = write!(
+        out,
+        "</{prefix}:{method}></soapenv:Body></soapenv:Envelope>"
+    );
+    out
+}
+
+/// The items of a SOAP-ENC array (`<x SOAP-ENC:arrayType="t[n]"><item>...`), whatever
+/// their element name; with the count its `arrayType` announces, when it says one.
+pub fn array_items(el: &Element) -> (Vec<&Element>, Option<usize>) {
+    let declared = el.attr("arrayType").and_then(|t| {
+        let inner = t.rsplit_once('[')?.1.strip_suffix(']')?;
+        inner.trim().parse::<usize>().ok()
+    });
+    (el.children.iter().collect(), declared)
+}
+
 /// Reads a boolean the way SOAP stacks write it (`true`, `1`, any case).
 pub fn parse_bool(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
@@ -394,6 +471,25 @@ mod tests {
             r.and_then(|r| r.text_of("u2")),
             Some("https://x/y?id=1&key=abc")
         );
+    }
+
+    #[test]
+    fn rpc_encoded_envelope_and_arrays() {
+        let x = rpc_encoded_envelope("urn", "urn:X", "m", |w| {
+            w.open_with("req", &[("xsi:type", "urn:Req")])
+                .typed_leaf("a", "xsd:string", "1&2")
+                .typed_leaf("b", "xsd:int", "")
+                .close("req");
+        });
+        assert!(x.contains("xmlns:urn=\"urn:X\"><soapenv:Header/><soapenv:Body><urn:m soapenv:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><req xsi:type=\"urn:Req\"><a xsi:type=\"xsd:string\">1&amp;2</a><b xsi:type=\"xsd:int\"/></req></urn:m>"), "{x}");
+        let doc = parse_document(x.as_bytes()).ok();
+        assert!(doc.is_some());
+        let arr = parse_document(
+            br#"<r xmlns:E="e" E:arrayType="xsd:int[2]"><item>1</item><item>2</item></r>"#,
+        )
+        .ok();
+        let (items, n) = arr.as_ref().map(array_items).unwrap_or_default();
+        assert_eq!((items.len(), n), (2, Some(2)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod pay;
 pub mod poll;
 pub mod upay;
 pub mod webmoney;
+pub mod wooppay;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -106,6 +107,22 @@ pub enum Command {
         by: crate::providers::upay::codec::CheckBy,
         target: String,
     },
+    /// The cashier confirmed a Wooppay invoice: commit it (referenceId first), create it,
+    /// follow it until paid.
+    StartWooppayInvoice {
+        invoice: wooppay::WpInvoice,
+        allow_duplicate: bool,
+    },
+    /// The cashier asks Wooppay to send the customer an SMS code (mobile variant). Sent
+    /// once; never repeated automatically.
+    WooppayRequestCode { phone: String },
+    /// The Wooppay screen wants the merchant's balance.
+    WooppayBalance,
+    /// One status query by operationId (headless `wooppay status`).
+    WooppayStatus { operation_id: i64 },
+    /// Wooppay called a requestUrl (the callbacks listener sends this; the call has no
+    /// signature): a status check of every issued invoice, nothing more.
+    WooppayNotified,
 }
 
 /// Why a wallet check gave no answer.
@@ -178,6 +195,30 @@ pub enum Event {
     Report { report: Box<crate::report::Report> },
     /// The answer to `CheckHold`.
     HoldChecked { answer: upay::CheckAnswer },
+    /// A like Wooppay invoice exists; the cashier must say whether this one is meant.
+    DuplicateWooppay {
+        invoice: wooppay::WpInvoice,
+        existing: Operation,
+    },
+    /// An operation reached a state it stays in while it is followed: a Wooppay invoice
+    /// issued (its link can be shown; the polls for payment go on).
+    Issued { op: Operation },
+    /// The answer to `WooppayRequestCode`.
+    WooppayCode {
+        phone: String,
+        result: Result<(), wooppay::WpFailure>,
+    },
+    /// The answer to `WooppayBalance`: the merchant's balance in tiyn.
+    WooppayBalance {
+        result: Result<i64, wooppay::WpFailure>,
+    },
+    /// The answer to `WooppayStatus`, with the journal row of that operation if there is
+    /// one (moved by the answer where that is legal).
+    WooppayStatus {
+        operation_id: i64,
+        result: Result<crate::providers::wooppay::codec::Record, wooppay::WpFailure>,
+        op: Option<Operation>,
+    },
     /// An attempt is going out (`next_retry` = None) or came back without a final answer.
     Progress {
         id: String,
@@ -220,6 +261,9 @@ pub enum Trouble {
     Send(SendError),
     UnknownStatus(String),
     NoStatus,
+    /// The provider answered with an error code that does not settle the outcome
+    /// (Wooppay: server, database and unclassified errors).
+    Code(i64),
 }
 
 impl Trouble {
@@ -228,6 +272,7 @@ impl Trouble {
             Trouble::Send(e) => e.message_key(),
             Trouble::UnknownStatus(_) => "send.unknown_status",
             Trouble::NoStatus => "send.no_status",
+            Trouble::Code(_) => "send.provider_error",
         }
     }
 }
@@ -241,6 +286,7 @@ impl Trouble {
                 Some(format!("{message} ({code})"))
             }
             Trouble::UnknownStatus(s) => Some(s.clone()),
+            Trouble::Code(c) => Some(format!("error_code {c}")),
             _ => None,
         }
     }
@@ -252,6 +298,7 @@ impl std::fmt::Display for Trouble {
             Trouble::Send(e) => write!(f, "{e}"),
             Trouble::UnknownStatus(s) => write!(f, "unknown status {s:?}"),
             Trouble::NoStatus => f.write_str("reply without a status"),
+            Trouble::Code(c) => write!(f, "provider error {c}"),
         }
     }
 }
@@ -270,6 +317,11 @@ pub struct Ctx {
     x1: Arc<tokio::sync::OnceCell<Result<crate::providers::webmoney::X1Client, String>>>,
     /// The UPay client (its secrets are read from the config or environment on first use).
     upay: Arc<tokio::sync::OnceCell<Result<crate::providers::upay::client::UpayClient, String>>>,
+    /// The Wooppay client (its session lives in it, in memory only), built on first use.
+    wooppay: Arc<
+        tokio::sync::OnceCell<Result<crate::providers::wooppay::client::WooppayClient, String>>,
+    >,
+    sms_codes: wooppay::SmsCodes,
     events: mpsc::UnboundedSender<Event>,
     pub shutdown: CancellationToken,
     active: Arc<Mutex<HashSet<String>>>,
@@ -347,6 +399,10 @@ impl Ctx {
                 self.settings.endpoint_identity(&self.settings.upay.url),
                 self.settings.upay.username.clone(),
             ),
+            Kind::WooppayInvoice => (
+                self.settings.endpoint_identity(&self.settings.wooppay.url),
+                self.settings.wooppay.login.clone(),
+            ),
         }
     }
 }
@@ -363,6 +419,7 @@ async fn send_once(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble
         }
         Kind::AllpayPay => pay::send(ctx, op).await,
         Kind::WebmoneyInvoice => webmoney::send(ctx, op).await,
+        Kind::WooppayInvoice => wooppay::send(ctx, op).await,
         Kind::UpayHold => upay::send(ctx, op).await,
         // Never re-sent (the CVV is gone); reached only for a row whose first attempt never
         // went out (poll.rs sends rows with attempts to a person first).
@@ -426,6 +483,8 @@ impl Worker {
             terminal,
             x1: Arc::new(tokio::sync::OnceCell::new()),
             upay: Arc::new(tokio::sync::OnceCell::new()),
+            wooppay: Arc::new(tokio::sync::OnceCell::new()),
+            sms_codes: Arc::default(),
             events: ev_tx,
             shutdown: CancellationToken::new(),
             active: Arc::new(Mutex::new(HashSet::new())),
@@ -518,6 +577,14 @@ async fn handle(ctx: Ctx, cmd: Command) {
         Command::LoadReport { date } => day::report(&ctx, date).await,
         Command::QueryJournal { query } => day::query(&ctx, query).await,
         Command::ResolveManually { id, to, note } => day::resolve(&ctx, id, to, note).await,
+        Command::StartWooppayInvoice {
+            invoice,
+            allow_duplicate,
+        } => wooppay::start(&ctx, invoice, allow_duplicate).await,
+        Command::WooppayRequestCode { phone } => wooppay::request_code(&ctx, phone).await,
+        Command::WooppayBalance => wooppay::balance(&ctx).await,
+        Command::WooppayStatus { operation_id } => wooppay::status(&ctx, operation_id).await,
+        Command::WooppayNotified => wooppay::notified(&ctx).await,
         Command::ResumeAll => resume_all(&ctx).await,
         Command::LoadJournal { pending_only } => {
             let filter = ListFilter {
@@ -634,7 +701,7 @@ fn same_request(existing: &Operation, asked: &NewOperation) -> bool {
             }
         }
         Kind::UpayHold => upay::same_hold(existing, asked),
-        Kind::AllpayCashIn | Kind::WebmoneyInvoice | Kind::UpayCard => {
+        Kind::AllpayCashIn | Kind::WebmoneyInvoice | Kind::UpayCard | Kind::WooppayInvoice => {
             existing.params == asked.params
         }
     };
@@ -642,6 +709,13 @@ fn same_request(existing: &Operation, asked: &NewOperation) -> bool {
         && existing.customer == asked.customer
         && existing.amount == asked.amount
         && params_match
+}
+
+/// Whether a worker still sends or polls this row: pending, or a Wooppay invoice issued
+/// and polled until paid (a held hold or an issued card waits for a person or a
+/// notification instead).
+pub(crate) fn driven(op: &Operation) -> bool {
+    op.state == State::Pending || (op.state == State::Issued && op.kind == Kind::WooppayInvoice)
 }
 
 /// Follows one row: drives it when this process can claim it, otherwise watches the
@@ -662,7 +736,7 @@ async fn follow(ctx: &Ctx, id: String) {
         };
         // Final, or settled in a long-lived state (a held hold, an issued card): nothing
         // to drive until someone acts on it.
-        if row.state != State::Pending {
+        if !driven(&row) {
             ctx.emit(Event::Finished { op: row });
             return;
         }
@@ -682,7 +756,7 @@ async fn follow(ctx: &Ctx, id: String) {
             }
             let rid = id.clone();
             if let Ok(op) = db(ctx, move |j| j.get(&rid)).await {
-                if op.state != State::Pending || op.needs_reconciliation {
+                if !driven(&op) || op.needs_reconciliation {
                     return;
                 }
             }

@@ -25,20 +25,27 @@ pub fn backoff(attempt: u32, initial: Duration, max: Duration, age: Duration) ->
 pub enum Verdict {
     /// A final state: the row moves and the driver stops.
     Final(State),
-    /// Still in progress or unknown: keep the row pending and ask again.
+    /// Still in progress or unknown: keep the row in its state and ask again.
     Pending,
+    /// A state the row stays in while it is followed (a Wooppay invoice issued): move
+    /// there and keep polling.
+    Open(State),
+    /// Only a person can settle it (a catalogue key, and the facts for the trail).
+    Reconcile(&'static str, String),
 }
 
 /// Ties the lease to what the attempt may take: the request's timeout, the wait after it
 /// and a margin, so that a killed process's rows are free again soon after.
 fn lease_until(ctx: &Ctx, wait: Duration) -> i64 {
     // The longest request timeout of any provider: a lease must outlast the request.
+    // A Wooppay attempt may take four requests: login, the call, a re-login, the repeat.
     let timeout = ctx
         .settings
         .allpay
         .timeout
         .max(ctx.settings.webmoney.timeout)
-        .max(ctx.settings.upay.timeout);
+        .max(ctx.settings.upay.timeout)
+        .max(ctx.settings.wooppay.timeout.saturating_mul(4));
     let span = timeout + wait + Duration::from_secs(5);
     now_ms() + i64::try_from(span.as_millis()).unwrap_or(i64::MAX / 2)
 }
@@ -106,6 +113,7 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
         crate::journal::Kind::AllpayPay => super::pay::params_of(&op).is_none(),
         crate::journal::Kind::WebmoneyInvoice => super::webmoney::params_of(&op).is_none(),
         crate::journal::Kind::UpayHold => super::upay::hold_params(&op).is_none(),
+        crate::journal::Kind::WooppayInvoice => super::wooppay::params_of(&op).is_none(),
         crate::journal::Kind::AllpayCashIn | crate::journal::Kind::UpayCard => false,
     };
     if unreadable {
@@ -118,6 +126,10 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
         return needs_person(ctx, &id, "recon.not_repeatable", detail).await;
     }
     let mut wait = Duration::ZERO;
+    // The state a "still in progress" answer keeps (pending, or issued once issued), and
+    // the attempt the current phase began with (the backoff starts over when issued).
+    let mut current = op.state;
+    let mut phase_start = 0u32;
     loop {
         let holder = ctx.holder.clone();
         let until = lease_until(ctx, wait);
@@ -201,24 +213,45 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                     .unwrap_or_else(|| "no final answer".into());
                 return needs_person(ctx, &id, "recon.unknown_outcome", detail).await;
             }
-            Verdict::Pending => {
+            Verdict::Reconcile(reason, detail) => {
+                let holder = ctx.holder.clone();
+                let rid = id.clone();
+                let kept = facts.clone();
+                db(ctx, move |j| {
+                    j.transition(&rid, &holder, current, &kept).map(|_| ())
+                })
+                .await?;
+                return needs_person(ctx, &id, reason, detail).await;
+            }
+            Verdict::Pending | Verdict::Open(_) => {
+                if let Verdict::Open(to) = verdict {
+                    if to != current {
+                        current = to;
+                        phase_start = attempt.saturating_sub(1);
+                    }
+                }
                 let age =
                     Duration::from_millis(u64::try_from(now_ms() - op.created_at).unwrap_or(0));
+                let max = if current == State::Issued {
+                    ctx.settings.poll_max.min(super::wooppay::STATUS_POLL_MAX)
+                } else {
+                    ctx.settings.poll_max
+                };
                 wait = backoff(
-                    attempt,
-                    ctx.settings.poll_initial,
-                    ctx.settings.poll_max,
+                    attempt - phase_start,
+                    ctx.settings.poll_initial.min(max),
+                    max,
                     age,
                 );
                 let holder = ctx.holder.clone();
                 let rid = id.clone();
                 let status = facts.provider_status.clone();
                 let kept = facts.clone();
-                db(ctx, move |j| {
-                    j.transition(&rid, &holder, State::Pending, &kept)
-                        .map(|_| ())
-                })
-                .await?;
+                let moved = db(ctx, move |j| j.transition(&rid, &holder, current, &kept)).await?;
+                if matches!(verdict, Verdict::Open(_)) {
+                    tracing::info!(op = %id, state = %moved.state, "operation open");
+                    ctx.emit(Event::Issued { op: moved });
+                }
                 if let Some(t) = &trouble {
                     let rid = id.clone();
                     let detail = t.to_string();

@@ -76,6 +76,17 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
             notify_listen: None,
             timeout: Duration::from_secs(1),
         },
+        wooppay: kassa::config::WooppaySettings {
+            url: format!("{base}{}?ws=1", emulator::WOOPPAY_PATH),
+            login: emulator::wooppay::DEMO_LOGIN.into(),
+            password: SecretRef {
+                inline: Some(Secret::new(emulator::wooppay::DEMO_PASSWORD.into())),
+                env: None,
+                key: "wooppay.password".into(),
+            },
+            invoice_ttl_minutes: 60,
+            timeout: Duration::from_secs(1),
+        },
         demo: false,
     }
 }
@@ -192,6 +203,11 @@ pub fn write_config(dir: &std::path::Path, base: &str) -> PathBuf {
         emulator::UPAY_PATH,
         emulator::upay::DEMO_USERNAME,
     );
+    let text = format!(
+        "{text}[wooppay]\nurl = \"{base}{}?ws=1\"\nlogin = \"{}\"\npassword_env = \"KASSA_TEST_WOOPPAY_PASSWORD\"\ninvoice_ttl_minutes = 60\ntimeout_secs = 1\n",
+        emulator::WOOPPAY_PATH,
+        emulator::wooppay::DEMO_LOGIN,
+    );
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -217,7 +233,11 @@ fn command(args: &[&str]) -> tokio::process::Command {
         .env("HOME", std::env::temp_dir())
         .env("KASSA_TEST_WM_PASSWORD", emulator::webmoney::DEMO_PASSWORD)
         .env("KASSA_TEST_UPAY_PASSWORD", emulator::upay::DEMO_PASSWORD)
-        .env("KASSA_TEST_UPAY_KEY", emulator::upay::DEMO_PARTNER_KEY);
+        .env("KASSA_TEST_UPAY_KEY", emulator::upay::DEMO_PARTNER_KEY)
+        .env(
+            "KASSA_TEST_WOOPPAY_PASSWORD",
+            emulator::wooppay::DEMO_PASSWORD,
+        );
     c
 }
 

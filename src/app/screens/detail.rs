@@ -220,7 +220,16 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         lines.push(kv(t(lang, "cashin.message"), m.clone()));
     }
     if let Some(d) = &op.detail {
-        lines.push(kv(t(lang, "detail.reason"), d.clone()));
+        // A Wooppay invoice keeps its payment link there; anything else is a reason.
+        let label = if d.starts_with("http") {
+            "wooppay.f.link"
+        } else {
+            "detail.reason"
+        };
+        lines.push(kv(
+            t(lang, label),
+            crate::i18n::t_or_raw(lang, d).to_string(),
+        ));
     }
     if let Some(r) = &op.recon_reason {
         lines.push(Line::styled(

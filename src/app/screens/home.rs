@@ -38,7 +38,7 @@ const FLOWS: [Flow; 7] = [
     Flow {
         title: "home.wooppay",
         subtitle: "home.wooppay.sub",
-        target: None,
+        target: Some(ScreenId::Wooppay),
     },
     Flow {
         title: "home.upay",

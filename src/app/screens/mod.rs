@@ -9,3 +9,4 @@ pub mod pay;
 pub mod payment;
 pub mod upay;
 pub mod webmoney;
+pub mod wooppay;

@@ -245,6 +245,7 @@ pub fn result_view(
                 lang,
                 match op.kind {
                     Kind::WebmoneyInvoice => "wm.rejected_advice",
+                    Kind::WooppayInvoice => "wooppay.final_advice",
                     Kind::AllpayCashIn | Kind::AllpayPay => "cashin.declined_advice",
                     Kind::UpayCard | Kind::UpayHold => "upay.declined_advice",
                 },

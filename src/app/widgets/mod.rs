@@ -91,6 +91,7 @@ fn screen_title(model: &Model) -> &'static str {
         ScreenId::Webmoney => "kind.webmoney.invoice",
         ScreenId::Upay => "home.upay",
         ScreenId::Day => "home.shift",
+        ScreenId::Wooppay => "kind.wooppay.invoice",
         ScreenId::Journal => "title.journal",
         ScreenId::Detail => "title.detail",
     }
@@ -278,6 +279,7 @@ pub fn help(model: &Model, frame: &mut Frame<'_>) {
         ScreenId::Webmoney => "help.webmoney",
         ScreenId::Upay => "help.upay",
         ScreenId::Day => "help.day",
+        ScreenId::Wooppay => "help.wooppay",
         ScreenId::Journal => "help.journal",
         ScreenId::Detail => "help.detail",
     };

@@ -1,0 +1,431 @@
+//! `kassa wooppay invoice | request-code | status | balance`: the same worker and journal as
+//! the TUI. An invoice command waits until the invoice is issued (operationId and link
+//! shown), or with `--wait-paid` until it is paid; every field is checked before anything
+//! is recorded or sent.
+
+use serde_json::json;
+
+use super::{Money, exit, fail_usage, follow_known, op_json, open_for, refused, wait_for};
+use crate::config::{Secret, Settings};
+use crate::i18n::{Lang, t, tf};
+use crate::ids;
+use crate::journal::{Journal, State};
+use crate::money::{Amount, Currency};
+use crate::providers::wooppay::codec::Variant;
+use crate::validate;
+use crate::worker::wooppay::{
+    DEATH_DATE_FORMAT, WpFailure, WpInvoice, default_death_date, params_of,
+};
+use crate::worker::{Command, Event, Worker};
+
+/// The flags of `kassa wooppay invoice`.
+#[derive(Debug, Clone)]
+pub struct WpInvoiceArgs {
+    pub amount: String,
+    pub variant: Option<String>,
+    pub description: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub service: Option<String>,
+    pub sms_code: Option<String>,
+    pub death_date: Option<String>,
+    pub wait_paid: bool,
+    pub money: Money,
+}
+
+/// Prints an issued invoice: the row, its operationId and its link whole.
+pub fn print_issued(lang: Lang, op: &crate::journal::Operation, json_out: bool) {
+    if json_out {
+        println!("{}", op_json(op));
+        return;
+    }
+    println!("{}", super::describe(lang, op));
+    if let Some(r) = &op.provider_ref {
+        println!("  {} {r}", t(lang, "wooppay.operation_id"));
+    }
+    if let Some(url) = crate::worker::wooppay::operation_url(op) {
+        println!("  {} {url}", t(lang, "wooppay.link"));
+    }
+}
+
+/// Checks every field and builds the invoice (its referenceId included), or the key of
+/// the first refusal.
+fn build(settings: &Settings, a: &WpInvoiceArgs) -> Result<WpInvoice, &'static str> {
+    let variant = match a.variant.as_deref().map(str::trim) {
+        None | Some("") => Variant::Plain,
+        Some(v) => Variant::from_tag(v).ok_or("wooppay.variant_invalid")?,
+    };
+    let amount = Amount::parse(&a.amount, Currency::Kzt).map_err(|e| e.message_key())?;
+    let description = validate::wooppay_text(a.description.as_deref().unwrap_or(""))?;
+    let phone = match a.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => validate::wooppay_phone(p)?,
+        None if variant == Variant::Mobile => return Err("wooppay.phone_empty"),
+        None => String::new(),
+    };
+    let email = validate::wooppay_email(a.email.as_deref().unwrap_or(""))?;
+    let service = match (variant, a.service.as_deref()) {
+        (Variant::Service, Some(s)) => validate::wooppay_service(s)?,
+        (Variant::Service, None) => return Err("wooppay.service_invalid"),
+        (_, Some(_)) => return Err("wooppay.service_only_for_service"),
+        (_, None) => String::new(),
+    };
+    let sms_code = match (variant, a.sms_code.as_deref()) {
+        (Variant::Mobile, Some(c)) => Some(Secret::new(validate::wooppay_sms_code(c)?)),
+        (Variant::Mobile, None) => return Err("wooppay.sms_code_missing"),
+        (_, Some(_)) => return Err("wooppay.sms_code_only_for_mobile"),
+        (_, None) => None,
+    };
+    let death_date = match a
+        .death_date
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        Some(d) => validate::wooppay_death_date(d, chrono::Local::now().naive_local())?
+            .format(DEATH_DATE_FORMAT)
+            .to_string(),
+        None => default_death_date(settings.wooppay.invoice_ttl_minutes),
+    };
+    let reference_id = match &a.money.id {
+        Some(raw) => ids::parse_reference_id(raw).ok_or("wooppay.reference_invalid")?,
+        None => ids::new_reference_id(),
+    };
+    Ok(WpInvoice {
+        reference_id,
+        variant,
+        amount,
+        description,
+        phone,
+        email,
+        service,
+        death_date,
+        back_url: String::new(),
+        request_url: String::new(),
+        add_info: String::new(),
+        card_forbidden: false,
+        sms_code,
+    })
+}
+
+/// Whether Wooppay can be called at all: a login and a readable password.
+fn configured(settings: &Settings) -> Result<(), String> {
+    if settings.wooppay.login.is_empty() {
+        return Err("wooppay.login is not set in the config".into());
+    }
+    settings.wooppay.password.get().map(|_| ())
+}
+
+fn not_configured(lang: Lang, json_out: bool, reason: &str) -> u8 {
+    let msg = format!("{}: {reason}", t(lang, "wooppay.not_configured"));
+    if json_out {
+        println!(
+            "{}",
+            json!({"error": msg, "code": "wooppay.not_configured"})
+        );
+    } else {
+        eprintln!("kassa: {msg}");
+    }
+    exit::USAGE
+}
+
+/// `kassa wooppay invoice --amount AMOUNT [--variant ...]`
+pub async fn invoice(settings: &Settings, journal: Journal, a: WpInvoiceArgs) -> u8 {
+    let lang = settings.lang;
+    let json_out = a.money.wait.json;
+    let inv = match build(settings, &a) {
+        Ok(i) => i,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    if let Err(reason) = configured(settings) {
+        return not_configured(lang, json_out, &reason);
+    }
+    let mut wait = a.money.wait.clone();
+    wait.until_issued = !a.wait_paid;
+    let id = inv.reference_id.clone();
+    let (known, worker, mut events) = match open_for(settings, journal, Some(&id), json_out) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let code = if let Some(op) = known {
+        // The same request again: the deathDate of a repeated command without
+        // `--death-date` is computed anew, so it is not compared.
+        let asked = inv.params();
+        let same = params_of(&op).is_some_and(|p| {
+            let death_given = a
+                .death_date
+                .as_deref()
+                .is_some_and(|d| !d.trim().is_empty());
+            p.variant == asked.variant
+                && p.description == asked.description
+                && p.phone == asked.phone
+                && p.email == asked.email
+                && p.service == asked.service
+                && (!death_given || p.death_date == asked.death_date)
+        }) && op.amount == inv.amount;
+        if same && op.state == State::Issued && wait.until_issued {
+            print_issued(lang, &op, json_out);
+            exit::DONE
+        } else {
+            follow_known(lang, &worker, &mut events, &op, same, &wait).await
+        }
+    } else {
+        let question = tf(
+            lang,
+            "cli.confirm_wooppay",
+            &[
+                ("amount", &inv.amount.display()),
+                (
+                    "variant",
+                    t(lang, &format!("wooppay.variant.{}", inv.variant.tag())),
+                ),
+            ],
+        );
+        if let Some(code) = refused(lang, a.money.yes, &question) {
+            worker.stop().await;
+            return code;
+        }
+        worker.send(Command::StartWooppayInvoice {
+            invoice: inv,
+            allow_duplicate: a.money.new,
+        });
+        wait_for(lang, &mut events, &id, &wait).await
+    };
+    worker.stop().await;
+    code
+}
+
+/// What a failure of a call that moves no money means for the exit code: a refusal
+/// before anything happened is 2, no answer is 3, kassa not set up is 1.
+fn failure_exit(f: &WpFailure) -> u8 {
+    use crate::providers::wooppay::{ErrorClass, error_class};
+    match f {
+        WpFailure::NotConfigured => exit::USAGE,
+        WpFailure::NotFound => exit::DECLINED,
+        WpFailure::Code(c) if error_class(*c) == ErrorClass::NothingCreated => exit::DECLINED,
+        WpFailure::Code(_) | WpFailure::Send(_) => exit::PENDING,
+    }
+}
+
+fn print_failure(lang: Lang, json_out: bool, f: &WpFailure, extra: serde_json::Value) -> u8 {
+    let (key, code) = f.message();
+    let mut msg = crate::i18n::t_or_raw(lang, &key).to_string();
+    if let Some(c) = code {
+        msg.push_str(&format!(" ({c})"));
+    }
+    if json_out {
+        let mut v = json!({"error": msg, "code": key, "error_code": code});
+        if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
+            o.extend(e);
+        }
+        println!("{v}");
+    } else {
+        eprintln!("kassa: Wooppay: {msg}");
+    }
+    failure_exit(f)
+}
+
+fn start(
+    settings: &Settings,
+    journal: Journal,
+    json_out: bool,
+) -> Result<(Worker, tokio::sync::mpsc::UnboundedReceiver<Event>), u8> {
+    if let Err(reason) = configured(settings) {
+        return Err(not_configured(settings.lang, json_out, &reason));
+    }
+    Worker::start(settings.clone(), journal).map_err(|e| {
+        fail_usage(
+            settings.lang,
+            json_out,
+            "error.http_client",
+            &[("error", &e)],
+        )
+    })
+}
+
+/// `kassa wooppay request-code --phone PHONE`: asks once; never repeated automatically.
+pub async fn request_code(
+    settings: &Settings,
+    journal: Journal,
+    phone: &str,
+    json_out: bool,
+) -> u8 {
+    let lang = settings.lang;
+    let phone = match validate::wooppay_phone(phone) {
+        Ok(p) => p,
+        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    };
+    let (worker, mut events) = match start(settings, journal, json_out) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    worker.send(Command::WooppayRequestCode {
+        phone: phone.clone(),
+    });
+    let code = loop {
+        match events.recv().await {
+            Some(Event::WooppayCode { result: Ok(()), .. }) => {
+                if json_out {
+                    println!("{}", json!({"phone": phone, "sent": true}));
+                } else {
+                    println!("{}", tf(lang, "wooppay.code_sent", &[("phone", &phone)]));
+                }
+                break exit::DONE;
+            }
+            Some(Event::WooppayCode { result: Err(f), .. }) => {
+                let unknown = match &f {
+                    WpFailure::Send(_) => true,
+                    WpFailure::Code(c) => {
+                        crate::providers::wooppay::error_class(*c)
+                            == crate::providers::wooppay::ErrorClass::MayHaveHappened
+                    }
+                    _ => false,
+                };
+                if !json_out && unknown {
+                    eprintln!("{}", t(lang, "wooppay.code_not_repeated"));
+                }
+                break print_failure(lang, json_out, &f, json!({"phone": phone, "sent": null}));
+            }
+            Some(_) => {}
+            None => break exit::PENDING,
+        }
+    };
+    worker.stop().await;
+    code
+}
+
+/// `kassa wooppay balance`
+pub async fn balance(settings: &Settings, journal: Journal, json_out: bool) -> u8 {
+    let lang = settings.lang;
+    let (worker, mut events) = match start(settings, journal, json_out) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    worker.send(Command::WooppayBalance);
+    let code = loop {
+        match events.recv().await {
+            Some(Event::WooppayBalance { result: Ok(minor) }) => {
+                let shown = balance_text(minor);
+                if json_out {
+                    println!(
+                        "{}",
+                        json!({"balance": wire_decimal(minor), "currency": "KZT"})
+                    );
+                } else {
+                    println!(
+                        "{}",
+                        tf(lang, "wooppay.balance_line", &[("amount", &shown)])
+                    );
+                }
+                break exit::DONE;
+            }
+            Some(Event::WooppayBalance { result: Err(f) }) => {
+                break print_failure(lang, json_out, &f, json!({}));
+            }
+            Some(_) => {}
+            None => break exit::PENDING,
+        }
+    };
+    worker.stop().await;
+    code
+}
+
+/// A balance as kassa prints amounts (`17 421,50 ₸`); zero and negatives too.
+pub fn balance_text(minor: i64) -> String {
+    match Amount::from_minor(minor.abs(), Currency::Kzt) {
+        Ok(a) if minor < 0 => format!("-{}", a.display()),
+        Ok(a) => a.display(),
+        Err(_) => format!("0,00 {}", Currency::Kzt.symbol()),
+    }
+}
+
+fn wire_decimal(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", m / 100, m % 100)
+}
+
+/// `kassa wooppay status OPERATION_ID`: the operation's status now; a journal row for it is
+/// moved when the answer settles it (paid, declined, deleted, or a paid one reversed).
+pub async fn status(
+    settings: &Settings,
+    journal: Journal,
+    operation_id: &str,
+    json_out: bool,
+) -> u8 {
+    let lang = settings.lang;
+    let Some(operation_id) = operation_id.trim().parse::<i64>().ok().filter(|i| *i > 0) else {
+        return fail_usage(lang, json_out, "wooppay.operation_id_invalid", &[]);
+    };
+    let (worker, mut events) = match start(settings, journal, json_out) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    worker.send(Command::WooppayStatus { operation_id });
+    let code = loop {
+        match events.recv().await {
+            Some(Event::WooppayStatus {
+                result: Ok(rec),
+                op,
+                ..
+            }) => {
+                let status = rec
+                    .status
+                    .map(crate::providers::wooppay::OpStatus::from_code);
+                let word = status
+                    .map(|s| t(lang, s.message_key()).to_string())
+                    .unwrap_or_else(|| "-".into());
+                if json_out {
+                    println!(
+                        "{}",
+                        json!({
+                            "operation_id": operation_id,
+                            "status": rec.status,
+                            "status_text": word,
+                            "sum": rec.sum_minor.map(wire_decimal),
+                            "fee": rec.fee_minor.map(wire_decimal),
+                            "date": rec.date,
+                            "from": rec.from_subject,
+                            "to": rec.to_subject,
+                            "operation": op.as_ref().map(op_json),
+                        })
+                    );
+                } else {
+                    println!(
+                        "{}",
+                        tf(
+                            lang,
+                            "wooppay.status_line",
+                            &[
+                                ("id", &operation_id.to_string()),
+                                ("status", &word),
+                                (
+                                    "code",
+                                    &rec.status.map(|s| s.to_string()).unwrap_or_default()
+                                ),
+                            ]
+                        )
+                    );
+                    if let Some(op) = &op {
+                        println!("{}", super::describe(lang, op));
+                    }
+                }
+                break match status {
+                    Some(crate::providers::wooppay::OpStatus::Paid) => exit::DONE,
+                    Some(
+                        crate::providers::wooppay::OpStatus::Declined
+                        | crate::providers::wooppay::OpStatus::Deleted
+                        | crate::providers::wooppay::OpStatus::Reversed(_),
+                    ) => exit::DECLINED,
+                    _ => exit::PENDING,
+                };
+            }
+            Some(Event::WooppayStatus { result: Err(f), .. }) => {
+                break print_failure(lang, json_out, &f, json!({"operation_id": operation_id}));
+            }
+            Some(_) => {}
+            None => break exit::PENDING,
+        }
+    };
+    worker.stop().await;
+    code
+}

@@ -1,0 +1,661 @@
+//! The Wooppay invoice flow on the worker's side: the client built from the config on first
+//! use, the commit-then-send of a confirmed invoice (its referenceId is the row's id), what
+//! each reply means for the row, the status polls of an issued invoice, and the calls that
+//! move no money (SMS code, balance, one status).
+//!
+//! An invoice row is `pending` until the create's answer, `issued` (operationId and link
+//! kept) until Wooppay says paid (4: completed), declined (3), deleted (7: cancelled), or
+//! its deathDate passes unpaid (expired); a paid invoice later reported 5 or 6 becomes
+//! `reversed`. Error 221 means the invoice exists: never a second one; with no operationId
+//! known, the row waits for a person. The SMS code is kept in memory only, and the code
+//! request is never repeated automatically (it is not a journal row).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, Event, Trouble, Verdict, db};
+use crate::config::Secret;
+use crate::journal::{Facts, Kind, NewOperation, Operation, State};
+use crate::money::Amount;
+use crate::providers::SendError;
+use crate::providers::wooppay::client::WooppayClient;
+use crate::providers::wooppay::codec::{InvoiceRequest, Record, Reply, Variant};
+use crate::providers::wooppay::{ErrorClass, OpStatus, error_class, error_key};
+
+/// How late after its deathDate an unpaid invoice counts as expired: the provider's clock
+/// and ours may differ, and a payment made at the last second needs time to show.
+pub const EXPIRY_GRACE: Duration = Duration::from_secs(300);
+
+/// The longest wait between two status polls of an issued invoice: a customer is standing
+/// at the till with the phone in hand.
+pub const STATUS_POLL_MAX: Duration = Duration::from_secs(5);
+
+/// The deathDate format of the document (`ГГГГ-ММ-ДД ЧЧ:ММ:СС`), local time.
+pub const DEATH_DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// An invoice exactly as the cashier confirmed it: this value is what gets sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WpInvoice {
+    /// The referenceId, made when the cashier confirms (or given with `--id`).
+    pub reference_id: String,
+    pub variant: Variant,
+    pub amount: Amount,
+    pub description: String,
+    pub phone: String,
+    pub email: String,
+    pub service: String,
+    /// `YYYY-MM-DD HH:MM:SS`, local time; empty: the worker sets now + `invoice_ttl_minutes`
+    /// before the row is committed, so every invoice has one.
+    pub death_date: String,
+    pub back_url: String,
+    pub request_url: String,
+    pub add_info: String,
+    pub card_forbidden: bool,
+    /// The mobile variant's SMS code: memory only, never journaled or logged.
+    pub sms_code: Option<Secret>,
+}
+
+/// What an invoice row keeps beside the common columns (no SMS code, no secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Params {
+    pub variant: Variant,
+    pub description: String,
+    pub phone: String,
+    pub email: String,
+    pub service: String,
+    pub death_date: String,
+    pub back_url: String,
+    pub request_url: String,
+    pub add_info: String,
+    pub card_forbidden: bool,
+}
+
+impl WpInvoice {
+    pub fn params(&self) -> Params {
+        Params {
+            variant: self.variant,
+            description: self.description.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            service: self.service.clone(),
+            death_date: self.death_date.clone(),
+            back_url: self.back_url.clone(),
+            request_url: self.request_url.clone(),
+            add_info: self.add_info.clone(),
+            card_forbidden: self.card_forbidden,
+        }
+    }
+}
+
+pub fn params_of(op: &Operation) -> Option<Params> {
+    op.params
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+}
+
+/// Whom an invoice is for, in the journal's customer column: the phone, the e-mail, the
+/// service, or the description.
+pub fn customer_of(p: &Params) -> String {
+    [&p.phone, &p.email, &p.service, &p.description]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The deathDate `ttl_minutes` from now, local time.
+pub fn default_death_date(ttl_minutes: u64) -> String {
+    let minutes = i64::try_from(ttl_minutes).unwrap_or(60);
+    (chrono::Local::now() + chrono::Duration::minutes(minutes))
+        .format(DEATH_DATE_FORMAT)
+        .to_string()
+}
+
+/// The operation's payment link, as kept on an issued row.
+pub fn operation_url(op: &Operation) -> Option<&str> {
+    op.detail.as_deref().filter(|d| d.starts_with("http"))
+}
+
+/// Why a call that moves no money gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WpFailure {
+    /// Wooppay answered with this error code.
+    Code(i64),
+    /// No readable answer (the catalogue key of the send error).
+    Send(&'static str),
+    /// kassa is not set up for Wooppay (login or password missing).
+    NotConfigured,
+    /// The reply did not carry the asked operation.
+    NotFound,
+}
+
+impl WpFailure {
+    /// The catalogue key of the message, and the provider's code to show beside it.
+    pub fn message(&self) -> (String, Option<i64>) {
+        match self {
+            WpFailure::Code(c) => (error_key(*c), Some(*c)),
+            WpFailure::Send(k) => ((*k).to_string(), None),
+            WpFailure::NotConfigured => ("wooppay.not_configured".into(), None),
+            WpFailure::NotFound => ("wooppay.no_such_operation".into(), None),
+        }
+    }
+}
+
+/// SMS codes of mobile invoices this process is sending, by referenceId: memory only.
+pub type SmsCodes = Arc<Mutex<HashMap<String, Secret>>>;
+
+/// The Wooppay client, built from the config on first use.
+async fn client(ctx: &Ctx) -> &Result<WooppayClient, String> {
+    ctx.wooppay
+        .get_or_init(|| async { WooppayClient::from_settings(&ctx.settings.wooppay) })
+        .await
+}
+
+fn forget_code(ctx: &Ctx, id: &str) {
+    if let Ok(mut codes) = ctx.sms_codes.lock() {
+        codes.remove(id);
+    }
+}
+
+/// Commits the invoice as pending, then creates it and follows it until paid.
+pub async fn start(ctx: &Ctx, mut inv: WpInvoice, allow_duplicate: bool) {
+    // Every invoice gets a deathDate: an unpaid link must not be payable days later.
+    if inv.death_date.is_empty() {
+        inv.death_date = default_death_date(ctx.settings.wooppay.invoice_ttl_minutes);
+    }
+    if let Err(reason) = client(ctx).await {
+        tracing::error!(%reason, "Wooppay is not set up; nothing sent");
+        ctx.emit(Event::Trouble {
+            id: Some(inv.reference_id.clone()),
+            key: "wooppay.not_configured",
+        });
+        return;
+    }
+    let params = inv.params();
+    let Ok(params_json) = serde_json::to_string(&params) else {
+        ctx.emit(Event::Trouble {
+            id: Some(inv.reference_id.clone()),
+            key: "error.not_recorded",
+        });
+        return;
+    };
+    if let Some(code) = &inv.sms_code {
+        if let Ok(mut codes) = ctx.sms_codes.lock() {
+            codes.insert(inv.reference_id.clone(), code.clone());
+        }
+    }
+    let (endpoint, identity) = ctx.endpoint_of(Kind::WooppayInvoice);
+    let new = NewOperation {
+        id: inv.reference_id.clone(),
+        kind: Kind::WooppayInvoice,
+        amount: inv.amount,
+        customer: customer_of(&params),
+        customer_name: None,
+        endpoint,
+        identity,
+        params: Some(params_json),
+    };
+    let id = inv.reference_id.clone();
+    super::commit_and_drive(ctx, new, allow_duplicate, |existing| {
+        Event::DuplicateWooppay {
+            invoice: inv,
+            existing,
+        }
+    })
+    .await;
+    // Issued, final or waiting for a person: the code is of no more use.
+    forget_code(ctx, &id);
+}
+
+/// One attempt for a row: the create while it is pending, a status poll once issued.
+pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>) {
+    // The row as it is now (the driver's copy predates the issue).
+    let rid = op.id.clone();
+    let current = match db(ctx, move |j| j.get(&rid)).await {
+        Ok(o) => o,
+        Err(e) => {
+            return (
+                Verdict::Pending,
+                Facts::default(),
+                Some(Trouble::Send(SendError::NotSent(format!("journal: {e}")))),
+            );
+        }
+    };
+    let Ok(client) = client(ctx).await else {
+        return (
+            Verdict::Pending,
+            Facts::default(),
+            Some(Trouble::Send(SendError::NotSent(
+                "Wooppay is not set up".into(),
+            ))),
+        );
+    };
+    match current.state {
+        State::Issued => poll_status(ctx, client, &current).await,
+        _ => create(ctx, client, &current).await,
+    }
+}
+
+async fn create(
+    ctx: &Ctx,
+    client: &WooppayClient,
+    op: &Operation,
+) -> (Verdict, Facts, Option<Trouble>) {
+    let Some(p) = params_of(op) else {
+        return reconcile(
+            "recon.unreadable",
+            "the invoice's parameters are unreadable",
+        );
+    };
+    let code = if p.variant == Variant::Mobile {
+        let held = ctx
+            .sms_codes
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&op.id).cloned());
+        match held {
+            Some(c) => Some(c),
+            // After a restart the code is gone (it is never stored): a person decides.
+            None => {
+                return reconcile(
+                    "recon.wooppay_sms_code_gone",
+                    "the SMS code is kept in memory only and this process does not have it",
+                );
+            }
+        }
+    } else {
+        None
+    };
+    let add_info = code
+        .as_ref()
+        .map(Secret::expose)
+        .unwrap_or(p.add_info.as_str());
+    let req = InvoiceRequest {
+        reference_id: &op.id,
+        amount: Some(op.amount),
+        description: &p.description,
+        back_url: &p.back_url,
+        request_url: &p.request_url,
+        add_info,
+        death_date: &p.death_date,
+        user_email: &p.email,
+        user_phone: &p.phone,
+        service_name: &p.service,
+        card_forbidden: p.card_forbidden,
+    };
+    tracing::info!(op = %op.id, variant = p.variant.tag(), "sending Wooppay invoice");
+    let result = client.create_invoice(p.variant, &req).await;
+    let judged = judge_create(op, &result);
+    // Once the answer is known the code has served: it is not kept a moment longer.
+    if !matches!(judged.0, Verdict::Pending) {
+        forget_code(ctx, &op.id);
+    }
+    judged
+}
+
+fn reconcile(reason: &'static str, detail: &str) -> (Verdict, Facts, Option<Trouble>) {
+    (
+        Verdict::Reconcile(reason, detail.to_string()),
+        Facts::default(),
+        None,
+    )
+}
+
+fn code_facts(code: i64) -> Facts {
+    Facts {
+        provider_status: Some(format!("error {code}")),
+        provider_message: None,
+        provider_ref: None,
+        detail: Some(error_key(code)),
+    }
+}
+
+/// What a create's reply means for the row (`op` as it is before this reply).
+pub fn judge_create(
+    op: &Operation,
+    result: &Result<Reply, SendError>,
+) -> (Verdict, Facts, Option<Trouble>) {
+    let reply = match result {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                Verdict::Pending,
+                Facts::default(),
+                Some(Trouble::Send(e.clone())),
+            );
+        }
+    };
+    if reply.ok() {
+        return match reply.invoice() {
+            Some(issued) => (
+                Verdict::Open(State::Issued),
+                Facts {
+                    provider_status: Some("issued".into()),
+                    provider_message: None,
+                    provider_ref: Some(issued.operation_id.to_string()),
+                    detail: Some(issued.operation_url),
+                },
+                None,
+            ),
+            // "Done" without the operation: it may exist; ask again (a repeat says 221).
+            None => (Verdict::Pending, Facts::default(), Some(Trouble::NoStatus)),
+        };
+    }
+    let code = reply.error_code;
+    match error_class(code) {
+        ErrorClass::AlreadyCreated => match &op.provider_ref {
+            // Issued before (this is a repeat): keep following the known operation.
+            Some(_) => (Verdict::Open(State::Issued), code_facts(code), None),
+            None => (
+                Verdict::Reconcile(
+                    "recon.wooppay_exists",
+                    "error 221: the invoice exists at Wooppay, its operationId is not known".into(),
+                ),
+                code_facts(code),
+                None,
+            ),
+        },
+        // A refusal on a repeat does not prove the first attempt created nothing.
+        ErrorClass::NothingCreated if op.attempts > 1 => (
+            Verdict::Reconcile(
+                "recon.wooppay_refused_on_repeat",
+                format!("error {code} on attempt {}", op.attempts),
+            ),
+            code_facts(code),
+            None,
+        ),
+        ErrorClass::NothingCreated => (Verdict::Final(State::Rejected), code_facts(code), None),
+        ErrorClass::Session | ErrorClass::MayHaveHappened => (
+            Verdict::Pending,
+            code_facts(code),
+            Some(Trouble::Code(code)),
+        ),
+    }
+}
+
+async fn poll_status(
+    ctx: &Ctx,
+    client: &WooppayClient,
+    op: &Operation,
+) -> (Verdict, Facts, Option<Trouble>) {
+    let Some(operation_id) = op
+        .provider_ref
+        .as_deref()
+        .and_then(|r| r.parse::<i64>().ok())
+    else {
+        return reconcile(
+            "recon.wooppay_exists",
+            "the invoice is issued but its operationId is not known",
+        );
+    };
+    let result = client.operation_data(&[operation_id]).await;
+    let record = match &result {
+        Ok(r) if r.ok() => r.records().0.into_iter().find(|rec| rec.id == operation_id),
+        Ok(r) => {
+            return (
+                Verdict::Pending,
+                Facts::default(),
+                Some(Trouble::Code(r.error_code)),
+            );
+        }
+        Err(e) => {
+            return (
+                Verdict::Pending,
+                Facts::default(),
+                Some(Trouble::Send(e.clone())),
+            );
+        }
+    };
+    let Some(rec) = record else {
+        return (Verdict::Pending, Facts::default(), Some(Trouble::NoStatus));
+    };
+    let status = rec.status.map(OpStatus::from_code);
+    let tag = rec.status.map(|s| format!("status {s}"));
+    if tag != op.provider_status {
+        note(ctx, &op.id, "record", rec.summary()).await;
+    }
+    if rec.sum_minor.is_some_and(|s| s != op.amount.minor()) {
+        tracing::warn!(op = %op.id, "ANOMALY: Wooppay reports another sum than was invoiced");
+        note(
+            ctx,
+            &op.id,
+            "anomaly",
+            format!("sum differs: {}", rec.summary()),
+        )
+        .await;
+    }
+    let facts = Facts {
+        provider_status: tag,
+        ..Facts::default()
+    };
+    judge_status(ctx, op, status, facts, &rec).await
+}
+
+async fn note(ctx: &Ctx, id: &str, kind: &'static str, detail: String) {
+    let rid = id.to_string();
+    if let Err(e) = db(ctx, move |j| j.note(&rid, kind, &detail)).await {
+        tracing::warn!(op = %id, error = %e, "could not note a Wooppay record");
+    }
+}
+
+async fn judge_status(
+    ctx: &Ctx,
+    op: &Operation,
+    status: Option<OpStatus>,
+    facts: Facts,
+    rec: &Record,
+) -> (Verdict, Facts, Option<Trouble>) {
+    match status {
+        Some(OpStatus::Paid) => (Verdict::Final(State::Completed), facts, None),
+        Some(OpStatus::Declined) => (Verdict::Final(State::Declined), facts, None),
+        Some(OpStatus::Deleted) => (Verdict::Final(State::Cancelled), facts, None),
+        Some(OpStatus::Reversed(_)) => {
+            // Paid, then reversed before we saw it paid: record both, visibly (rule 4).
+            let holder = ctx.holder.clone();
+            let rid = op.id.clone();
+            let paid = Facts {
+                provider_status: Some("status 4".into()),
+                detail: Some(format!("paid, then reported reversed: {}", rec.summary())),
+                ..Facts::default()
+            };
+            if let Err(e) = db(ctx, move |j| {
+                j.transition(&rid, &holder, State::Completed, &paid)
+            })
+            .await
+            {
+                tracing::warn!(op = %op.id, error = %e, "could not record the payment before its reversal");
+            }
+            tracing::warn!(op = %op.id, status = ?rec.status, "Wooppay reports the paid invoice reversed");
+            (Verdict::Final(State::Reversed), facts, None)
+        }
+        Some(OpStatus::Open(_)) if past_death_date(op) => {
+            (Verdict::Final(State::Expired), facts, None)
+        }
+        Some(OpStatus::Open(_)) => (Verdict::Pending, facts, None),
+        Some(OpStatus::Unknown(n)) => {
+            tracing::warn!(op = %op.id, status = n, "ANOMALY: Wooppay status nobody documented; still issued");
+            (
+                Verdict::Pending,
+                facts,
+                Some(Trouble::UnknownStatus(n.to_string())),
+            )
+        }
+        None => (Verdict::Pending, facts, Some(Trouble::NoStatus)),
+    }
+}
+
+/// Whether the invoice's deathDate (plus the grace) has passed.
+fn past_death_date(op: &Operation) -> bool {
+    let Some(p) = params_of(op) else {
+        return false;
+    };
+    let Ok(death) = chrono::NaiveDateTime::parse_from_str(&p.death_date, DEATH_DATE_FORMAT) else {
+        return false;
+    };
+    let grace = chrono::Duration::from_std(EXPIRY_GRACE).unwrap_or_default();
+    chrono::Local::now().naive_local() > death + grace
+}
+
+/// `core_requestConfirmationCode`, once: never repeated automatically (DESIGN.md rule 2).
+pub async fn request_code(ctx: &Ctx, phone: String) {
+    let result = match client(ctx).await {
+        Err(_) => Err(WpFailure::NotConfigured),
+        Ok(c) => match c.request_code(&phone).await {
+            Ok(r) if r.ok() => Ok(()),
+            Ok(r) => Err(WpFailure::Code(r.error_code)),
+            Err(e) => Err(WpFailure::Send(e.message_key())),
+        },
+    };
+    tracing::info!(ok = result.is_ok(), "Wooppay SMS code requested");
+    ctx.emit(Event::WooppayCode { phone, result });
+}
+
+/// `cash_getBalance`.
+pub async fn balance(ctx: &Ctx) {
+    let result = match client(ctx).await {
+        Err(_) => Err(WpFailure::NotConfigured),
+        Ok(c) => match c.balance().await {
+            Ok(r) if r.ok() => r.balance_minor().ok_or(WpFailure::Send("send.no_status")),
+            Ok(r) => Err(WpFailure::Code(r.error_code)),
+            Err(e) => Err(WpFailure::Send(e.message_key())),
+        },
+    };
+    ctx.emit(Event::WooppayBalance { result });
+}
+
+/// One status query by operationId; a journal row for it is moved when the answer is
+/// final for it (a completed one reported reversed becomes `reversed`).
+pub async fn status(ctx: &Ctx, operation_id: i64) {
+    let result = match client(ctx).await {
+        Err(_) => Err(WpFailure::NotConfigured),
+        Ok(c) => match c.operation_data(&[operation_id]).await {
+            Ok(r) if r.ok() => r
+                .records()
+                .0
+                .into_iter()
+                .find(|rec| rec.id == operation_id)
+                .ok_or(WpFailure::NotFound),
+            Ok(r) => Err(WpFailure::Code(r.error_code)),
+            Err(e) => Err(WpFailure::Send(e.message_key())),
+        },
+    };
+    let reference = operation_id.to_string();
+    let row = db(ctx, move |j| {
+        j.find_by_ref(Kind::WooppayInvoice, &reference)
+    })
+    .await
+    .ok()
+    .flatten();
+    let row = match (&result, row) {
+        (Ok(rec), Some(op)) => Some(apply_status(ctx, op, rec).await),
+        (_, row) => row,
+    };
+    ctx.emit(Event::WooppayStatus {
+        operation_id,
+        result,
+        op: row,
+    });
+}
+
+/// Wooppay called a requestUrl (it carries no signature, so it is only a hint, DESIGN.md
+/// rule 6): one status query for every issued invoice; only the answers move rows.
+pub async fn notified(ctx: &Ctx) {
+    let filter = crate::journal::ListFilter {
+        pending_only: true,
+        limit: Some(500),
+    };
+    let rows: Vec<Operation> = match db(ctx, move |j| j.list(&filter)).await {
+        Ok(rows) => rows
+            .into_iter()
+            .filter(|o| o.kind == Kind::WooppayInvoice && o.state == State::Issued)
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "listing issued invoices failed");
+            return;
+        }
+    };
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|o| o.provider_ref.as_deref()?.parse().ok())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let Ok(c) = client(ctx).await else {
+        return;
+    };
+    let records = match c.operation_data(&ids).await {
+        Ok(r) if r.ok() => r.records().0,
+        Ok(r) => {
+            tracing::warn!(
+                code = r.error_code,
+                "status check after a requestUrl call refused"
+            );
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "status check after a requestUrl call failed");
+            return;
+        }
+    };
+    for rec in records {
+        let id = rec.id.to_string();
+        let Some(op) = rows.iter().find(|o| o.provider_ref.as_deref() == Some(&id)) else {
+            continue;
+        };
+        let moved = apply_status(ctx, op.clone(), &rec).await;
+        if moved.state.is_final() {
+            ctx.emit(Event::Finished { op: moved });
+        }
+    }
+    ctx.emit_counts().await;
+}
+
+/// Moves a known row by a status answer, where the move is legal: issued to a final
+/// state, completed to reversed. Anything else is left as it is.
+async fn apply_status(ctx: &Ctx, op: Operation, rec: &Record) -> Operation {
+    let to = match (op.state, rec.status.map(OpStatus::from_code)) {
+        (State::Completed, Some(OpStatus::Reversed(_))) => Some(State::Reversed),
+        (State::Issued, Some(OpStatus::Paid)) => Some(State::Completed),
+        (State::Issued, Some(OpStatus::Declined)) => Some(State::Declined),
+        (State::Issued, Some(OpStatus::Deleted)) => Some(State::Cancelled),
+        _ => None,
+    };
+    let Some(to) = to else {
+        return op;
+    };
+    let before = op.clone();
+    let holder = ctx.holder.clone();
+    let id = op.id.clone();
+    let facts = Facts {
+        provider_status: rec.status.map(|s| format!("status {s}")),
+        ..Facts::default()
+    };
+    let summary = rec.summary();
+    let moved = db(ctx, move |j| {
+        j.note(&id, "record", &summary)?;
+        // An issued row may be polled by another process: only its holder moves it.
+        if op.state == State::Issued && !j.claim(&id, &holder, crate::journal::now_ms() + 30_000)? {
+            return j.get(&id);
+        }
+        let r = j.transition(&id, &holder, to, &facts);
+        j.release(&id, &holder)?;
+        r
+    })
+    .await;
+    match moved {
+        Ok(o) => {
+            if o.state == State::Reversed {
+                tracing::warn!(op = %o.id, "Wooppay reports the paid invoice reversed");
+            }
+            o
+        }
+        Err(e) => {
+            tracing::warn!(op = %before.id, error = %e, "could not record a Wooppay status");
+            before
+        }
+    }
+}
