@@ -76,6 +76,7 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
             notify_listen: None,
             timeout: Duration::from_secs(1),
         },
+        printer: None,
         demo: false,
     }
 }
