@@ -779,7 +779,10 @@ mod tests {
         let m = message("[printer]\ndevice = \"/dev/usb/lp0\"\nwidth_mm = 70\n");
         assert!(m.contains("printer.width_mm"), "{m}");
         let m = message("[printer]\nwidth_mm = 58\n");
-        assert!(m.contains("printer.device") && m.contains("no printer"), "{m}");
+        assert!(
+            m.contains("printer.device") && m.contains("no printer"),
+            "{m}"
+        );
         let m = message("[printer]\ndevice = \"/dev/usb/lp0\"\ntcp = \"p:9100\"\n");
         assert!(m.contains("not both"), "{m}");
         let m = message("[printer]\ntcp = \"printer.local\"\n");

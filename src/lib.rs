@@ -11,5 +11,6 @@ pub mod journal;
 pub mod mask;
 pub mod money;
 pub mod providers;
+pub mod receipt;
 pub mod validate;
 pub mod worker;
