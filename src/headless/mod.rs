@@ -17,6 +17,7 @@ use crate::providers::allpay::cash_in::CURRENCY;
 use crate::validate;
 use crate::worker::{CashInPayment, CheckOutcome, Command, Event, Worker};
 
+pub mod export;
 pub mod upay;
 
 /// `now + timeout`, capped at a year: a silly `--timeout` must not overflow the clock.
