@@ -140,8 +140,49 @@ pub struct Settings {
     pub webmoney: WebmoneySettings,
     pub upay: UpaySettings,
     pub wooppay: WooppaySettings,
+    /// The receipt printer (`[printer]`), when there is one.
+    pub printer: Option<PrinterSettings>,
     /// Set under `--demo`: endpoints point at the in-process emulator.
     pub demo: bool,
+}
+
+/// Where receipts go: a device file (`/dev/usb/lp0`) or a network printer (`host:9100`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrinterTarget {
+    Device(PathBuf),
+    Tcp(String),
+}
+
+/// The receipt paper: 58 mm (32 characters a line) or 80 mm (48).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PaperWidth {
+    Mm58,
+    #[default]
+    Mm80,
+}
+
+impl PaperWidth {
+    pub fn from_mm(mm: u32) -> Option<PaperWidth> {
+        match mm {
+            58 => Some(PaperWidth::Mm58),
+            80 => Some(PaperWidth::Mm80),
+            _ => None,
+        }
+    }
+
+    pub fn mm(self) -> u32 {
+        match self {
+            PaperWidth::Mm58 => 58,
+            PaperWidth::Mm80 => 80,
+        }
+    }
+}
+
+/// `[printer]`: where receipts are printed and on what paper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterSettings {
+    pub target: PrinterTarget,
+    pub paper: PaperWidth,
 }
 
 /// A secret's value: never printed, cleared from memory when dropped.
@@ -480,6 +521,54 @@ fn webmoney_settings(file: &ConfigFile, path: &Path) -> Result<WebmoneySettings,
     })
 }
 
+fn printer_settings(p: &PrinterSection, path: &Path) -> Result<PrinterSettings, ConfigError> {
+    let invalid = |key: &str, expected: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        expected,
+    };
+    let paper = match p.width_mm {
+        None => PaperWidth::default(),
+        Some(w) => PaperWidth::from_mm(w)
+            .ok_or_else(|| invalid("printer.width_mm", format!("58 or 80, got {w}")))?,
+    };
+    let target = match (&p.device, &p.tcp) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "printer.device",
+                "either `device` or `tcp`, not both".into(),
+            ));
+        }
+        (None, None) => {
+            return Err(invalid(
+                "printer.device",
+                "a device path (/dev/usb/lp0) or `tcp = \"host:9100\"`: [printer] names no printer"
+                    .into(),
+            ));
+        }
+        (Some(d), None) if d.as_os_str().is_empty() => {
+            return Err(invalid("printer.device", "a device path, got \"\"".into()));
+        }
+        (Some(d), None) => PrinterTarget::Device(d.clone()),
+        (None, Some(t)) => {
+            let t = t.trim();
+            let port_ok = t
+                .rsplit_once(':')
+                .filter(|(host, _)| !host.trim_matches(['[', ']']).is_empty())
+                .and_then(|(_, port)| port.parse::<u16>().ok())
+                .is_some_and(|port| port > 0);
+            if !port_ok {
+                return Err(invalid(
+                    "printer.tcp",
+                    format!("host:port, e.g. \"192.0.2.10:9100\", got \"{t}\""),
+                ));
+            }
+            PrinterTarget::Tcp(t.to_string())
+        }
+    };
+    Ok(PrinterSettings { target, paper })
+}
+
 /// An hour, in milliseconds: the longest sensible wait between two re-sends.
 const HOUR_MS: u64 = 3_600_000;
 
@@ -578,17 +667,11 @@ impl Settings {
                 });
             }
         }
-        if let Some(p) = &file.printer {
-            if let Some(w) = p.width_mm {
-                if w != 58 && w != 80 {
-                    return Err(ConfigError::Invalid {
-                        path: path.to_path_buf(),
-                        key: "printer.width_mm".into(),
-                        expected: format!("58 or 80, got {w}"),
-                    });
-                }
-            }
-        }
+        let printer = file
+            .printer
+            .as_ref()
+            .map(|p| printer_settings(p, path))
+            .transpose()?;
         Ok(Settings {
             lang: file.ui.lang.unwrap_or_default(),
             journal_path: file
@@ -608,6 +691,7 @@ impl Settings {
             webmoney: webmoney_settings(file, path)?,
             upay: upay_settings(file, path)?,
             wooppay: wooppay_settings(file, path)?,
+            printer,
             demo: false,
         })
     }
@@ -682,6 +766,7 @@ impl Settings {
                 invoice_ttl_minutes: 60,
                 timeout: Duration::from_secs(10),
             },
+            printer: None,
             demo: true,
         }
     }
@@ -787,12 +872,46 @@ mod tests {
         assert!(m.contains("timeout_secs"), "{m}");
         let m = message("[ui]\nlang = \"de\"\n");
         assert!(m.contains("lang") && m.contains("ru"), "{m}");
-        let m = message("[printer]\nwidth_mm = 70\n");
+        let m = message("[printer]\ndevice = \"/dev/usb/lp0\"\nwidth_mm = 70\n");
         assert!(m.contains("printer.width_mm"), "{m}");
+        let m = message("[printer]\nwidth_mm = 58\n");
+        assert!(
+            m.contains("printer.device") && m.contains("no printer"),
+            "{m}"
+        );
+        let m = message("[printer]\ndevice = \"/dev/usb/lp0\"\ntcp = \"p:9100\"\n");
+        assert!(m.contains("not both"), "{m}");
+        let m = message("[printer]\ntcp = \"printer.local\"\n");
+        assert!(m.contains("printer.tcp") && m.contains("host:port"), "{m}");
         let m = message("[upay]\npassword = \"x\"\npassword_env = \"Y\"\n");
         assert!(m.contains("upay.password") && m.contains("not both"), "{m}");
         let m = message("[worker]\npoll_initial_ms = 5000\npoll_max_ms = 100\n");
         assert!(m.contains("worker.poll_max_ms"), "{m}");
+    }
+
+    #[test]
+    fn printer_section_gives_the_target_and_the_paper() {
+        let s = resolve("[printer]\ntcp = \"192.0.2.10:9100\"\nwidth_mm = 58\n")
+            .map_err(|e| e.to_string());
+        let p = s.as_ref().ok().and_then(|s| s.printer.clone());
+        assert_eq!(
+            p,
+            Some(PrinterSettings {
+                target: PrinterTarget::Tcp("192.0.2.10:9100".into()),
+                paper: PaperWidth::Mm58,
+            })
+        );
+        let s = resolve("[printer]\ndevice = \"/dev/usb/lp0\"\n").map_err(|e| e.to_string());
+        let p = s.as_ref().ok().and_then(|s| s.printer.clone());
+        assert_eq!(
+            p,
+            Some(PrinterSettings {
+                target: PrinterTarget::Device("/dev/usb/lp0".into()),
+                paper: PaperWidth::Mm80,
+            })
+        );
+        let s = resolve("").map_err(|e| e.to_string());
+        assert_eq!(s.map(|s| s.printer.is_none()), Ok(true));
     }
 
     #[test]

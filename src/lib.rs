@@ -11,6 +11,7 @@ pub mod journal;
 pub mod mask;
 pub mod money;
 pub mod providers;
+pub mod receipt;
 pub mod report;
 pub mod validate;
 pub mod worker;

@@ -366,6 +366,20 @@ enum JournalCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Operations as a CSV file for a spreadsheet (UTF-8 with BOM), oldest first.
+    Export {
+        /// The file to write (replaced if it exists).
+        #[arg(long, value_name = "FILE")]
+        csv: PathBuf,
+        /// The first day, YYYY-MM-DD, local time (default: the first operation).
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// The last day, YYYY-MM-DD, local time, included (default: the last operation).
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -632,6 +646,19 @@ async fn run(cli: Cli) -> u8 {
                 Cmd::Journal(JournalCmd::Show { id, json }) => {
                     headless::journal_show(lang, &journal, &id, json)
                 }
+                Cmd::Journal(JournalCmd::Export {
+                    csv,
+                    from,
+                    to,
+                    json,
+                }) => headless::export::journal_export(
+                    lang,
+                    &journal,
+                    &csv,
+                    from.as_deref(),
+                    to.as_deref(),
+                    json,
+                ),
                 Cmd::Journal(JournalCmd::Resume { timeout, json }) => {
                     let w = Wait {
                         timeout: Duration::from_secs(timeout),

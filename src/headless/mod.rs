@@ -18,6 +18,7 @@ use crate::validate;
 use crate::worker::{CashInPayment, CheckOutcome, Command, Event, Worker};
 
 pub mod day;
+pub mod export;
 pub mod upay;
 pub mod wooppay;
 

@@ -889,6 +889,32 @@ impl Journal {
         Ok(out)
     }
 
+    /// Every operation created in `[from_ms, until_ms)`, oldest first, handed to `f` one at
+    /// a time as the rows are read (an export of 100,000 rows never holds them all); returns
+    /// how many there were. An error from `f` stops the reading and is returned as it is.
+    pub fn each_created_between<E: From<JournalError>>(
+        &self,
+        from_ms: i64,
+        until_ms: i64,
+        mut f: impl FnMut(Operation) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM operations WHERE created_at >= ?1 AND created_at < ?2 \
+             ORDER BY created_at, rowid"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(JournalError::from)?;
+        let mut rows = stmt
+            .query(params![from_ms, until_ms])
+            .map_err(JournalError::from)?;
+        let mut n = 0u64;
+        while let Some(row) = rows.next().map_err(JournalError::from)? {
+            let op = row_to_op(row).map_err(JournalError::from)??;
+            f(op)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// The row of `kind` the provider knows by `provider_ref` (a UPay HoldId or CardToken).
     pub fn find_by_ref(
         &self,
@@ -1124,6 +1150,50 @@ mod tests {
         let op = j.transition("{d}", "me", State::Completed, &Facts::default())?;
         assert!(!op.needs_reconciliation);
         assert_eq!(j.counts()?, (0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn rows_created_in_a_range_come_oldest_first_one_by_one() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        for (id, at) in [
+            ("{late}", 3_000),
+            ("{early}", 1_000),
+            ("{edge}", 2_000),
+            ("{same}", 1_000),
+        ] {
+            j.record_pending(&new_op(id, 100), "me", now_ms())?;
+            j.conn.execute(
+                "UPDATE operations SET created_at = ?2 WHERE id = ?1",
+                params![id, at],
+            )?;
+        }
+        let ids = |from, until| -> Result<Vec<String>, JournalError> {
+            let mut v = Vec::new();
+            let n = j.each_created_between(from, until, |op| {
+                v.push(op.id);
+                Ok::<(), JournalError>(())
+            })?;
+            assert_eq!(n as usize, v.len());
+            Ok(v)
+        };
+        // Equal times keep the order they were written in.
+        assert_eq!(
+            ids(i64::MIN, i64::MAX)?,
+            ["{early}", "{same}", "{edge}", "{late}"]
+        );
+        // The start is in, the end is out.
+        assert_eq!(ids(1_000, 2_000)?, ["{early}", "{same}"]);
+        assert_eq!(ids(1_001, 3_000)?, ["{edge}"]);
+        assert!(ids(4_000, i64::MAX)?.is_empty());
+        // The callback's error stops the reading.
+        let mut seen = 0;
+        let r = j.each_created_between(i64::MIN, i64::MAX, |_| {
+            seen += 1;
+            Err(JournalError::NotFound("stop".into()))
+        });
+        assert!(matches!(r, Err(JournalError::NotFound(_))));
+        assert_eq!(seen, 1);
         Ok(())
     }
 

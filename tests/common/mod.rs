@@ -87,6 +87,7 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
             invoice_ttl_minutes: 60,
             timeout: Duration::from_secs(1),
         },
+        printer: None,
         demo: false,
     }
 }
