@@ -306,3 +306,73 @@ fn day_snapshots() {
         snap("shift_closed", &closed);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_are_saved_and_printed_and_the_journal_exported_from_the_console() {
+    let mut h = Harness::start().await;
+    let printer = h.dir.path().join("lp0");
+    std::fs::write(&printer, b"").unwrap();
+    h.settings.printer = Some(kassa::config::PrinterSettings {
+        target: kassa::config::PrinterTarget::Device(printer.clone()),
+        paper: kassa::config::PaperWidth::Mm58,
+    });
+    let (worker, mut events) = h.worker();
+    let op = cash_in(&worker, &mut events, payment("77072734954", "5 000")).await;
+    assert_eq!(op.state, State::Completed);
+
+    // The cashier on the result screen presses s, then p.
+    let mut m = model(Lang::Ru);
+    m.screen = ScreenId::CashIn;
+    m.cash_in.step = kassa::app::screens::cash_in::Step::Done(Box::new(op.clone()));
+    for (key, print) in [('s', false), ('p', true)] {
+        let cmds = press(&mut m, KeyCode::Char(key));
+        assert!(
+            matches!(&cmds[..], [Command::Receipt { id, print: p }] if *id == op.id && *p == print),
+            "{cmds:?}"
+        );
+        worker.send(cmds.into_iter().next().unwrap());
+        let said = wait_for(&mut events, 10, |e| match e {
+            Event::Said { outcome } => Some(outcome),
+            _ => None,
+        })
+        .await;
+        update(
+            &mut m,
+            Msg::Worker(Event::Said {
+                outcome: said.clone(),
+            }),
+        );
+        let text = said.unwrap();
+        if !print {
+            let path = text.split(": ").nth(1).unwrap();
+            let saved = std::fs::read_to_string(path.trim()).unwrap();
+            assert!(saved.contains("5 000,00 ₸"), "{saved}");
+            assert!(saved.contains(&op.id));
+        }
+    }
+    let bytes = std::fs::read(&printer).unwrap();
+    assert!(bytes.starts_with(b"\x1b@"), "ESC @ first");
+    assert!(bytes.windows(3).any(|w| w == b"\x1dVA"), "and a cut");
+    assert!(
+        render(&m).contains("печать"),
+        "p and s are offered on the result"
+    );
+
+    // e on the journal screen writes the CSV beside the journal.
+    let mut j = model(Lang::En);
+    press(&mut j, KeyCode::Char('6'));
+    let cmds = press(&mut j, KeyCode::Char('e'));
+    assert!(matches!(&cmds[..], [Command::Export { from: Some(_) }]));
+    worker.send(cmds.into_iter().next().unwrap());
+    let said = wait_for(&mut events, 10, |e| match e {
+        Event::Said { outcome } => Some(outcome),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    let path = said.split(" to ").nth(1).unwrap().trim();
+    let csv = std::fs::read_to_string(path).unwrap();
+    assert!(csv.starts_with('\u{feff}'));
+    assert!(csv.contains(&op.id));
+    worker.stop().await;
+}

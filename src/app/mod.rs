@@ -9,7 +9,7 @@ pub mod widgets;
 
 use std::time::Instant;
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 
 use crate::i18n::{Lang, t};
@@ -72,12 +72,19 @@ pub enum Note {
         text: Option<String>,
         code: Option<String>,
     },
+    /// Words already in the cashier's language (a receipt saved, an export written), and
+    /// whether they tell of success.
+    Said {
+        text: String,
+        good: bool,
+    },
 }
 
 impl Note {
     pub fn render(&self, lang: Lang) -> String {
         match self {
             Note::Key(k) => t(lang, k).to_string(),
+            Note::Said { text, .. } => text.clone(),
             Note::Provider { key, text, code } => {
                 let mut s = t(lang, key).to_string();
                 if let Some(x) = text.as_deref().filter(|x| !x.trim().is_empty()) {
@@ -227,6 +234,35 @@ impl Model {
         }
     }
 
+    /// The operation whose outcome the screen shows now: its receipt can be printed or saved.
+    pub fn shown_result(&self) -> Option<&crate::journal::Operation> {
+        use screens::{cash_in, pay, upay, webmoney, wooppay};
+        match self.screen {
+            ScreenId::CashIn => match &self.cash_in.step {
+                cash_in::Step::Done(op) => Some(op),
+                _ => None,
+            },
+            ScreenId::Pay => match &self.pay.step {
+                pay::Step::Done(op) => Some(op),
+                _ => None,
+            },
+            ScreenId::Webmoney => match &self.webmoney.step {
+                webmoney::Step::Done(op) => Some(op),
+                _ => None,
+            },
+            ScreenId::Wooppay => match &self.wooppay.step {
+                wooppay::Step::Done(op) | wooppay::Step::Issued { op, .. } => Some(op),
+                _ => None,
+            },
+            ScreenId::Upay => match &self.upay.step {
+                upay::Step::Placed(op) => Some(op),
+                _ => None,
+            },
+            ScreenId::Detail if self.detail.resolving.is_none() => self.detail.op.as_ref(),
+            _ => None,
+        }
+    }
+
     fn ask_quit(&mut self) {
         if self.in_flight() {
             self.overlay = Overlay::QuitConfirm;
@@ -289,6 +325,14 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         _ => {}
     }
     model.notice = None;
+    if !typing {
+        if let (Some(op), KeyCode::Char(c @ ('p' | 's'))) = (model.shown_result(), key.code) {
+            return vec![Command::Receipt {
+                id: op.id.clone(),
+                print: c == 'p',
+            }];
+        }
+    }
     match model.screen {
         ScreenId::Home => screens::home::on_key(model, action),
         ScreenId::CashIn => screens::cash_in::on_key(model, key, action),
@@ -327,6 +371,13 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
         }
         Event::Detail { op, events } => {
             model.detail.set(op, events);
+            Vec::new()
+        }
+        Event::Said { outcome } => {
+            model.notice = Some(match outcome {
+                Ok(text) => Note::Said { text, good: true },
+                Err(text) => Note::Said { text, good: false },
+            });
             Vec::new()
         }
         Event::Trouble { id, key } => {
@@ -386,6 +437,15 @@ pub fn view(model: &Model, frame: &mut Frame<'_>) {
 
 /// The key hints of the screen in front, for the footer and the help.
 pub fn hints(model: &Model) -> Vec<keys::Hint> {
+    let mut h = screen_hints(model);
+    if model.shown_result().is_some() && !model.typing() {
+        h.insert(0, ("s", "hint.save_receipt"));
+        h.insert(0, ("p", "hint.print_receipt"));
+    }
+    h
+}
+
+fn screen_hints(model: &Model) -> Vec<keys::Hint> {
     match model.screen {
         ScreenId::Home => screens::home::hints(),
         ScreenId::CashIn => model.cash_in.hints(),

@@ -86,3 +86,92 @@ pub async fn resolve(ctx: &Ctx, id: String, to: State, note: String) {
     }
     ctx.emit_counts().await;
 }
+
+/// Where receipts saved from the TUI go: `receipts/` beside the journal.
+fn receipts_dir(ctx: &Ctx) -> std::path::PathBuf {
+    ctx.settings
+        .journal_path
+        .parent()
+        .map(|p| p.join("receipts"))
+        .unwrap_or_else(|| std::path::PathBuf::from("receipts"))
+}
+
+/// Prints (ESC/POS to `[printer]`) or saves (a text file) the receipt of operation `id`.
+pub async fn receipt(ctx: &Ctx, id: String, print: bool) {
+    use crate::receipt::{self, Receipt};
+    let rid = id.clone();
+    let op = match db(ctx, move |j| j.get(&rid)).await {
+        Ok(op) => op,
+        Err(e) => return trouble(ctx, &e),
+    };
+    let settings = ctx.settings.clone();
+    let lang = settings.lang;
+    let dir = receipts_dir(ctx);
+    let done = tokio::task::spawn_blocking(move || {
+        let link = super::wooppay::operation_url(&op).map(str::to_string);
+        let r = Receipt::for_settings(&settings, &op, link.as_deref());
+        if print {
+            let Some(printer) = &settings.printer else {
+                return Err(crate::i18n::t(lang, "receipt.no_printer").to_string());
+            };
+            let bytes = receipt::escpos(&r, printer.paper).map_err(|e| e.message(lang))?;
+            receipt::print(printer, &bytes).map_err(|e| e.message(lang))?;
+            Ok(crate::i18n::t(lang, "receipt.printed").to_string())
+        } else {
+            let path = receipt::save_text(&dir, &r, 48).map_err(|e| e.message(lang))?;
+            Ok(crate::i18n::tf(
+                lang,
+                "receipt.saved",
+                &[("path", &path.display().to_string())],
+            ))
+        }
+    })
+    .await;
+    let outcome = match done {
+        Ok(r) => r,
+        Err(e) => Err(e.to_string()),
+    };
+    match &outcome {
+        Ok(m) => tracing::info!(op = %id, "{m}"),
+        Err(m) => tracing::warn!(op = %id, "receipt: {m}"),
+    }
+    ctx.emit(Event::Said { outcome });
+}
+
+/// Exports the journal screen's days as CSV beside the journal (`exports/`).
+pub async fn export(ctx: &Ctx, from: Option<i64>) {
+    let dir = ctx
+        .settings
+        .journal_path
+        .parent()
+        .map(|p| p.join("exports"))
+        .unwrap_or_else(|| std::path::PathBuf::from("exports"));
+    let lang = ctx.settings.lang;
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
+    let file = dir.join(format!("kassa-journal-{stamp}.csv"));
+    let f = file.clone();
+    let outcome = db(ctx, move |j| {
+        let made = std::fs::create_dir_all(&dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                crate::headless::export::export_to(j, &f, from.unwrap_or(0), i64::MAX)
+                    .map_err(|e| e.to_string())
+            });
+        Ok(made)
+    })
+    .await;
+    let outcome = match outcome {
+        Ok(Ok(n)) => Ok(crate::i18n::tf(
+            lang,
+            "export.done",
+            &[("n", &n.to_string()), ("path", &file.display().to_string())],
+        )),
+        Ok(Err(e)) => Err(crate::i18n::tf(
+            lang,
+            "export.write_failed",
+            &[("path", &file.display().to_string()), ("error", &e)],
+        )),
+        Err(e) => Err(e.to_string()),
+    };
+    ctx.emit(Event::Said { outcome });
+}

@@ -102,6 +102,10 @@ pub enum Command {
         to: crate::journal::State,
         note: String,
     },
+    /// Print (`[printer]`, ESC/POS) or save (a text file) an operation's receipt.
+    Receipt { id: String, print: bool },
+    /// Export the journal from `from` (Unix ms; everything when none) as CSV.
+    Export { from: Option<i64> },
     /// Ask UPay about a hold (a cashier's check, or a notification's hint).
     CheckHold {
         by: crate::providers::upay::codec::CheckBy,
@@ -193,6 +197,8 @@ pub enum Event {
     ShiftClosed { shift: crate::journal::Shift },
     /// A day's report.
     Report { report: Box<crate::report::Report> },
+    /// What came of a receipt or an export: the words for the cashier, or why it failed.
+    Said { outcome: Result<String, String> },
     /// The answer to `CheckHold`.
     HoldChecked { answer: upay::CheckAnswer },
     /// A like Wooppay invoice exists; the cashier must say whether this one is meant.
@@ -571,6 +577,8 @@ async fn handle(ctx: Ctx, cmd: Command) {
         } => upay::start_hold(&ctx, hold, allow_duplicate).await,
         Command::ActOnHold { id, action } => upay::act(&ctx, id, action).await,
         Command::CheckHold { by, target } => upay::check(&ctx, by, target).await,
+        Command::Receipt { id, print } => day::receipt(&ctx, id, print).await,
+        Command::Export { from } => day::export(&ctx, from).await,
         Command::LoadShift => day::load_shift(&ctx).await,
         Command::OpenShift { opening } => day::open_shift(&ctx, opening).await,
         Command::CloseShift { counted, note } => day::close_shift(&ctx, counted, note).await,

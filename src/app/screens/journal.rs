@@ -126,6 +126,7 @@ pub fn hints(model: &Model) -> Vec<Hint> {
         ("p", "hint.provider_filter"),
         ("d", "hint.days_filter"),
         ("/", "hint.search"),
+        ("e", "hint.export"),
         ("Esc", "hint.back"),
     ]
 }
@@ -191,6 +192,9 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             };
             j.reload()
         }
+        (_, KeyCode::Char('e')) => vec![Command::Export {
+            from: j.query().from,
+        }],
         (_, KeyCode::Char('/')) => {
             j.searching = true;
             Vec::new()

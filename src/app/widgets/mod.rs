@@ -152,7 +152,13 @@ pub fn chrome(model: &Model, frame: &mut Frame<'_>) -> Rect {
         ));
     }
     let right = match &model.notice {
-        Some(n) => Span::styled(format!("{} ", n.render(lang)), style(model, Tone::Bad)),
+        Some(n) => {
+            let tone = match n {
+                crate::app::Note::Said { good: true, .. } => Tone::Good,
+                _ => Tone::Bad,
+            };
+            Span::styled(format!("{} ", n.render(lang)), style(model, tone))
+        }
         None => Span::styled(format!("{} ", status.join(" · ")), style(model, Tone::Warn)),
     };
     split_line(
