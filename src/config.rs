@@ -771,6 +771,22 @@ impl Settings {
         }
     }
 
+    /// Endpoints that would carry money or secrets in clear text: `http://` to anything
+    /// but this machine. Each is (config key, URL); kassa warns about every one, visibly.
+    pub fn plain_http_endpoints(&self) -> Vec<(&'static str, String)> {
+        let urls = [
+            ("allpay.cash_in_url", &self.allpay.cash_in_url),
+            ("allpay.terminal_url", &self.allpay.terminal_url),
+            ("webmoney.url", &self.webmoney.url),
+            ("upay.url", &self.upay.url),
+            ("wooppay.url", &self.wooppay.url),
+        ];
+        urls.into_iter()
+            .filter(|(_, u)| plain_http_off_machine(u))
+            .map(|(k, u)| (k, u.clone()))
+            .collect()
+    }
+
     /// The endpoint as the journal records it. The demo emulator listens on a new port each
     /// run, so demo rows record it by path alone; real endpoints are recorded whole.
     pub fn endpoint_identity(&self, url: &str) -> String {
@@ -785,9 +801,41 @@ impl Settings {
     }
 }
 
+/// `http://` to a host other than loopback.
+pub fn plain_http_off_machine(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    if u.scheme() != "http" {
+        return false;
+    }
+    let Some(host) = u.host_str() else {
+        return true;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => !ip.is_loopback(),
+        Err(_) => !bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_is_flagged_only_off_this_machine() {
+        assert!(plain_http_off_machine(
+            "http://b2bapi.upaydev.uz/STAPI/STWS"
+        ));
+        assert!(plain_http_off_machine("http://10.0.0.5:8080/x"));
+        assert!(!plain_http_off_machine("http://127.0.0.1:8089/x"));
+        assert!(!plain_http_off_machine("http://localhost:8089/x"));
+        assert!(!plain_http_off_machine("http://[::1]:8089/x"));
+        assert!(!plain_http_off_machine(
+            "https://b2bapi.upaydev.uz/STAPI/STWS"
+        ));
+    }
 
     fn resolve(text: &str) -> Result<Settings, ConfigError> {
         let path = Path::new("/etc/kassa/config.toml");

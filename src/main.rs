@@ -488,6 +488,17 @@ async fn run(cli: Cli) -> u8 {
         .unwrap_or_else(|| settings.log_dir.clone());
     let _log = init_logging(&log_dir);
     tracing::info!(demo = settings.demo, journal = %settings.journal_path.display(), "kassa starting");
+    for (key, url) in settings.plain_http_endpoints() {
+        tracing::warn!(key, %url, "plain http to another machine: payments and keys travel unencrypted");
+        eprintln!(
+            "kassa: {}",
+            tf(
+                settings.lang,
+                "warn.plain_http",
+                &[("key", key), ("url", &url)]
+            )
+        );
+    }
     let lang = settings.lang;
     let code = match cli.command {
         None => kassa::app::run(kassa::app::Start::Configured(Box::new(settings))).await,

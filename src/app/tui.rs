@@ -129,6 +129,7 @@ pub async fn run(start: Start) -> u8 {
         settings.upay.notify_url = format!("http://{}/upay/notify", b.addr);
     }
     let upay_settings = settings.upay.clone();
+    let settings_warning = settings.plain_http_endpoints();
     let path = settings.journal_path.clone();
     let journal = match tokio::task::spawn_blocking(move || Journal::open(&path)).await {
         Ok(Ok(j)) => j,
@@ -155,6 +156,12 @@ pub async fn run(start: Start) -> u8 {
         }
     };
     worker.send(Command::ResumeAll);
+    if let Some((key, url)) = settings_warning.first() {
+        model.notice = Some(crate::app::Note::Said {
+            text: tf(lang, "warn.plain_http", &[("key", key), ("url", url)]),
+            good: false,
+        });
+    }
     worker.send(Command::LoadShift);
     let callbacks =
         match bound.map(|b| crate::callbacks::serve(b, &upay_settings, worker.commands())) {

@@ -20,7 +20,7 @@ use super::http::Reply;
 use crate::providers::soap::{self, Element};
 
 /// The demo partner's credentials (the emulator's only partner).
-pub const DEMO_USERNAME: &str = "kassa-demo";
+pub const DEMO_USERNAME: &str = "upay-demo";
 pub const DEMO_PASSWORD: &str = "demo-password";
 pub const DEMO_PARTNER_KEY: &str = "DEMO-PARTNER-KEY";
 

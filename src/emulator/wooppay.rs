@@ -27,6 +27,15 @@ use crate::providers::soap::{self, Element};
 
 /// The document's test merchant.
 pub const DEMO_LOGIN: &str = "test_merch";
+
+/// The session key the emulator hands out at its `n`-th login (tests look for it where it
+/// must never be: the journal, the log).
+pub fn session_key(n: u32) -> String {
+    format!(
+        "{:032x}",
+        0x06e6_6b5a_182a_eeb1_97a2_50a3_5bae_0ed5_u128 ^ (u128::from(n) * 0x9e37_79b9)
+    )
+}
 pub const DEMO_PASSWORD: &str = "A12345678a";
 /// The document's error table (kept here, not shared with the client: DESIGN.md).
 const ERROR_CODES: &[i64] = &[
@@ -204,11 +213,7 @@ impl Wooppay {
             return error(m, 101);
         }
         self.logins += 1;
-        let key = format!(
-            "{:032x}",
-            0x06e6_6b5a_182a_eeb1_97a2_50a3_5bae_0ed5_u128
-                ^ (u128::from(self.logins) * 0x9e37_79b9)
-        );
+        let key = session_key(self.logins);
         self.sessions.insert(key.clone());
         let inner = format!(
             r#"        <response xsi:type="ns1:CoreLoginResponseData">
