@@ -18,6 +18,8 @@ pub enum Misbehaviour {
     SoapFaultReply,
     UnknownStatus,
     Truncated,
+    /// The true reply, its SOAP Envelope moved to another namespace.
+    WrongNamespace,
 }
 
 impl Misbehaviour {
@@ -31,6 +33,7 @@ impl Misbehaviour {
             "fault" => Misbehaviour::SoapFaultReply,
             "unknown-status" => Misbehaviour::UnknownStatus,
             "truncated" => Misbehaviour::Truncated,
+            "wrong-namespace" => Misbehaviour::WrongNamespace,
             _ => return None,
         })
     }
@@ -49,12 +52,14 @@ impl Misbehaviour {
             "55" => Misbehaviour::SoapFaultReply,
             "56" => Misbehaviour::UnknownStatus,
             "57" => Misbehaviour::Truncated,
+            "59" => Misbehaviour::WrongNamespace,
             _ => return None,
         })
     }
 }
 
-pub const NAMES: &str = "500, reset, slow, malformed, fault, unknown-status, truncated";
+pub const NAMES: &str =
+    "500, reset, slow, malformed, fault, unknown-status, truncated, wrong-namespace";
 
 /// Faults waiting for the coming payment requests.
 #[derive(Debug, Default)]
@@ -120,6 +125,23 @@ pub fn apply(
         Some(Misbehaviour::UnknownStatus) => unknown_status(),
         Some(Misbehaviour::Truncated) => match reply {
             Reply::Full { body, .. } => Reply::Truncated { status: 200, body },
+            other => other,
+        },
+        Some(Misbehaviour::WrongNamespace) => match reply {
+            Reply::Full {
+                status,
+                content_type,
+                body,
+            } => Reply::Full {
+                status,
+                content_type,
+                body: String::from_utf8_lossy(&body)
+                    .replace(
+                        crate::providers::soap::SOAP11_NS,
+                        "urn:kassa-emulator:not-soap",
+                    )
+                    .into_bytes(),
+            },
             other => other,
         },
     }

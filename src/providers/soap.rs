@@ -23,6 +23,9 @@ pub enum SoapError {
     /// The server answered with a SOAP Fault.
     #[error("SOAP Fault {code}: {message}")]
     Fault { code: String, message: String },
+    /// The Envelope is not in a SOAP namespace: whatever it says is not a SOAP reply.
+    #[error("the reply's Envelope is in namespace {0:?}, not SOAP's")]
+    WrongNamespace(String),
     /// The Body holds something other than the expected reply.
     #[error("unexpected reply element <{found}>, expected <{expected}>")]
     Unexpected { expected: String, found: String },
@@ -210,11 +213,49 @@ pub fn parse_document(xml: &[u8]) -> Result<Element, SoapError> {
     root.ok_or_else(|| SoapError::Malformed("empty document".into()))
 }
 
+pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
+
+/// The namespace URI the document's root element is in (from its own declarations).
+fn root_namespace(xml: &[u8]) -> Option<String> {
+    let mut reader = Reader::from_reader(xml);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                let name = e.name();
+                let qname = name.as_ref();
+                let prefix = qname
+                    .iter()
+                    .position(|&b| b == b':')
+                    .map(|i| qname[..i].to_vec());
+                let wanted: Vec<u8> = match &prefix {
+                    Some(p) => [b"xmlns:".as_slice(), p].concat(),
+                    None => b"xmlns".to_vec(),
+                };
+                return e
+                    .attributes()
+                    .with_checks(false)
+                    .flatten()
+                    .find(|a| a.key.as_ref() == wanted.as_slice())
+                    .map(|a| String::from_utf8_lossy(&a.value).into_owned());
+            }
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// Parses a SOAP reply and returns the first element inside its Body. A Fault is an `Err`.
+/// The Envelope must be SOAP's (1.1 or 1.2): an envelope in another namespace is not a
+/// reply kassa can read, whatever it holds.
 pub fn parse_body(xml: &[u8]) -> Result<Element, SoapError> {
     let root = parse_document(xml)?;
     if root.name != "Envelope" {
         return Err(SoapError::NoBody);
+    }
+    match root_namespace(xml) {
+        Some(ns) if ns == SOAP11_NS || ns == SOAP12_NS => {}
+        other => return Err(SoapError::WrongNamespace(other.unwrap_or_default())),
     }
     let body = root
         .children
@@ -510,6 +551,25 @@ mod tests {
         assert!(matches!(
             parse_document(xml.as_bytes()),
             Err(SoapError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn an_envelope_outside_soaps_namespace_is_not_a_reply() {
+        let ok = br#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><r/></S:Body></S:Envelope>"#;
+        assert!(parse_body(ok).is_ok());
+        let twelve = br#"<Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"><Body><r/></Body></Envelope>"#;
+        assert!(parse_body(twelve).is_ok(), "SOAP 1.2, default namespace");
+        let wrong =
+            br#"<S:Envelope xmlns:S="urn:something-else"><S:Body><r/></S:Body></S:Envelope>"#;
+        assert!(matches!(
+            parse_body(wrong),
+            Err(SoapError::WrongNamespace(_))
+        ));
+        let none = br#"<Envelope><Body><r/></Body></Envelope>"#;
+        assert!(matches!(
+            parse_body(none),
+            Err(SoapError::WrongNamespace(_))
         ));
     }
 
