@@ -698,3 +698,52 @@ async fn a_wooppay_request_url_call_only_triggers_a_status_check() {
     listener.stop();
     worker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_valid_notification_only_triggers_checks() {
+    use sha1::{Digest, Sha1};
+    let mut h = Harness::start().await;
+    let bound = kassa::callbacks::bind("127.0.0.1:0").await.unwrap();
+    let notify = format!("http://{}/upay/notify", bound.addr);
+    h.settings.upay.notify_url = notify.clone();
+    let (worker, mut events) = h.worker();
+    let listener = kassa::callbacks::serve(bound, &h.settings.upay, worker.commands()).unwrap();
+    let token = confirmed_card(&h, &worker, &mut events).await;
+    let held = place(&worker, &mut events, hold(&token, "6", "10")).await;
+    let hold_id = held.provider_ref.clone().unwrap();
+    let sig: String = Sha1::digest(
+        format!(
+            "{}{}{hold_id}",
+            kassa::emulator::upay::DEMO_USERNAME,
+            kassa::emulator::upay::DEMO_PASSWORD
+        )
+        .as_bytes(),
+    )
+    .iter()
+    .map(|b| format!("{b:02x}"))
+    .collect();
+    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+    // Status "captured" in a valid notification, twice: only checks, and the check says held.
+    for _ in 0..2 {
+        let r = http
+            .post(&notify)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "holdId={hold_id}&status=0&message=Captured&accessToken={sig}"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let answer = wait_for(&mut events, 10, |e| match e {
+            Event::HoldChecked { answer } if answer.target == hold_id => Some(answer),
+            _ => None,
+        })
+        .await;
+        assert_eq!(answer.op.unwrap().state, State::Held);
+    }
+    assert_eq!(h.journal().get(&held.id).unwrap().state, State::Held);
+    assert_eq!(h.emulator_holds().await.last().unwrap()["state"], "held");
+    listener.stop();
+    worker.stop().await;
+}
