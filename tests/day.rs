@@ -376,3 +376,103 @@ async fn receipts_are_saved_and_printed_and_the_journal_exported_from_the_consol
     assert!(csv.contains(&op.id));
     worker.stop().await;
 }
+
+#[test]
+fn report_and_resolution_snapshots() {
+    use kassa::journal::{Kind, Total};
+    use kassa::money::Currency;
+    let report = kassa::report::Report {
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        totals: vec![
+            Total {
+                kind: Kind::AllpayCashIn,
+                state: State::Completed,
+                currency: Currency::Kzt,
+                count: 12,
+                minor: 15_250_050,
+            },
+            Total {
+                kind: Kind::AllpayPay,
+                state: State::Declined,
+                currency: Currency::Kzt,
+                count: 1,
+                minor: 25_000,
+            },
+            Total {
+                kind: Kind::UpayHold,
+                state: State::Completed,
+                currency: Currency::Uzs,
+                count: 2,
+                minor: 20_000_000,
+            },
+            Total {
+                kind: Kind::WebmoneyInvoice,
+                state: State::Completed,
+                currency: Currency::Usd,
+                count: 1,
+                minor: 1_050,
+            },
+        ],
+        by_hour: vec![
+            (9, Currency::Kzt, 2_000_000),
+            (10, Currency::Kzt, 7_500_050),
+            (11, Currency::Kzt, 5_750_000),
+            (11, Currency::Uzs, 20_000_000),
+        ],
+        pending: Vec::new(),
+        pending_count: 0,
+        cash_in: 15_250_050,
+        cash_cash_in: 15_250_050,
+        cash_utility: 0,
+        shifts: Vec::new(),
+    };
+    for lang in [Lang::Ru, Lang::En] {
+        let mut m = model(lang);
+        press(&mut m, KeyCode::Char('7'));
+        update(
+            &mut m,
+            Msg::Worker(Event::Report {
+                report: Box::new(report.clone()),
+            }),
+        );
+        assert!(matches!(m.day.step, Step::Report(_)));
+        snap("report", &m);
+
+        // A row that needs reconciliation: m, then what the provider said, then a note.
+        let mut d = model(lang);
+        let op = kassa::journal::Operation {
+            id: "{0f8fad5b-d9cb-469f-a165-70867728950e}".into(),
+            kind: Kind::AllpayCashIn,
+            state: State::Pending,
+            amount: kassa::money::Amount::from_minor(500_000, Currency::Kzt).unwrap(),
+            customer: "77072734954".into(),
+            customer_name: None,
+            endpoint: "demo-emulator/x".into(),
+            identity: "72222222221".into(),
+            provider_status: None,
+            provider_message: None,
+            provider_ref: None,
+            detail: None,
+            needs_reconciliation: true,
+            recon_reason: Some("recon.unknown_outcome".into()),
+            attempts: 3,
+            created_at: T0,
+            updated_at: T0,
+            final_at: None,
+            params: None,
+        };
+        d.screen = ScreenId::Detail;
+        d.detail.open(op);
+        press(&mut d, KeyCode::Char('m'));
+        press(&mut d, KeyCode::Char('c'));
+        for c in "Allpay: paid, tx 77".chars() {
+            press(&mut d, KeyCode::Char(c));
+        }
+        snap("resolve", &d);
+        let cmds = press(&mut d, KeyCode::Enter);
+        assert!(matches!(
+            &cmds[..],
+            [Command::ResolveManually { to: State::Completed, note, .. }] if note == "Allpay: paid, tx 77"
+        ));
+    }
+}

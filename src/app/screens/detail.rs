@@ -176,7 +176,8 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
                         t(lang, state.message_key()),
                         t(lang, "resolve.note")
                     );
-                    crate::app::widgets::field(frame, inner, &label, note, 28, true, "");
+                    let width = u16::try_from(label.chars().count() + 2).unwrap_or(30);
+                    crate::app::widgets::field(frame, inner, &label, note, width, true, "");
                 }
             }
             rest
