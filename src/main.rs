@@ -587,29 +587,20 @@ async fn run(cli: Cli) -> u8 {
                     };
                     headless::upay::hold_create(&settings, journal, args).await
                 }
-                Cmd::Upay(UpayCmd::Hold(HoldCmd::Capture { hold_id, act })) => {
+                Cmd::Upay(UpayCmd::Hold(
+                    cmd @ (HoldCmd::Capture { .. } | HoldCmd::Cancel { .. }),
+                )) => {
+                    let (hold_id, act, action) = match cmd {
+                        HoldCmd::Capture { hold_id, act } => {
+                            (hold_id, act, kassa::worker::upay::HoldAction::Capture)
+                        }
+                        HoldCmd::Cancel { hold_id, act } => {
+                            (hold_id, act, kassa::worker::upay::HoldAction::Cancel)
+                        }
+                        _ => unreachable!("matched above"),
+                    };
                     let w = act.wait();
-                    headless::upay::hold_act(
-                        &settings,
-                        journal,
-                        &hold_id,
-                        kassa::worker::upay::HoldAction::Capture,
-                        act.yes,
-                        w,
-                    )
-                    .await
-                }
-                Cmd::Upay(UpayCmd::Hold(HoldCmd::Cancel { hold_id, act })) => {
-                    let w = act.wait();
-                    headless::upay::hold_act(
-                        &settings,
-                        journal,
-                        &hold_id,
-                        kassa::worker::upay::HoldAction::Cancel,
-                        act.yes,
-                        w,
-                    )
-                    .await
+                    headless::upay::hold_act(&settings, journal, &hold_id, action, act.yes, w).await
                 }
                 Cmd::Upay(UpayCmd::Hold(HoldCmd::Check {
                     hold_id,

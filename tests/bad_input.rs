@@ -311,18 +311,7 @@ async fn every_bad_input_is_refused_in_both_languages_and_nothing_is_sent_or_wri
         }
     }
     // Nothing reached a provider and nothing was written as if sent.
-    let http = kassa::providers::http_client(std::time::Duration::from_secs(2)).unwrap();
-    let ledger: serde_json::Value = serde_json::from_str(
-        &http
-            .get(format!("{}/_emulator/ledger", h.emulator.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let ledger = h.ledger().await;
     for key in [
         "allpay_cash_in",
         "allpay_terminal",

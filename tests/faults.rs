@@ -28,21 +28,6 @@ const FAULTS: [&str; 8] = [
     "unknown-status",
 ];
 
-async fn ledger(h: &Harness) -> serde_json::Value {
-    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
-    serde_json::from_str(
-        &http
-            .get(format!("{}/_emulator/ledger", h.emulator.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 fn count(v: &serde_json::Value, path: &[&str]) -> usize {
     let mut x = v;
     for p in path {
@@ -121,13 +106,13 @@ async fn every_flow_under_every_fault_ends_right_with_nothing_doubled() {
     let mut cases = 0;
     for (name, args, path, repeat_safe) in &flows {
         for fault in FAULTS {
-            let before = count(&ledger(&h).await, path);
+            let before = count(&h.ledger().await, path);
             h.emulator.queue_faults(fault).unwrap();
             let mut all = vec!["--config", cfg.as_str()];
             all.extend(args.iter().copied());
             let r = kassa(&all).await;
             h.emulator.queue_faults("").unwrap();
-            let after = count(&ledger(&h).await, path);
+            let after = count(&h.ledger().await, path);
             assert_eq!(
                 after,
                 before + 1,

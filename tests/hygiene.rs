@@ -47,14 +47,6 @@ fn has_hex32(text: &str) -> Option<String> {
     None
 }
 
-fn standalone(text: &str, needle: &str) -> bool {
-    text.match_indices(needle).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + needle.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
-    })
-}
-
 /// Ids the journal itself hands out (a Wooppay referenceId is 32 hex digits): not secrets.
 static IDS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
@@ -73,7 +65,7 @@ fn assert_clean(what: &str, text: &str) {
     for s in &secrets {
         assert!(!text.contains(s.as_str()), "{what} holds {s}");
     }
-    assert!(!standalone(text, CVV), "{what} holds the CVV");
+    assert!(!common::standalone(text, CVV), "{what} holds the CVV");
     let ids = IDS.lock().unwrap().clone();
     let mut rest = text.to_string();
     for id in &ids {

@@ -583,22 +583,13 @@ async fn the_command_line_registers_holds_captures_and_refuses_bad_input() {
             assert!(!text.contains(secret), "{} holds {secret}", f.display());
         }
         assert!(
-            !standalone(&text, CVV),
+            !common::standalone(&text, CVV),
             "{} holds the CVV as a number of its own",
             f.display()
         );
         saw_mask |= text.contains("411111******1111");
     }
     assert!(saw_mask, "the masked number is kept");
-}
-
-/// Whether `needle` occurs with no digit on either side.
-fn standalone(text: &str, needle: &str) -> bool {
-    text.match_indices(needle).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + needle.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

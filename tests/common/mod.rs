@@ -112,18 +112,22 @@ impl Harness {
         Journal::open(&self.settings.journal_path).unwrap()
     }
 
-    /// The emulator's UPay holds, as `GET /_emulator/ledger` reports them.
-    pub async fn emulator_holds(&self) -> Vec<serde_json::Value> {
+    /// The emulator's whole ledger, as `GET /_emulator/ledger` reports it.
+    pub async fn ledger(&self) -> serde_json::Value {
         let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
-        let v: serde_json::Value = http
-            .get(format!("{}/_emulator/ledger", self.emulator.base_url()))
+        http.get(format!("{}/_emulator/ledger", self.emulator.base_url()))
             .send()
             .await
             .unwrap()
             .text()
             .await
             .map(|t| serde_json::from_str(&t).unwrap())
-            .unwrap();
+            .unwrap()
+    }
+
+    /// The emulator's UPay holds.
+    pub async fn emulator_holds(&self) -> Vec<serde_json::Value> {
+        let v = self.ledger().await;
         v["upay_holds"].as_array().cloned().unwrap_or_default()
     }
 
@@ -284,4 +288,13 @@ pub async fn kassa(args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Whether `needle` (a CVV, say) occurs in `text` with no digit on either side.
+pub fn standalone(text: &str, needle: &str) -> bool {
+    text.match_indices(needle).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + needle.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
 }
