@@ -261,7 +261,11 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             Row::new(vec![
                 Cell::from(crate::app::widgets::hhmm(op.created_at)),
                 Cell::from(t(lang, op.kind.short_key()).to_string()),
-                Cell::from(op.customer.clone()),
+                Cell::from(match (op.customer.is_empty(), &op.provider_ref) {
+                    // An invoice for nobody in particular is known by its number.
+                    (true, Some(r)) => format!("№ {r}"),
+                    _ => op.customer.clone(),
+                }),
                 Cell::from(Line::from(op.amount.display()).right_aligned()),
                 Cell::from(Span::styled(state_label(model, op), style(model, tone))),
             ])
