@@ -212,4 +212,172 @@ mod tests {
         assert_eq!(form_decode("%zz"), None);
         assert_eq!(form_decode("%4"), None);
     }
+
+    // Fuzzing (issue 9, tests/fuzz.rs has the reply parsers): the notification bodies are
+    // read by private functions, so their property lives here, against `handle` itself.
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use sha1::{Digest, Sha1};
+    use tokio::sync::mpsc::unbounded_channel;
+
+    const USER: &str = "partner";
+    const PASSWORD: &str = "s3cret";
+
+    fn signature(subject: &str) -> String {
+        let digest = Sha1::digest(format!("{USER}{PASSWORD}{subject}").as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn percent(s: &str) -> String {
+        s.bytes().map(|b| format!("%{b:02X}")).collect()
+    }
+
+    /// A notification body: arbitrary bytes, or a form or JSON body of the document's
+    /// fields, signed well, signed with a changed signature, or not signed.
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        let key = prop_oneof![
+            Just("holdId".to_string()),
+            Just("cardToken".to_string()),
+            Just("status".to_string()),
+            Just("message".to_string()),
+            Just("accessToken".to_string()),
+            "[a-zA-Z]{0,8}",
+        ];
+        let value = prop_oneof![".{0,12}", "[0-9]{1,19}", "[ &=%+]{0,4}"];
+        let subject = prop_oneof!["[0-9]{1,19}", ".{0,10}"];
+        let fields = (
+            prop::collection::vec((key, value), 0..4),
+            any::<bool>(),
+            subject,
+            0..4u8,
+            any::<prop::sample::Index>(),
+        )
+            .prop_map(|(mut extra, hold, subject, sign, at)| {
+                let name = if hold { "holdId" } else { "cardToken" };
+                let mut sig = signature(&subject);
+                match sign {
+                    0 => {}
+                    1 => {
+                        let i = at.index(sig.len());
+                        let c = if &sig[i..=i] == "0" { "1" } else { "0" };
+                        sig.replace_range(i..=i, c);
+                    }
+                    2 => sig.truncate(at.index(sig.len())),
+                    _ => sig = String::new(),
+                }
+                extra.insert(0, (name.to_string(), subject));
+                extra.push(("accessToken".to_string(), sig));
+                extra
+            });
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..128),
+            (fields.clone(), any::<bool>()).prop_map(|(f, enc)| {
+                f.iter()
+                    .map(|(k, v)| {
+                        if enc {
+                            format!("{}={}", percent(k), percent(v))
+                        } else {
+                            format!("{k}={v}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("&")
+                    .into_bytes()
+            }),
+            fields.prop_map(|f| {
+                let obj: serde_json::Map<String, serde_json::Value> = f
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect();
+                serde_json::Value::Object(obj).to_string().into_bytes()
+            }),
+        ]
+    }
+
+    /// Any notification: never a panic; a command only for a Wooppay call or for a holdId
+    /// or cardToken whose signature checks out, and then for that hold or card.
+    #[test]
+    fn notifications_move_nothing_without_a_good_signature() {
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(500);
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let verifier = Verifier {
+            username: USER.into(),
+            password: Secret::new(PASSWORD.into()),
+        };
+        let method = prop_oneof![
+            Just("POST".to_string()),
+            Just("GET".to_string()),
+            "[A-Z]{0,6}"
+        ];
+        let path = prop_oneof![
+            Just("/".to_string()),
+            Just("/upay/notify".to_string()),
+            Just("/wooppay?id=1".to_string()),
+            "/[a-z/?=&]{0,12}",
+        ];
+        let ran = std::cell::Cell::new(0u64);
+        // Signed ones must get through, or the property says nothing.
+        let moved = std::cell::Cell::new(0u64);
+        let result = runner.run(&(method, path, body()), |(method, target, body)| {
+            ran.set(ran.get() + 1);
+            let (tx, mut rx) = unbounded_channel();
+            let req = Request {
+                method: method.clone(),
+                target: target.clone(),
+                headers: Vec::new(),
+                body: body.clone(),
+            };
+            let _ = handle(&verifier, &tx, &req);
+            let sent = rx.try_recv().ok();
+            prop_assert!(
+                rx.try_recv().is_err(),
+                "one notification, one command at most"
+            );
+            let Some(cmd) = sent else {
+                return Ok(());
+            };
+            moved.set(moved.get() + 1);
+            if req.path().starts_with("/wooppay") {
+                prop_assert!(matches!(cmd, Command::WooppayNotified));
+                return Ok(());
+            }
+            prop_assert_eq!(method.as_str(), "POST");
+            let f = fields(&req).unwrap_or_default();
+            let get = |k: &str| f.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+            let sig = get("accessToken").unwrap_or("");
+            match cmd {
+                Command::CheckHold { target, .. } => {
+                    prop_assert_eq!(Some(target.as_str()), get("holdId"));
+                    prop_assert!(sig.eq_ignore_ascii_case(&signature(&target)));
+                }
+                Command::ConfirmCard {
+                    target: CardTarget::Token(card),
+                    ..
+                } => {
+                    prop_assert_eq!(get("holdId"), None);
+                    prop_assert_eq!(Some(card.as_str()), get("cardToken"));
+                    prop_assert!(sig.eq_ignore_ascii_case(&signature(&card)));
+                }
+                other => prop_assert!(false, "unexpected command {other:?}"),
+            }
+            Ok(())
+        });
+        eprintln!(
+            "fuzz callbacks_notifications: {} cases, {} gave a command",
+            ran.get(),
+            moved.get()
+        );
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        assert!(moved.get() > 0, "no notification got through");
+    }
 }

@@ -218,6 +218,10 @@ impl Amount {
     /// `1.0E2` is not accepted): at most two decimals, no float on the way.
     pub fn from_wire_decimal(text: &str, currency: Currency) -> Result<Amount, AmountError> {
         let t = text.trim();
+        // A wire decimal has no thousands separators, whatever follows them.
+        if t.contains(',') || t.contains(is_space) {
+            return Err(AmountError::NotANumber);
+        }
         // Replies may carry trailing zeros beyond two places (`10.500`).
         let t = match t.split_once('.') {
             Some((w, f))
@@ -229,9 +233,6 @@ impl Amount {
             }
             _ => t,
         };
-        if t.contains(',') || t.contains(is_space) {
-            return Err(AmountError::NotANumber);
-        }
         Amount::parse(t, currency)
     }
 
@@ -324,6 +325,22 @@ mod tests {
         assert_eq!(w("100"), Ok(10_000));
         assert_eq!(w("1 000"), Err(AmountError::NotANumber));
         assert_eq!(w("10,5"), Err(AmountError::NotANumber));
+    }
+
+    #[test]
+    fn a_wire_decimal_with_a_separator_is_refused_even_with_trailing_zeros() {
+        // Found by tests/fuzz.rs: the trailing-zeros path went round the separator check.
+        for s in ["0 000.100", "1 000.500", "1\u{a0}000.000", "1,000.000"] {
+            assert_eq!(
+                Amount::from_wire_decimal(s, Currency::Kzt),
+                Err(AmountError::NotANumber),
+                "{s}"
+            );
+        }
+        assert_eq!(
+            Amount::from_wire_decimal("1000.500", Currency::Kzt).map(Amount::minor),
+            Ok(100_050)
+        );
     }
 
     proptest! {

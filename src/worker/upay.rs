@@ -690,7 +690,9 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
     }
 }
 
-fn judge_create(reply: &Reply) -> (Verdict, Facts, Option<Trouble>) {
+/// What a create's answer means for the row (public for the property tests in
+/// `tests/fuzz.rs`, like [`judge_check`]).
+pub fn judge_create(reply: &Reply) -> (Verdict, Facts, Option<Trouble>) {
     let facts = reply_facts(reply);
     match (reply.outcome(), reply.hold_id()) {
         (Outcome::Ok, Some(_)) => (Verdict::Final(State::Held), facts, None),
