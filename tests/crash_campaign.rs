@@ -141,6 +141,9 @@ struct World {
     http: reqwest::Client,
     /// The journal id of the confirmed UPay card (UPay flows).
     card: String,
+    /// Accounts of holds to capture whose placing did not end held (a timeout under load):
+    /// not part of the campaign.
+    skipped: std::sync::Mutex<Vec<String>>,
 }
 
 impl World {
@@ -329,7 +332,11 @@ impl World {
 
 /// Whether a state change (or a mark for a person) was journaled after the row's last send.
 fn answered(h: &Harness, id: &str) -> bool {
-    let events = h.journal().events(id).unwrap();
+    answered_in(&h.journal(), id)
+}
+
+fn answered_in(journal: &kassa::journal::Journal, id: &str) -> bool {
+    let events = journal.events(id).unwrap_or_default();
     let last_sent = events.iter().rposition(|e| e.kind == "sent");
     match last_sent {
         Some(i) => events[i + 1..]
@@ -354,14 +361,17 @@ enum Moment {
     AfterStart(u64),
     /// Once its request has reached the emulator, and then this long.
     Arrived(u64),
+    /// Once the journal shows the reply (a state change after the last send), this long.
+    Answered(u64),
     /// Anywhere within a normal run's span.
     Uniform(u64),
 }
 
 fn pick_moment(rng: &mut fastrand::Rng, slow: bool, span_ms: u64) -> Moment {
-    match rng.u32(0..8) {
+    match rng.u32(0..10) {
         0 | 1 => Moment::AfterStart(rng.u64(0..=250)),
-        2..=5 => Moment::Arrived(if slow {
+        2 | 3 => Moment::Answered(rng.u64(0..=5)),
+        4..=7 => Moment::Arrived(if slow {
             // The reply comes 2.5 s late and the client gives up after 1 s.
             rng.u64(0..=900)
         } else if rng.bool() {
@@ -402,6 +412,22 @@ async fn run_and_kill(
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
         }
+        Moment::Answered(ms) => {
+            let deadline = start + Duration::from_secs(30);
+            let journal = w.h.journal();
+            loop {
+                if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                    break;
+                }
+                let now = w.arrivals_of(ops).await;
+                let arrived = now.iter().zip(before).any(|(n, b)| n > b);
+                if arrived && ops.iter().any(|op| answered_in(&journal, &op.id)) {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+        }
     }
     if child.try_wait().unwrap().is_some() {
         return None;
@@ -438,6 +464,7 @@ async fn campaign(flow: Flow, seed: u64, target: u32) -> (Stats, Vec<String>) {
         cfg,
         http,
         card: String::new(),
+        skipped: std::sync::Mutex::new(Vec::new()),
     };
     let mut problems = Vec::new();
     if matches!(flow, Flow::HoldCreate | Flow::HoldCapture) {
@@ -455,7 +482,8 @@ async fn campaign(flow: Flow, seed: u64, target: u32) -> (Stats, Vec<String>) {
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let r = kassa(&argv).await;
     let span_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(5_000);
-    if r.code != 0 {
+    // A timeout under load leaves an invoice or a hold create to a person: exit 3.
+    if r.code != 0 && !(r.code == 3 && flow.may_reconcile()) {
         problems.push(format!("a run without a kill ended {}: {r:?}", r.code));
     }
     ops.extend(calib);
@@ -637,28 +665,36 @@ async fn new_ops(
                 op.key = (700_000 + n).to_string();
             }
             Flow::HoldCapture => {
-                let account = (900_000 + n).to_string();
-                let r = kassa(&[
-                    "--config",
-                    &w.cfg,
-                    "upay",
-                    "hold",
-                    "create",
-                    "--card-token",
-                    &w.card,
-                    "--account",
-                    &account,
-                    "--amount",
-                    &amount,
-                    "--new",
-                    "--yes",
-                    "--json",
-                ])
-                .await;
-                assert_eq!(r.code, 0, "placing a hold to capture: {r:?}");
-                let v = r.json();
-                op.id = v["id"].as_str().unwrap().to_string();
-                op.key = v["provider_ref"].as_str().unwrap().to_string();
+                // Placed without a kill; one that does not end held (a timeout under load
+                // leaves it to a person) is left out and another is placed.
+                for attempt in 0..3 {
+                    let account = format!("9{attempt}{n:04}");
+                    let r = kassa(&[
+                        "--config",
+                        &w.cfg,
+                        "upay",
+                        "hold",
+                        "create",
+                        "--card-token",
+                        &w.card,
+                        "--account",
+                        &account,
+                        "--amount",
+                        &amount,
+                        "--new",
+                        "--yes",
+                        "--json",
+                    ])
+                    .await;
+                    if r.code == 0 {
+                        let v = r.json();
+                        op.id = v["id"].as_str().unwrap().to_string();
+                        op.key = v["provider_ref"].as_str().unwrap().to_string();
+                        break;
+                    }
+                    w.skipped.lock().unwrap().push(account);
+                }
+                assert!(!op.key.is_empty(), "no hold could be placed to capture");
             }
         }
         out.push(op);
@@ -787,6 +823,14 @@ fn check(w: &World, ops: &[Op], ledger: &Value, stats: &mut Stats, problems: &mu
                 problems.push(says("the ledger has it under another id"));
                 continue;
             }
+            // The journal is the truth: every request the emulator saw was journaled as an
+            // attempt before it went out.
+            if requests_of(flow, e) > u64::from(r.attempts) {
+                problems.push(says(&format!(
+                    "the emulator saw more requests than the journal's {} attempts",
+                    r.attempts
+                )));
+            }
         }
         if r.needs_reconciliation {
             stats.recon += 1;
@@ -819,9 +863,13 @@ fn check(w: &World, ops: &[Op], ledger: &Value, stats: &mut Stats, problems: &mu
     }
     // Nothing in the ledger lacks a journal row.
     let keys: HashSet<String> = ops.iter().map(|o| op_key(flow, o)).collect();
+    let skipped = w.skipped.lock().unwrap().clone();
     for op_like in ledger_entries(flow, ledger) {
         let k = key_of(flow, op_like);
-        if !keys.contains(&k) {
+        let left_out = flow == Flow::HoldCapture
+            && op_like["state"] == "held"
+            && skipped.iter().any(|a| op_like["account"] == a.as_str());
+        if !keys.contains(&k) && !left_out {
             stats.lost += 1;
             problems.push(format!(
                 "{}: a ledger entry no operation of the campaign made: {op_like}",
@@ -838,6 +886,17 @@ fn check(w: &World, ops: &[Op], ledger: &Value, stats: &mut Stats, problems: &mu
                 flow.name()
             ));
         }
+    }
+}
+
+/// How many sending requests the ledger counted for one entry.
+fn requests_of(flow: Flow, e: &Value) -> u64 {
+    let n = |k: &str| e[k].as_u64().unwrap_or(0);
+    match flow {
+        Flow::CashIn | Flow::Pay => n("requests"),
+        Flow::Wooppay => n("creates"),
+        Flow::HoldCapture => n("captures"),
+        Flow::WebMoney | Flow::HoldCreate => 1,
     }
 }
 
