@@ -610,6 +610,11 @@ async fn campaign(flow: Flow, seed: u64, target: u32) -> (Stats, Vec<String>) {
             .delete(format!("{}/_emulator/faults", w.h.emulator.base_url()))
             .send()
             .await;
+        eprintln!(
+            "{}: round {round}, {} kills so far",
+            flow.name(),
+            stats.kills
+        );
     }
 
     let ledger = w.ledger().await;
@@ -1015,7 +1020,7 @@ async fn every_flow_survives_sigkill_at_random_moments() {
         "lost",
         "doubled",
         "no-row",
-        "unsent",
+        "no-send",
         "flight",
         "reply",
         "slow"
@@ -1078,7 +1083,7 @@ async fn every_flow_survives_sigkill_at_random_moments() {
         s.slow_kills
     );
     eprintln!(
-        "{table}kills landed: no-row = before the row was committed, unsent = committed, nothing at the emulator yet, \
+        "{table}kills landed: no-row = before the row was committed, no-send = committed, nothing at the emulator yet, \
          flight = the request at the emulator and no reply journaled, reply = after the reply was journaled; \
          slow = killed while a slow reply was outstanding.\nseed {seed}, {:.0?}",
         started.elapsed()
