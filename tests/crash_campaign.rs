@@ -707,33 +707,40 @@ async fn new_ops(
     out
 }
 
-/// Registers a card (number and CVV on stdin) and confirms it as its customer would.
+/// Registers a card (number and CVV on stdin) and confirms it as its customer would. A
+/// registration is never re-sent, so one that timed out under load is simply made again.
 async fn register_card(w: &World) -> String {
-    let r = kassa_stdin(
-        &[
-            "--config",
-            &w.cfg,
-            "upay",
-            "register-card",
-            "--expiry",
-            "12/30",
-            "--phone",
-            "998911902494",
-            "--holder",
-            "Tony Sapay",
-            "--stdin",
-            "--yes",
-            "--json",
-        ],
-        "4111111111111111\n987\n",
-    )
-    .await;
-    assert_eq!(r.code, 0, "{r:?}");
-    let v = r.json();
-    let url = v["confirm_url"].as_str().unwrap().to_string();
-    let page = w.http.get(&url).send().await.unwrap();
-    assert_eq!(page.status().as_u16(), 200);
-    v["id"].as_str().unwrap().to_string()
+    let mut last = None;
+    for _ in 0..3 {
+        let r = kassa_stdin(
+            &[
+                "--config",
+                &w.cfg,
+                "upay",
+                "register-card",
+                "--expiry",
+                "12/30",
+                "--phone",
+                "998911902494",
+                "--holder",
+                "Tony Sapay",
+                "--stdin",
+                "--yes",
+                "--json",
+            ],
+            "4111111111111111\n987\n",
+        )
+        .await;
+        if r.code == 0 {
+            let v = r.json();
+            let url = v["confirm_url"].as_str().unwrap().to_string();
+            let page = w.http.get(&url).send().await.unwrap();
+            assert_eq!(page.status().as_u16(), 200);
+            return v["id"].as_str().unwrap().to_string();
+        }
+        last = Some(r);
+    }
+    panic!("no card could be registered: {last:?}");
 }
 
 /// What the ledger has for one operation.
