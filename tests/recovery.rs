@@ -65,6 +65,14 @@ async fn sigkill_after_the_request_arrived_then_restart_completes_once() {
     assert_eq!(r.code, 0, "{r:?}");
     let op = h.journal().get(&id).unwrap();
     assert_eq!(op.state, State::Completed);
+    // The killed process is gone: its lease was released at once, not waited out.
+    let trail = h.journal().events(&id).unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.kind == "lease" && e.detail.contains("is gone")),
+        "{trail:?}"
+    );
     let ledger = h.emulator.cash_in_ledger();
     assert_eq!(ledger.len(), 1, "exactly one charge");
     assert!(ledger[0].requests >= 2, "re-sent with the same GUID");

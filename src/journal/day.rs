@@ -314,6 +314,43 @@ impl Journal {
         Ok(out)
     }
 
+    /// Frees the leases of holders that `alive` says are gone (a process killed mid-send on
+    /// this machine), so their rows are resumed now rather than when the lease runs out. The
+    /// row stays as it was: pending, with the same id, sent again only by the rules that
+    /// apply to any pending row. Returns how many rows were freed.
+    pub fn release_dead_leases(
+        &mut self,
+        alive: impl Fn(&str) -> bool,
+    ) -> Result<usize, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let holders: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT DISTINCT lease_holder FROM operations \
+                 WHERE lease_holder IS NOT NULL AND lease_until >= ?1",
+            )?;
+            let rows = stmt.query_map([now], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut freed = 0;
+        for h in holders.iter().filter(|h| !alive(h)) {
+            tx.execute(
+                "INSERT INTO events (op_id, at, kind, detail) \
+                 SELECT id, ?2, 'lease', ?3 FROM operations WHERE lease_holder = ?1",
+                params![h, now, format!("released: holder {h} is gone")],
+            )?;
+            freed += tx.execute(
+                "UPDATE operations SET lease_holder = NULL, lease_until = NULL \
+                 WHERE lease_holder = ?1",
+                [h],
+            )?;
+        }
+        tx.commit()?;
+        Ok(freed)
+    }
+
     /// A person looked a row up with the provider and records what they found: a row that
     /// waits for reconciliation becomes `to` (completed, declined or cancelled), with the
     /// note in its audit trail as a manual resolution.
