@@ -364,16 +364,7 @@ impl Journal {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (state, recon): (String, bool) = tx
-            .query_row(
-                "SELECT state, needs_reconciliation FROM operations WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)),
-            )
-            .optional()?
-            .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
-        let from = State::from_tag(&state)
-            .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
+        let (from, recon) = super::state_of(&tx, id)?;
         if !recon || !to.is_final() || !allowed(from, to) {
             return Err(JournalError::IllegalTransition {
                 id: id.to_string(),

@@ -392,6 +392,21 @@ fn duplicate_in(
     .transpose()
 }
 
+/// A row's state and whether it waits for a person, read inside the caller's transaction.
+fn state_of(conn: &Connection, id: &str) -> Result<(State, bool), JournalError> {
+    let (state, recon): (String, bool) = conn
+        .query_row(
+            "SELECT state, needs_reconciliation FROM operations WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)),
+        )
+        .optional()?
+        .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+    let state = State::from_tag(&state)
+        .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
+    Ok((state, recon))
+}
+
 /// An open journal. One per process; the worker owns it.
 pub struct Journal {
     conn: Connection,
@@ -966,16 +981,7 @@ impl Journal {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (state, recon): (String, bool) = tx
-            .query_row(
-                "SELECT state, needs_reconciliation FROM operations WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)),
-            )
-            .optional()?
-            .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
-        let current = State::from_tag(&state)
-            .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
+        let (current, recon) = state_of(&tx, id)?;
         if recon {
             return Err(JournalError::NeedsReconciliation(id.to_string()));
         }
