@@ -232,7 +232,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             crate::i18n::t_or_raw(lang, d).to_string(),
         ));
     }
-    if let Some(r) = &op.recon_reason {
+    if let Some(r) = op.recon_reason.as_ref().filter(|_| op.needs_reconciliation) {
         lines.push(Line::styled(
             format!(
                 " {}: {}",
