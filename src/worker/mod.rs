@@ -796,9 +796,9 @@ fn pid_namespace() -> String {
 
 /// Whether the process that wrote lease holder `h` (`pid<N>-<random>@<pid namespace>`) may
 /// still be running. Only a holder that is certainly gone is `false`: a process of our own pid
-/// namespace whose pid no longer exists, or a former holder of our own pid. Anything unsure
-/// (another namespace or machine, no /proc, a holder in another form) counts as alive and
-/// waits for its lease to run out.
+/// namespace whose pid no longer exists. Anything unsure (our own pid under another holder:
+/// a reused pid, or a second worker in this process; another namespace or machine; no /proc;
+/// a holder in another form) counts as alive and waits for its lease to run out.
 fn holder_alive(ours: &str, h: &str) -> bool {
     if h == ours {
         return true;
@@ -816,7 +816,7 @@ fn holder_alive(ours: &str, h: &str) -> bool {
         return true;
     };
     if pid == std::process::id() {
-        return false;
+        return true;
     }
     let proc_dir = std::path::Path::new("/proc");
     if !proc_dir.join("self").exists() {
@@ -888,7 +888,10 @@ mod lease_tests {
         assert!(holder_alive(&ours, "someone-else"));
         if ns != "?" {
             let me_before = format!("pid{}-bbbb@{ns}", std::process::id());
-            assert!(!holder_alive(&ours, &me_before), "our pid, another holder");
+            assert!(
+                holder_alive(&ours, &me_before),
+                "our pid, another holder: perhaps another worker here, so unsure"
+            );
             assert!(
                 !holder_alive(&ours, &format!("pid4000000000-cccc@{ns}")),
                 "no such pid"
