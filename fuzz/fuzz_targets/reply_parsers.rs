@@ -1,4 +1,4 @@
-//! Long runs of the reply-parser fuzzing (issue 9; tests/fuzz.rs is the short one in
+//! Long runs of the reply-parser fuzzing (issue 9; tests/it/fuzz.rs is the short one in
 //! `cargo test`): every reply decoder, the worker's judges over what they read, and the
 //! accessors, on whatever bytes libFuzzer makes. A panic is a finding; so is a final verdict
 //! from bytes that do not parse as XML.

@@ -1,0 +1,582 @@
+//! The headless contract: the kassa binary as a child process against the emulator, its
+//! exit codes (0 done, 1 usage/config, 2 declined, 3 pending), `--json`, and the refusals
+//! that keep money from moving by accident.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+
+use common::{Harness, kassa, write_config};
+use kassa::emulator::allpay_cash_in as magic;
+use kassa::emulator::allpay_terminal as magic_terminal;
+
+struct Cli {
+    h: Harness,
+    config: String,
+}
+
+impl Cli {
+    async fn start() -> Cli {
+        let h = Harness::start().await;
+        let config = write_config(h.dir.path(), &h.emulator.base_url())
+            .display()
+            .to_string();
+        Cli { h, config }
+    }
+
+    async fn run(&self, args: &[&str]) -> common::Run {
+        let mut all = vec!["--config", self.config.as_str()];
+        all.extend_from_slice(args);
+        kassa(&all).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_user_prints_the_owner_and_masks_the_iin() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&["allpay", "check-user", "77072734954", "--json"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["found"], true);
+    assert_eq!(v["identified"], true);
+    assert_eq!(v["name"], "Иван Петрович Петров");
+    assert_eq!(v["iin"], "••••••••4521");
+    assert!(
+        !r.stdout.contains("850312304521"),
+        "the IIN is never printed whole"
+    );
+    let r = c.run(&["allpay", "check-user", magic::UNKNOWN_USER]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stdout.contains("No wallet"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cash_in_completes_and_prints_json() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "allpay",
+            "cash-in",
+            "77072734954",
+            "1 000,50",
+            "--yes",
+            "--json",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "completed");
+    assert_eq!(v["amount"], "1000.5");
+    assert_eq!(v["currency"], "KZT");
+    let id = v["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with('{') && id.ends_with('}'));
+    let ledger = c.h.emulator.cash_in_ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].guid, id);
+    assert_eq!(ledger[0].amount, "1000.5");
+
+    // journal list / show see it.
+    let r = c.run(&["journal", "list", "--json"]).await;
+    assert_eq!(r.code, 0);
+    assert_eq!(r.json()["operations"][0]["id"], id.as_str());
+    let r = c.run(&["journal", "show", &id, "--json"]).await;
+    assert_eq!(r.code, 0);
+    assert!(r.json()["events"].as_array().unwrap().len() >= 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_yes_and_without_a_terminal_no_money_moves() {
+    let c = Cli::start().await;
+    let r = c.run(&["allpay", "cash-in", "77072734954", "100"]).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("--yes"), "{r:?}");
+    assert!(c.h.emulator.cash_in_ledger().is_empty());
+    let r = c.run(&["journal", "list", "--json"]).await;
+    assert_eq!(r.json()["operations"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_with_a_message_and_nothing_sent() {
+    let c = Cli::start().await;
+    for (login, amount, says) in [
+        ("77072734954", "12abc", "number"),
+        ("77072734954", "0", "greater than zero"),
+        ("77072734954", "-5", "negative"),
+        ("77072734954", "10.555", "two decimals"),
+        ("77072734954", "", "Type an amount"),
+        ("77072734954", "99999999999999999999", "too large"),
+        ("ivan", "100", "digits only"),
+        ("7707", "100", "10–15 digits"),
+        ("", "100", "wallet login"),
+    ] {
+        let r = c.run(&["allpay", "cash-in", login, amount, "--yes"]).await;
+        assert_eq!(r.code, 1, "{login} {amount}: {r:?}");
+        assert!(r.stderr.contains(says), "{login} {amount}: {r:?}");
+    }
+    let r = c
+        .run(&[
+            "allpay",
+            "cash-in",
+            "77072734954",
+            "100",
+            "--yes",
+            "--id",
+            "nope",
+        ])
+        .await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not a GUID"), "{r:?}");
+    assert!(c.h.emulator.cash_in_ledger().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ru_messages_for_bad_input() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "--lang",
+            "ru",
+            "allpay",
+            "cash-in",
+            "77072734954",
+            "12,345",
+            "--yes",
+        ])
+        .await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("двух знаков"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_is_refused_without_new_and_a_known_id_is_followed() {
+    let c = Cli::start().await;
+    let first = c
+        .run(&["allpay", "cash-in", "77072734954", "500", "--yes", "--json"])
+        .await;
+    assert_eq!(first.code, 0, "{first:?}");
+    let id = first.json()["id"].as_str().unwrap().to_string();
+    let again = c
+        .run(&["allpay", "cash-in", "77072734954", "500", "--yes", "--json"])
+        .await;
+    assert_eq!(again.code, 1, "{again:?}");
+    assert_eq!(again.json()["existing"]["id"], id.as_str());
+    assert_eq!(c.h.emulator.cash_in_ledger().len(), 1);
+    // The same id again follows the operation: no new charge.
+    let follow = c
+        .run(&[
+            "allpay",
+            "cash-in",
+            "77072734954",
+            "500",
+            "--yes",
+            "--json",
+            "--id",
+            &id,
+        ])
+        .await;
+    assert_eq!(follow.code, 0, "{follow:?}");
+    assert_eq!(follow.json()["id"], id.as_str());
+    assert_eq!(c.h.emulator.cash_in_ledger().len(), 1);
+    // --new sends another one.
+    let new = c
+        .run(&[
+            "allpay",
+            "cash-in",
+            "77072734954",
+            "500",
+            "--yes",
+            "--json",
+            "--new",
+        ])
+        .await;
+    assert_eq!(new.code, 0, "{new:?}");
+    assert_eq!(c.h.emulator.cash_in_ledger().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_is_exit_2_and_unknown_wallet_sends_nothing() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "allpay",
+            "cash-in",
+            magic::DECLINE,
+            "100",
+            "--yes",
+            "--json",
+        ])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.json()["state"], "declined");
+    let r = c
+        .run(&["allpay", "cash-in", magic::UNKNOWN_USER, "100", "--yes"])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(
+        c.h.emulator.cash_in_ledger().len(),
+        1,
+        "only the declined one"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_wait_is_exit_3_and_resume_finishes_it() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "allpay",
+            "cash-in",
+            magic::LONG_PENDING,
+            "100",
+            "--yes",
+            "--json",
+            "--no-wait",
+        ])
+        .await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert_eq!(r.json()["state"], "pending");
+    let r = c.run(&["journal", "list", "--pending", "--json"]).await;
+    assert_eq!(r.json()["operations"].as_array().unwrap().len(), 1);
+    let r = c
+        .run(&["journal", "resume", "--json", "--timeout", "60"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["pending"], 0);
+    let ledger = c.h.emulator.cash_in_ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].status, "COMPLETED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeout_is_exit_3_never_failed() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "allpay",
+            "cash-in",
+            magic::LONG_PENDING,
+            "100",
+            "--yes",
+            "--timeout",
+            "1",
+        ])
+        .await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains("pending"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_errors_name_the_file_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let p = path.display().to_string();
+    std::fs::write(&path, "[allpay]\nrequestor = \"1\"\n").unwrap();
+    let r = kassa(&["--config", &p, "journal", "list"]).await;
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(&p) && r.stderr.contains("requestor"),
+        "{r:?}"
+    );
+    std::fs::write(&path, "[allpay]\ntimeout_secs = \"soon\"\n").unwrap();
+    let r = kassa(&["--config", &p, "journal", "list"]).await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("timeout_secs"), "{r:?}");
+    std::fs::write(&path, "[allpay]\ncash_in_url = \"allpay.kz\"\n").unwrap();
+    let r = kassa(&["--config", &p, "journal", "list"]).await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("allpay.cash_in_url"), "{r:?}");
+    let missing = dir.path().join("missing.toml").display().to_string();
+    let r = kassa(&["--config", &missing, "journal", "list"]).await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains(&missing), "{r:?}");
+    assert!(!r.stderr.contains("panicked"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_checks_then_pays_and_prints_json() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "allpay",
+            "pay",
+            "--login",
+            "77072734954",
+            "--service",
+            "185",
+            "--account",
+            "1234567",
+            "--amount",
+            "1500",
+            "--yes",
+            "--json",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "completed");
+    assert_eq!(v["kind"], "allpay.pay");
+    assert_eq!(v["amount"], "1500");
+    assert_eq!(v["customer"], "185/1234567");
+    let ledger = c.h.emulator.terminal_ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].rrn, v["id"].as_str().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_refused_by_the_check_sends_nothing_and_says_why() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "allpay",
+            "pay",
+            "--login",
+            "77072734954",
+            "--service",
+            "999",
+            "--account",
+            "1234567",
+            "--amount",
+            "100",
+            "--yes",
+        ])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("Услуга не найдена") && r.stderr.contains("S:Server"),
+        "{r:?}"
+    );
+    assert!(c.h.emulator.terminal_ledger().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_declined_is_exit_2_and_bad_input_exit_1() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "allpay",
+            "pay",
+            "--login",
+            "77072734954",
+            "--service",
+            "185",
+            "--account",
+            magic_terminal::DECLINE,
+            "--amount",
+            "100",
+            "--yes",
+            "--json",
+        ])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.json()["state"], "declined");
+    let long = "9".repeat(65);
+    for (login, service, account, amount, says) in [
+        ("ivan", "185", "1234567", "100", "digits only"),
+        ("", "185", "1234567", "100", "wallet login"),
+        ("77072734954", "18a", "1234567", "100", "service code"),
+        ("77072734954", "", "1234567", "100", "service code"),
+        ("77072734954", "185", "", "100", "account"),
+        ("77072734954", "185", "12\u{7}34", "100", "account"),
+        ("77072734954", "185", "12\u{200B}34", "100", "account"),
+        ("77072734954", "185", long.as_str(), "100", "64"),
+        ("77072734954", "185", "1234567", "0", "greater than zero"),
+        ("77072734954", "185", "1234567", "1,001", "two decimals"),
+    ] {
+        let args = [
+            "allpay",
+            "pay",
+            "--login",
+            login,
+            "--service",
+            service,
+            "--account",
+            account,
+            "--amount",
+            amount,
+            "--yes",
+        ];
+        let r = c.run(&args).await;
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(says), "{args:?}: {r:?}");
+    }
+    assert_eq!(
+        c.h.emulator.terminal_ledger().len(),
+        1,
+        "only the declined one"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_repeat_needs_new_and_a_known_rrn_is_followed() {
+    let c = Cli::start().await;
+    let args = [
+        "allpay",
+        "pay",
+        "--login",
+        "77072734954",
+        "--service",
+        "185",
+        "--account",
+        "555",
+        "--amount",
+        "200",
+        "--yes",
+        "--json",
+    ];
+    let first = c.run(&args).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    let id = first.json()["id"].as_str().unwrap().to_string();
+    let again = c.run(&args).await;
+    assert_eq!(again.code, 1, "{again:?}");
+    let mut follow = args.to_vec();
+    follow.extend(["--id", id.as_str()]);
+    let r = c.run(&follow).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["id"], id.as_str());
+    let mut new = args.to_vec();
+    new.push("--new");
+    assert_eq!(c.run(&new).await.code, 0);
+    assert_eq!(c.h.emulator.terminal_ledger().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webmoney_invoice_is_issued_and_bad_fields_are_named() {
+    let c = Cli::start().await;
+    let r = c
+        .run(&[
+            "webmoney",
+            "invoice",
+            "--wmid",
+            "405002833238",
+            "--amount",
+            "9",
+            "--desc",
+            "  Заказ 5 ",
+            "--yes",
+            "--json",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "completed");
+    assert_eq!(v["kind"], "webmoney.invoice");
+    assert_eq!(v["currency"], "USD");
+    let ledger = c.h.emulator.webmoney_ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].desc, "Заказ 5", "trimmed before sending");
+    assert_eq!(ledger[0].amount, "9");
+    let r = c
+        .run(&[
+            "webmoney",
+            "invoice",
+            "--wmid",
+            "000000000006",
+            "--amount",
+            "9",
+            "--desc",
+            "x",
+            "--yes",
+            "--json",
+        ])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.json()["state"], "rejected");
+    for (args, says) in [
+        (
+            vec!["--wmid", "4050028332", "--amount", "1", "--desc", "x"],
+            "12 digits",
+        ),
+        (
+            vec!["--wmid", "405002833238", "--amount", "1", "--desc", "😀"],
+            "Windows-1251",
+        ),
+        (
+            vec![
+                "--wmid",
+                "405002833238",
+                "--amount",
+                "1",
+                "--desc",
+                "x",
+                "--address",
+                "发票",
+            ],
+            "Windows-1251",
+        ),
+        (
+            vec![
+                "--wmid",
+                "405002833238",
+                "--amount",
+                "1",
+                "--desc",
+                "x",
+                "--period",
+                "300",
+            ],
+            "0 to 255",
+        ),
+        (
+            vec![
+                "--wmid",
+                "405002833238",
+                "--amount",
+                "1",
+                "--desc",
+                "x",
+                "--purse",
+                "X1",
+            ],
+            "type letter",
+        ),
+        (
+            vec!["--wmid", "405002833238", "--amount", "1.005", "--desc", "x"],
+            "two decimals",
+        ),
+        (
+            vec![
+                "--wmid",
+                "405002833238",
+                "--amount",
+                "1",
+                "--desc",
+                "x",
+                "--id",
+                "abc",
+            ],
+            "orderid",
+        ),
+    ] {
+        let long = "я".repeat(256);
+        let _ = &long;
+        let mut all = vec!["webmoney", "invoice"];
+        all.extend(args.iter().copied());
+        all.push("--yes");
+        let r = c.run(&all).await;
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(says), "{args:?}: {r:?}");
+    }
+    let long = "я".repeat(256);
+    let r = c
+        .run(&[
+            "webmoney",
+            "invoice",
+            "--wmid",
+            "405002833238",
+            "--amount",
+            "1",
+            "--desc",
+            &long,
+            "--yes",
+        ])
+        .await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("255"), "{r:?}");
+    assert_eq!(
+        c.h.emulator.webmoney_ledger().len(),
+        1,
+        "only the issued one"
+    );
+}

@@ -1,0 +1,25 @@
+//! Every integration test in one binary: one link of the crate instead of one per file
+//! (a clean `cargo test` builds and links once). Each module is one area; `common` is the
+//! harness they share (an emulator on loopback, settings pointing at it, a worker).
+
+mod common;
+
+mod bad_input;
+mod cash_in_flow;
+mod cli;
+mod crash_campaign;
+mod day;
+mod export;
+mod faults;
+mod fuzz;
+mod hygiene;
+mod pay_flow;
+mod receipt;
+mod recovery;
+mod screens;
+mod upay_client;
+mod upay_flow;
+mod upay_screens;
+mod webmoney_flow;
+mod wooppay_client;
+mod wooppay_flow;

@@ -1,0 +1,744 @@
+//! UPay end to end over loopback: card registration with its 3-D Secure link and signed
+//! notification, holds created, captured once however often the capture is repeated,
+//! cancelled, refused, "in process", faults; the command line; kill -9 during a capture;
+//! and what the journal and the log keep of a card (masked number, never the CVV).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::{Harness, kassa, wait_for, write_config};
+use kassa::journal::{Kind, ListFilter, Operation, State};
+use kassa::money::{Amount, Currency};
+use kassa::providers::upay::codec::CheckBy;
+use kassa::worker::upay::{CardInput, CardTarget, HoldAction, HoldInput, hold_params};
+use kassa::worker::{Command, Event, Worker};
+use tokio::sync::mpsc::UnboundedReceiver;
+use zeroize::Zeroizing;
+
+const PAN: &str = "4111111111111111";
+const CVV: &str = "987";
+
+fn card(number: &str) -> CardInput {
+    CardInput {
+        number: Zeroizing::new(number.into()),
+        expiry: "1230".into(),
+        cvv: Zeroizing::new(CVV.into()),
+        holder: "TONY SAPAY".into(),
+        phone: "998911902494".into(),
+    }
+}
+
+fn uzs(text: &str) -> Amount {
+    Amount::parse(text, Currency::Uzs).unwrap()
+}
+
+async fn settled(events: &mut UnboundedReceiver<Event>, id: &str) -> Operation {
+    let id = id.to_string();
+    wait_for(events, 30, |e| match e {
+        Event::Finished { op } | Event::NeedsReconciliation { op } if op.id == id => Some(op),
+        _ => None,
+    })
+    .await
+}
+
+/// Registers a card and confirms it the way the customer would (GET of the link).
+async fn confirmed_card(
+    h: &Harness,
+    worker: &Worker,
+    events: &mut UnboundedReceiver<Event>,
+) -> String {
+    worker.send(Command::RegisterCard { card: card(PAN) });
+    let id = wait_for(events, 10, |e| match e {
+        Event::Recorded { op } => Some(op.id),
+        _ => None,
+    })
+    .await;
+    let op = settled(events, &id).await;
+    assert_eq!(op.state, State::Issued);
+    let url = op.detail.clone().unwrap();
+    assert!(url.starts_with(&h.emulator.base_url()));
+    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+    assert_eq!(http.get(&url).send().await.unwrap().status().as_u16(), 200);
+    worker.send(Command::ConfirmCard {
+        target: CardTarget::Id(id.clone()),
+        confirmed: true,
+        note: "cashier saw it".into(),
+    });
+    let op = settled(events, &id).await;
+    assert_eq!(op.state, State::Completed);
+    op.provider_ref.unwrap()
+}
+
+fn hold(token: &str, account: &str, amount: &str) -> HoldInput {
+    HoldInput {
+        id: None,
+        card_token: token.into(),
+        service_id: 628,
+        account: account.into(),
+        amount: uzs(amount),
+        minutes: 60,
+    }
+}
+
+async fn place(worker: &Worker, events: &mut UnboundedReceiver<Event>, h: HoldInput) -> Operation {
+    worker.send(Command::StartHold {
+        hold: h,
+        allow_duplicate: true,
+    });
+    let id = wait_for(events, 10, |e| match e {
+        Event::HoldNumbered { hold } => hold.id,
+        _ => None,
+    })
+    .await;
+    settled(events, &id).await
+}
+
+async fn act(
+    worker: &Worker,
+    events: &mut UnboundedReceiver<Event>,
+    id: &str,
+    action: HoldAction,
+) -> Operation {
+    worker.send(Command::ActOnHold {
+        id: id.into(),
+        action,
+    });
+    settled(events, id).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_hold_capture_and_cancel_with_the_journal_keeping_up() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    let token = confirmed_card(&h, &worker, &mut events).await;
+
+    let held = place(&worker, &mut events, hold(&token, "112312", "1 000")).await;
+    assert_eq!(held.state, State::Held);
+    let hold_id = held.provider_ref.clone().unwrap();
+    assert_eq!(held.amount.minor(), 100_000, "1 000 sum is 100000 tiyin");
+
+    let captured = act(&worker, &mut events, &held.id, HoldAction::Capture).await;
+    assert_eq!(captured.state, State::Completed);
+    let trx = hold_params(&captured).unwrap().partner_trx_id.unwrap();
+    assert!(
+        captured
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("TransactionId")
+    );
+
+    // A cancel of a captured hold is refused before anything is sent.
+    worker.send(Command::ActOnHold {
+        id: held.id.clone(),
+        action: HoldAction::Cancel,
+    });
+    let key = wait_for(&mut events, 10, |e| match e {
+        Event::Trouble { key, .. } => Some(key),
+        _ => None,
+    })
+    .await;
+    assert_eq!(key, "upay.hold_not_held");
+
+    // A check by the capture's PartnerTrxId finds it captured.
+    worker.send(Command::CheckHold {
+        by: CheckBy::PartnerTrxId,
+        target: trx.clone(),
+    });
+    let answer = wait_for(&mut events, 10, |e| match e {
+        Event::HoldChecked { answer } => Some(answer),
+        _ => None,
+    })
+    .await;
+    assert_eq!(answer.code, "OK");
+    assert_eq!(answer.op.unwrap().id, held.id);
+
+    let second = place(&worker, &mut events, hold(&token, "112313", "500")).await;
+    let cancelled = act(&worker, &mut events, &second.id, HoldAction::Cancel).await;
+    assert_eq!(cancelled.state, State::Cancelled);
+
+    let ledger = h.emulator_holds().await;
+    assert_eq!(ledger.len(), 2);
+    assert_eq!(ledger[0]["hold_id"], hold_id.as_str());
+    assert_eq!(ledger[0]["state"], "captured");
+    assert_eq!(ledger[0]["partner_trx_id"], trx.as_str());
+    assert_eq!(ledger[1]["state"], "cancelled");
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_is_checked_refusals_stay_held_and_declines_hold_nothing() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    let token = confirmed_card(&h, &worker, &mut events).await;
+
+    // STPIMS-ERR-065 with a HoldId: checked by HoldId until it settles, never re-created.
+    let op = place(&worker, &mut events, hold(&token, "065", "10")).await;
+    assert_eq!(op.state, State::Held);
+    assert!(op.attempts >= 2, "create, then a check: {}", op.attempts);
+
+    // A refused capture leaves the hold held, with UPay's words.
+    let op = place(&worker, &mut events, hold(&token, "041", "10")).await;
+    let refused = act(&worker, &mut events, &op.id, HoldAction::Capture).await;
+    assert_eq!(refused.state, State::Held);
+    assert_eq!(refused.provider_status.as_deref(), Some("STPIMS-ERR-043"));
+
+    // An unknown card: "ERR - fail", nothing held.
+    let op = place(&worker, &mut events, hold("no-such-token", "1", "10")).await;
+    assert_eq!(op.state, State::Declined);
+    assert_eq!(op.provider_status.as_deref(), Some("STPIMS-ERR-020"));
+
+    let ledger = h.emulator_holds().await;
+    assert_eq!(
+        ledger.len(),
+        2,
+        "065 once, 041 once, nothing for the unknown card"
+    );
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_at_create_need_a_person_and_faults_at_capture_are_retried_with_one_trx() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    let token = confirmed_card(&h, &worker, &mut events).await;
+
+    // Tiyin .52: the emulator places the hold, then resets the connection. The create
+    // carries no id of ours: never re-sent, a person looks it up.
+    for (amount, fault) in [
+        ("10.51", "500"),
+        ("10.52", "reset"),
+        ("10.54", "malformed"),
+        ("10.55", "fault"),
+        ("10.56", "unknown"),
+        ("10.57", "truncated"),
+    ] {
+        let op = place(&worker, &mut events, hold(&token, "7", amount)).await;
+        assert_eq!(op.state, State::Pending, "{fault}");
+        assert!(op.needs_reconciliation, "{fault}");
+        assert_eq!(op.attempts, 1, "{fault}: sent once");
+    }
+    assert_eq!(
+        h.emulator_holds().await.len(),
+        6,
+        "each placed exactly once"
+    );
+
+    // A capture whose reply is lost is sent again with the same PartnerTrxId: one capture.
+    let op = place(&worker, &mut events, hold(&token, "8", "20")).await;
+    h.emulator.queue_faults("reset,500,truncated").unwrap();
+    let captured = act(&worker, &mut events, &op.id, HoldAction::Capture).await;
+    assert_eq!(captured.state, State::Completed);
+    assert!(captured.attempts >= 5, "create + 3 lost captures + 1");
+    let ledger = h.emulator_holds().await;
+    let row = ledger.last().unwrap();
+    assert_eq!(row["state"], "captured");
+    assert_eq!(row["captures"], 4, "four requests, one capture");
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_notifications_confirm_cards_and_trigger_checks_bad_ones_change_nothing() {
+    let mut h = Harness::start_with(emulator_confirming()).await;
+    let bound = kassa::callbacks::bind("127.0.0.1:0").await.unwrap();
+    let notify = format!("http://{}/upay/notify", bound.addr);
+    h.settings.upay.notify_url = notify.clone();
+    let (worker, mut events) = h.worker();
+    let listener = kassa::callbacks::serve(bound, &h.settings.upay, worker.commands()).unwrap();
+
+    // A forged notification for a card: 403, nothing moves.
+    worker.send(Command::RegisterCard { card: card(PAN) });
+    let id = wait_for(&mut events, 10, |e| match e {
+        Event::Recorded { op } => Some(op.id),
+        _ => None,
+    })
+    .await;
+    let op = settled(&mut events, &id).await;
+    assert_eq!(op.state, State::Issued);
+    let token = op.provider_ref.clone().unwrap();
+    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+    let forged = http
+        .post(&notify)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("cardToken={token}&status=0&accessToken=0000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    assert_eq!(h.journal().get(&id).unwrap().state, State::Issued);
+
+    // The emulator's customer confirms after a moment; its signed notification (form
+    // encoded, as the document's) confirms the card.
+    let op = settled(&mut events, &id).await;
+    assert_eq!(op.state, State::Completed);
+
+    // A hold's notification is a hint: a check follows (JSON accepted too).
+    // The notification may overtake the create's reply: take both events in any order.
+    worker.send(Command::StartHold {
+        hold: hold(&token, "5", "10"),
+        allow_duplicate: true,
+    });
+    let (mut held, mut checked) = (None, None);
+    while held.is_none() || checked.is_none() {
+        match wait_for(&mut events, 10, Some).await {
+            Event::Finished { op } if op.kind == Kind::UpayHold => held = Some(op),
+            Event::HoldChecked { answer } => checked = Some(answer),
+            _ => {}
+        }
+    }
+    let (held, answer) = (held.unwrap(), checked.unwrap());
+    let hold_id = held.provider_ref.clone().unwrap();
+    assert_eq!(held.state, State::Held);
+    assert_eq!(answer.target, hold_id);
+    assert_eq!(answer.status, Some(kassa::worker::upay::HoldStatus::Held));
+    let bad = http
+        .post(&notify)
+        .body(format!(
+            r#"{{"holdId":"{hold_id}","status":0,"accessToken":"deadbeef"}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 403);
+    listener.stop();
+    worker.stop().await;
+}
+
+/// 3-D Secure that fails gives a declined registration through its notification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_three_ds_declines_the_card_and_a_declined_card_is_declined() {
+    let mut h = Harness::start_with(emulator_confirming()).await;
+    let bound = kassa::callbacks::bind("127.0.0.1:0").await.unwrap();
+    h.settings.upay.notify_url = format!("http://{}/upay/notify", bound.addr);
+    let (worker, mut events) = h.worker();
+    let listener = kassa::callbacks::serve(bound, &h.settings.upay, worker.commands()).unwrap();
+    worker.send(Command::RegisterCard {
+        card: card(kassa::emulator::upay::THREE_DS_FAILS),
+    });
+    let id = wait_for(&mut events, 10, |e| match e {
+        Event::Recorded { op } => Some(op.id),
+        _ => None,
+    })
+    .await;
+    assert_eq!(settled(&mut events, &id).await.state, State::Issued);
+    assert_eq!(settled(&mut events, &id).await.state, State::Declined);
+
+    worker.send(Command::RegisterCard {
+        card: card(kassa::emulator::upay::DECLINED_CARD),
+    });
+    let id = wait_for(&mut events, 10, |e| match e {
+        Event::Recorded { op } => Some(op.id),
+        _ => None,
+    })
+    .await;
+    let op = settled(&mut events, &id).await;
+    assert_eq!(op.state, State::Declined);
+    assert_eq!(op.customer, "400000******0002", "masked six and four");
+    listener.stop();
+    worker.stop().await;
+}
+
+fn emulator_confirming() -> kassa::emulator::Options {
+    kassa::emulator::Options {
+        upay_confirm_after: Some(Duration::from_millis(300)),
+        ..common::test_options()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_registers_holds_captures_and_refuses_bad_input() {
+    let h = Harness::start().await;
+    let config = write_config(h.dir.path(), &h.emulator.base_url());
+    let cfg = config.display().to_string();
+
+    // The card number and CVV never come as arguments: without --stdin and a terminal,
+    // nothing is sent.
+    let r = kassa(&[
+        "--config",
+        &cfg,
+        "upay",
+        "register-card",
+        "--expiry",
+        "12/30",
+        "--phone",
+        "998911902494",
+        "--holder",
+        "Tony Sapay",
+        "--yes",
+    ])
+    .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("--stdin"), "{}", r.stderr);
+
+    for (stdin, key) in [
+        ("4111 1111 1111 1112\n987\n", "check digit"),
+        ("4111111111111111\n98\n", "CVV"),
+        ("\n", "card number"),
+    ] {
+        let r = common::kassa_stdin(
+            &[
+                "--config",
+                &cfg,
+                "upay",
+                "register-card",
+                "--expiry",
+                "12/30",
+                "--phone",
+                "998911902494",
+                "--holder",
+                "Tony Sapay",
+                "--stdin",
+                "--yes",
+            ],
+            stdin,
+        )
+        .await;
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stderr.contains(key), "{key}: {}", r.stderr);
+    }
+    for (flag, value, key) in [
+        ("--expiry", "10/20", "expired"),
+        ("--expiry", "13/30", "month"),
+        ("--phone", "77071234567", "998"),
+        ("--holder", "Тони", "Latin"),
+    ] {
+        let mut args = vec![
+            "--config",
+            &cfg,
+            "upay",
+            "register-card",
+            "--expiry",
+            "12/30",
+            "--phone",
+            "998911902494",
+            "--holder",
+            "Tony Sapay",
+            "--stdin",
+            "--yes",
+        ];
+        let at = args.iter().position(|a| *a == flag).unwrap();
+        args[at + 1] = value;
+        let r = common::kassa_stdin(&args, "4111111111111111\n987\n").await;
+        assert_eq!(r.code, 1, "{flag} {value}: {r:?}");
+        assert!(r.stderr.contains(key), "{flag}: {}", r.stderr);
+    }
+    assert!(h.emulator_holds().await.is_empty());
+
+    let r = common::kassa_stdin(
+        &[
+            "--config",
+            &cfg,
+            "upay",
+            "register-card",
+            "--expiry",
+            "12/30",
+            "--phone",
+            "+998 91 190 24 94",
+            "--holder",
+            "Tony Sapay",
+            "--stdin",
+            "--yes",
+            "--json",
+        ],
+        "4111 1111 1111 1111\n987\n",
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    let card_id = v["id"].as_str().unwrap().to_string();
+    let url = v["confirm_url"].as_str().unwrap().to_string();
+    assert!(!r.stdout.contains(PAN));
+    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+    http.get(&url).send().await.unwrap();
+
+    // The hold names the card by its journal id: the token is never typed or shown.
+    let r = kassa(&[
+        "--config",
+        &cfg,
+        "upay",
+        "hold",
+        "create",
+        "--card-token",
+        &card_id,
+        "--account",
+        "112312",
+        "--amount",
+        "1 000",
+        "--minutes",
+        "30",
+        "--yes",
+        "--json",
+    ])
+    .await;
+    assert_eq!(r.code, 0, "held is done: {r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "held");
+    let hold_id = v["provider_ref"].as_str().unwrap().to_string();
+
+    let r = kassa(&[
+        "--config",
+        &cfg,
+        "upay",
+        "hold",
+        "capture",
+        "--hold-id",
+        &hold_id,
+        "--yes",
+        "--json",
+    ])
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["state"], "completed");
+    // Capturing again finds it captured: nothing is sent.
+    let r = kassa(&[
+        "--config",
+        &cfg,
+        "upay",
+        "hold",
+        "capture",
+        "--hold-id",
+        &hold_id,
+        "--yes",
+    ])
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = kassa(&[
+        "--config",
+        &cfg,
+        "upay",
+        "hold",
+        "cancel",
+        "--hold-id",
+        &hold_id,
+        "--yes",
+    ])
+    .await;
+    assert_eq!(r.code, 2, "a captured hold is not cancelled: {r:?}");
+    let r = kassa(&[
+        "--config",
+        &cfg,
+        "upay",
+        "hold",
+        "check",
+        "--hold-id",
+        &hold_id,
+        "--json",
+    ])
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["operation"]["state"], "completed");
+    let r = kassa(&[
+        "--config",
+        &cfg,
+        "upay",
+        "hold",
+        "capture",
+        "--hold-id",
+        "12x",
+        "--yes",
+    ])
+    .await;
+    assert_eq!(r.code, 1);
+    let r = kassa(&[
+        "--config",
+        &cfg,
+        "upay",
+        "hold",
+        "capture",
+        "--hold-id",
+        "999",
+        "--yes",
+    ])
+    .await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not in this journal"), "{}", r.stderr);
+
+    let ledger = h.emulator_holds().await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0]["captures"], 1);
+
+    // Hygiene: the journal file and the log hold the card masked, never its number, the
+    // CVV, the password or the partner key.
+    let mut files = vec![h.dir.path().join("kassa.db")];
+    for e in std::fs::read_dir(h.dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("kassa.log") || name.starts_with("kassa.db-") {
+            files.push(p);
+        }
+    }
+    let mut saw_mask = false;
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in [
+            PAN,
+            kassa::emulator::upay::DEMO_PASSWORD,
+            kassa::emulator::upay::DEMO_PARTNER_KEY,
+            "CardCVV",
+        ] {
+            assert!(!text.contains(secret), "{} holds {secret}", f.display());
+        }
+        assert!(
+            !common::standalone(&text, CVV),
+            "{} holds the CVV as a number of its own",
+            f.display()
+        );
+        saw_mask |= text.contains("411111******1111");
+    }
+    assert!(saw_mask, "the masked number is kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_capture_then_restart_captures_exactly_once() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    let token = confirmed_card(&h, &worker, &mut events).await;
+    let held = place(&worker, &mut events, hold(&token, "9", "30")).await;
+    worker.stop().await;
+    drop(events);
+    let hold_id = held.provider_ref.clone().unwrap();
+    let config = write_config(h.dir.path(), &h.emulator.base_url());
+
+    // The capture is recorded by the emulator, whose reply then comes late: kill meanwhile.
+    h.emulator.queue_faults("slow").unwrap();
+    let mut child = common::kassa_child(&[
+        "--config",
+        &config.display().to_string(),
+        "upay",
+        "hold",
+        "capture",
+        "--hold-id",
+        &hold_id,
+        "--yes",
+    ]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let ledger = h.emulator_holds().await;
+        if ledger[0]["state"] == "captured" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the capture never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().await.unwrap();
+    let _ = child.wait().await;
+    let row = h.journal().get(&held.id).unwrap();
+    assert_eq!(row.state, State::Pending);
+    let trx = hold_params(&row).unwrap().partner_trx_id.unwrap();
+
+    let r = kassa(&[
+        "--config",
+        &config.display().to_string(),
+        "journal",
+        "resume",
+        "--json",
+    ])
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let row = h.journal().get(&held.id).unwrap();
+    assert_eq!(row.state, State::Completed);
+    assert_eq!(hold_params(&row).unwrap().partner_trx_id.unwrap(), trx);
+    let ledger = h.emulator_holds().await;
+    assert_eq!(ledger[0]["state"], "captured");
+    assert_eq!(
+        ledger[0]["partner_trx_id"],
+        trx.as_str(),
+        "the same PartnerTrxId"
+    );
+    assert!(ledger[0]["captures"].as_u64().unwrap() >= 2);
+    let holds: Vec<_> = h
+        .journal()
+        .list(&ListFilter::default())
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.kind == Kind::UpayHold)
+        .collect();
+    assert_eq!(holds.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wooppay_request_url_call_only_triggers_a_status_check() {
+    let h = Harness::start().await;
+    let bound = kassa::callbacks::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/wooppay/request", bound.addr);
+    let (worker, mut events) = h.worker();
+    let listener = kassa::callbacks::serve(bound, &h.settings.upay, worker.commands()).unwrap();
+    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.text().await.unwrap(), r#"{"data":1}"#);
+    // Another path is UPay's: a body naming neither a hold nor a card is refused.
+    let r = http
+        .post(format!("http://{}/upay", listener.addr))
+        .body("x=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        events.try_recv().is_err() || h.journal().list(&ListFilter::default()).unwrap().is_empty()
+    );
+    listener.stop();
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_valid_notification_only_triggers_checks() {
+    use sha1::{Digest, Sha1};
+    let mut h = Harness::start().await;
+    let bound = kassa::callbacks::bind("127.0.0.1:0").await.unwrap();
+    let notify = format!("http://{}/upay/notify", bound.addr);
+    h.settings.upay.notify_url = notify.clone();
+    let (worker, mut events) = h.worker();
+    let listener = kassa::callbacks::serve(bound, &h.settings.upay, worker.commands()).unwrap();
+    let token = confirmed_card(&h, &worker, &mut events).await;
+    let held = place(&worker, &mut events, hold(&token, "6", "10")).await;
+    let hold_id = held.provider_ref.clone().unwrap();
+    let sig: String = Sha1::digest(
+        format!(
+            "{}{}{hold_id}",
+            kassa::emulator::upay::DEMO_USERNAME,
+            kassa::emulator::upay::DEMO_PASSWORD
+        )
+        .as_bytes(),
+    )
+    .iter()
+    .map(|b| format!("{b:02x}"))
+    .collect();
+    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+    // Status "captured" in a valid notification, twice: only checks, and the check says held.
+    for _ in 0..2 {
+        let r = http
+            .post(&notify)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "holdId={hold_id}&status=0&message=Captured&accessToken={sig}"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        // (The emulator's own "held" notification may race the create's reply and find no
+        // row yet; the replays find it.)
+        let answer = wait_for(&mut events, 10, |e| match e {
+            Event::HoldChecked { answer } if answer.target == hold_id && answer.op.is_some() => {
+                Some(answer)
+            }
+            _ => None,
+        })
+        .await;
+        assert_eq!(answer.op.unwrap().state, State::Held);
+    }
+    assert_eq!(h.journal().get(&held.id).unwrap().state, State::Held);
+    assert_eq!(h.emulator_holds().await.last().unwrap()["state"], "held");
+    listener.stop();
+    worker.stop().await;
+}

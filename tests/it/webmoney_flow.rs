@@ -1,0 +1,267 @@
+//! WebMoney X1 invoices through real HTTP on loopback against the emulator: a Classic
+//! signature the emulator verifies, every retval, the reqn rule across a restart, an unknown
+//! outcome that is never re-sent, Windows-1251 text.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+
+use common::{Harness, wait_for};
+use kassa::journal::{Operation, State};
+use kassa::money::{Amount, Currency};
+use kassa::worker::webmoney::{WmInvoice, params_of};
+use kassa::worker::{Command, Event, Worker};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+fn invoice(wmid: &str, amount: &str) -> WmInvoice {
+    WmInvoice {
+        orderid: None,
+        customer_wmid: wmid.into(),
+        purse: kassa::emulator::webmoney::DEMO_PURSE.into(),
+        amount: Amount::parse(amount, Currency::Usd).unwrap(),
+        desc: "Оплата заказа №5 «тест» & <co>".into(),
+        address: "Алматы, ул. Абая 1".into(),
+        period: 0,
+        expiration: 3,
+    }
+}
+
+async fn issue(
+    worker: &Worker,
+    events: &mut UnboundedReceiver<Event>,
+    inv: WmInvoice,
+) -> Operation {
+    worker.send(Command::StartInvoice {
+        invoice: inv,
+        allow_duplicate: true,
+    });
+    let id = wait_for(events, 10, |e| match e {
+        Event::InvoiceNumbered { invoice } => invoice.orderid,
+        _ => None,
+    })
+    .await
+    .to_string();
+    wait_for(events, 30, |e| match e {
+        Event::Finished { op } | Event::NeedsReconciliation { op } if op.id == id => Some(op),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_signed_invoice_is_issued_and_journaled() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    let op = issue(&worker, &mut events, invoice("405002833238", "10,50")).await;
+    assert_eq!(op.state, State::Completed, "{op:?}");
+    assert_eq!(op.provider_status.as_deref(), Some("retval 0"));
+    assert!(op.provider_ref.is_some(), "WebMoney's invoice id is kept");
+    assert!(op.detail.as_deref().unwrap().contains("state 0"));
+    let ledger = h.emulator.webmoney_ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].amount, "10.5", "the shortest decimal");
+    assert_eq!(ledger[0].desc, "Оплата заказа №5 «тест» & <co>");
+    assert_eq!(ledger[0].orderid, op.id);
+    assert_eq!(params_of(&op).unwrap().orderid.to_string(), op.id);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn every_retval_is_rejected_with_its_code() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    for code in kassa::emulator::webmoney::MAGIC_RETVALS {
+        let wmid = format!("{code:012}");
+        let op = issue(&worker, &mut events, invoice(&wmid, "1")).await;
+        assert_eq!(op.state, State::Rejected, "retval {code}");
+        assert_eq!(op.provider_status, Some(format!("retval {code}")));
+        assert_eq!(op.detail, Some(format!("wm.retval.{code}")));
+    }
+    assert!(
+        h.emulator.webmoney_ledger().is_empty(),
+        "nothing was created"
+    );
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn orderids_and_reqns_only_go_up_across_a_restart() {
+    let h = Harness::start().await;
+    let first = {
+        let (worker, mut events) = h.worker();
+        let a = issue(&worker, &mut events, invoice("405002833238", "1")).await;
+        let b = issue(&worker, &mut events, invoice("405002833238", "2")).await;
+        worker.stop().await;
+        assert!(b.id.parse::<u64>().unwrap() > a.id.parse::<u64>().unwrap());
+        b
+    };
+    let (worker, mut events) = h.worker();
+    let next = issue(&worker, &mut events, invoice("405002833238", "3")).await;
+    assert_eq!(
+        next.state,
+        State::Completed,
+        "the emulator refuses a reqn that did not grow"
+    );
+    assert!(next.id.parse::<u64>().unwrap() > first.id.parse::<u64>().unwrap());
+    let reqns: Vec<u64> = h
+        .emulator
+        .webmoney_ledger()
+        .iter()
+        .map(|e| e.reqn)
+        .collect();
+    assert!(reqns.windows(2).all(|w| w[0] < w[1]), "{reqns:?}");
+    assert!(reqns.iter().all(|r| r.to_string().len() <= 15));
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_is_never_sent_again() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    for fault in ["500", "reset", "malformed", "unknown-status", "truncated"] {
+        h.emulator.queue_faults(fault).unwrap();
+        let op = issue(&worker, &mut events, invoice("405002833238", "7")).await;
+        assert_eq!(op.state, State::Pending, "{fault}");
+        assert!(op.needs_reconciliation, "{fault}");
+        assert_eq!(op.recon_reason.as_deref(), Some("recon.unknown_outcome"));
+        assert_eq!(op.attempts, 1, "{fault}: sent once");
+    }
+    // The emulator created each of them: only a person may say so, never a second send.
+    assert_eq!(h.emulator.webmoney_ledger().len(), 5);
+    worker.stop().await;
+    // Nor does a restart send them.
+    let (worker, mut events) = h.worker();
+    worker.send(Command::ResumeAll);
+    let count = wait_for(&mut events, 10, |e| match e {
+        Event::Resuming { count } => Some(count),
+        _ => None,
+    })
+    .await;
+    assert_eq!(count, 0);
+    assert_eq!(h.emulator.webmoney_ledger().len(), 5);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_key_password_means_nothing_is_sent() {
+    let h = Harness::start().await;
+    let mut settings = h.settings.clone();
+    if let kassa::config::WmAuth::Classic { password, .. } = &mut settings.webmoney.auth {
+        password.inline = Some(kassa::config::Secret::new("wrong".into()));
+    }
+    let (worker, mut events) = Worker::start(settings, h.journal()).unwrap();
+    worker.send(Command::StartInvoice {
+        invoice: invoice("405002833238", "1"),
+        allow_duplicate: true,
+    });
+    let key = wait_for(&mut events, 10, |e| match e {
+        Event::Trouble { key, .. } => Some(key),
+        _ => None,
+    })
+    .await;
+    assert_eq!(key, "wm.not_configured");
+    assert!(h.emulator.webmoney_ledger().is_empty());
+    assert!(h.journal().list(&Default::default()).unwrap().is_empty());
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn keeper_light_sends_without_a_signature_from_a_pem_certificate() {
+    let h = Harness::start().await;
+    let mut settings = h.settings.clone();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    settings.webmoney.url = format!(
+        "{}{}",
+        h.emulator.base_url(),
+        kassa::emulator::X1_LIGHT_PATH
+    );
+    settings.webmoney.auth = kassa::config::WmAuth::Light {
+        cert: Some(fixtures.join("light-cert.pem")),
+        key: Some(fixtures.join("light-key.pem")),
+        ca: Some(fixtures.join("light-cert.pem")),
+    };
+    let (worker, mut events) = Worker::start(settings.clone(), h.journal()).unwrap();
+    let op = issue(&worker, &mut events, invoice("405002833238", "5")).await;
+    assert_eq!(op.state, State::Completed);
+    worker.stop().await;
+    // A certificate that is not there: nothing is recorded, nothing sent.
+    settings.webmoney.auth = kassa::config::WmAuth::Light {
+        cert: Some(fixtures.join("missing.pem")),
+        key: Some(fixtures.join("light-key.pem")),
+        ca: None,
+    };
+    let (worker, mut events) = Worker::start(settings, h.journal()).unwrap();
+    worker.send(Command::StartInvoice {
+        invoice: invoice("405002833238", "6"),
+        allow_duplicate: true,
+    });
+    let key = wait_for(&mut events, 10, |e| match e {
+        Event::Trouble { key, .. } => Some(key),
+        _ => None,
+    })
+    .await;
+    assert_eq!(key, "wm.not_configured");
+    assert_eq!(h.emulator.webmoney_ledger().len(), 1);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn an_orderid_never_lands_on_another_operations_id() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    // A utility payment whose rrn is "1": the orderid counter must step over it.
+    worker.send(Command::StartPayment {
+        payment: kassa::worker::pay::UtilityPayment {
+            id: "1".into(),
+            login: "77072734954".into(),
+            service: "185".into(),
+            account: "1234567".into(),
+            amount: Amount::parse("100", Currency::Kzt).unwrap(),
+        },
+        allow_duplicate: true,
+    });
+    wait_for(&mut events, 20, |e| match e {
+        Event::Finished { op } if op.id == "1" => Some(()),
+        _ => None,
+    })
+    .await;
+    let op = issue(&worker, &mut events, invoice("405002833238", "1")).await;
+    assert_eq!(op.id, "2");
+    assert_eq!(op.state, State::Completed);
+    // An invoice asked for under a taken id is refused, never reported with its outcome.
+    let mut taken = invoice("405002833238", "9");
+    taken.orderid = Some(1);
+    worker.send(Command::StartInvoice {
+        invoice: taken,
+        allow_duplicate: true,
+    });
+    let key = wait_for(&mut events, 10, |e| match e {
+        Event::Trouble { key, .. } => Some(key),
+        _ => None,
+    })
+    .await;
+    assert_eq!(key, "error.id_taken");
+    assert_eq!(h.emulator.webmoney_ledger().len(), 1);
+    // And the counter was raised past a given id: the next one is above it.
+    let mut given = invoice("405002833238", "3");
+    given.orderid = Some(50);
+    let op = issue(&worker, &mut events, given).await;
+    assert_eq!(op.id, "50");
+    let next = issue(&worker, &mut events, invoice("405002833238", "4")).await;
+    assert_eq!(next.id, "51");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn an_invoice_issued_for_another_amount_is_flagged() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    let op = issue(&worker, &mut events, invoice("405002833238", "1.58")).await;
+    assert_eq!(op.state, State::Completed, "it exists at WebMoney");
+    let detail = op.detail.unwrap();
+    assert!(
+        detail.starts_with("ANOMALY: issued for 999 but 1.58 was asked"),
+        "{detail}"
+    );
+    worker.stop().await;
+}
