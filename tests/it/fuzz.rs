@@ -1654,7 +1654,9 @@ fn reference_unsigned(t: &str, lenient_dot: bool) -> Option<i128> {
 /// an error or a config, never a panic.
 #[test]
 fn the_config_loader_never_panics() {
-    let example = include_str!("../../config.example.toml").as_bytes().to_vec();
+    let example = include_str!("../../config.example.toml")
+        .as_bytes()
+        .to_vec();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     let input = prop_oneof![
