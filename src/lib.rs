@@ -4,6 +4,7 @@ pub mod app;
 pub mod callbacks;
 pub mod config;
 pub mod emulator;
+pub mod flows;
 pub mod headless;
 pub mod i18n;
 pub mod ids;

@@ -74,7 +74,7 @@ pub fn op_json(op: &Operation) -> serde_json::Value {
         "provider_message": op.provider_message,
         "provider_ref": op.shown_ref(),
         "detail": op.detail,
-        "operation_url": crate::worker::wooppay::operation_url(op),
+        "operation_url": crate::flows::wooppay::operation_url(op),
         "attempts": op.attempts,
         "created_at": rfc3339(op.created_at),
         "final_at": op.final_at.map(rfc3339),
@@ -354,7 +354,13 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
         Err(code) => return code,
     };
     let code = if let Some(op) = known {
-        let same = op.customer == login && op.amount == amount;
+        let asked = crate::flows::cash_in::CashInPayment {
+            id: guid.clone(),
+            login: login.clone(),
+            customer_name: None,
+            amount,
+        };
+        let same = crate::flows::same_request(&op, &asked.asked());
         follow_known(lang, &worker, &mut events, &op, same, &a.money.wait).await
     } else {
         // Check the wallet first: an unknown login is refused before any money moves.
@@ -434,7 +440,8 @@ fn parse_rrn(raw: &str) -> Option<String> {
 
 /// `kassa allpay pay --login L --service C --account A --amount X`
 pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
-    use crate::worker::pay::{CheckOutcome as PayCheck, UtilityPayment, customer_of, params_of};
+    use crate::flows::pay::{UtilityPayment, customer_of};
+    use crate::worker::pay::CheckOutcome as PayCheck;
     let lang = settings.lang;
     let json_out = a.money.wait.json;
     if settings.allpay.requester.trim().is_empty() {
@@ -471,10 +478,8 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
         amount,
     };
     let code = if let Some(op) = known {
-        let same = params_of(&op).is_some_and(|p| {
-            p.login == payment.login && p.service == payment.service && p.account == payment.account
-        });
-        let same = same && op.amount == amount;
+        // valueDate is fixed at the first commit: not part of the comparison.
+        let same = crate::flows::same_request(&op, &payment.asked(String::new()));
         follow_known(lang, &worker, &mut events, &op, same, &a.money.wait).await
     } else {
         // The check first: Allpay says whether it is possible before any money moves.
@@ -555,8 +560,8 @@ pub struct InvoiceArgs {
 
 /// `kassa webmoney invoice --wmid WMID --amount AMOUNT --desc TEXT`
 pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -> u8 {
+    use crate::flows::webmoney::WmInvoice;
     use crate::validate::WmField;
-    use crate::worker::webmoney::{WmInvoice, params_of};
     let lang = settings.lang;
     let json_out = a.money.wait.json;
     let purse_text = a
@@ -625,14 +630,7 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
         Err(code) => return code,
     };
     let code = if let Some(op) = known {
-        let same = params_of(&op).is_some_and(|p| {
-            p.customer_wmid == invoice.customer_wmid
-                && p.purse == invoice.purse
-                && p.desc == invoice.desc
-                && p.address == invoice.address
-                && p.period == invoice.period
-                && p.expiration == invoice.expiration
-        }) && op.amount == amount;
+        let same = crate::flows::same_request(&op, &invoice.asked(orderid.unwrap_or_default()));
         follow_known(lang, &worker, &mut events, &op, same, &a.money.wait).await
     } else {
         let question = tf(

@@ -11,12 +11,13 @@ use super::{
     wait_for_with,
 };
 use crate::config::Settings;
+use crate::flows::upay::{CURRENCY, CardInput, HoldInput, hold_params};
 use crate::i18n::{Lang, t, tf};
 use crate::journal::{Journal, Kind, Operation, State};
 use crate::money::Amount;
 use crate::providers::upay::codec::CheckBy;
 use crate::validate;
-use crate::worker::upay::{CURRENCY, CardInput, HoldAction, HoldInput, hold_params, mask_pan};
+use crate::worker::upay::{HoldAction, mask_pan};
 use crate::worker::{Command, Event};
 
 /// The flags of `kassa upay register-card`.
@@ -279,17 +280,7 @@ pub async fn hold_create(settings: &Settings, journal: Journal, a: HoldArgs) -> 
         _ => exit_for(op),
     };
     let code = if let Some(op) = known {
-        let same = op.kind == Kind::UpayHold
-            && op.amount == hold.amount
-            && hold_params(&op).is_some_and(|p| {
-                (p.card_token, p.service_id, p.account, p.minutes)
-                    == (
-                        hold.card_token.clone(),
-                        hold.service_id,
-                        hold.account.clone(),
-                        hold.minutes,
-                    )
-            });
+        let same = crate::flows::same_request(&op, &hold.asked(op.id.clone()));
         if !same {
             fail_usage(lang, json_out, "cli.id_differs", &[("id", &op.id)])
         } else if op.state != State::Pending {
@@ -367,8 +358,8 @@ pub async fn hold_act(
         }
     };
     let (want, phase) = match action {
-        HoldAction::Capture => (State::Completed, crate::worker::upay::Phase::Capture),
-        HoldAction::Cancel => (State::Cancelled, crate::worker::upay::Phase::Cancel),
+        HoldAction::Capture => (State::Completed, crate::flows::upay::Phase::Capture),
+        HoldAction::Cancel => (State::Cancelled, crate::flows::upay::Phase::Cancel),
     };
     let done = move |op: &Operation| {
         if op.state == want {

@@ -7,15 +7,14 @@ use serde_json::json;
 
 use super::{Money, exit, fail_usage, follow_known, op_json, open_for, refused, wait_for};
 use crate::config::{Secret, Settings};
+use crate::flows::wooppay::{DEATH_DATE_FORMAT, WpInvoice};
 use crate::i18n::{Lang, t, tf};
 use crate::ids;
 use crate::journal::{Journal, State};
 use crate::money::{Amount, Currency};
 use crate::providers::wooppay::codec::Variant;
 use crate::validate;
-use crate::worker::wooppay::{
-    DEATH_DATE_FORMAT, WpFailure, WpInvoice, default_death_date, params_of,
-};
+use crate::worker::wooppay::WpFailure;
 use crate::worker::{Command, Event, Worker};
 
 /// The flags of `kassa wooppay invoice`.
@@ -43,14 +42,14 @@ pub fn print_issued(lang: Lang, op: &crate::journal::Operation, json_out: bool) 
     if let Some(r) = &op.provider_ref {
         println!("  {} {r}", t(lang, "wooppay.operation_id"));
     }
-    if let Some(url) = crate::worker::wooppay::operation_url(op) {
+    if let Some(url) = crate::flows::wooppay::operation_url(op) {
         println!("  {} {url}", t(lang, "wooppay.link"));
     }
 }
 
 /// Checks every field and builds the invoice (its referenceId included), or the key of
 /// the first refusal.
-fn build(settings: &Settings, a: &WpInvoiceArgs) -> Result<WpInvoice, &'static str> {
+fn build(a: &WpInvoiceArgs) -> Result<WpInvoice, &'static str> {
     let variant = match a.variant.as_deref().map(str::trim) {
         None | Some("") => Variant::Plain,
         Some(v) => Variant::from_tag(v).ok_or("wooppay.variant_invalid")?,
@@ -84,7 +83,8 @@ fn build(settings: &Settings, a: &WpInvoiceArgs) -> Result<WpInvoice, &'static s
         Some(d) => validate::wooppay_death_date(d, chrono::Local::now().naive_local())?
             .format(DEATH_DATE_FORMAT)
             .to_string(),
-        None => default_death_date(settings.wooppay.invoice_ttl_minutes),
+        // The worker gives it `invoice_ttl_minutes` from now when it commits the row.
+        None => String::new(),
     };
     let reference_id = match &a.money.id {
         Some(raw) => ids::parse_reference_id(raw).ok_or("wooppay.reference_invalid")?,
@@ -132,7 +132,7 @@ fn not_configured(lang: Lang, json_out: bool, reason: &str) -> u8 {
 pub async fn invoice(settings: &Settings, journal: Journal, a: WpInvoiceArgs) -> u8 {
     let lang = settings.lang;
     let json_out = a.money.wait.json;
-    let inv = match build(settings, &a) {
+    let inv = match build(&a) {
         Ok(i) => i,
         Err(key) => return fail_usage(lang, json_out, key, &[]),
     };
@@ -147,21 +147,8 @@ pub async fn invoice(settings: &Settings, journal: Journal, a: WpInvoiceArgs) ->
         Err(code) => return code,
     };
     let code = if let Some(op) = known {
-        // The same request again: the deathDate of a repeated command without
-        // `--death-date` is computed anew, so it is not compared.
-        let asked = inv.params();
-        let same = params_of(&op).is_some_and(|p| {
-            let death_given = a
-                .death_date
-                .as_deref()
-                .is_some_and(|d| !d.trim().is_empty());
-            p.variant == asked.variant
-                && p.description == asked.description
-                && p.phone == asked.phone
-                && p.email == asked.email
-                && p.service == asked.service
-                && (!death_given || p.death_date == asked.death_date)
-        }) && op.amount == inv.amount;
+        // A repeated command without `--death-date` names none, so the first one's holds.
+        let same = crate::flows::same_request(&op, &inv.asked());
         if same && op.state == State::Issued && wait.until_issued {
             print_issued(lang, &op, json_out);
             exit::DONE
@@ -409,14 +396,10 @@ pub async fn status(
                         println!("{}", super::describe(lang, op));
                     }
                 }
-                break match status {
-                    Some(crate::providers::wooppay::OpStatus::Paid) => exit::DONE,
-                    Some(
-                        crate::providers::wooppay::OpStatus::Declined
-                        | crate::providers::wooppay::OpStatus::Deleted
-                        | crate::providers::wooppay::OpStatus::Reversed(_),
-                    ) => exit::DECLINED,
-                    _ => exit::PENDING,
+                break match status.and_then(|s| crate::flows::wooppay::final_state(&s)) {
+                    Some(State::Completed) => exit::DONE,
+                    Some(_) => exit::DECLINED,
+                    None => exit::PENDING,
                 };
             }
             Some(Event::WooppayStatus { result: Err(f), .. }) => {

@@ -109,21 +109,6 @@ impl Kind {
         }
     }
 
-    /// The provider honours our id, so sending the same request again cannot double it.
-    pub fn repeat_safe(self) -> bool {
-        match self {
-            // GUID (003) and rrn (001): "a repeat returns the status and never doubles".
-            Kind::AllpayCashIn | Kind::AllpayPay => true,
-            // referenceId: a repeat answers 221 ("already created"), never a second invoice.
-            Kind::WooppayInvoice => true,
-            // X1 does not deduplicate by orderid: an unknown outcome needs a person.
-            Kind::WebmoneyInvoice => false,
-            // The CVV is gone after the first send; a hold create carries no id of ours
-            // (its capture and cancel are safe: worker/upay.rs decides per phase).
-            Kind::UpayCard | Kind::UpayHold => false,
-        }
-    }
-
     pub fn message_key(self) -> &'static str {
         match self {
             Kind::AllpayCashIn => "kind.allpay.cash_in",

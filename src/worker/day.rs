@@ -108,7 +108,7 @@ pub async fn receipt(ctx: &Ctx, id: String, print: bool) {
     let lang = settings.lang;
     let dir = receipts_dir(ctx);
     let done = tokio::task::spawn_blocking(move || {
-        let link = super::wooppay::operation_url(&op).map(str::to_string);
+        let link = crate::flows::wooppay::operation_url(&op).map(str::to_string);
         let r = Receipt::for_settings(&settings, &op, link.as_deref());
         if print {
             let Some(printer) = &settings.printer else {

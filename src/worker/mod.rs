@@ -21,15 +21,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::journal::{
-    AuditEvent, Facts, Journal, JournalError, Kind, ListFilter, NewOperation, Operation, Recorded,
-    State, now_ms,
+    AuditEvent, Facts, Journal, JournalError, Kind, ListFilter, Operation, Recorded, State, now_ms,
 };
-use crate::providers::SendError;
 use crate::providers::allpay::cash_in::{CashInClient, UserInfo};
 use crate::providers::allpay::terminal::TerminalClient;
 
-pub use cash_in::CashInPayment;
-pub use poll::Verdict;
+use crate::flows::Asked;
+pub use crate::flows::cash_in::CashInPayment;
+pub use crate::flows::{Trouble, Verdict};
 
 /// What the UI or a headless command asks the worker to do.
 #[derive(Debug, Clone)]
@@ -54,21 +53,23 @@ pub enum Command {
     /// Someone wants the journal's counts (answered with `Event::Counts`).
     Count,
     /// The cashier filled in a utility payment: ask Allpay whether it is possible.
-    CheckPayment { payment: pay::UtilityPayment },
+    CheckPayment {
+        payment: crate::flows::pay::UtilityPayment,
+    },
     /// The cashier confirmed a utility payment: commit it as pending, then send it.
     StartPayment {
-        payment: pay::UtilityPayment,
+        payment: crate::flows::pay::UtilityPayment,
         allow_duplicate: bool,
     },
     /// The payment screen wants the recent payees.
     LoadRecentPayees,
     /// The cashier confirmed a WebMoney invoice: number it, commit it, send it once.
     StartInvoice {
-        invoice: webmoney::WmInvoice,
+        invoice: crate::flows::webmoney::WmInvoice,
         allow_duplicate: bool,
     },
     /// The cashier confirmed a card registration: commit it (masked), send it once.
-    RegisterCard { card: upay::CardInput },
+    RegisterCard { card: crate::flows::upay::CardInput },
     /// A card registration's outcome, from its signed notification or from the cashier who
     /// saw the customer confirm (document 004 has no method to ask).
     ConfirmCard {
@@ -78,7 +79,7 @@ pub enum Command {
     },
     /// The cashier confirmed a hold: commit it as pending, then send its create once.
     StartHold {
-        hold: upay::HoldInput,
+        hold: crate::flows::upay::HoldInput,
         allow_duplicate: bool,
     },
     /// Capture or cancel the held hold in journal row `id`.
@@ -114,7 +115,7 @@ pub enum Command {
     /// The cashier confirmed a Wooppay invoice: commit it (referenceId first), create it,
     /// follow it until paid.
     StartWooppayInvoice {
-        invoice: wooppay::WpInvoice,
+        invoice: crate::flows::wooppay::WpInvoice,
         allow_duplicate: bool,
     },
     /// The cashier asks Wooppay to send the customer an SMS code (mobile variant). Sent
@@ -169,23 +170,27 @@ pub enum Event {
     },
     /// A like utility payment exists; the cashier must say whether this one is meant.
     DuplicatePayment {
-        payment: pay::UtilityPayment,
+        payment: crate::flows::pay::UtilityPayment,
         existing: Operation,
     },
     /// The payees of the latest utility payments, newest first.
-    RecentPayees { payees: Vec<pay::Payee> },
+    RecentPayees {
+        payees: Vec<crate::flows::pay::Payee>,
+    },
     /// The invoice got its orderid (from the counter when none was given).
-    InvoiceNumbered { invoice: webmoney::WmInvoice },
+    InvoiceNumbered {
+        invoice: crate::flows::webmoney::WmInvoice,
+    },
     /// A like WebMoney invoice exists; the cashier must say whether this one is meant.
     DuplicateInvoice {
-        invoice: webmoney::WmInvoice,
+        invoice: crate::flows::webmoney::WmInvoice,
         existing: Operation,
     },
     /// The hold got its journal id (a new one when none was given).
-    HoldNumbered { hold: upay::HoldInput },
+    HoldNumbered { hold: crate::flows::upay::HoldInput },
     /// A like hold exists; the cashier must say whether this one is meant.
     DuplicateHold {
-        hold: upay::HoldInput,
+        hold: crate::flows::upay::HoldInput,
         existing: Operation,
     },
     /// The open shift (if any) and the cash taken since it opened.
@@ -203,7 +208,7 @@ pub enum Event {
     HoldChecked { answer: upay::CheckAnswer },
     /// A like Wooppay invoice exists; the cashier must say whether this one is meant.
     DuplicateWooppay {
-        invoice: wooppay::WpInvoice,
+        invoice: crate::flows::wooppay::WpInvoice,
         existing: Operation,
     },
     /// An operation reached a state it stays in while it is followed: a Wooppay invoice
@@ -259,54 +264,6 @@ pub enum Event {
         id: Option<String>,
         key: &'static str,
     },
-}
-
-/// Why an attempt gave no final answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trouble {
-    Send(SendError),
-    UnknownStatus(String),
-    NoStatus,
-    /// The provider answered with an error code that does not settle the outcome
-    /// (Wooppay: server, database and unclassified errors).
-    Code(i64),
-}
-
-impl Trouble {
-    pub fn message_key(&self) -> &'static str {
-        match self {
-            Trouble::Send(e) => e.message_key(),
-            Trouble::UnknownStatus(_) => "send.unknown_status",
-            Trouble::NoStatus => "send.no_status",
-            Trouble::Code(_) => "send.provider_error",
-        }
-    }
-}
-
-impl Trouble {
-    /// What the provider itself said, shown beside kassa's words: a Fault's text and code,
-    /// or a status value nobody documented.
-    pub fn provider_words(&self) -> Option<String> {
-        match self {
-            Trouble::Send(SendError::Fault { code, message }) => {
-                Some(format!("{message} ({code})"))
-            }
-            Trouble::UnknownStatus(s) => Some(s.clone()),
-            Trouble::Code(c) => Some(format!("error_code {c}")),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Trouble {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Trouble::Send(e) => write!(f, "{e}"),
-            Trouble::UnknownStatus(s) => write!(f, "unknown status {s:?}"),
-            Trouble::NoStatus => f.write_str("reply without a status"),
-            Trouble::Code(c) => write!(f, "provider error {c}"),
-        }
-    }
 }
 
 /// What every worker task shares.
@@ -383,34 +340,6 @@ impl Ctx {
             a.remove(id);
         }
     }
-
-    /// The endpoint and identity a row of `kind` would be sent to now.
-    fn endpoint_of(&self, kind: Kind) -> (String, String) {
-        match kind {
-            Kind::AllpayCashIn => (
-                self.settings
-                    .endpoint_identity(&self.settings.allpay.cash_in_url),
-                self.settings.allpay.requester.clone(),
-            ),
-            Kind::AllpayPay => (
-                self.settings
-                    .endpoint_identity(&self.settings.allpay.terminal_url),
-                self.settings.allpay.requester.clone(),
-            ),
-            Kind::WebmoneyInvoice => (
-                self.settings.endpoint_identity(&self.settings.webmoney.url),
-                self.settings.webmoney.wmid.clone(),
-            ),
-            Kind::UpayCard | Kind::UpayHold => (
-                self.settings.endpoint_identity(&self.settings.upay.url),
-                self.settings.upay.username.clone(),
-            ),
-            Kind::WooppayInvoice => (
-                self.settings.endpoint_identity(&self.settings.wooppay.url),
-                self.settings.wooppay.login.clone(),
-            ),
-        }
-    }
 }
 
 /// Sends one attempt of `op` and judges the reply.
@@ -421,7 +350,7 @@ async fn send_once(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble
                 .cash_in
                 .create_payment(&op.customer, op.amount, &op.id)
                 .await;
-            cash_in::judge(&r)
+            crate::flows::cash_in::judge(&r)
         }
         Kind::AllpayPay => pay::send(ctx, op).await,
         Kind::WebmoneyInvoice => webmoney::send(ctx, op).await,
@@ -437,14 +366,6 @@ async fn send_once(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble
             },
             None,
         ),
-    }
-}
-
-/// Whether this row's next request may be sent again without doing anything twice.
-pub(crate) fn repeat_safe(op: &Operation) -> bool {
-    match op.kind {
-        Kind::UpayHold => upay::repeat_safe(op),
-        k => k.repeat_safe(),
     }
 }
 
@@ -633,15 +554,26 @@ async fn handle(ctx: Ctx, cmd: Command) {
 /// cashier. The one path from "the cashier said yes" to the first byte sent (rules 1, 8).
 pub(crate) async fn commit_and_drive(
     ctx: &Ctx,
-    new: NewOperation,
+    asked: Asked,
     allow_duplicate: bool,
     on_duplicate: impl FnOnce(Operation) -> Event,
 ) {
-    let id = new.id.clone();
-    let asked = new.clone();
+    let id = asked.id.clone();
+    let new = match asked.clone().into_new(&ctx.settings) {
+        Ok(new) => new,
+        Err(e) => {
+            tracing::error!(op = %id, error = %e, "cannot write the parameters; nothing sent");
+            ctx.emit(Event::Trouble {
+                id: Some(id),
+                key: "error.not_recorded",
+            });
+            return;
+        }
+    };
     let holder = ctx.holder.clone();
     let until = poll::first_lease(ctx);
-    let since = now_ms() - i64::try_from(cash_in::DUPLICATE_WINDOW.as_millis()).unwrap_or(0);
+    let since =
+        now_ms() - i64::try_from(crate::flows::cash_in::DUPLICATE_WINDOW.as_millis()).unwrap_or(0);
     let recorded = db(ctx, move |j| {
         if allow_duplicate {
             j.record_pending(&new, &holder, until).map(Recorded::New)
@@ -667,7 +599,7 @@ pub(crate) async fn commit_and_drive(
             // refused, never reported with the other's outcome.
             let rid = id.clone();
             let same = match db(ctx, move |j| j.get(&rid)).await {
-                Ok(existing) => same_request(&existing, &asked),
+                Ok(existing) => crate::flows::same_request(&existing, &asked),
                 Err(_) => false,
             };
             if same {
@@ -690,34 +622,6 @@ pub(crate) async fn commit_and_drive(
             });
         }
     }
-}
-
-/// Whether a recorded operation is the request asked for again (its kind's own fields;
-/// a utility payment's valueDate is fixed at its first commit, so it is not compared).
-fn same_request(existing: &Operation, asked: &NewOperation) -> bool {
-    let params_match = match existing.kind {
-        Kind::AllpayPay => {
-            let a = pay::params_of(existing);
-            let b = asked
-                .params
-                .as_deref()
-                .and_then(|p| serde_json::from_str::<pay::Params>(p).ok());
-            match (a, b) {
-                (Some(a), Some(b)) => {
-                    (a.login, a.service, a.account) == (b.login, b.service, b.account)
-                }
-                _ => false,
-            }
-        }
-        Kind::UpayHold => upay::same_hold(existing, asked),
-        Kind::AllpayCashIn | Kind::WebmoneyInvoice | Kind::UpayCard | Kind::WooppayInvoice => {
-            existing.params == asked.params
-        }
-    };
-    existing.kind == asked.kind
-        && existing.customer == asked.customer
-        && existing.amount == asked.amount
-        && params_match
 }
 
 /// Whether a worker still sends or polls this row: pending, or a Wooppay invoice issued

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{Ctx, Event, db};
+use crate::flows::{Verdict, repeat_safe};
 use crate::journal::{JournalError, Operation, State, now_ms};
 use crate::providers::SendError;
 
@@ -18,20 +19,6 @@ pub fn backoff(attempt: u32, initial: Duration, max: Duration, age: Duration) ->
     let shift = attempt.saturating_sub(1).min(20);
     let base = initial.saturating_mul(1u32 << shift).min(max);
     base.mul_f64(0.8 + fastrand::f64() * 0.4)
-}
-
-/// What one reply means for the row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// A final state: the row moves and the driver stops.
-    Final(State),
-    /// Still in progress or unknown: keep the row in its state and ask again.
-    Pending,
-    /// A state the row stays in while it is followed (a Wooppay invoice issued): move
-    /// there and keep polling.
-    Open(State),
-    /// Only a person can settle it (a catalogue key, and the facts for the trail).
-    Reconcile(&'static str, String),
 }
 
 /// Ties the lease to what the attempt may take: the request's timeout, the wait after it
@@ -101,7 +88,7 @@ pub async fn drive(ctx: Ctx, op: Operation) {
 async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
     let id = op.id.clone();
     // Rule 1: a retry goes to the endpoint and identity the row was committed with.
-    let (endpoint, identity) = ctx.endpoint_of(op.kind);
+    let (endpoint, identity) = crate::flows::endpoint(&ctx.settings, op.kind);
     if op.endpoint != endpoint || op.identity != identity {
         let detail = format!(
             "recorded for {} as {}, config now points at {} as {}",
@@ -109,19 +96,16 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
         );
         return needs_person(ctx, &id, "recon.endpoint_changed", detail).await;
     }
-    let unreadable = match op.kind {
-        crate::journal::Kind::AllpayPay => super::pay::params_of(&op).is_none(),
-        crate::journal::Kind::WebmoneyInvoice => super::webmoney::params_of(&op).is_none(),
-        crate::journal::Kind::UpayHold => super::upay::hold_params(&op).is_none(),
-        crate::journal::Kind::WooppayInvoice => super::wooppay::params_of(&op).is_none(),
-        crate::journal::Kind::AllpayCashIn | crate::journal::Kind::UpayCard => false,
-    };
+    // A card row is never re-sent (poll.rs hands one with attempts to a person), so its
+    // parameters are not needed here.
+    let unreadable =
+        op.kind != crate::journal::Kind::UpayCard && crate::flows::Params::of(&op).is_none();
     if unreadable {
         // Without its request a re-send could not be the same request: a person decides.
         let detail = "the payment's parameters are missing or unreadable".to_string();
         return needs_person(ctx, &id, "recon.unreadable", detail).await;
     }
-    if !super::repeat_safe(&op) && op.attempts > 0 {
+    if !repeat_safe(&op) && op.attempts > 0 {
         let detail = format!("{} attempt(s) made, outcome unknown", op.attempts);
         return needs_person(ctx, &id, "recon.not_repeatable", detail).await;
     }
@@ -193,7 +177,7 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
             // Connection refused and the like: nothing left the machine, so trying again
             // later is safe even for a kind that must never be sent twice.
             Verdict::Pending
-                if !super::repeat_safe(&with_facts(&op, &facts))
+                if !repeat_safe(&with_facts(&op, &facts))
                     && !matches!(trouble, Some(super::Trouble::Send(SendError::NotSent(_)))) =>
             {
                 // Not safe to repeat (X1 does not deduplicate, a UPay hold create carries no

@@ -5,117 +5,18 @@
 //! expired. A capture and a cancel of one hold never run at once: starting either moves the
 //! row from `held` to `pending` in one transaction, and the other then finds it pending.
 
-use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
-
 use super::{Ctx, Event, Trouble, Verdict, db};
-use crate::journal::{Facts, JournalError, Kind, NewOperation, Operation, State, now_ms};
-use crate::money::{Amount, Currency};
+use crate::flows::upay::{
+    CURRENCY, CardInput, HoldInput, HoldStatus, Phase, error_facts, hold_params, hold_status,
+    judge_cancel, judge_capture, judge_check, judge_create, reply_facts,
+};
+use crate::journal::{Facts, JournalError, Kind, Operation, State, now_ms};
+use crate::money::Amount;
 use crate::providers::SendError;
 use crate::providers::upay::client::UpayClient;
 use crate::providers::upay::codec::{CardRequest, CheckBy, HoldRequest, Outcome, Reply};
 
-pub const CURRENCY: Currency = Currency::Uzs;
-
-/// A card as the cashier typed it. The number and CVV are cleared from memory when this
-/// is dropped, and never written anywhere but the one request.
-#[derive(Clone)]
-pub struct CardInput {
-    pub number: Zeroizing<String>,
-    /// MMYY, as the wire wants it.
-    pub expiry: String,
-    pub cvv: Zeroizing<String>,
-    pub holder: String,
-    pub phone: String,
-}
-
-impl std::fmt::Debug for CardInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CardInput")
-            .field("number", &mask_pan(&self.number))
-            .field("expiry", &self.expiry)
-            .field("cvv", &"***")
-            .field("holder", &self.holder)
-            .field("phone", &self.phone)
-            .finish()
-    }
-}
-
 pub use crate::mask::{pan as mask_pan, token as mask_token};
-
-/// A hold as the cashier confirmed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HoldInput {
-    /// The journal row's id (`--id`); a new one when not given.
-    pub id: Option<String>,
-    pub card_token: String,
-    pub service_id: u64,
-    pub account: String,
-    pub amount: Amount,
-    pub minutes: u64,
-}
-
-/// What a card registration row keeps (no number, no CVV).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CardParams {
-    pub pan: String,
-    pub expiry: String,
-    pub holder: String,
-    pub phone: String,
-}
-
-/// Which request a hold row sends next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    Create,
-    Capture,
-    Cancel,
-}
-
-/// What a hold row keeps beside the common columns (the HoldId is its provider_ref).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HoldParams {
-    pub card_token: String,
-    pub service_id: u64,
-    pub account: String,
-    pub minutes: u64,
-    pub phase: Phase,
-    #[serde(default)]
-    pub partner_trx_id: Option<String>,
-}
-
-pub fn hold_params(op: &Operation) -> Option<HoldParams> {
-    op.params
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-}
-
-pub fn card_params(op: &Operation) -> Option<CardParams> {
-    op.params
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-}
-
-/// When a hold runs out: its row was committed just before the create went out, so this
-/// is, if anything, a little early.
-pub fn expires_at(op: &Operation) -> Option<i64> {
-    let minutes = i64::try_from(hold_params(op)?.minutes).ok()?;
-    Some(op.created_at.saturating_add(minutes.saturating_mul(60_000)))
-}
-
-/// Whether sending this row's next request again cannot do anything twice: a capture (same
-/// PartnerTrxId), a cancel, or a create whose HoldId is known (it becomes a check).
-pub fn repeat_safe(op: &Operation) -> bool {
-    match op.kind {
-        Kind::UpayHold => match hold_params(op).map(|p| p.phase) {
-            Some(Phase::Capture | Phase::Cancel) => true,
-            Some(Phase::Create) => op.provider_ref.is_some(),
-            None => false,
-        },
-        _ => false,
-    }
-}
 
 /// The UPay client, built from the config on first use.
 async fn client(ctx: &Ctx) -> &Result<UpayClient, String> {
@@ -142,28 +43,18 @@ pub async fn register(ctx: &Ctx, card: CardInput) {
         Ok(c) => c.clone(),
         Err(reason) => return not_configured(ctx, None, reason),
     };
-    let params = CardParams {
-        pan: mask_pan(&card.number),
-        expiry: card.expiry.clone(),
-        holder: card.holder.clone(),
-        phone: card.phone.clone(),
-    };
-    let Ok(params_json) = serde_json::to_string(&params) else {
-        return ctx.emit(Event::Trouble {
-            id: None,
-            key: "error.not_recorded",
-        });
-    };
-    let (endpoint, identity) = ctx.endpoint_of(Kind::UpayCard);
-    let new = NewOperation {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind: Kind::UpayCard,
-        amount: Amount::none(CURRENCY),
-        customer: params.pan.clone(),
-        customer_name: Some(card.holder.clone()),
-        endpoint,
-        identity,
-        params: Some(params_json),
+    let new = match card
+        .asked(uuid::Uuid::new_v4().to_string())
+        .into_new(&ctx.settings)
+    {
+        Ok(new) => new,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot write the card's parameters; nothing sent");
+            return ctx.emit(Event::Trouble {
+                id: None,
+                key: "error.not_recorded",
+            });
+        }
     };
     let id = new.id.clone();
     let holder = ctx.holder.clone();
@@ -289,22 +180,6 @@ async fn person(ctx: &Ctx, id: &str, facts: Facts, detail: String) -> Result<(),
     Ok(())
 }
 
-fn reply_facts(reply: &Reply) -> Facts {
-    Facts {
-        provider_status: Some(reply.code.clone()),
-        provider_message: reply.description.clone(),
-        provider_ref: reply.hold_id().map(str::to_string),
-        detail: reply.errors.clone().filter(|e| !e.is_empty()),
-    }
-}
-
-fn error_facts(code: &str, reply: &Reply) -> Facts {
-    Facts {
-        provider_status: Some(code.to_string()),
-        ..reply_facts(reply)
-    }
-}
-
 /// A card registration confirmed (or failed) by its signed notification or by the cashier
 /// who saw the customer confirm: `issued` → `completed` | `declined`.
 pub async fn confirm_card(ctx: &Ctx, target: CardTarget, confirmed: bool, note: String) {
@@ -375,60 +250,23 @@ pub async fn start_hold(ctx: &Ctx, hold: HoldInput, allow_duplicate: bool) {
     if let Err(reason) = client(ctx).await {
         return not_configured(ctx, hold.id.clone(), reason);
     }
-    let params = HoldParams {
-        card_token: hold.card_token.clone(),
-        service_id: hold.service_id,
-        account: hold.account.clone(),
-        minutes: hold.minutes,
-        phase: Phase::Create,
-        partner_trx_id: None,
-    };
-    let Ok(params_json) = serde_json::to_string(&params) else {
-        return ctx.emit(Event::Trouble {
-            id: None,
-            key: "error.not_recorded",
-        });
-    };
-    let (endpoint, identity) = ctx.endpoint_of(Kind::UpayHold);
-    let new = NewOperation {
-        id: hold
-            .id
+    let asked = hold.asked(
+        hold.id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-        kind: Kind::UpayHold,
-        amount: hold.amount,
-        customer: hold.account.clone(),
-        customer_name: Some(mask_token(&hold.card_token)),
-        endpoint,
-        identity,
-        params: Some(params_json),
-    };
+    );
     let mut shown = hold;
-    shown.id = Some(new.id.clone());
+    shown.id = Some(asked.id.clone());
     ctx.emit(Event::HoldNumbered {
         hold: shown.clone(),
     });
-    super::commit_and_drive(ctx, new, allow_duplicate, |existing| Event::DuplicateHold {
-        hold: shown,
-        existing,
+    super::commit_and_drive(ctx, asked, allow_duplicate, |existing| {
+        Event::DuplicateHold {
+            hold: shown,
+            existing,
+        }
     })
     .await;
-}
-
-/// Whether two hold rows are the same request (`--id` given twice).
-pub fn same_hold(existing: &Operation, asked: &NewOperation) -> bool {
-    let a = hold_params(existing);
-    let b = asked
-        .params
-        .as_deref()
-        .and_then(|p| serde_json::from_str::<HoldParams>(p).ok());
-    match (a, b) {
-        (Some(a), Some(b)) => {
-            (a.card_token, a.service_id, a.account, a.minutes)
-                == (b.card_token, b.service_id, b.account, b.minutes)
-        }
-        _ => false,
-    }
 }
 
 /// What the cashier asks of a held hold.
@@ -503,108 +341,6 @@ fn trx_floor() -> i64 {
     stamp.parse::<i64>().unwrap_or(0).saturating_mul(100)
 }
 
-/// What a check says of a hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HoldStatus {
-    Held,
-    Captured,
-    Cancelled,
-    Expired,
-    /// A status nobody documented: the row stays as it is, logged as an anomaly.
-    Unknown(String),
-}
-
-impl HoldStatus {
-    pub fn message_key(&self) -> &'static str {
-        match self {
-            HoldStatus::Held => "state.held",
-            HoldStatus::Captured => "upay.captured",
-            HoldStatus::Cancelled => "state.cancelled",
-            HoldStatus::Expired => "state.expired",
-            HoldStatus::Unknown(_) => "send.unknown_status",
-        }
-    }
-}
-
-/// Reads a check's reply: a `Status` element when there is one (the emulator writes it;
-/// document 004 lists none), otherwise a TransactionId or PartnerTrxId means captured
-/// and their absence means still held.
-pub fn hold_status(reply: &Reply) -> HoldStatus {
-    if let Some(s) = reply.field("Status").or_else(|| reply.field("status")) {
-        return match s.trim().to_ascii_lowercase().as_str() {
-            "held" | "hold" | "active" => HoldStatus::Held,
-            "captured" | "paid" | "payed" => HoldStatus::Captured,
-            "cancelled" | "canceled" => HoldStatus::Cancelled,
-            "expired" => HoldStatus::Expired,
-            _ => HoldStatus::Unknown(s.to_string()),
-        };
-    }
-    if reply.field("TransactionId").is_some() || reply.field("PartnerTrxId").is_some() {
-        HoldStatus::Captured
-    } else {
-        HoldStatus::Held
-    }
-}
-
-fn captured_facts(op: &Operation, reply: &Reply) -> Facts {
-    let mut detail = Vec::new();
-    for name in [
-        "TransactionId",
-        "ProcessTrxId",
-        "PartnerTrxId",
-        "PaymentDate",
-    ] {
-        if let Some(v) = reply.field(name) {
-            detail.push(format!("{name} {v}"));
-        }
-    }
-    if let Some(paid) = reply.field("PaymentAmount") {
-        detail.push(format!("PaymentAmount {paid}"));
-        if paid.trim().parse::<i64>().ok() != Some(op.amount.minor()) {
-            // Document 004: a captured amount other than the held one is shown, not hidden.
-            tracing::warn!(op = %op.id, held = op.amount.minor(), paid, "captured amount differs from the hold");
-            detail.push(format!(
-                "ANOMALY: captured {paid} tiyin, held {}",
-                op.amount.minor()
-            ));
-        }
-    }
-    Facts {
-        provider_status: Some(reply.code.clone()),
-        provider_message: reply.description.clone(),
-        provider_ref: None,
-        detail: (!detail.is_empty()).then(|| detail.join("; ")),
-    }
-}
-
-/// What a check's answer means for the row `op`.
-pub fn judge_check(op: &Operation, reply: &Reply) -> (Verdict, Facts, Option<Trouble>) {
-    let facts = Facts {
-        provider_ref: None,
-        ..reply_facts(reply)
-    };
-    match reply.outcome() {
-        Outcome::Ok => match hold_status(reply) {
-            HoldStatus::Captured => (
-                Verdict::Final(State::Completed),
-                captured_facts(op, reply),
-                None,
-            ),
-            HoldStatus::Cancelled => (Verdict::Final(State::Cancelled), facts, None),
-            HoldStatus::Expired => (Verdict::Final(State::Expired), facts, None),
-            HoldStatus::Held if expires_at(op).is_some_and(|t| now_ms() > t) => {
-                (Verdict::Final(State::Expired), facts, None)
-            }
-            HoldStatus::Held => (Verdict::Final(State::Held), facts, None),
-            HoldStatus::Unknown(s) => (Verdict::Pending, facts, Some(Trouble::UnknownStatus(s))),
-        },
-        Outcome::InProcess => (Verdict::Pending, facts, None),
-        Outcome::Error(code) | Outcome::Unknown(code) => {
-            (Verdict::Pending, facts, Some(Trouble::UnknownStatus(code)))
-        }
-    }
-}
-
 /// Sends the hold row's next request and judges the reply.
 pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>) {
     let upay = match client(ctx).await {
@@ -643,82 +379,24 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
                 return (Verdict::Pending, Facts::default(), Some(Trouble::NoStatus));
             };
             match upay.hold_payment(&hold_id, trx).await {
-                Ok(reply) => match reply.outcome() {
-                    Outcome::Ok => (
-                        Verdict::Final(State::Completed),
-                        captured_facts(op, &reply),
-                        None,
-                    ),
-                    Outcome::InProcess => (Verdict::Pending, reply_facts(&reply), None),
-                    // Unknown: the same capture again (same PartnerTrxId) is safe.
-                    Outcome::Unknown(code) => (
-                        Verdict::Pending,
-                        reply_facts(&reply),
-                        Some(Trouble::UnknownStatus(code)),
-                    ),
+                Ok(reply) => match judge_capture(op, &reply) {
+                    Ok(judged) => judged,
                     // Refused: the hold may be cancelled, expired or still held; a check
                     // says which (a refused capture leaves it held).
-                    Outcome::Error(code) => {
-                        refused_then_check(upay, op, &hold_id, &code, &reply).await
-                    }
+                    Err(code) => refused_then_check(upay, op, &hold_id, &code, &reply).await,
                 },
                 Err(e) => (Verdict::Pending, Facts::default(), Some(Trouble::Send(e))),
             }
         }
         (Phase::Cancel, Some(hold_id)) => match upay.hold_cancel(&hold_id).await {
-            Ok(reply) => match reply.outcome() {
-                Outcome::Ok => (
-                    Verdict::Final(State::Cancelled),
-                    Facts {
-                        provider_ref: None,
-                        ..reply_facts(&reply)
-                    },
-                    None,
-                ),
-                Outcome::InProcess => (Verdict::Pending, reply_facts(&reply), None),
-                Outcome::Unknown(code) => (
-                    Verdict::Pending,
-                    reply_facts(&reply),
-                    Some(Trouble::UnknownStatus(code)),
-                ),
-                Outcome::Error(code) => refused_then_check(upay, op, &hold_id, &code, &reply).await,
+            Ok(reply) => match judge_cancel(&reply) {
+                Ok(judged) => judged,
+                Err(code) => refused_then_check(upay, op, &hold_id, &code, &reply).await,
             },
             Err(e) => (Verdict::Pending, Facts::default(), Some(Trouble::Send(e))),
         },
         // A capture or cancel without a HoldId cannot be: a person looks.
         (_, None) => (Verdict::Pending, Facts::default(), Some(Trouble::NoStatus)),
-    }
-}
-
-/// What a create's answer means for the row (public for the property tests in
-/// `tests/fuzz.rs`, like [`judge_check`]).
-pub fn judge_create(reply: &Reply) -> (Verdict, Facts, Option<Trouble>) {
-    let facts = reply_facts(reply);
-    match (reply.outcome(), reply.hold_id()) {
-        (Outcome::Ok, Some(_)) => (Verdict::Final(State::Held), facts, None),
-        // In process with its HoldId: the next attempt checks it (poll.rs sees the ref).
-        (Outcome::InProcess, Some(_)) => (Verdict::Pending, facts, None),
-        (Outcome::Error(_), Some(_)) => (
-            Verdict::Pending,
-            facts,
-            Some(Trouble::UnknownStatus(reply.code.clone())),
-        ),
-        // "ERR – fail": the provider answered and placed nothing.
-        (Outcome::Error(_), None) => (Verdict::Final(State::Declined), facts, None),
-        // A code of no documented form: nothing is known, a hold may exist.
-        (Outcome::Unknown(code), _) => {
-            (Verdict::Pending, facts, Some(Trouble::UnknownStatus(code)))
-        }
-        // OK without a HoldId, or in process without one: a hold may exist that kassa
-        // cannot name; never sent again (rule 2).
-        (Outcome::Ok | Outcome::InProcess, None) => (
-            Verdict::Pending,
-            facts,
-            Some(Trouble::UnknownStatus(format!(
-                "{} without HoldId",
-                reply.code
-            ))),
-        ),
     }
 }
 
@@ -729,7 +407,7 @@ async fn check_row(
     target: &str,
 ) -> (Verdict, Facts, Option<Trouble>) {
     match upay.hold_check(by, target).await {
-        Ok(reply) => judge_check(op, &reply),
+        Ok(reply) => judge_check(op, &reply, now_ms()),
         Err(e) => (Verdict::Pending, Facts::default(), Some(Trouble::Send(e))),
     }
 }
@@ -804,7 +482,7 @@ pub async fn check(ctx: &Ctx, by: CheckBy, target: String) {
         op: row.clone(),
     };
     if let Some(op) = row.filter(|op| op.state == State::Held) {
-        if let (Verdict::Final(to), facts, _) = judge_check(&op, &reply) {
+        if let (Verdict::Final(to), facts, _) = judge_check(&op, &reply, now_ms()) {
             let holder = ctx.holder.clone();
             let rid = op.id.clone();
             match db(ctx, move |j| j.transition(&rid, &holder, to, &facts)).await {
@@ -818,39 +496,4 @@ pub async fn check(ctx: &Ctx, by: CheckBy, target: String) {
     }
     ctx.emit(Event::HoldChecked { answer });
     ctx.emit_counts().await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_check_without_status_reads_transaction_fields() {
-        let mut r = Reply {
-            code: "OK".into(),
-            ..Reply::default()
-        };
-        assert_eq!(hold_status(&r), HoldStatus::Held);
-        r.fields.insert("TransactionId".into(), "14551222".into());
-        assert_eq!(hold_status(&r), HoldStatus::Captured);
-        r.fields.insert("Status".into(), "Cancelled".into());
-        assert_eq!(hold_status(&r), HoldStatus::Cancelled);
-        r.fields.insert("Status".into(), "7".into());
-        assert_eq!(hold_status(&r), HoldStatus::Unknown("7".into()));
-    }
-
-    #[test]
-    fn a_create_failure_without_hold_id_is_declined_and_with_one_is_not() {
-        let mut r = Reply {
-            code: "STPIMS-ERR-020".into(),
-            ..Reply::default()
-        };
-        assert_eq!(judge_create(&r).0, Verdict::Final(State::Declined));
-        r.fields.insert("HoldId".into(), "3794392756034717".into());
-        assert_eq!(judge_create(&r).0, Verdict::Pending);
-        r.code = "OK".into();
-        assert_eq!(judge_create(&r).0, Verdict::Final(State::Held));
-        r.fields.clear();
-        assert_eq!(judge_create(&r).0, Verdict::Pending, "OK without a HoldId");
-    }
 }

@@ -5,47 +5,13 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use super::{Ctx, Event, Trouble, Verdict, db};
 use crate::config::{KeySource, WebmoneySettings, WmAuth};
-use crate::journal::{Facts, Kind, NewOperation, Operation, State};
-use crate::money::Amount;
+use crate::flows::webmoney::{WmInvoice, judge, params_of};
+use crate::journal::{Facts, Operation};
 use crate::providers::SendError;
 use crate::providers::webmoney::signer::Signer;
-use crate::providers::webmoney::{Auth, Invoice, Reply, X1Client, retval_key};
-
-/// An invoice exactly as the cashier confirmed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WmInvoice {
-    /// Given with `--id`; otherwise the next from the journal's counter when committed.
-    pub orderid: Option<u64>,
-    pub customer_wmid: String,
-    pub purse: String,
-    pub amount: Amount,
-    pub desc: String,
-    pub address: String,
-    pub period: u8,
-    pub expiration: u8,
-}
-
-/// What an invoice row keeps beside the common columns (no secrets).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Params {
-    pub orderid: u64,
-    pub customer_wmid: String,
-    pub purse: String,
-    pub desc: String,
-    pub address: String,
-    pub period: u8,
-    pub expiration: u8,
-}
-
-pub fn params_of(op: &Operation) -> Option<Params> {
-    op.params
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-}
+use crate::providers::webmoney::{Auth, Invoice, X1Client};
 
 /// Builds the X1 client from the config: the certificate for Light, the opened key for
 /// Classic. An error says what is missing, for the cashier and the log.
@@ -153,39 +119,13 @@ pub async fn start(ctx: &Ctx, inv: WmInvoice, allow_duplicate: bool) {
             }
         },
     };
-    let params = Params {
-        orderid,
-        customer_wmid: inv.customer_wmid.clone(),
-        purse: inv.purse.clone(),
-        desc: inv.desc.clone(),
-        address: inv.address.clone(),
-        period: inv.period,
-        expiration: inv.expiration,
-    };
-    let Ok(params_json) = serde_json::to_string(&params) else {
-        ctx.emit(Event::Trouble {
-            id: None,
-            key: "error.not_recorded",
-        });
-        return;
-    };
-    let (endpoint, identity) = ctx.endpoint_of(Kind::WebmoneyInvoice);
-    let new = NewOperation {
-        id: orderid.to_string(),
-        kind: Kind::WebmoneyInvoice,
-        amount: inv.amount,
-        customer: inv.customer_wmid.clone(),
-        customer_name: None,
-        endpoint,
-        identity,
-        params: Some(params_json),
-    };
+    let asked = inv.asked(orderid);
     let mut shown = inv;
     shown.orderid = Some(orderid);
     ctx.emit(Event::InvoiceNumbered {
         invoice: shown.clone(),
     });
-    super::commit_and_drive(ctx, new, allow_duplicate, |existing| {
+    super::commit_and_drive(ctx, asked, allow_duplicate, |existing| {
         Event::DuplicateInvoice {
             invoice: shown,
             existing,
@@ -232,54 +172,4 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
     };
     tracing::info!(op = %op.id, reqn, "sending X1 invoice");
     judge(&client.send(&inv, reqn).await, op.amount)
-}
-
-/// retval 0: issued (the kind's "completed"); any other retval: rejected, nothing was
-/// created; no readable answer: unknown (and X1 is never sent twice automatically).
-pub fn judge(result: &Result<Reply, SendError>, sent: Amount) -> (Verdict, Facts, Option<Trouble>) {
-    match result {
-        Ok(r) if r.retval == 0 => {
-            let inv = r.invoice.clone().unwrap_or_default();
-            // An invoice for another amount than was asked is issued all the same (it exists
-            // at WebMoney), and said loudly: an anomaly for the cashier and the log.
-            let anomaly = inv.amount.filter(|a| *a != sent).map(|a| {
-                tracing::warn!(sent = %sent.to_wire_decimal(), got = %a.to_wire_decimal(), "X1 invoice amount differs");
-                format!(
-                    "ANOMALY: issued for {} but {} was asked; ",
-                    a.to_wire_decimal(),
-                    sent.to_wire_decimal()
-                )
-            });
-            let facts = Facts {
-                provider_status: Some("retval 0".into()),
-                provider_message: r.retdesc.clone().filter(|d| !d.is_empty()),
-                provider_ref: inv.id.clone(),
-                detail: Some(format!(
-                    "{}invoice {} number {} state {} created {}",
-                    anomaly.unwrap_or_default(),
-                    inv.id.as_deref().unwrap_or("-"),
-                    inv.ts.as_deref().unwrap_or("-"),
-                    inv.state
-                        .map(|s| s.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    inv.datecrt.as_deref().unwrap_or("-"),
-                )),
-            };
-            (Verdict::Final(State::Completed), facts, None)
-        }
-        Ok(r) => {
-            let facts = Facts {
-                provider_status: Some(format!("retval {}", r.retval)),
-                provider_message: r.retdesc.clone().filter(|d| !d.is_empty()),
-                provider_ref: None,
-                detail: Some(retval_key(r.retval)),
-            };
-            (Verdict::Final(State::Rejected), facts, None)
-        }
-        Err(e) => (
-            Verdict::Pending,
-            Facts::default(),
-            Some(Trouble::Send(e.clone())),
-        ),
-    }
 }

@@ -14,110 +14,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::{Ctx, Event, Trouble, Verdict, db};
 use crate::config::Secret;
-use crate::journal::{Facts, Kind, NewOperation, Operation, State};
-use crate::money::Amount;
+use crate::flows::wooppay::{
+    WpInvoice, default_death_date, final_state, find_record, judge_create, judge_status,
+    operation_id, params_of, reconcile,
+};
+use crate::journal::{Facts, Kind, Operation, State};
 use crate::providers::SendError;
 use crate::providers::wooppay::client::WooppayClient;
-use crate::providers::wooppay::codec::{InvoiceRequest, Record, Reply, Variant};
-use crate::providers::wooppay::{ErrorClass, OpStatus, error_class, error_key};
-
-/// How late after its deathDate an unpaid invoice counts as expired: the provider's clock
-/// and ours may differ, and a payment made at the last second needs time to show.
-pub const EXPIRY_GRACE: Duration = Duration::from_secs(300);
+use crate::providers::wooppay::codec::{InvoiceRequest, Record, Variant};
+use crate::providers::wooppay::{OpStatus, error_key};
 
 /// The longest wait between two status polls of an issued invoice: a customer is standing
 /// at the till with the phone in hand.
 pub const STATUS_POLL_MAX: Duration = Duration::from_secs(5);
-
-/// The deathDate format of the document (`ГГГГ-ММ-ДД ЧЧ:ММ:СС`), local time.
-pub const DEATH_DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
-
-/// An invoice exactly as the cashier confirmed it: this value is what gets sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WpInvoice {
-    /// The referenceId, made when the cashier confirms (or given with `--id`).
-    pub reference_id: String,
-    pub variant: Variant,
-    pub amount: Amount,
-    pub description: String,
-    pub phone: String,
-    pub email: String,
-    pub service: String,
-    /// `YYYY-MM-DD HH:MM:SS`, local time; empty: the worker sets now + `invoice_ttl_minutes`
-    /// before the row is committed, so every invoice has one.
-    pub death_date: String,
-    pub back_url: String,
-    pub request_url: String,
-    pub add_info: String,
-    pub card_forbidden: bool,
-    /// The mobile variant's SMS code: memory only, never journaled or logged.
-    pub sms_code: Option<Secret>,
-}
-
-/// What an invoice row keeps beside the common columns (no SMS code, no secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Params {
-    pub variant: Variant,
-    pub description: String,
-    pub phone: String,
-    pub email: String,
-    pub service: String,
-    pub death_date: String,
-    pub back_url: String,
-    pub request_url: String,
-    pub add_info: String,
-    pub card_forbidden: bool,
-}
-
-impl WpInvoice {
-    pub fn params(&self) -> Params {
-        Params {
-            variant: self.variant,
-            description: self.description.clone(),
-            phone: self.phone.clone(),
-            email: self.email.clone(),
-            service: self.service.clone(),
-            death_date: self.death_date.clone(),
-            back_url: self.back_url.clone(),
-            request_url: self.request_url.clone(),
-            add_info: self.add_info.clone(),
-            card_forbidden: self.card_forbidden,
-        }
-    }
-}
-
-pub fn params_of(op: &Operation) -> Option<Params> {
-    op.params
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-}
-
-/// Whom an invoice is for, in the journal's customer column: the phone, the e-mail, the
-/// service, or the description.
-pub fn customer_of(p: &Params) -> String {
-    [&p.phone, &p.email, &p.service, &p.description]
-        .into_iter()
-        .find(|s| !s.is_empty())
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// The deathDate `ttl_minutes` from now, local time.
-pub fn default_death_date(ttl_minutes: u64) -> String {
-    let minutes = i64::try_from(ttl_minutes).unwrap_or(60);
-    (chrono::Local::now() + chrono::Duration::minutes(minutes))
-        .format(DEATH_DATE_FORMAT)
-        .to_string()
-}
-
-/// The operation's payment link, as kept on an issued row.
-pub fn operation_url(op: &Operation) -> Option<&str> {
-    op.detail.as_deref().filter(|d| d.starts_with("http"))
-}
 
 /// Why a call that moves no money gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,32 +85,14 @@ pub async fn start(ctx: &Ctx, mut inv: WpInvoice, allow_duplicate: bool) {
         });
         return;
     }
-    let params = inv.params();
-    let Ok(params_json) = serde_json::to_string(&params) else {
-        ctx.emit(Event::Trouble {
-            id: Some(inv.reference_id.clone()),
-            key: "error.not_recorded",
-        });
-        return;
-    };
     if let Some(code) = &inv.sms_code {
         if let Ok(mut codes) = ctx.sms_codes.lock() {
             codes.insert(inv.reference_id.clone(), code.clone());
         }
     }
-    let (endpoint, identity) = ctx.endpoint_of(Kind::WooppayInvoice);
-    let new = NewOperation {
-        id: inv.reference_id.clone(),
-        kind: Kind::WooppayInvoice,
-        amount: inv.amount,
-        customer: customer_of(&params),
-        customer_name: None,
-        endpoint,
-        identity,
-        params: Some(params_json),
-    };
+    let asked = inv.asked();
     let id = inv.reference_id.clone();
-    super::commit_and_drive(ctx, new, allow_duplicate, |existing| {
+    super::commit_and_drive(ctx, asked, allow_duplicate, |existing| {
         Event::DuplicateWooppay {
             invoice: inv,
             existing,
@@ -296,123 +189,22 @@ async fn create(
     judged
 }
 
-fn reconcile(reason: &'static str, detail: &str) -> (Verdict, Facts, Option<Trouble>) {
-    (
-        Verdict::Reconcile(reason, detail.to_string()),
-        Facts::default(),
-        None,
-    )
-}
-
-fn code_facts(code: i64) -> Facts {
-    Facts {
-        provider_status: Some(format!("error {code}")),
-        provider_message: None,
-        provider_ref: None,
-        detail: Some(error_key(code)),
-    }
-}
-
-/// What a create's reply means for the row (`op` as it is before this reply).
-pub fn judge_create(
-    op: &Operation,
-    result: &Result<Reply, SendError>,
-) -> (Verdict, Facts, Option<Trouble>) {
-    let reply = match result {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                Verdict::Pending,
-                Facts::default(),
-                Some(Trouble::Send(e.clone())),
-            );
-        }
-    };
-    if reply.ok() {
-        return match reply.invoice() {
-            Some(issued) => (
-                Verdict::Open(State::Issued),
-                Facts {
-                    provider_status: Some("issued".into()),
-                    provider_message: None,
-                    provider_ref: Some(issued.operation_id.to_string()),
-                    detail: Some(issued.operation_url),
-                },
-                None,
-            ),
-            // "Done" without the operation: it may exist; ask again (a repeat says 221).
-            None => (Verdict::Pending, Facts::default(), Some(Trouble::NoStatus)),
-        };
-    }
-    let code = reply.error_code;
-    match error_class(code) {
-        ErrorClass::AlreadyCreated => match &op.provider_ref {
-            // Issued before (this is a repeat): keep following the known operation.
-            Some(_) => (Verdict::Open(State::Issued), code_facts(code), None),
-            None => (
-                Verdict::Reconcile(
-                    "recon.wooppay_exists",
-                    "error 221: the invoice exists at Wooppay, its operationId is not known".into(),
-                ),
-                code_facts(code),
-                None,
-            ),
-        },
-        // A refusal on a repeat does not prove the first attempt created nothing.
-        ErrorClass::NothingCreated if op.attempts > 1 => (
-            Verdict::Reconcile(
-                "recon.wooppay_refused_on_repeat",
-                format!("error {code} on attempt {}", op.attempts),
-            ),
-            code_facts(code),
-            None,
-        ),
-        ErrorClass::NothingCreated => (Verdict::Final(State::Rejected), code_facts(code), None),
-        ErrorClass::Session | ErrorClass::MayHaveHappened => (
-            Verdict::Pending,
-            code_facts(code),
-            Some(Trouble::Code(code)),
-        ),
-    }
-}
-
 async fn poll_status(
     ctx: &Ctx,
     client: &WooppayClient,
     op: &Operation,
 ) -> (Verdict, Facts, Option<Trouble>) {
-    let Some(operation_id) = op
-        .provider_ref
-        .as_deref()
-        .and_then(|r| r.parse::<i64>().ok())
-    else {
+    let Some(operation_id) = operation_id(op) else {
         return reconcile(
             "recon.wooppay_exists",
             "the invoice is issued but its operationId is not known",
         );
     };
     let result = client.operation_data(&[operation_id]).await;
-    let record = match &result {
-        Ok(r) if r.ok() => r.records().0.into_iter().find(|rec| rec.id == operation_id),
-        Ok(r) => {
-            return (
-                Verdict::Pending,
-                Facts::default(),
-                Some(Trouble::Code(r.error_code)),
-            );
-        }
-        Err(e) => {
-            return (
-                Verdict::Pending,
-                Facts::default(),
-                Some(Trouble::Send(e.clone())),
-            );
-        }
+    let rec = match find_record(operation_id, &result) {
+        Ok(rec) => rec,
+        Err(trouble) => return (Verdict::Pending, Facts::default(), Some(trouble)),
     };
-    let Some(rec) = record else {
-        return (Verdict::Pending, Facts::default(), Some(Trouble::NoStatus));
-    };
-    let status = rec.status.map(OpStatus::from_code);
     let tag = rec.status.map(|s| format!("status {s}"));
     if tag != op.provider_status {
         note(ctx, &op.id, "record", rec.summary()).await;
@@ -427,11 +219,26 @@ async fn poll_status(
         )
         .await;
     }
-    let facts = Facts {
-        provider_status: tag,
-        ..Facts::default()
-    };
-    judge_status(ctx, op, status, facts, &rec).await
+    let judged = judge_status(op, &rec, chrono::Local::now().naive_local());
+    if judged.0 == Verdict::Final(State::Reversed) {
+        // Paid, then reversed before we saw it paid: record both, visibly (rule 4).
+        let holder = ctx.holder.clone();
+        let rid = op.id.clone();
+        let paid = Facts {
+            provider_status: Some("status 4".into()),
+            detail: Some(format!("paid, then reported reversed: {}", rec.summary())),
+            ..Facts::default()
+        };
+        if let Err(e) = db(ctx, move |j| {
+            j.transition(&rid, &holder, State::Completed, &paid)
+        })
+        .await
+        {
+            tracing::warn!(op = %op.id, error = %e, "could not record the payment before its reversal");
+        }
+        tracing::warn!(op = %op.id, status = ?rec.status, "Wooppay reports the paid invoice reversed");
+    }
+    judged
 }
 
 async fn note(ctx: &Ctx, id: &str, kind: &'static str, detail: String) {
@@ -439,64 +246,6 @@ async fn note(ctx: &Ctx, id: &str, kind: &'static str, detail: String) {
     if let Err(e) = db(ctx, move |j| j.note(&rid, kind, &detail)).await {
         tracing::warn!(op = %id, error = %e, "could not note a Wooppay record");
     }
-}
-
-async fn judge_status(
-    ctx: &Ctx,
-    op: &Operation,
-    status: Option<OpStatus>,
-    facts: Facts,
-    rec: &Record,
-) -> (Verdict, Facts, Option<Trouble>) {
-    match status {
-        Some(OpStatus::Paid) => (Verdict::Final(State::Completed), facts, None),
-        Some(OpStatus::Declined) => (Verdict::Final(State::Declined), facts, None),
-        Some(OpStatus::Deleted) => (Verdict::Final(State::Cancelled), facts, None),
-        Some(OpStatus::Reversed(_)) => {
-            // Paid, then reversed before we saw it paid: record both, visibly (rule 4).
-            let holder = ctx.holder.clone();
-            let rid = op.id.clone();
-            let paid = Facts {
-                provider_status: Some("status 4".into()),
-                detail: Some(format!("paid, then reported reversed: {}", rec.summary())),
-                ..Facts::default()
-            };
-            if let Err(e) = db(ctx, move |j| {
-                j.transition(&rid, &holder, State::Completed, &paid)
-            })
-            .await
-            {
-                tracing::warn!(op = %op.id, error = %e, "could not record the payment before its reversal");
-            }
-            tracing::warn!(op = %op.id, status = ?rec.status, "Wooppay reports the paid invoice reversed");
-            (Verdict::Final(State::Reversed), facts, None)
-        }
-        Some(OpStatus::Open(_)) if past_death_date(op) => {
-            (Verdict::Final(State::Expired), facts, None)
-        }
-        Some(OpStatus::Open(_)) => (Verdict::Pending, facts, None),
-        Some(OpStatus::Unknown(n)) => {
-            tracing::warn!(op = %op.id, status = n, "ANOMALY: Wooppay status nobody documented; still issued");
-            (
-                Verdict::Pending,
-                facts,
-                Some(Trouble::UnknownStatus(n.to_string())),
-            )
-        }
-        None => (Verdict::Pending, facts, Some(Trouble::NoStatus)),
-    }
-}
-
-/// Whether the invoice's deathDate (plus the grace) has passed.
-fn past_death_date(op: &Operation) -> bool {
-    let Some(p) = params_of(op) else {
-        return false;
-    };
-    let Ok(death) = chrono::NaiveDateTime::parse_from_str(&p.death_date, DEATH_DATE_FORMAT) else {
-        return false;
-    };
-    let grace = chrono::Duration::from_std(EXPIRY_GRACE).unwrap_or_default();
-    chrono::Local::now().naive_local() > death + grace
 }
 
 /// `core_requestConfirmationCode`, once: never repeated automatically (DESIGN.md rule 2).
@@ -617,11 +366,16 @@ pub async fn notified(ctx: &Ctx) {
 /// Moves a known row by a status answer, where the move is legal: issued to a final
 /// state, completed to reversed. Anything else is left as it is.
 async fn apply_status(ctx: &Ctx, op: Operation, rec: &Record) -> Operation {
-    let to = match (op.state, rec.status.map(OpStatus::from_code)) {
-        (State::Completed, Some(OpStatus::Reversed(_))) => Some(State::Reversed),
-        (State::Issued, Some(OpStatus::Paid)) => Some(State::Completed),
-        (State::Issued, Some(OpStatus::Declined)) => Some(State::Declined),
-        (State::Issued, Some(OpStatus::Deleted)) => Some(State::Cancelled),
+    let settles = rec
+        .status
+        .map(OpStatus::from_code)
+        .and_then(|s| final_state(&s));
+    let to = match (op.state, settles) {
+        (State::Completed, Some(State::Reversed)) => Some(State::Reversed),
+        // Reversed before it was seen paid: the poller records both moves; this one
+        // leaves it to it.
+        (State::Issued, Some(State::Reversed)) => None,
+        (State::Issued, to) => to,
         _ => None,
     };
     let Some(to) = to else {

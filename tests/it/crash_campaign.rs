@@ -951,7 +951,7 @@ fn agrees(flow: Flow, r: &Operation, state: State, e: Option<&Value>) -> Result<
             )
         }
         (Flow::Pay, State::Completed) => {
-            let vd = kassa::worker::pay::params_of(r).map(|p| p.value_date);
+            let vd = kassa::flows::pay::params_of(r).map(|p| p.value_date);
             matches!(status("status").as_deref(), Some("COMPLETED" | "succeeded"))
                 && status("value_date") == vd
         }
@@ -971,7 +971,7 @@ fn agrees(flow: Flow, r: &Operation, state: State, e: Option<&Value>) -> Result<
             e["state"] == "held" && r.provider_ref.as_deref() == e["hold_id"].as_str()
         }),
         (Flow::HoldCapture, State::Completed) => {
-            let trx = kassa::worker::upay::hold_params(r).and_then(|p| p.partner_trx_id);
+            let trx = kassa::flows::upay::hold_params(r).and_then(|p| p.partner_trx_id);
             e.is_some_and(|e| {
                 e["state"] == "captured" && e["partner_trx_id"].as_str() == trx.as_deref()
             })

@@ -104,7 +104,7 @@ async fn a_person_records_the_outcome_of_a_row_that_needs_reconciliation() {
     let (worker, mut events) = h.worker();
     // A WebMoney invoice whose reply is lost waits for a person (X1 does not deduplicate).
     h.emulator.queue_faults("reset").unwrap();
-    let inv = kassa::worker::webmoney::WmInvoice {
+    let inv = kassa::flows::webmoney::WmInvoice {
         orderid: Some(77),
         customer_wmid: "405002833238".into(),
         purse: kassa::emulator::webmoney::DEMO_PURSE.into(),

@@ -12,8 +12,9 @@ use crate::common;
 use std::time::Duration;
 
 use common::{Harness, kassa, wait_for, write_config};
+use kassa::flows::upay::{CardInput, HoldInput};
 use kassa::journal::{Operation, State};
-use kassa::worker::upay::{CardInput, CardTarget, HoldAction, HoldInput};
+use kassa::worker::upay::{CardTarget, HoldAction};
 use kassa::worker::{Command, Event};
 use zeroize::Zeroizing;
 

@@ -24,6 +24,8 @@ use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use kassa::config::{ConfigFile, Settings};
+use kassa::flows::{Verdict, cash_in as w_cash_in, pay as w_pay, upay as w_upay};
+use kassa::flows::{webmoney as w_wm, wooppay as w_wooppay};
 use kassa::journal::{Kind, Operation, State};
 use kassa::money::{Amount, Currency, MAX_MINOR};
 use kassa::providers::allpay::{cash_in, terminal};
@@ -33,8 +35,6 @@ use kassa::providers::webmoney as wm;
 use kassa::providers::wooppay::codec::{self as wooppay, Variant};
 use kassa::providers::wooppay::{ErrorClass, OpStatus, error_class};
 use kassa::providers::{SendError, reply_error};
-use kassa::worker::{Verdict, cash_in as w_cash_in, pay as w_pay, upay as w_upay};
-use kassa::worker::{webmoney as w_wm, wooppay as w_wooppay};
 
 // ------------------------------------------------------------------------------------------
 // The runner: a property, its default case count (PROPTEST_CASES overrides it), the count
@@ -669,7 +669,7 @@ fn upay_create_justify(root: &Element, b: &[u8], v: &Verdict) -> Result<(), Stri
 
 fn upay_check_verdict(b: &[u8]) -> Verdict {
     match upay::decode("partnerHoldCheckIPS", b) {
-        Ok(r) => w_upay::judge_check(&hold_row(), &r).0,
+        Ok(r) => w_upay::judge_check(&hold_row(), &r, kassa::journal::now_ms()).0,
         Err(_) => Verdict::Pending,
     }
 }
@@ -701,17 +701,20 @@ fn upay_check_justify(root: &Element, b: &[u8], v: &Verdict) -> Result<(), Strin
     }
 }
 
+/// The capture's own judge; a refusal (which the worker answers with a check, judged
+/// above) is pending here.
 fn upay_capture_verdict(b: &[u8]) -> Verdict {
-    // worker::upay::send: an OK capture is completed, an OK cancel cancelled; everything
-    // else is pending or asks a check (judged above).
-    match upay::decode("partnerHoldPaymentIPS", b).map(|r| r.outcome()) {
-        Ok(upay::Outcome::Ok) => Verdict::Final(State::Completed),
-        _ => Verdict::Pending,
-    }
+    upay::decode("partnerHoldPaymentIPS", b)
+        .ok()
+        .and_then(|r| w_upay::judge_capture(&hold_row(), &r).ok())
+        .map_or(Verdict::Pending, |judged| judged.0)
 }
 
-fn upay_capture_justify(root: &Element, b: &[u8], _v: &Verdict) -> Result<(), String> {
-    upay_code_ok(root, b)
+fn upay_capture_justify(root: &Element, b: &[u8], v: &Verdict) -> Result<(), String> {
+    match v {
+        Verdict::Final(State::Completed) => upay_code_ok(root, b),
+        other => Err(format!("{other:?} is not a verdict a capture gives")),
+    }
 }
 
 fn wooppay_create_verdict_for(variant: Variant, attempts: u32, b: &[u8]) -> Verdict {
@@ -763,26 +766,16 @@ fn wooppay_create_justify(root: &Element, b: &[u8], v: &Verdict) -> Result<(), S
     }
 }
 
-/// worker::wooppay::poll_status, its pure part: the record with our operationId and what
-/// its status number means (past the deathDate an open one expires: not taken here).
+/// The status judge of the worker on an issued row with no deathDate (so it never
+/// expires by the clock here).
 fn wooppay_status_verdict(b: &[u8]) -> Verdict {
-    let Ok(r) = wooppay::decode("cash_getOperationData", b) else {
-        return Verdict::Pending;
-    };
-    if !r.ok() {
-        return Verdict::Pending;
-    }
-    let rec = r
-        .records()
-        .0
-        .into_iter()
-        .find(|rec| rec.id == WOOPPAY_OPERATION_ID);
-    match rec.and_then(|r| r.status).map(OpStatus::from_code) {
-        Some(OpStatus::Paid) => Verdict::Final(State::Completed),
-        Some(OpStatus::Declined) => Verdict::Final(State::Declined),
-        Some(OpStatus::Deleted) => Verdict::Final(State::Cancelled),
-        Some(OpStatus::Reversed(_)) => Verdict::Final(State::Reversed),
-        _ => Verdict::Pending,
+    let r = wooppay::decode("cash_getOperationData", b).map_err(reply_error);
+    let mut op = wooppay_row(1);
+    op.state = State::Issued;
+    op.provider_ref = Some(WOOPPAY_OPERATION_ID.to_string());
+    match w_wooppay::find_record(WOOPPAY_OPERATION_ID, &r) {
+        Ok(rec) => w_wooppay::judge_status(&op, &rec, chrono::Local::now().naive_local()).0,
+        Err(_) => Verdict::Pending,
     }
 }
 

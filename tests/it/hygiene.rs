@@ -180,7 +180,7 @@ async fn after_every_flow_the_journal_the_log_and_the_screens_hold_no_secret() {
             ids.push(op.id.clone());
             ids.extend(op.provider_ref.clone());
             // A payment link is for the customer to open: its key is not a secret.
-            if let Some(url) = kassa::worker::wooppay::operation_url(&op) {
+            if let Some(url) = kassa::flows::wooppay::operation_url(&op) {
                 ids.extend(url.split("key=").nth(1).map(|k| k.to_string()));
             }
             if let Some(p) = op.params.as_deref() {

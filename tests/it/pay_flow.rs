@@ -8,8 +8,9 @@ use crate::common;
 
 use common::{Harness, kzt, wait_for};
 use kassa::emulator::allpay_terminal as magic;
+use kassa::flows::pay::UtilityPayment;
 use kassa::journal::{Operation, State};
-use kassa::worker::pay::{CheckOutcome, UtilityPayment};
+use kassa::worker::pay::CheckOutcome;
 use kassa::worker::{Command, Event, Worker};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -117,7 +118,7 @@ async fn a_payment_completes_once_with_one_rrn_and_one_value_date() {
     assert_eq!(ledger[0].rrn, id);
     assert_eq!(ledger[0].amount, "1000.5");
     assert_eq!(ledger[0].requests, 3);
-    let params = kassa::worker::pay::params_of(&op).unwrap();
+    let params = kassa::flows::pay::params_of(&op).unwrap();
     assert_eq!(
         ledger[0].value_date, params.value_date,
         "the recorded valueDate went out"

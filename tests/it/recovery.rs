@@ -190,7 +190,7 @@ async fn a_utility_payment_killed_mid_request_is_finished_once_after_restart() {
     assert!(ledger[0].requests >= 2);
     // The re-send after the restart carried the valueDate committed before the first send.
     let op = h.journal().get(&id).unwrap();
-    let params = kassa::worker::pay::params_of(&op).unwrap();
+    let params = kassa::flows::pay::params_of(&op).unwrap();
     assert_eq!(ledger[0].value_date, params.value_date);
 }
 

@@ -10,13 +10,15 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use kassa::app::screens::cash_in::{Field, Step};
 use kassa::app::screens::wooppay::{CodePhase, Step as WpStep};
 use kassa::app::{Model, Msg, Overlay, ScreenId, update, view};
+use kassa::flows::pay::{Payee, UtilityPayment};
+use kassa::flows::wooppay::WpInvoice;
 use kassa::i18n::Lang;
 use kassa::journal::{AuditEvent, Kind, Operation, State, StatusFilter};
 use kassa::money::{Amount, Currency};
 use kassa::providers::allpay::cash_in::UserInfo;
 use kassa::providers::wooppay::codec::Variant;
-use kassa::worker::pay::{self, Payee, UtilityPayment};
-use kassa::worker::wooppay::{WpFailure, WpInvoice};
+use kassa::worker::pay::{self};
+use kassa::worker::wooppay::WpFailure;
 use kassa::worker::{CashInPayment, CheckOutcome, Command, Event};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -708,7 +710,7 @@ fn pay_snapshots() {
 
 // ---- the WebMoney invoice screen ------------------------------------------------------
 
-use kassa::worker::webmoney::WmInvoice;
+use kassa::flows::webmoney::WmInvoice;
 
 fn wm_model(lang: Lang) -> Model {
     let mut m = model(lang);

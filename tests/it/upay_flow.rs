@@ -10,10 +10,11 @@ use crate::common;
 use std::time::Duration;
 
 use common::{Harness, kassa, wait_for, write_config};
+use kassa::flows::upay::{CardInput, HoldInput, hold_params};
 use kassa::journal::{Kind, ListFilter, Operation, State};
 use kassa::money::{Amount, Currency};
 use kassa::providers::upay::codec::CheckBy;
-use kassa::worker::upay::{CardInput, CardTarget, HoldAction, HoldInput, hold_params};
+use kassa::worker::upay::{CardTarget, HoldAction};
 use kassa::worker::{Command, Event, Worker};
 use tokio::sync::mpsc::UnboundedReceiver;
 use zeroize::Zeroizing;
@@ -293,7 +294,7 @@ async fn signed_notifications_confirm_cards_and_trigger_checks_bad_ones_change_n
     let hold_id = held.provider_ref.clone().unwrap();
     assert_eq!(held.state, State::Held);
     assert_eq!(answer.target, hold_id);
-    assert_eq!(answer.status, Some(kassa::worker::upay::HoldStatus::Held));
+    assert_eq!(answer.status, Some(kassa::flows::upay::HoldStatus::Held));
     let bad = http
         .post(&notify)
         .body(format!(

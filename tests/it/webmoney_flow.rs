@@ -7,9 +7,9 @@
 use crate::common;
 
 use common::{Harness, wait_for};
+use kassa::flows::webmoney::{WmInvoice, params_of};
 use kassa::journal::{Operation, State};
 use kassa::money::{Amount, Currency};
-use kassa::worker::webmoney::{WmInvoice, params_of};
 use kassa::worker::{Command, Event, Worker};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -211,7 +211,7 @@ async fn an_orderid_never_lands_on_another_operations_id() {
     let (worker, mut events) = h.worker();
     // A utility payment whose rrn is "1": the orderid counter must step over it.
     worker.send(Command::StartPayment {
-        payment: kassa::worker::pay::UtilityPayment {
+        payment: kassa::flows::pay::UtilityPayment {
             id: "1".into(),
             login: "77072734954".into(),
             service: "185".into(),

@@ -10,9 +10,9 @@ use crate::common;
 
 use common::{Harness, kassa, kzt, wait_for, write_config};
 use kassa::config::Secret;
+use kassa::flows::wooppay::{WpInvoice, default_death_date, operation_url};
 use kassa::journal::{Operation, State};
 use kassa::providers::wooppay::codec::Variant;
-use kassa::worker::wooppay::{WpInvoice, default_death_date, operation_url};
 use kassa::worker::{Command, Event, Trouble, Worker};
 use tokio::sync::mpsc::UnboundedReceiver;
 

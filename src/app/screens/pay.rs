@@ -16,13 +16,14 @@ use super::payment::{
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{self, Tone, style};
 use crate::app::{Model, Note, ScreenId};
+use crate::flows::pay::{Payee, UtilityPayment, customer_of};
 use crate::i18n::{t, tf};
 use crate::ids;
 use crate::journal::Operation;
 use crate::money::Amount;
 use crate::providers::allpay::cash_in::CURRENCY;
 use crate::validate;
-use crate::worker::pay::{CheckOutcome, Payee, UtilityPayment, customer_of};
+use crate::worker::pay::CheckOutcome;
 use crate::worker::{Command, Event};
 
 /// The fields, in the order Tab visits them.
@@ -383,7 +384,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         Step::Done(op) => {
             let lang = model.lang;
             let mut rows = Vec::new();
-            if let Some(p) = crate::worker::pay::params_of(op) {
+            if let Some(p) = crate::flows::pay::params_of(op) {
                 rows.push(kv(lang, "pay.service", p.service));
                 rows.push(kv(lang, "pay.account", p.account));
                 rows.push(kv(lang, "pay.login", p.login));

@@ -16,12 +16,13 @@ use super::payment::{Progress, kv, progress_view, result_view};
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{self, Tone, qr::QrView, state_tone, style};
 use crate::app::{Model, Note, ScreenId};
+use crate::flows::upay::{CURRENCY, CardInput, HoldInput, expires_at};
 use crate::i18n::{t, tf};
 use crate::journal::{Kind, Operation, State};
 use crate::money::Amount;
 use crate::providers::upay::codec::CheckBy;
 use crate::validate;
-use crate::worker::upay::{CURRENCY, CardInput, CardTarget, HoldAction, HoldInput, expires_at};
+use crate::worker::upay::{CardTarget, HoldAction};
 use crate::worker::{Command, Event};
 
 const CARD_FIELDS: usize = 5;

@@ -16,12 +16,12 @@ use super::payment::{
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{self, Tone, style};
 use crate::app::{Model, Note, ScreenId};
+use crate::flows::webmoney::{WmInvoice, params_of};
 use crate::i18n::t;
 use crate::journal::Operation;
 use crate::money::Amount;
 use crate::providers::webmoney::purse_currency;
 use crate::validate::{self, WmField};
-use crate::worker::webmoney::{WmInvoice, params_of};
 use crate::worker::{Command, Event};
 
 const FIELDS: usize = 7;

@@ -15,11 +15,12 @@ use super::payment::{After, Progress, after_key};
 use crate::app::keys::{Action, Hint};
 use crate::app::{Model, Note, ScreenId};
 use crate::config::Secret;
+use crate::flows::wooppay::{DEATH_DATE_FORMAT, WpInvoice};
 use crate::journal::{Operation, State};
 use crate::money::{Amount, Currency};
 use crate::providers::wooppay::codec::Variant;
 use crate::validate;
-use crate::worker::wooppay::{DEATH_DATE_FORMAT, WpFailure, WpInvoice};
+use crate::worker::wooppay::WpFailure;
 use crate::worker::{Command, Event};
 
 pub const AMOUNT: usize = 0;
@@ -200,7 +201,7 @@ fn paid_operation(op: &Operation) -> Option<i64> {
 }
 
 fn sending(inv: &WpInvoice) -> Step {
-    let target = crate::worker::wooppay::customer_of(&inv.params());
+    let target = crate::flows::wooppay::customer_of(&inv.params());
     Step::Sending(Progress::new(inv.reference_id.clone(), inv.amount, target))
 }
 
@@ -288,7 +289,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             if key.code == KeyCode::Char('c') {
                 let url = match &s.step {
                     Step::Issued { op, .. } | Step::Done(op) => {
-                        crate::worker::wooppay::operation_url(op).map(str::to_string)
+                        crate::flows::wooppay::operation_url(op).map(str::to_string)
                     }
                     _ => None,
                 };

@@ -11,12 +11,12 @@ use crate::app::Model;
 use crate::app::screens::payment::{Progress, duplicate_dialog, kv, progress_view, result_view};
 use crate::app::widgets::qr::{Polarity, QrView};
 use crate::app::widgets::{self, Tone, style};
+use crate::flows::wooppay::{WpInvoice, operation_url, params_of};
 use crate::headless::wooppay::balance_text;
 use crate::i18n::{Lang, t, tf};
 use crate::journal::Operation;
 use crate::money::Currency;
 use crate::providers::wooppay::codec::Variant;
-use crate::worker::wooppay::{WpInvoice, operation_url, params_of};
 
 pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     let lang = model.lang;
