@@ -710,6 +710,7 @@ async fn wait_for_with(
             }
             Event::Progress {
                 id: pid,
+                provider,
                 attempt,
                 status,
                 next_retry: Some(next),
@@ -718,7 +719,7 @@ async fn wait_for_with(
             } if pid == id => {
                 if !w.json {
                     let mut why = trouble
-                        .map(|k| t(lang, k).to_string())
+                        .map(|k| tf(lang, k, &[("provider", provider)]))
                         .or(status)
                         .unwrap_or_default();
                     if let Some(d) = trouble_detail {

@@ -233,6 +233,8 @@ pub enum Event {
     /// An attempt is going out (`next_retry` = None) or came back without a final answer.
     Progress {
         id: String,
+        /// Whom kassa is talking to, as the cashier reads it ("no connection to UPay").
+        provider: &'static str,
         attempt: u32,
         status: Option<String>,
         next_retry: Option<Duration>,

@@ -141,6 +141,7 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
         };
         ctx.emit(Event::Progress {
             id: id.clone(),
+            provider: crate::flows::provider_name(op.kind),
             attempt,
             status: None,
             next_retry: None,
@@ -261,6 +262,7 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                 );
                 ctx.emit(Event::Progress {
                     id: id.clone(),
+                    provider: crate::flows::provider_name(op.kind),
                     attempt,
                     status,
                     next_retry: Some(wait),

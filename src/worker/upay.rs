@@ -99,6 +99,7 @@ async fn register_inner(
     let attempt = db(ctx, move |j| j.record_attempt(&rid, &holder, until)).await?;
     ctx.emit(Event::Progress {
         id: id.to_string(),
+        provider: crate::flows::provider_name(crate::journal::Kind::UpayCard),
         attempt,
         status: None,
         next_retry: None,

@@ -328,6 +328,7 @@ fn progress_and_result_follow_the_worker() {
     worker(
         &mut m,
         Event::Progress {
+            provider: "Allpay",
             id: p.id.clone(),
             attempt: 2,
             status: Some("PENDING".into()),
@@ -654,6 +655,7 @@ fn pay_snapshots() {
         worker(
             &mut waiting,
             Event::Progress {
+                provider: "Allpay",
                 id: RRN.into(),
                 attempt: 2,
                 status: Some("pending".into()),
@@ -668,6 +670,7 @@ fn pay_snapshots() {
         worker(
             &mut fault,
             Event::Progress {
+                provider: "Allpay",
                 id: RRN.into(),
                 attempt: 3,
                 status: None,
@@ -807,6 +810,41 @@ fn the_invoice_form_checks_every_field_and_sends_what_it_shows() {
     ));
 }
 
+/// The waiting view says whom kassa waits for, whatever the flow: the provider the
+/// worker named, in the cashier's language.
+#[test]
+fn the_waiting_view_names_the_provider_of_the_operation() {
+    for (lang, words) in [
+        (Lang::En, "no connection to WebMoney, will retry"),
+        (Lang::Ru, "нет связи с WebMoney, повторим"),
+    ] {
+        let mut m = wm_filled(lang, "Заказ 5");
+        press(&mut m, KeyCode::Enter);
+        let mut shown = match &m.webmoney.step {
+            kassa::app::screens::webmoney::Step::Confirm(i) => i.clone(),
+            _ => panic!("no confirmation"),
+        };
+        press(&mut m, KeyCode::Char('y'));
+        shown.orderid = Some(1042);
+        worker(&mut m, Event::InvoiceNumbered { invoice: shown });
+        worker(
+            &mut m,
+            Event::Progress {
+                id: "1042".into(),
+                provider: "WebMoney",
+                attempt: 1,
+                status: None,
+                next_retry: Some(std::time::Duration::from_secs(2)),
+                trouble: Some("send.not_sent"),
+                trouble_detail: None,
+            },
+        );
+        let screen = render(&m);
+        assert!(screen.contains(words), "{screen}");
+        assert!(!screen.contains("Allpay"), "{screen}");
+    }
+}
+
 #[test]
 fn webmoney_snapshots() {
     for lang in [Lang::Ru, Lang::En] {
@@ -907,6 +945,7 @@ fn snapshots() {
         worker(
             &mut sending,
             Event::Progress {
+                provider: "Allpay",
                 id: p.id.clone(),
                 attempt: 3,
                 status: Some("PENDING".into()),
@@ -921,6 +960,7 @@ fn snapshots() {
         worker(
             &mut fault,
             Event::Progress {
+                provider: "Allpay",
                 id: p.id.clone(),
                 attempt: 4,
                 status: None,
@@ -1269,6 +1309,7 @@ fn wooppay_snapshots() {
         worker(
             &mut failing,
             Event::Progress {
+                provider: "Wooppay",
                 id: REF.into(),
                 attempt: 2,
                 status: Some("error 113".into()),
@@ -1289,6 +1330,7 @@ fn wooppay_snapshots() {
         worker(
             &mut issued,
             Event::Progress {
+                provider: "Wooppay",
                 id: REF.into(),
                 attempt: 3,
                 status: Some("status 1".into()),

@@ -265,3 +265,33 @@ async fn an_invoice_issued_for_another_amount_is_flagged() {
     );
     worker.stop().await;
 }
+
+/// Nothing reached WebMoney (connection refused): the waiting screen and the command line
+/// name WebMoney, not another provider (the progress texts once all said Allpay).
+#[tokio::test]
+async fn a_refused_connection_names_webmoney() {
+    let mut h = Harness::start().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    h.settings.webmoney.url = format!("http://127.0.0.1:{port}/x1");
+    let (worker, mut events) = h.worker();
+    worker.send(Command::StartInvoice {
+        invoice: invoice("405002833238", "10,50"),
+        allow_duplicate: true,
+    });
+    let (provider, trouble) = wait_for(&mut events, 10, |e| match e {
+        Event::Progress {
+            provider,
+            trouble: Some(t),
+            ..
+        } => Some((provider, t)),
+        _ => None,
+    })
+    .await;
+    assert_eq!((provider, trouble), ("WebMoney", "send.not_sent"));
+    let words = kassa::i18n::tf(kassa::i18n::Lang::En, trouble, &[("provider", provider)]);
+    assert_eq!(words, "no connection to WebMoney, will retry");
+    assert!(h.emulator.webmoney_ledger().is_empty());
+    worker.stop().await;
+}

@@ -28,6 +28,8 @@ pub struct Progress {
     pub attempt: u32,
     pub status: Option<String>,
     pub trouble: Option<&'static str>,
+    /// Whom the trouble is about, as the worker named it ("no connection to {provider}").
+    pub provider: &'static str,
     /// The provider's own words when it answered with an error.
     pub trouble_detail: Option<String>,
     pub next_at: Option<Instant>,
@@ -43,6 +45,7 @@ impl Progress {
             attempt: 0,
             status: None,
             trouble: None,
+            provider: "",
             trouble_detail: None,
             next_at: None,
         }
@@ -57,6 +60,7 @@ impl Progress {
             }
             Event::Progress {
                 id,
+                provider,
                 attempt,
                 status,
                 next_retry,
@@ -69,6 +73,7 @@ impl Progress {
                     self.status = status.clone();
                 }
                 self.trouble = *trouble;
+                self.provider = provider;
                 self.trouble_detail = trouble_detail.clone();
                 self.next_at = next_retry.map(|d| now + d);
                 true
@@ -136,10 +141,13 @@ pub fn progress_view(
         t(lang, "cashin.recording")
     };
     let status = match (&p.status, p.trouble) {
-        (_, Some(k)) => match &p.trouble_detail {
-            Some(d) => format!("{}: {d}", t(lang, k)),
-            None => t(lang, k).to_string(),
-        },
+        (_, Some(k)) => {
+            let words = tf(lang, k, &[("provider", p.provider)]);
+            match &p.trouble_detail {
+                Some(d) => format!("{words}: {d}"),
+                None => words,
+            }
+        }
         (Some(s), None) => format!("{} ({s})", t(lang, "state.pending")),
         (None, None) => t(lang, "cashin.sending").to_string(),
     };

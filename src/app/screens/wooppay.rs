@@ -507,12 +507,6 @@ pub fn on_event(model: &mut Model, ev: &Event) -> Vec<Command> {
                 return Vec::new();
             };
             if p.on_event(other, now) {
-                // The shared texts name Allpay; these say Wooppay.
-                p.trouble = p.trouble.map(|k| match k {
-                    "send.not_sent" => "wooppay.send.not_sent",
-                    "send.fault" => "wooppay.send.fault",
-                    other => other,
-                });
                 // An error code is shown with its message from the document's table.
                 if let Event::Progress {
                     trouble: Some("send.provider_error"),
