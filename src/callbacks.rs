@@ -16,7 +16,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Secret, UpaySettings};
-use crate::emulator::http::{self, Reply, Request};
+use crate::http1::{self as http, Reply, Request};
 use crate::providers::upay::codec::CheckBy;
 use crate::providers::upay::token;
 use crate::worker::Command;

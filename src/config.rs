@@ -707,22 +707,20 @@ impl Settings {
             poll_initial: Duration::from_millis(700),
             poll_max: Duration::from_secs(5),
             allpay: AllpaySettings {
-                terminal_url: format!("{base}/allpay-public-soap/transaction-management/v1.1"),
-                cash_in_url: format!(
-                    "{base}/allpay-public-soap/cash-in-transaction-management/v1.1"
-                ),
+                terminal_url: format!("{base}{}", crate::demo::TERMINAL_PATH),
+                cash_in_url: format!("{base}{}", crate::demo::CASH_IN_PATH),
                 requester: DEMO_REQUESTER.to_string(),
                 timeout: Duration::from_secs(10),
             },
             webmoney: WebmoneySettings {
-                url: format!("{base}/asp/XMLInvoice.asp"),
-                wmid: crate::emulator::webmoney::DEMO_WMID.to_string(),
-                purse: crate::emulator::webmoney::DEMO_PURSE.to_string(),
+                url: format!("{base}{}", crate::demo::X1_CLASSIC_PATH),
+                wmid: crate::demo::webmoney::DEMO_WMID.to_string(),
+                purse: crate::demo::webmoney::DEMO_PURSE.to_string(),
                 auth: WmAuth::Classic {
                     kwm: Some(KeySource::Demo),
                     password: SecretRef {
                         inline: Some(Secret::new(
-                            crate::emulator::webmoney::DEMO_PASSWORD.to_string(),
+                            crate::demo::webmoney::DEMO_PASSWORD.to_string(),
                         )),
                         env: None,
                         key: "webmoney.kwm_password".into(),
@@ -731,35 +729,29 @@ impl Settings {
                 timeout: Duration::from_secs(10),
             },
             upay: UpaySettings {
-                url: format!("{base}/STAPI/STWS"),
-                username: crate::emulator::upay::DEMO_USERNAME.to_string(),
+                url: format!("{base}{}", crate::demo::UPAY_PATH),
+                username: crate::demo::upay::DEMO_USERNAME.to_string(),
                 password: SecretRef {
-                    inline: Some(Secret::new(
-                        crate::emulator::upay::DEMO_PASSWORD.to_string(),
-                    )),
+                    inline: Some(Secret::new(crate::demo::upay::DEMO_PASSWORD.to_string())),
                     env: None,
                     key: "upay.password".into(),
                 },
                 partner_key: SecretRef {
-                    inline: Some(Secret::new(
-                        crate::emulator::upay::DEMO_PARTNER_KEY.to_string(),
-                    )),
+                    inline: Some(Secret::new(crate::demo::upay::DEMO_PARTNER_KEY.to_string())),
                     env: None,
                     key: "upay.partner_key".into(),
                 },
                 service_id: 628,
                 hold_minutes: 60,
-                notify_url: format!("{base}/_emulator/notify"),
+                notify_url: format!("{base}{}", crate::demo::NOTIFY_PATH),
                 notify_listen: None,
                 timeout: Duration::from_secs(10),
             },
             wooppay: WooppaySettings {
-                url: format!("{base}{}?ws=1", crate::emulator::WOOPPAY_PATH),
-                login: crate::emulator::wooppay::DEMO_LOGIN.to_string(),
+                url: format!("{base}{}?ws=1", crate::demo::WOOPPAY_PATH),
+                login: crate::demo::wooppay::DEMO_LOGIN.to_string(),
                 password: SecretRef {
-                    inline: Some(Secret::new(
-                        crate::emulator::wooppay::DEMO_PASSWORD.to_string(),
-                    )),
+                    inline: Some(Secret::new(crate::demo::wooppay::DEMO_PASSWORD.to_string())),
                     env: None,
                     key: "wooppay.password".into(),
                 },

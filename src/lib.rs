@@ -3,9 +3,14 @@
 pub mod app;
 pub mod callbacks;
 pub mod config;
+pub mod demo;
 pub mod emulator;
+pub mod exit;
+pub mod export;
 pub mod flows;
+pub mod format;
 pub mod headless;
+pub mod http1;
 pub mod i18n;
 pub mod ids;
 pub mod journal;

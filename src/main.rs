@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 
 use kassa::config::{self, ConfigFile, Settings};
 use kassa::emulator::{self, Emulator};
-use kassa::headless::{self, CashInArgs, Money, Wait, exit};
+use kassa::exit::Exit;
+use kassa::headless::{self, CashInArgs, Money, Wait};
 use kassa::i18n::{Lang, t, tf};
 use kassa::journal::Journal;
 
@@ -389,9 +390,9 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
-                exit::USAGE
+                Exit::Usage
             } else {
-                exit::DONE
+                Exit::Done
             });
         }
     };
@@ -402,7 +403,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("kassa: cannot start the async runtime: {e}");
-            return ExitCode::from(exit::USAGE);
+            return ExitCode::from(Exit::Usage);
         }
     };
     ExitCode::from(rt.block_on(run(cli)))
@@ -458,7 +459,7 @@ fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking:
     Some(guard)
 }
 
-async fn run(cli: Cli) -> u8 {
+async fn run(cli: Cli) -> Exit {
     if let Some(Cmd::Emulator {
         listen,
         pending_polls,
@@ -477,7 +478,7 @@ async fn run(cli: Cli) -> u8 {
         Ok(x) => x,
         Err(msg) => {
             eprintln!("kassa: {msg}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     let log_dir = settings
@@ -510,11 +511,11 @@ async fn run(cli: Cli) -> u8 {
                         "kassa: {}",
                         tf(lang, "error.journal_open", &[("error", &e.to_string())])
                     );
-                    return exit::USAGE;
+                    return Exit::Usage;
                 }
             };
             match cmd {
-                Cmd::Emulator { .. } => exit::USAGE,
+                Cmd::Emulator { .. } => Exit::Usage,
                 Cmd::Allpay(AllpayCmd::CheckUser { login, json }) => {
                     headless::check_user(&settings, journal, &login, json).await
                 }
@@ -679,7 +680,7 @@ async fn run(cli: Cli) -> u8 {
     code
 }
 
-async fn run_emulator(listen: &str, pending_polls: u32, slow_ms: u64) -> u8 {
+async fn run_emulator(listen: &str, pending_polls: u32, slow_ms: u64) -> Exit {
     let options = emulator::Options {
         pending_polls,
         slow: Duration::from_millis(slow_ms),
@@ -696,7 +697,7 @@ async fn run_emulator(listen: &str, pending_polls: u32, slow_ms: u64) -> u8 {
                     &[("addr", listen), ("error", &e.to_string())]
                 )
             );
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     // Tests and scripts read the address from this line.
@@ -704,5 +705,5 @@ async fn run_emulator(listen: &str, pending_polls: u32, slow_ms: u64) -> u8 {
     println!("{}", t(Lang::En, "emulator.stop_hint"));
     let _ = tokio::signal::ctrl_c().await;
     emu.stop();
-    exit::DONE
+    Exit::Done
 }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use crate::format::{amount as display, decimal, local_time, rfc3339};
+use crate::i18n::{Lang, t, tf};
 use crate::journal::{
     DRAWER, Journal, JournalError, Kind, Operation, Query, Shift, State, StatusFilter, Total,
 };
@@ -123,8 +125,8 @@ impl Report {
             .map(|s| {
                 json!({
                     "id": s.id,
-                    "opened_at": crate::headless::rfc3339(s.opened_at),
-                    "closed_at": s.closed_at.map(crate::headless::rfc3339),
+                    "opened_at": rfc3339(s.opened_at),
+                    "closed_at": s.closed_at.map(rfc3339),
                     "opening": decimal(s.opening),
                     "expected": s.expected.map(decimal),
                     "counted": s.counted.map(decimal),
@@ -150,32 +152,70 @@ impl Report {
     }
 }
 
-/// Minor units as a decimal with a dot and two places (`-50.50`), never through a float.
-pub fn decimal(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let m = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", m / 100, m % 100)
-}
-
-/// Minor units as kassa shows them (`1 000,50`), negatives with a minus.
-pub fn display(minor: i64, currency: Currency) -> String {
-    match crate::money::Amount::from_minor(minor.abs(), currency) {
-        Ok(a) if minor < 0 => format!("-{}", a.display()),
-        Ok(a) => a.display(),
-        Err(_) => crate::money::Amount::none(currency).display(),
+/// The report as lines a person reads (also what the report screen prints).
+pub fn text(lang: Lang, r: &Report) -> Vec<String> {
+    let mut out = vec![tf(lang, "report.title", &[("date", &r.date.to_string())])];
+    if r.totals.is_empty() {
+        out.push(t(lang, "report.empty").to_string());
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimals_never_pass_a_float() {
-        assert_eq!(decimal(-5_050), "-50.50");
-        assert_eq!(decimal(1), "0.01");
-        assert_eq!(decimal(100_000_000_000), "1000000000.00");
-        assert_eq!(display(-5_050, Currency::Kzt), "-50,50 ₸");
-        assert_eq!(display(0, Currency::Kzt), "0,00 ₸");
+    for tl in &r.totals {
+        out.push(format!(
+            "  {:<28} {:<16} {:>5}  {:>18}",
+            t(lang, tl.kind.message_key()),
+            t(lang, tl.state.message_key()),
+            tl.count,
+            display(tl.minor, tl.currency)
+        ));
     }
+    out.push(String::new());
+    for (code, (n, minor)) in r.completed_by_currency() {
+        if let Some(c) = crate::money::Currency::from_code(code) {
+            out.push(tf(
+                lang,
+                "report.completed",
+                &[("n", &n.to_string()), ("total", &display(minor, c))],
+            ));
+        }
+    }
+    out.push(tf(
+        lang,
+        "report.cash_at_till",
+        &[
+            ("total", &display(r.cash_in, DRAWER)),
+            ("cash_in", &display(r.cash_cash_in, DRAWER)),
+            ("utility", &display(r.cash_utility, DRAWER)),
+        ],
+    ));
+    out.push(tf(
+        lang,
+        "report.pending",
+        &[("n", &r.pending_count.to_string())],
+    ));
+    for op in &r.pending {
+        out.push(format!("    {}", crate::format::describe(lang, op)));
+    }
+    for s in &r.shifts {
+        let mut line = tf(
+            lang,
+            "report.shift",
+            &[
+                ("id", &s.id.to_string()),
+                ("opened", &local_time(s.opened_at)),
+                ("opening", &display(s.opening, DRAWER)),
+            ],
+        );
+        if let (Some(e), Some(c), Some(d)) = (s.expected, s.counted, s.difference()) {
+            line.push_str(&tf(
+                lang,
+                "report.shift_closed",
+                &[
+                    ("expected", &display(e, DRAWER)),
+                    ("counted", &display(c, DRAWER)),
+                    ("difference", &display(d, DRAWER)),
+                ],
+            ));
+        }
+        out.push(line);
+    }
+    out
 }

@@ -3,7 +3,7 @@
 //! accessors, on whatever bytes libFuzzer makes. A panic is a finding; so is a final verdict
 //! from bytes that do not parse as XML.
 //!
-//! `cargo +nightly fuzz run reply_parsers -s none fuzz/seeds` (README "Fuzzing").
+//! `cargo +nightly fuzz run reply_parsers -s none fuzz/seeds` (docs/proof.md, "Fuzzing").
 
 #![no_main]
 
@@ -14,8 +14,8 @@ use kassa::providers::upay::codec as upay;
 use kassa::providers::webmoney as wm;
 use kassa::providers::wooppay::codec::{self as wooppay, Variant};
 use kassa::providers::{SendError, reply_error, soap};
-use kassa::worker::{Verdict, cash_in as w_cash_in, pay as w_pay, upay as w_upay};
-use kassa::worker::{webmoney as w_wm, wooppay as w_wooppay};
+use kassa::flows::{Verdict, cash_in as w_cash_in, pay as w_pay, upay as w_upay};
+use kassa::flows::{webmoney as w_wm, wooppay as w_wooppay};
 use libfuzzer_sys::fuzz_target;
 
 fn row(kind: Kind, currency: Currency) -> Option<Operation> {
@@ -71,7 +71,20 @@ fuzz_target!(|data: &[u8]| {
         upay::decode("partnerHoldCheckIPS", data),
         row(Kind::UpayHold, Currency::Uzs),
     ) {
-        verdicts.push(w_upay::judge_check(&op, &r).0);
+        verdicts.push(w_upay::judge_check(&op, &r, kassa::journal::now_ms()).0);
+    }
+    if let (Ok(r), Some(op)) = (
+        upay::decode("partnerHoldPaymentIPS", data),
+        row(Kind::UpayHold, Currency::Uzs),
+    ) {
+        if let Ok(judged) = w_upay::judge_capture(&op, &r) {
+            verdicts.push(judged.0);
+        }
+    }
+    if let Ok(r) = upay::decode("partnerHoldCancelIPS", data) {
+        if let Ok(judged) = w_upay::judge_cancel(&r) {
+            verdicts.push(judged.0);
+        }
     }
     if let Some(mut op) = row(Kind::WooppayInvoice, Currency::Kzt) {
         op.provider_ref = None;

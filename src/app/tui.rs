@@ -11,7 +11,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use super::{Model, Msg, update, view};
 use crate::config::{DEMO_REQUESTER, Settings};
 use crate::emulator::{self, Emulator};
-use crate::headless::exit;
+use crate::exit::Exit;
 use crate::i18n::Lang;
 use crate::i18n::tf;
 use crate::journal::Journal;
@@ -40,7 +40,7 @@ pub enum Start {
 }
 
 /// Runs the TUI until the cashier quits. Returns the process exit code.
-pub async fn run(start: Start) -> u8 {
+pub async fn run(start: Start) -> Exit {
     let (lang, demo, agent) = match &start {
         Start::Configured(s) => (s.lang, false, s.allpay.requester.clone()),
         Start::Demo(lang) => (*lang, true, DEMO_REQUESTER.to_string()),
@@ -52,7 +52,7 @@ pub async fn run(start: Start) -> u8 {
                 "kassa: {}",
                 tf(lang, "error.terminal", &[("error", &e.to_string())])
             );
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     // ratatui's hook restores the terminal first; ours, outside it, logs the panic.
@@ -79,7 +79,7 @@ pub async fn run(start: Start) -> u8 {
             "kassa: {}",
             tf(lang, "error.terminal", &[("error", &e.to_string())])
         );
-        return exit::USAGE;
+        return Exit::Usage;
     }
     // Now what takes longer: the emulator (under --demo), the journal, the worker.
     let (settings, emulator) = match start {
@@ -93,7 +93,7 @@ pub async fn run(start: Start) -> u8 {
                         "kassa: {}",
                         tf(lang, "error.emulator", &[("error", &e.to_string())])
                     );
-                    return exit::USAGE;
+                    return Exit::Usage;
                 }
             }
         }
@@ -120,7 +120,7 @@ pub async fn run(start: Start) -> u8 {
                         &[("addr", &l), ("error", &e.to_string())]
                     )
                 );
-                return exit::USAGE;
+                return Exit::Usage;
             }
         },
         None => None,
@@ -139,12 +139,12 @@ pub async fn run(start: Start) -> u8 {
                 "kassa: {}",
                 tf(lang, "error.journal_open", &[("error", &e.to_string())])
             );
-            return exit::USAGE;
+            return Exit::Usage;
         }
         Err(e) => {
             restore();
             eprintln!("kassa: {e}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     let (worker, mut events) = match Worker::start(settings, journal) {
@@ -152,7 +152,7 @@ pub async fn run(start: Start) -> u8 {
         Err(e) => {
             restore();
             eprintln!("kassa: {}", tf(lang, "error.http_client", &[("error", &e)]));
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     worker.send(Command::ResumeAll);
@@ -191,7 +191,7 @@ async fn event_loop(
     model: &mut Model,
     worker: &Worker,
     events: &mut tokio::sync::mpsc::UnboundedReceiver<crate::worker::Event>,
-) -> u8 {
+) -> Exit {
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -202,26 +202,26 @@ async fn event_loop(
         if dirty {
             if let Err(e) = terminal.draw(|f| view(model, f)) {
                 tracing::error!(error = %e, "drawing failed");
-                return exit::USAGE;
+                return Exit::Usage;
             }
             dirty = false;
         }
         if model.quit {
-            return exit::DONE;
+            return Exit::Done;
         }
         // Worker events first: what happened to money reaches the model before the next key.
         let msg = tokio::select! {
             biased;
             _ = async { match term.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
                 tracing::info!("SIGTERM: quitting; operations in flight resume on the next start");
-                return exit::DONE;
+                return Exit::Done;
             }
             _ = async { match hup.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
-                return exit::DONE;
+                return Exit::Done;
             }
             ev = events.recv() => match ev {
                 Some(e) => Msg::Worker(e),
-                None => return exit::USAGE,
+                None => return Exit::Usage,
             },
             input = keys.next() => match input {
                 Some(Ok(TermEvent::Key(k))) => Msg::Key(k),
@@ -229,9 +229,9 @@ async fn event_loop(
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => {
                     tracing::error!(error = %e, "reading the terminal failed");
-                    return exit::USAGE;
+                    return Exit::Usage;
                 }
-                None => return exit::DONE,
+                None => return Exit::Done,
             },
             _ = tick.tick(), if model.animating() => Msg::Tick,
         };

@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::faults::{self, FaultQueue, soap_fault, text_in};
-use super::http::Reply;
 use super::{allpay_header, esc};
+use crate::http1::Reply;
 use crate::providers::soap::Element;
 
 /// A payment as the emulated Allpay keeps it.

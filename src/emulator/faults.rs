@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::http::Reply;
+use crate::http1::Reply;
 use crate::providers::soap;
 
 /// One way to misbehave after the charge is recorded.

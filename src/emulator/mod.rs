@@ -8,7 +8,6 @@
 pub mod allpay_cash_in;
 pub mod allpay_terminal;
 pub mod faults;
-pub mod http;
 pub mod upay;
 pub mod webmoney;
 pub mod wooppay;
@@ -20,17 +19,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use http::{Reply, Request};
+use crate::http1::{self as http, Reply, Request};
 
-pub const CASH_IN_PATH: &str = "/allpay-public-soap/cash-in-transaction-management/v1.1";
-pub const TERMINAL_PATH: &str = "/allpay-public-soap/transaction-management/v1.1";
-/// WebMoney X1, Keeper Classic (signature) and Keeper Light (client certificate).
-pub const X1_CLASSIC_PATH: &str = "/asp/XMLInvoice.asp";
-pub const X1_LIGHT_PATH: &str = "/asp/XMLInvoiceCert.asp";
-/// UPay STWS (document 004).
-pub const UPAY_PATH: &str = "/STAPI/STWS";
-/// Wooppay (document 000): SOAP at the WSDL's address with `?ws=1`.
-pub const WOOPPAY_PATH: &str = "/api/wsdl";
+pub use crate::demo::{
+    CASH_IN_PATH, TERMINAL_PATH, UPAY_PATH, WOOPPAY_PATH, X1_CLASSIC_PATH, X1_LIGHT_PATH,
+};
 
 /// How the emulator behaves.
 #[derive(Debug, Clone)]

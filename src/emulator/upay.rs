@@ -16,13 +16,11 @@ use serde::Serialize;
 
 use super::esc;
 use super::faults::{FaultQueue, text_in};
-use super::http::Reply;
+use crate::http1::Reply;
 use crate::providers::soap::{self, Element};
 
 /// The demo partner's credentials (the emulator's only partner).
-pub const DEMO_USERNAME: &str = "upay-demo";
-pub const DEMO_PASSWORD: &str = "demo-password";
-pub const DEMO_PARTNER_KEY: &str = "DEMO-PARTNER-KEY";
+pub use crate::demo::upay::{DEMO_PARTNER_KEY, DEMO_PASSWORD, DEMO_USERNAME};
 
 /// A card number whose registration is declined; one whose 3-D Secure fails.
 pub const DECLINED_CARD: &str = "4000000000000002";

@@ -22,11 +22,9 @@ use serde::Serialize;
 
 use super::esc;
 use super::faults::{FaultQueue, apply, text_in};
-use super::http::{Reply, Request};
+pub use crate::demo::wooppay::{DEMO_LOGIN, DEMO_PASSWORD};
+use crate::http1::{Reply, Request};
 use crate::providers::soap::{self, Element};
-
-/// The document's test merchant.
-pub const DEMO_LOGIN: &str = "test_merch";
 
 /// The session key the emulator hands out at its `n`-th login (tests look for it where it
 /// must never be: the journal, the log).
@@ -36,7 +34,7 @@ pub fn session_key(n: u32) -> String {
         0x06e6_6b5a_182a_eeb1_97a2_50a3_5bae_0ed5_u128 ^ (u128::from(n) * 0x9e37_79b9)
     )
 }
-pub const DEMO_PASSWORD: &str = "A12345678a";
+
 /// The document's error table (kept here, not shared with the client: DESIGN.md).
 const ERROR_CODES: &[i64] = &[
     1, 2, 3, 4, 5, 11, 12, 13, 14, 101, 102, 103, 109, 111, 112, 113, 114, 156, 157, 158, 159, 165,

@@ -232,7 +232,7 @@ pub fn judge_check(op: &Operation, reply: &Reply, now: i64) -> (Verdict, Facts, 
 }
 
 /// What a create's answer means for the row (public for the property tests in
-/// `tests/fuzz.rs`, like [`judge_check`]).
+/// `tests/it/fuzz.rs`, like [`judge_check`]).
 pub fn judge_create(reply: &Reply) -> (Verdict, Facts, Option<Trouble>) {
     let facts = reply_facts(reply);
     match (reply.outcome(), reply.hold_id()) {

@@ -18,6 +18,10 @@ use crate::providers::wooppay::{ErrorClass, OpStatus, error_class, error_key};
 /// and ours may differ, and a payment made at the last second needs time to show.
 pub const EXPIRY_GRACE: Duration = Duration::from_secs(300);
 
+/// The longest wait between two status polls of an issued invoice: a customer is standing
+/// at the till with the phone in hand.
+pub const STATUS_POLL_MAX: Duration = Duration::from_secs(5);
+
 /// The deathDate format of the document (`ГГГГ-ММ-ДД ЧЧ:ММ:СС`), local time.
 pub const DEATH_DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 

@@ -30,12 +30,8 @@ fn deadline_after(timeout: Duration) -> tokio::time::Instant {
 }
 
 /// Exit codes of the command-line contract.
-pub mod exit {
-    pub const DONE: u8 = 0;
-    pub const USAGE: u8 = 1;
-    pub const DECLINED: u8 = 2;
-    pub const PENDING: u8 = 3;
-}
+pub use crate::exit::Exit;
+use crate::format::{describe, local_time, rfc3339};
 
 /// Options every waiting money command shares.
 #[derive(Debug, Clone)]
@@ -48,13 +44,13 @@ pub struct Wait {
 }
 
 /// The exit code for an operation's state.
-pub fn exit_for(op: &Operation) -> u8 {
+pub fn exit_for(op: &Operation) -> Exit {
     match op.state {
-        State::Completed => exit::DONE,
+        State::Completed => Exit::Done,
         State::Declined | State::Rejected | State::Cancelled | State::Expired | State::Reversed => {
-            exit::DECLINED
+            Exit::Declined
         }
-        State::Pending | State::Prepared | State::Held | State::Issued => exit::PENDING,
+        State::Pending | State::Prepared | State::Held | State::Issued => Exit::Pending,
     }
 }
 
@@ -81,67 +77,23 @@ pub fn op_json(op: &Operation) -> serde_json::Value {
     })
 }
 
-pub fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
-pub fn local_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| {
-            d.with_timezone(&chrono::Local)
-                .format("%d.%m.%Y %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
-/// A line a person reads about an operation.
-pub fn describe(lang: Lang, op: &Operation) -> String {
-    let mut s = tf(
-        lang,
-        "cli.op_line",
-        &[
-            ("id", &op.id),
-            ("state", t(lang, op.state.message_key())),
-            ("amount", &op.amount.display()),
-            ("customer", &op.customer),
-        ],
-    );
-    if let Some(st) = &op.provider_status {
-        s.push_str(&format!(" ({st})"));
-    }
-    if let Some(m) = &op.provider_message {
-        s.push_str(&format!(" · {m}"));
-    }
-    if let Some(d) = op.detail.as_deref().filter(|d| {
-        d.starts_with("wm.retval.") || d.starts_with("upay.") || d.starts_with("wooppay.err.")
-    }) {
-        s.push_str(&format!(" · {}", crate::i18n::t_or_raw(lang, d)));
-    }
-    if op.needs_reconciliation {
-        s.push_str(" · ");
-        s.push_str(t(lang, "state.needs_recon"));
-        if let Some(r) = &op.recon_reason {
-            s.push_str(&format!(": {}", crate::i18n::t_or_raw(lang, r)));
-        }
-    }
-    s
-}
-
-fn fail_usage(lang: Lang, json_out: bool, key: &str, args: &[(&str, &str)]) -> u8 {
+fn fail_usage(lang: Lang, json_out: bool, key: &str, args: &[(&str, &str)]) -> Exit {
     let msg = tf(lang, key, args);
     if json_out {
         println!("{}", json!({"error": msg, "code": key}));
     } else {
         eprintln!("kassa: {msg}");
     }
-    exit::USAGE
+    Exit::Usage
 }
 
 /// `kassa allpay check-user LOGIN`
-pub async fn check_user(settings: &Settings, journal: Journal, login: &str, json_out: bool) -> u8 {
+pub async fn check_user(
+    settings: &Settings,
+    journal: Journal,
+    login: &str,
+    json_out: bool,
+) -> Exit {
     let lang = settings.lang;
     if settings.allpay.requester.trim().is_empty() {
         return fail_usage(lang, json_out, "config.no_requester", &[]);
@@ -159,7 +111,7 @@ pub async fn check_user(settings: &Settings, journal: Journal, login: &str, json
     });
     let code = loop {
         let Some(ev) = events.recv().await else {
-            break exit::PENDING;
+            break Exit::Pending;
         };
         if let Event::UserChecked { outcome, .. } = ev {
             break print_check(lang, &login, &outcome, json_out);
@@ -169,7 +121,7 @@ pub async fn check_user(settings: &Settings, journal: Journal, login: &str, json
     code
 }
 
-fn print_check(lang: Lang, login: &str, outcome: &CheckOutcome, json_out: bool) -> u8 {
+fn print_check(lang: Lang, login: &str, outcome: &CheckOutcome, json_out: bool) -> Exit {
     match outcome {
         CheckOutcome::Found { user, message } => {
             if json_out {
@@ -191,7 +143,7 @@ fn print_check(lang: Lang, login: &str, outcome: &CheckOutcome, json_out: bool) 
                     println!("{} {iin}", t(lang, "cashin.iin"));
                 }
             }
-            exit::DONE
+            Exit::Done
         }
         CheckOutcome::NotFound { message } => {
             if json_out {
@@ -205,7 +157,7 @@ fn print_check(lang: Lang, login: &str, outcome: &CheckOutcome, json_out: bool) 
                     println!("{m}");
                 }
             }
-            exit::DECLINED
+            Exit::Declined
         }
         CheckOutcome::Failed { key, code, message } => {
             let mut text = t(lang, key).to_string();
@@ -218,16 +170,16 @@ fn print_check(lang: Lang, login: &str, outcome: &CheckOutcome, json_out: bool) 
                 eprintln!("kassa: {text}");
             }
             // Nothing was sent and nothing is pending: the check could not be made.
-            exit::USAGE
+            Exit::Usage
         }
     }
 }
 
 /// Asks on the terminal; refuses when there is none.
-fn confirm(lang: Lang, question: &str) -> Result<bool, u8> {
+fn confirm(lang: Lang, question: &str) -> Result<bool, Exit> {
     if !std::io::stdin().is_terminal() {
         eprintln!("kassa: {}", t(lang, "cli.no_terminal_to_confirm"));
-        return Err(exit::USAGE);
+        return Err(Exit::Usage);
     }
     eprint!("{question} {} ", t(lang, "cli.yes_no"));
     let _ = std::io::stderr().flush();
@@ -243,7 +195,7 @@ fn confirm(lang: Lang, question: &str) -> Result<bool, u8> {
 
 /// Takes `--yes` or asks on the terminal; `Some(exit code)` when the answer is no or
 /// cannot be had, and nothing may be sent.
-fn refused(lang: Lang, yes: bool, question: &str) -> Option<u8> {
+fn refused(lang: Lang, yes: bool, question: &str) -> Option<Exit> {
     if yes {
         return None;
     }
@@ -251,7 +203,7 @@ fn refused(lang: Lang, yes: bool, question: &str) -> Option<u8> {
         Ok(true) => None,
         Ok(false) => {
             eprintln!("{}", t(lang, "cli.cancelled"));
-            Some(exit::DECLINED)
+            Some(Exit::Declined)
         }
         Err(code) => Some(code),
     }
@@ -266,7 +218,7 @@ async fn follow_known(
     op: &Operation,
     same_request: bool,
     w: &Wait,
-) -> u8 {
+) -> Exit {
     if !same_request {
         return fail_usage(lang, w.json, "cli.id_differs", &[("id", &op.id)]);
     }
@@ -284,7 +236,7 @@ fn open_for(
     journal: Journal,
     id: Option<&str>,
     json_out: bool,
-) -> Result<(Option<Operation>, Worker, UnboundedReceiver<Event>), u8> {
+) -> Result<(Option<Operation>, Worker, UnboundedReceiver<Event>), Exit> {
     let lang = settings.lang;
     let known = match id.map(|i| journal.find(i)).transpose() {
         Ok(k) => k.flatten(),
@@ -328,7 +280,7 @@ pub struct CashInArgs {
 }
 
 /// `kassa allpay cash-in LOGIN AMOUNT`
-pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8 {
+pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> Exit {
     let lang = settings.lang;
     let json_out = a.money.wait.json;
     if settings.allpay.requester.trim().is_empty() {
@@ -385,8 +337,8 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> u8
                 // No such wallet: refused (2). No answer to the check: nothing was sent,
                 // so nothing is pending either (1).
                 return match c {
-                    exit::DONE | exit::DECLINED => exit::DECLINED,
-                    _ => exit::USAGE,
+                    Exit::Done | Exit::Declined => Exit::Declined,
+                    _ => Exit::Usage,
                 };
             }
             None => None,
@@ -439,7 +391,7 @@ fn parse_rrn(raw: &str) -> Option<String> {
 }
 
 /// `kassa allpay pay --login L --service C --account A --amount X`
-pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
+pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> Exit {
     use crate::flows::pay::{UtilityPayment, customer_of};
     use crate::worker::pay::CheckOutcome as PayCheck;
     let lang = settings.lang;
@@ -511,7 +463,7 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
                     eprintln!("{}", t(lang, "cli.nothing_sent"));
                 }
                 worker.stop().await;
-                return exit::DECLINED;
+                return Exit::Declined;
             }
             Some(PayCheck::Failed { key }) => {
                 worker.stop().await;
@@ -519,7 +471,7 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> u8 {
             }
             None => {
                 worker.stop().await;
-                return exit::USAGE;
+                return Exit::Usage;
             }
         }
         let question = tf(
@@ -559,7 +511,7 @@ pub struct InvoiceArgs {
 }
 
 /// `kassa webmoney invoice --wmid WMID --amount AMOUNT --desc TEXT`
-pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -> u8 {
+pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -> Exit {
     use crate::flows::webmoney::WmInvoice;
     use crate::validate::WmField;
     let lang = settings.lang;
@@ -622,7 +574,7 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
         } else {
             eprintln!("kassa: {msg}");
         }
-        return exit::USAGE;
+        return Exit::Usage;
     }
     let id = orderid.map(|o| o.to_string());
     let (known, worker, mut events) = match open_for(settings, journal, id.as_deref(), json_out) {
@@ -671,7 +623,7 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
                 }
                 wait_for(lang, &mut events, &id, &a.money.wait).await
             }
-            None => exit::USAGE,
+            None => Exit::Usage,
         }
     };
     worker.stop().await;
@@ -680,7 +632,7 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
 
 /// Waits for `id` to end (or for the first reply with `--no-wait`), printing progress on
 /// stderr and the result on stdout.
-async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w: &Wait) -> u8 {
+async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w: &Wait) -> Exit {
     wait_for_with(lang, events, id, w, exit_for).await
 }
 
@@ -691,8 +643,8 @@ async fn wait_for_with(
     events: &mut UnboundedReceiver<Event>,
     id: &str,
     w: &Wait,
-    exit_of: impl Fn(&Operation) -> u8,
-) -> u8 {
+    exit_of: impl Fn(&Operation) -> Exit,
+) -> Exit {
     let deadline = deadline_after(w.timeout);
     loop {
         let ev = tokio::select! {
@@ -744,7 +696,7 @@ async fn wait_for_with(
             }
             Event::Issued { op } if op.id == id && w.until_issued => {
                 wooppay::print_issued(lang, &op, w.json);
-                return exit::DONE;
+                return Exit::Done;
             }
             Event::Finished { op } | Event::NeedsReconciliation { op } if op.id == id => {
                 if w.json {
@@ -778,7 +730,7 @@ async fn wait_for_with(
                 } else {
                     eprintln!("kassa: {msg}");
                 }
-                return exit::USAGE;
+                return Exit::Usage;
             }
             Event::Trouble { id: Some(tid), key } if tid == id => {
                 let msg = t(lang, key);
@@ -788,9 +740,9 @@ async fn wait_for_with(
                     eprintln!("kassa: {msg}");
                 }
                 return if matches!(key, "error.not_recorded" | "error.id_taken") {
-                    exit::USAGE
+                    Exit::Usage
                 } else {
-                    exit::PENDING
+                    Exit::Pending
                 };
             }
             _ => {}
@@ -798,7 +750,7 @@ async fn wait_for_with(
     }
 }
 
-fn finish_pending(lang: Lang, id: &str, json_out: bool) -> u8 {
+fn finish_pending(lang: Lang, id: &str, json_out: bool) -> Exit {
     if json_out {
         println!(
             "{}",
@@ -807,15 +759,15 @@ fn finish_pending(lang: Lang, id: &str, json_out: bool) -> u8 {
     } else {
         println!("{}", tf(lang, "cli.still_pending", &[("id", id)]));
     }
-    exit::PENDING
+    Exit::Pending
 }
 
-fn timed_out(lang: Lang, id: &str, json_out: bool) -> u8 {
+fn timed_out(lang: Lang, id: &str, json_out: bool) -> Exit {
     finish_pending(lang, id, json_out)
 }
 
 /// `kassa journal list`
-pub fn journal_list(lang: Lang, journal: &Journal, pending: bool, json_out: bool) -> u8 {
+pub fn journal_list(lang: Lang, journal: &Journal, pending: bool, json_out: bool) -> Exit {
     let rows = match journal.list(&ListFilter {
         pending_only: pending,
         limit: None,
@@ -838,11 +790,11 @@ pub fn journal_list(lang: Lang, journal: &Journal, pending: bool, json_out: bool
             println!("{}  {}", local_time(op.created_at), describe(lang, op));
         }
     }
-    exit::DONE
+    Exit::Done
 }
 
 /// `kassa journal show ID`
-pub fn journal_show(lang: Lang, journal: &Journal, id: &str, json_out: bool) -> u8 {
+pub fn journal_show(lang: Lang, journal: &Journal, id: &str, json_out: bool) -> Exit {
     // As typed first (an rrn), then as a GUID typed without braces or in capitals.
     let id = match journal.find(id.trim()) {
         Ok(Some(_)) => id.trim().to_string(),
@@ -881,7 +833,7 @@ pub fn journal_show(lang: Lang, journal: &Journal, id: &str, json_out: bool) -> 
 }
 
 /// `kassa journal resume`: drives every pending row until all are final or need a person.
-pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> u8 {
+pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> Exit {
     let lang = settings.lang;
     let (worker, mut events) = match Worker::start(settings.clone(), journal) {
         Ok(x) => x,
@@ -936,8 +888,8 @@ pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> u
         );
     }
     if pending == 0 {
-        exit::DONE
+        Exit::Done
     } else {
-        exit::PENDING
+        Exit::Pending
     }
 }

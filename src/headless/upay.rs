@@ -7,7 +7,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::{
-    Money, Wait, exit, exit_for, fail_usage, follow_known, op_json, open_for, refused,
+    Exit, Money, Wait, exit_for, fail_usage, follow_known, op_json, open_for, refused,
     wait_for_with,
 };
 use crate::config::Settings;
@@ -98,7 +98,7 @@ fn read_card_secrets(
 }
 
 /// `kassa upay register-card`
-pub async fn register_card(settings: &Settings, journal: Journal, a: RegisterArgs) -> u8 {
+pub async fn register_card(settings: &Settings, journal: Journal, a: RegisterArgs) -> Exit {
     let lang = settings.lang;
     let json_out = a.money.wait.json;
     let today = chrono::Local::now().date_naive();
@@ -165,7 +165,7 @@ pub async fn register_card(settings: &Settings, journal: Journal, a: RegisterArg
             }
             Some(Event::Trouble { key, .. }) => break fail_usage(lang, json_out, key, &[]),
             Some(_) => {}
-            None => break exit::USAGE,
+            None => break Exit::Usage,
         }
     };
     worker.stop().await;
@@ -174,7 +174,7 @@ pub async fn register_card(settings: &Settings, journal: Journal, a: RegisterArg
 
 /// A registration that came back with its token and link is done (the customer confirms
 /// it on their phone; the link is printed for them).
-fn card_done(lang: Lang, op: &Operation, json_out: bool) -> u8 {
+fn card_done(lang: Lang, op: &Operation, json_out: bool) -> Exit {
     if op.state == State::Issued {
         if let Some(url) = &op.detail {
             if json_out {
@@ -187,19 +187,19 @@ fn card_done(lang: Lang, op: &Operation, json_out: bool) -> u8 {
                 println!("{}", tf(lang, "upay.card_id_hint", &[("id", &op.id)]));
             }
         }
-        return exit::DONE;
+        return Exit::Done;
     }
     exit_for(op)
 }
 
-fn not_configured(lang: Lang, json_out: bool, reason: &str) -> u8 {
+fn not_configured(lang: Lang, json_out: bool, reason: &str) -> Exit {
     let msg = format!("{}: {reason}", t(lang, "upay.not_configured"));
     if json_out {
         println!("{}", json!({"error": msg, "code": "upay.not_configured"}));
     } else {
         eprintln!("kassa: {msg}");
     }
-    exit::USAGE
+    Exit::Usage
 }
 
 /// The flags of `kassa upay hold create`.
@@ -232,7 +232,7 @@ fn resolve_card(journal: &Journal, raw: &str) -> Result<String, &'static str> {
 }
 
 /// `kassa upay hold create`
-pub async fn hold_create(settings: &Settings, journal: Journal, a: HoldArgs) -> u8 {
+pub async fn hold_create(settings: &Settings, journal: Journal, a: HoldArgs) -> Exit {
     let lang = settings.lang;
     let json_out = a.money.wait.json;
     let checked = (|| {
@@ -276,7 +276,7 @@ pub async fn hold_create(settings: &Settings, journal: Journal, a: HoldArgs) -> 
             Err(code) => return code,
         };
     let held_is_done = |op: &Operation| match op.state {
-        State::Held => exit::DONE,
+        State::Held => Exit::Done,
         _ => exit_for(op),
     };
     let code = if let Some(op) = known {
@@ -320,7 +320,7 @@ pub async fn hold_create(settings: &Settings, journal: Journal, a: HoldArgs) -> 
         };
         match id {
             Some(id) => wait_for_with(lang, &mut events, &id, &a.money.wait, held_is_done).await,
-            None => exit::USAGE,
+            None => Exit::Usage,
         }
     };
     worker.stop().await;
@@ -331,7 +331,7 @@ fn print_op(lang: Lang, op: &Operation, json_out: bool) {
     if json_out {
         println!("{}", op_json(op));
     } else {
-        println!("{}", super::describe(lang, op));
+        println!("{}", crate::format::describe(lang, op));
     }
 }
 
@@ -343,7 +343,7 @@ pub async fn hold_act(
     action: HoldAction,
     yes: bool,
     w: Wait,
-) -> u8 {
+) -> Exit {
     let lang = settings.lang;
     let hold_id = match validate::hold_id(hold_id) {
         Ok(h) => h,
@@ -363,10 +363,10 @@ pub async fn hold_act(
     };
     let done = move |op: &Operation| {
         if op.state == want {
-            exit::DONE
+            Exit::Done
         } else if op.state == State::Held || op.state.is_final() {
             // Refused (the hold still stands), or it ended otherwise: the line above says how.
-            exit::DECLINED
+            Exit::Declined
         } else {
             exit_for(op)
         }
@@ -392,7 +392,7 @@ pub async fn hold_act(
         let code = if same {
             follow_known(lang, &worker, &mut events, &row, true, &w).await
         } else {
-            exit::PENDING
+            Exit::Pending
         };
         worker.stop().await;
         return code;
@@ -425,7 +425,7 @@ pub async fn hold_check(
     by: CheckBy,
     target: &str,
     json_out: bool,
-) -> u8 {
+) -> Exit {
     let lang = settings.lang;
     let target = match by {
         CheckBy::HoldId => validate::hold_id(target),
@@ -478,10 +478,10 @@ pub async fn hold_check(
                     }
                     println!("{line}");
                     if let Some(op) = &answer.op {
-                        println!("{}", super::describe(lang, op));
+                        println!("{}", crate::format::describe(lang, op));
                     }
                 }
-                break exit::DONE;
+                break Exit::Done;
             }
             Some(Event::Trouble { key, .. }) => {
                 let msg = t(lang, key);
@@ -490,10 +490,10 @@ pub async fn hold_check(
                 } else {
                     eprintln!("kassa: {msg}");
                 }
-                break exit::PENDING;
+                break Exit::Pending;
             }
             Some(_) => {}
-            None => break exit::PENDING,
+            None => break Exit::Pending,
         }
     };
     worker.stop().await;

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::{Money, exit, fail_usage, follow_known, op_json, open_for, refused, wait_for};
+use super::{Exit, Money, fail_usage, follow_known, op_json, open_for, refused, wait_for};
 use crate::config::{Secret, Settings};
 use crate::flows::wooppay::{DEATH_DATE_FORMAT, WpInvoice};
 use crate::i18n::{Lang, t, tf};
@@ -38,7 +38,7 @@ pub fn print_issued(lang: Lang, op: &crate::journal::Operation, json_out: bool) 
         println!("{}", op_json(op));
         return;
     }
-    println!("{}", super::describe(lang, op));
+    println!("{}", crate::format::describe(lang, op));
     if let Some(r) = &op.provider_ref {
         println!("  {} {r}", t(lang, "wooppay.operation_id"));
     }
@@ -115,7 +115,7 @@ fn configured(settings: &Settings) -> Result<(), String> {
     settings.wooppay.password.get().map(|_| ())
 }
 
-fn not_configured(lang: Lang, json_out: bool, reason: &str) -> u8 {
+fn not_configured(lang: Lang, json_out: bool, reason: &str) -> Exit {
     let msg = format!("{}: {reason}", t(lang, "wooppay.not_configured"));
     if json_out {
         println!(
@@ -125,11 +125,11 @@ fn not_configured(lang: Lang, json_out: bool, reason: &str) -> u8 {
     } else {
         eprintln!("kassa: {msg}");
     }
-    exit::USAGE
+    Exit::Usage
 }
 
 /// `kassa wooppay invoice --amount AMOUNT [--variant ...]`
-pub async fn invoice(settings: &Settings, journal: Journal, a: WpInvoiceArgs) -> u8 {
+pub async fn invoice(settings: &Settings, journal: Journal, a: WpInvoiceArgs) -> Exit {
     let lang = settings.lang;
     let json_out = a.money.wait.json;
     let inv = match build(&a) {
@@ -151,7 +151,7 @@ pub async fn invoice(settings: &Settings, journal: Journal, a: WpInvoiceArgs) ->
         let same = crate::flows::same_request(&op, &inv.asked());
         if same && op.state == State::Issued && wait.until_issued {
             print_issued(lang, &op, json_out);
-            exit::DONE
+            Exit::Done
         } else {
             follow_known(lang, &worker, &mut events, &op, same, &wait).await
         }
@@ -183,17 +183,17 @@ pub async fn invoice(settings: &Settings, journal: Journal, a: WpInvoiceArgs) ->
 
 /// What a failure of a call that moves no money means for the exit code: a refusal
 /// before anything happened is 2, no answer is 3, kassa not set up is 1.
-fn failure_exit(f: &WpFailure) -> u8 {
+fn failure_exit(f: &WpFailure) -> Exit {
     use crate::providers::wooppay::{ErrorClass, error_class};
     match f {
-        WpFailure::NotConfigured => exit::USAGE,
-        WpFailure::NotFound => exit::DECLINED,
-        WpFailure::Code(c) if error_class(*c) == ErrorClass::NothingCreated => exit::DECLINED,
-        WpFailure::Code(_) | WpFailure::Send(_) => exit::PENDING,
+        WpFailure::NotConfigured => Exit::Usage,
+        WpFailure::NotFound => Exit::Declined,
+        WpFailure::Code(c) if error_class(*c) == ErrorClass::NothingCreated => Exit::Declined,
+        WpFailure::Code(_) | WpFailure::Send(_) => Exit::Pending,
     }
 }
 
-fn print_failure(lang: Lang, json_out: bool, f: &WpFailure, extra: serde_json::Value) -> u8 {
+fn print_failure(lang: Lang, json_out: bool, f: &WpFailure, extra: serde_json::Value) -> Exit {
     let (key, code) = f.message();
     let mut msg = crate::i18n::t_or_raw(lang, &key).to_string();
     if let Some(c) = code {
@@ -215,7 +215,7 @@ fn start(
     settings: &Settings,
     journal: Journal,
     json_out: bool,
-) -> Result<(Worker, tokio::sync::mpsc::UnboundedReceiver<Event>), u8> {
+) -> Result<(Worker, tokio::sync::mpsc::UnboundedReceiver<Event>), Exit> {
     if let Err(reason) = configured(settings) {
         return Err(not_configured(settings.lang, json_out, &reason));
     }
@@ -235,7 +235,7 @@ pub async fn request_code(
     journal: Journal,
     phone: &str,
     json_out: bool,
-) -> u8 {
+) -> Exit {
     let lang = settings.lang;
     let phone = match validate::wooppay_phone(phone) {
         Ok(p) => p,
@@ -256,7 +256,7 @@ pub async fn request_code(
                 } else {
                     println!("{}", tf(lang, "wooppay.code_sent", &[("phone", &phone)]));
                 }
-                break exit::DONE;
+                break Exit::Done;
             }
             Some(Event::WooppayCode { result: Err(f), .. }) => {
                 let unknown = match &f {
@@ -273,7 +273,7 @@ pub async fn request_code(
                 break print_failure(lang, json_out, &f, json!({"phone": phone, "sent": null}));
             }
             Some(_) => {}
-            None => break exit::PENDING,
+            None => break Exit::Pending,
         }
     };
     worker.stop().await;
@@ -281,7 +281,7 @@ pub async fn request_code(
 }
 
 /// `kassa wooppay balance`
-pub async fn balance(settings: &Settings, journal: Journal, json_out: bool) -> u8 {
+pub async fn balance(settings: &Settings, journal: Journal, json_out: bool) -> Exit {
     let lang = settings.lang;
     let (worker, mut events) = match start(settings, journal, json_out) {
         Ok(w) => w,
@@ -291,11 +291,11 @@ pub async fn balance(settings: &Settings, journal: Journal, json_out: bool) -> u
     let code = loop {
         match events.recv().await {
             Some(Event::WooppayBalance { result: Ok(minor) }) => {
-                let shown = balance_text(minor);
+                let shown = crate::format::amount(minor, Currency::Kzt);
                 if json_out {
                     println!(
                         "{}",
-                        json!({"balance": wire_decimal(minor), "currency": "KZT"})
+                        json!({"balance": crate::format::decimal(minor), "currency": "KZT"})
                     );
                 } else {
                     println!(
@@ -303,32 +303,17 @@ pub async fn balance(settings: &Settings, journal: Journal, json_out: bool) -> u
                         tf(lang, "wooppay.balance_line", &[("amount", &shown)])
                     );
                 }
-                break exit::DONE;
+                break Exit::Done;
             }
             Some(Event::WooppayBalance { result: Err(f) }) => {
                 break print_failure(lang, json_out, &f, json!({}));
             }
             Some(_) => {}
-            None => break exit::PENDING,
+            None => break Exit::Pending,
         }
     };
     worker.stop().await;
     code
-}
-
-/// A balance as kassa prints amounts (`17 421,50 ₸`); zero and negatives too.
-pub fn balance_text(minor: i64) -> String {
-    match Amount::from_minor(minor.abs(), Currency::Kzt) {
-        Ok(a) if minor < 0 => format!("-{}", a.display()),
-        Ok(a) => a.display(),
-        Err(_) => format!("0,00 {}", Currency::Kzt.symbol()),
-    }
-}
-
-fn wire_decimal(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let m = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", m / 100, m % 100)
 }
 
 /// `kassa wooppay status OPERATION_ID`: the operation's status now; a journal row for it is
@@ -338,7 +323,7 @@ pub async fn status(
     journal: Journal,
     operation_id: &str,
     json_out: bool,
-) -> u8 {
+) -> Exit {
     let lang = settings.lang;
     let Some(operation_id) = operation_id.trim().parse::<i64>().ok().filter(|i| *i > 0) else {
         return fail_usage(lang, json_out, "wooppay.operation_id_invalid", &[]);
@@ -368,8 +353,8 @@ pub async fn status(
                             "operation_id": operation_id,
                             "status": rec.status,
                             "status_text": word,
-                            "sum": rec.sum_minor.map(wire_decimal),
-                            "fee": rec.fee_minor.map(wire_decimal),
+                            "sum": rec.sum_minor.map(crate::format::decimal),
+                            "fee": rec.fee_minor.map(crate::format::decimal),
                             "date": rec.date,
                             "from": rec.from_subject,
                             "to": rec.to_subject,
@@ -393,20 +378,20 @@ pub async fn status(
                         )
                     );
                     if let Some(op) = &op {
-                        println!("{}", super::describe(lang, op));
+                        println!("{}", crate::format::describe(lang, op));
                     }
                 }
                 break match status.and_then(|s| crate::flows::wooppay::final_state(&s)) {
-                    Some(State::Completed) => exit::DONE,
-                    Some(_) => exit::DECLINED,
-                    None => exit::PENDING,
+                    Some(State::Completed) => Exit::Done,
+                    Some(_) => Exit::Declined,
+                    None => Exit::Pending,
                 };
             }
             Some(Event::WooppayStatus { result: Err(f), .. }) => {
                 break print_failure(lang, json_out, &f, json!({"operation_id": operation_id}));
             }
             Some(_) => {}
-            None => break exit::PENDING,
+            None => break Exit::Pending,
         }
     };
     worker.stop().await;

@@ -154,7 +154,7 @@ pub async fn export(ctx: &Ctx, from: Option<i64>) {
         let made = std::fs::create_dir_all(&dir)
             .map_err(|e| e.to_string())
             .and_then(|()| {
-                crate::headless::export::export_to(j, &f, from.unwrap_or(0), i64::MAX)
+                crate::export::export_to(j, &f, from.unwrap_or(0), i64::MAX)
                     .map_err(|e| e.to_string())
             });
         Ok(made)

@@ -218,7 +218,9 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                 let age =
                     Duration::from_millis(u64::try_from(now_ms() - op.created_at).unwrap_or(0));
                 let max = if current == State::Issued {
-                    ctx.settings.poll_max.min(super::wooppay::STATUS_POLL_MAX)
+                    ctx.settings
+                        .poll_max
+                        .min(crate::flows::wooppay::STATUS_POLL_MAX)
                 } else {
                     ctx.settings.poll_max
                 };

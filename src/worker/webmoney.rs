@@ -41,7 +41,7 @@ pub fn client(s: &WebmoneySettings) -> Result<X1Client, String> {
                 Some(KeySource::File(p)) => {
                     std::fs::read(p).map_err(|e| format!("webmoney.kwm {}: {e}", p.display()))?
                 }
-                Some(KeySource::Demo) => crate::emulator::webmoney::demo_kwm(),
+                Some(KeySource::Demo) => crate::demo::webmoney::demo_kwm(),
                 None => return Err("webmoney.kwm is not set in the config".into()),
             };
             let pw = password.get()?;

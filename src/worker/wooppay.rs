@@ -12,7 +12,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use super::{Ctx, Event, Trouble, Verdict, db};
 use crate::config::Secret;
@@ -25,10 +24,6 @@ use crate::providers::SendError;
 use crate::providers::wooppay::client::WooppayClient;
 use crate::providers::wooppay::codec::{InvoiceRequest, Record, Variant};
 use crate::providers::wooppay::{OpStatus, error_key};
-
-/// The longest wait between two status polls of an issued invoice: a customer is standing
-/// at the till with the phone in hand.
-pub const STATUS_POLL_MAX: Duration = Duration::from_secs(5);
 
 /// Why a call that moves no money gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,8 @@ use crate::common;
 
 use common::{Harness, cash_in, kassa, payment, write_config};
 use kassa::emulator::allpay_cash_in as magic;
-use kassa::headless::export::{COLUMNS, local_rfc3339};
+use kassa::export::COLUMNS;
+use kassa::format::local_rfc3339;
 use kassa::journal::{Facts, Journal, Kind, ListFilter, NewOperation, Operation, State, now_ms};
 use kassa::money::{Amount, Currency};
 

@@ -11,7 +11,7 @@
 //! that value (or hold a character reference, a comment or a CDATA section that could).
 //!
 //! Each property runs a modest number of cases by default; `PROPTEST_CASES=20000` raises
-//! every one of them (README "Fuzzing"). The figures are printed with `--nocapture`:
+//! every one of them (docs/proof.md, "Fuzzing"). The figures are printed with `--nocapture`:
 //! `cargo test --test it fuzz:: -- --nocapture 2>&1 | grep '^fuzz '`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -38,7 +38,7 @@ use kassa::providers::{SendError, reply_error};
 
 // ------------------------------------------------------------------------------------------
 // The runner: a property, its default case count (PROPTEST_CASES overrides it), the count
-// it ran printed for the README.
+// it ran printed for docs/proof.md.
 
 fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")

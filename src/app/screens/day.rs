@@ -12,10 +12,11 @@ use tui_input::backend::crossterm::EventHandler;
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{self, Tone, style};
 use crate::app::{Model, Note, ScreenId};
+use crate::format::amount as display;
 use crate::i18n::{t, tf};
 use crate::journal::{DRAWER, Shift};
 use crate::money::Amount;
-use crate::report::{Report, display};
+use crate::report::Report;
 use crate::worker::{Command, Event};
 
 #[derive(Debug, Clone, Default)]
@@ -201,7 +202,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         Some(s) => {
             lines.push(kv(
                 t(lang, "shift.opened"),
-                crate::headless::local_time(s.opened_at),
+                crate::format::local_time(s.opened_at),
             ));
             lines.push(kv(t(lang, "shift.opening"), display(s.opening, DRAWER)));
             lines.push(kv(t(lang, "shift.taken"), display(d.taken, DRAWER)));
@@ -308,12 +309,12 @@ fn closed_view(model: &Model, frame: &mut Frame<'_>, area: Rect, s: &Shift) {
     let lines = vec![
         kv(
             t(lang, "shift.opened"),
-            crate::headless::local_time(s.opened_at),
+            crate::format::local_time(s.opened_at),
         ),
         kv(
             t(lang, "shift.closed_at"),
             s.closed_at
-                .map(crate::headless::local_time)
+                .map(crate::format::local_time)
                 .unwrap_or_default(),
         ),
         kv(t(lang, "shift.opening"), display(s.opening, DRAWER)),
@@ -346,7 +347,7 @@ fn report_view(model: &Model, frame: &mut Frame<'_>, area: Rect, r: &Report) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [text, chart] = Layout::vertical([Constraint::Min(6), Constraint::Length(8)]).areas(inner);
-    let lines: Vec<Line<'_>> = crate::headless::day::text(lang, r)
+    let lines: Vec<Line<'_>> = crate::report::text(lang, r)
         .into_iter()
         .skip(1)
         .map(Line::raw)

@@ -12,7 +12,7 @@ use tui_input::backend::crossterm::EventHandler;
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{Tone, state_tone, style};
 use crate::app::{Model, ScreenId};
-use crate::headless::local_time;
+use crate::format::local_time;
 use crate::i18n::t;
 use crate::journal::{AuditEvent, Operation, State};
 use crate::worker::Command;

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::app::Model;
 use crate::app::widgets::{self, Tone, style};
-use crate::headless::local_time;
+use crate::format::local_time;
 use crate::i18n::{Lang, t, tf};
 use crate::journal::{Kind, Operation, State};
 use crate::money::Amount;

@@ -12,7 +12,7 @@ use crate::app::screens::payment::{Progress, duplicate_dialog, kv, progress_view
 use crate::app::widgets::qr::{Polarity, QrView};
 use crate::app::widgets::{self, Tone, style};
 use crate::flows::wooppay::{WpInvoice, operation_url, params_of};
-use crate::headless::wooppay::balance_text;
+use crate::format::amount;
 use crate::i18n::{Lang, t, tf};
 use crate::journal::Operation;
 use crate::money::Currency;
@@ -145,7 +145,7 @@ fn balance_line(model: &Model) -> String {
     let lang = model.lang;
     let value = match &model.wooppay.balance {
         None => "…".to_string(),
-        Some(Ok(minor)) => balance_text(*minor),
+        Some(Ok(minor)) => kzt(*minor),
         Some(Err(f)) => {
             let (key, code) = f.message();
             let mut s = crate::i18n::t_or_raw(lang, &key).to_string();
@@ -427,4 +427,9 @@ fn issued(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation, p: &
             frame.render_widget(Paragraph::new(facts).wrap(Wrap { trim: false }), inner);
         }
     }
+}
+
+/// A Wooppay balance (tiyn) as kassa shows tenge.
+fn kzt(minor: i64) -> String {
+    amount(minor, crate::money::Currency::Kzt)
 }

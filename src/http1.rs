@@ -1,7 +1,8 @@
-//! A deliberately small HTTP/1.1 server for the emulator. It is our own rather than hyper's
-//! because the emulator must misbehave on purpose at the socket level: reset a connection
-//! after the charge is recorded (SO_LINGER 0), cut a body short, answer late. One request
-//! per connection (`Connection: close`), bodies by Content-Length, nothing else.
+//! A deliberately small HTTP/1.1 server, for the emulator and the notification listener.
+//! It is our own rather than hyper's because the emulator must misbehave on purpose at the
+//! socket level: reset a connection after the charge is recorded (SO_LINGER 0), cut a body
+//! short, answer late. One request per connection (`Connection: close`), bodies by
+//! Content-Length, nothing else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

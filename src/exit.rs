@@ -1,0 +1,32 @@
+//! The command line's exit codes (DESIGN.md "Command-line contract"): what a script may
+//! rely on, whatever the words printed.
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done: the operation is final and successful, or the command did what it was asked.
+    Done,
+    /// Bad input, kassa not set up, or refused before anything was sent.
+    Usage,
+    /// The provider said no: declined, rejected, cancelled, expired, reversed.
+    Declined,
+    /// Not final yet or unknown: pending, or waiting for a person.
+    Pending,
+}
+
+impl Exit {
+    pub const fn code(self) -> u8 {
+        match self {
+            Exit::Done => 0,
+            Exit::Usage => 1,
+            Exit::Declined => 2,
+            Exit::Pending => 3,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e.code())
+    }
+}

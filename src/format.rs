@@ -1,0 +1,104 @@
+//! How kassa writes instants and sums for people and for files: the one place for it, so
+//! that the screens, the command line, the report and the CSV agree.
+
+use crate::money::{Amount, Currency};
+
+/// An instant (Unix ms) as RFC 3339 in UTC, to the second (`2026-11-23T09:02:05Z`).
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// An instant as RFC 3339 in the till's local time, with its offset
+/// (`2026-11-23T14:02:05+05:00`).
+pub fn local_rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| {
+            d.with_timezone(&chrono::Local)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+        .unwrap_or_default()
+}
+
+/// An instant as a cashier reads it, local time (`23.11.2026 14:02:05`).
+pub fn local_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| {
+            d.with_timezone(&chrono::Local)
+                .format("%d.%m.%Y %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Minor units as a decimal with a dot and always two places (`1000.50`, `-0.01`): exact,
+/// for JSON and CSV.
+pub fn decimal(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", m / 100, m % 100)
+}
+
+/// Minor units as kassa shows them (`1 000,50 ₸`), negatives with a minus; zero when the
+/// sum is beyond what an amount may hold.
+pub fn amount(minor: i64, currency: Currency) -> String {
+    match Amount::from_minor(minor.abs(), currency) {
+        Ok(a) if minor < 0 => format!("-{}", a.display()),
+        Ok(a) => a.display(),
+        Err(_) => Amount::none(currency).display(),
+    }
+}
+
+/// A line a person reads about an operation.
+pub fn describe(lang: crate::i18n::Lang, op: &crate::journal::Operation) -> String {
+    let mut s = crate::i18n::tf(
+        lang,
+        "cli.op_line",
+        &[
+            ("id", &op.id),
+            ("state", crate::i18n::t(lang, op.state.message_key())),
+            ("amount", &op.amount.display()),
+            ("customer", &op.customer),
+        ],
+    );
+    if let Some(st) = &op.provider_status {
+        s.push_str(&format!(" ({st})"));
+    }
+    if let Some(m) = &op.provider_message {
+        s.push_str(&format!(" · {m}"));
+    }
+    if let Some(d) = op.detail.as_deref().filter(|d| {
+        d.starts_with("wm.retval.") || d.starts_with("upay.") || d.starts_with("wooppay.err.")
+    }) {
+        s.push_str(&format!(" · {}", crate::i18n::t_or_raw(lang, d)));
+    }
+    if op.needs_reconciliation {
+        s.push_str(" · ");
+        s.push_str(crate::i18n::t(lang, "state.needs_recon"));
+        if let Some(r) = &op.recon_reason {
+            s.push_str(&format!(": {}", crate::i18n::t_or_raw(lang, r)));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_never_pass_a_float() {
+        assert_eq!(decimal(-5_050), "-50.50");
+        assert_eq!(decimal(1), "0.01");
+        assert_eq!(decimal(100_000_000_000), "1000000000.00");
+        assert_eq!(amount(-5_050, Currency::Kzt), "-50,50 ₸");
+        assert_eq!(amount(0, Currency::Kzt), "0,00 ₸");
+    }
+
+    #[test]
+    fn instants_read_the_same_everywhere() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(local_time(0).len(), "01.01.1970 00:00:00".len());
+    }
+}
