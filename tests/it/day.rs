@@ -6,18 +6,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
-
-use std::time::Instant;
+use crate::screen::{self, GUID, T0, model, press, render, snap, type_text, worker};
 
 use common::{Harness, cash_in, kassa, payment, wait_for, write_config};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
+use kassa::app::ScreenId;
 use kassa::app::screens::day::Step;
-use kassa::app::{Model, Msg, ScreenId, update, view};
 use kassa::i18n::Lang;
 use kassa::journal::{Shift, State};
 use kassa::worker::{Command, Event};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_sums_what_the_flows_did_and_the_shift_counts_the_cash() {
@@ -158,45 +155,6 @@ async fn a_person_records_the_outcome_of_a_row_that_needs_reconciliation() {
 
 // ---- screens ----------------------------------------------------------------------------
 
-fn model(lang: Lang) -> Model {
-    Model::new(lang, true, "72222222221".into(), false, Instant::now())
-}
-
-fn press(m: &mut Model, code: KeyCode) -> Vec<Command> {
-    update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn render(m: &Model) -> String {
-    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    t.draw(|f| view(m, f)).unwrap();
-    t.backend().to_string()
-}
-
-fn snap(name: &str, m: &Model) {
-    let lang = match m.lang {
-        Lang::Ru => "ru",
-        Lang::En => "en",
-    };
-    let screen = render(m);
-    insta::with_settings!({
-        snapshot_suffix => lang,
-        filters => vec![
-            (r"\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}", "DD.MM.YYYY hh:mm:ss"),
-            (r"\d{4}-\d{2}-\d{2}", "YYYY-MM-DD"),
-            (r"\b\d{2}:\d{2}\b", "hh:mm"),
-        ],
-    }, {
-        insta::assert_snapshot!(name, screen);
-    });
-    assert!(
-        kassa::i18n::missing_keys().is_empty(),
-        "{:?}",
-        kassa::i18n::missing_keys()
-    );
-}
-
-const T0: i64 = 1_795_000_000_000;
-
 fn open_shift() -> Shift {
     Shift {
         id: 3,
@@ -216,33 +174,29 @@ fn a_shift_opens_and_closes_asking_first_while_work_is_pending() {
     assert_eq!(m.screen, ScreenId::Day);
     assert!(matches!(cmds[..], [Command::LoadShift]));
     press(&mut m, KeyCode::Char('o'));
-    for c in "10 000".chars() {
-        press(&mut m, KeyCode::Char(c));
-    }
+    type_text(&mut m, "10 000");
     let cmds = press(&mut m, KeyCode::Enter);
     assert!(matches!(
         cmds[..],
         [Command::OpenShift { opening: 1_000_000 }]
     ));
-    update(
+    worker(
         &mut m,
-        Msg::Worker(Event::Shift {
+        Event::Shift {
             shift: Some(open_shift()),
             taken: 750_050,
-        }),
+        },
     );
-    update(
+    worker(
         &mut m,
-        Msg::Worker(Event::Counts {
+        Event::Counts {
             pending: 2,
             recon: 1,
             active: 0,
-        }),
+        },
     );
     press(&mut m, KeyCode::Char('c'));
-    for c in "17 500,00".chars() {
-        press(&mut m, KeyCode::Char(c));
-    }
+    type_text(&mut m, "17 500,00");
     assert!(press(&mut m, KeyCode::Enter).is_empty(), "asked first");
     assert!(matches!(m.day.step, Step::ClosePending(1_750_000)));
     let cmds = press(&mut m, KeyCode::Char('y'));
@@ -267,43 +221,41 @@ fn day_snapshots() {
     for lang in [Lang::Ru, Lang::En] {
         let mut m = model(lang);
         press(&mut m, KeyCode::Char('7'));
-        snap("shift_none", &m);
-        update(
+        snap!("shift_none", &m);
+        worker(
             &mut m,
-            Msg::Worker(Event::Shift {
+            Event::Shift {
                 shift: Some(open_shift()),
                 taken: 750_050,
-            }),
+            },
         );
-        update(
+        worker(
             &mut m,
-            Msg::Worker(Event::Counts {
+            Event::Counts {
                 pending: 1,
                 recon: 0,
                 active: 0,
-            }),
+            },
         );
-        snap("shift_open", &m);
+        snap!("shift_open", &m);
         let mut closing = m.clone();
         press(&mut closing, KeyCode::Char('c'));
-        for c in "17 500".chars() {
-            press(&mut closing, KeyCode::Char(c));
-        }
+        type_text(&mut closing, "17 500");
         press(&mut closing, KeyCode::Enter);
-        snap("shift_close_pending", &closing);
+        snap!("shift_close_pending", &closing);
         let mut closed = m.clone();
-        update(
+        worker(
             &mut closed,
-            Msg::Worker(Event::ShiftClosed {
+            Event::ShiftClosed {
                 shift: Shift {
                     closed_at: Some(T0 + 8 * 3_600_000),
                     counted: Some(1_749_950),
                     expected: Some(1_750_050),
                     ..open_shift()
                 },
-            }),
+            },
         );
-        snap("shift_closed", &closed);
+        snap!("shift_closed", &closed);
     }
 }
 
@@ -336,11 +288,12 @@ async fn receipts_are_saved_and_printed_and_the_journal_exported_from_the_consol
             _ => None,
         })
         .await;
-        update(
+        // (`worker` here is the running worker: the screen gets the event by its path.)
+        screen::worker(
             &mut m,
-            Msg::Worker(Event::Said {
+            Event::Said {
                 outcome: said.clone(),
-            }),
+            },
         );
         let text = said.unwrap();
         if !print {
@@ -429,19 +382,19 @@ fn report_and_resolution_snapshots() {
     for lang in [Lang::Ru, Lang::En] {
         let mut m = model(lang);
         press(&mut m, KeyCode::Char('7'));
-        update(
+        worker(
             &mut m,
-            Msg::Worker(Event::Report {
+            Event::Report {
                 report: Box::new(report.clone()),
-            }),
+            },
         );
         assert!(matches!(m.day.step, Step::Report(_)));
-        snap("report", &m);
+        snap!("report", &m);
 
         // A row that needs reconciliation: m, then what the provider said, then a note.
         let mut d = model(lang);
         let op = kassa::journal::Operation {
-            id: "{0f8fad5b-d9cb-469f-a165-70867728950e}".into(),
+            id: GUID.into(),
             kind: Kind::AllpayCashIn,
             state: State::Pending,
             amount: kassa::money::Amount::from_minor(500_000, Currency::Kzt).unwrap(),
@@ -465,10 +418,8 @@ fn report_and_resolution_snapshots() {
         d.detail.open(op);
         press(&mut d, KeyCode::Char('m'));
         press(&mut d, KeyCode::Char('c'));
-        for c in "Allpay: paid, tx 77".chars() {
-            press(&mut d, KeyCode::Char(c));
-        }
-        snap("resolve", &d);
+        type_text(&mut d, "Allpay: paid, tx 77");
+        snap!("resolve", &d);
         let cmds = press(&mut d, KeyCode::Enter);
         assert!(matches!(
             &cmds[..],

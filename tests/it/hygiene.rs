@@ -7,17 +7,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
+use crate::screen::{AGENT, render_at, worker};
 
 use std::time::{Duration, Instant};
 
 use common::{Harness, kassa, kassa_stdin, write_config};
-use kassa::app::{Model, Msg, ScreenId, update, view};
+use kassa::app::{Model, ScreenId};
 use kassa::emulator::{upay, webmoney, wooppay};
 use kassa::i18n::Lang;
 use kassa::journal::ListFilter;
 use kassa::worker::Event;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 const PAN: &str = "4111111111111111";
 const CVV: &str = "987";
@@ -219,22 +218,17 @@ async fn after_every_flow_the_journal_the_log_and_the_screens_hold_no_secret() {
     for op in rows {
         let events = journal.events(&op.id).unwrap();
         for lang in [Lang::Ru, Lang::En] {
-            let mut m = Model::new(lang, false, "72222222221".into(), false, Instant::now());
+            let mut m = Model::new(lang, false, AGENT.into(), false, Instant::now());
             m.screen = ScreenId::Detail;
             m.detail.open(op.clone());
-            update(
+            worker(
                 &mut m,
-                Msg::Worker(Event::Detail {
+                Event::Detail {
                     op: op.clone(),
                     events: events.clone(),
-                }),
+                },
             );
-            let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
-            t.draw(|f| view(&m, f)).unwrap();
-            assert_clean(
-                &format!("the detail of {}", op.id),
-                &t.backend().to_string(),
-            );
+            assert_clean(&format!("the detail of {}", op.id), &render_at(&m, 120, 40));
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Every integration test in one binary: one link of the crate instead of one per file
 //! (a clean `cargo test` builds and links once). Each module is one area; `common` is the
-//! harness they share (an emulator on loopback, settings pointing at it, a worker).
+//! harness they share (an emulator on loopback, settings pointing at it, a worker);
+//! `screen` is the harness of the screen tests (a model, keys, rendering, snapshots).
 
 mod common;
+mod screen;
 
 mod bad_input;
 mod cash_in_flow;

@@ -4,12 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::screen::{GUID, T0, model, press, render, render_at, snap, type_text, worker};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use kassa::app::screens::cash_in::{Field, Step};
 use kassa::app::screens::wooppay::{CodePhase, Step as WpStep};
-use kassa::app::{Model, Msg, Overlay, ScreenId, update, view};
+use kassa::app::{Model, Msg, Overlay, ScreenId, update};
 use kassa::flows::pay::{Payee, UtilityPayment};
 use kassa::flows::wooppay::WpInvoice;
 use kassa::i18n::Lang;
@@ -20,37 +22,8 @@ use kassa::providers::wooppay::codec::Variant;
 use kassa::worker::pay::{self};
 use kassa::worker::wooppay::WpFailure;
 use kassa::worker::{CashInPayment, CheckOutcome, Command, Event};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
-// ---- harness -------------------------------------------------------------------------
-
-const GUID: &str = "{0f8fad5b-d9cb-469f-a165-70867728950e}";
-const T0: i64 = 1_795_000_000_000;
-
-fn model(lang: Lang) -> Model {
-    Model::new(lang, true, "72222222221".into(), false, Instant::now())
-}
-
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn press(m: &mut Model, code: KeyCode) -> Vec<Command> {
-    update(m, key(code))
-}
-
-fn type_text(m: &mut Model, text: &str) -> Vec<Command> {
-    let mut cmds = Vec::new();
-    for c in text.chars() {
-        cmds.extend(press(m, KeyCode::Char(c)));
-    }
-    cmds
-}
-
-fn worker(m: &mut Model, ev: Event) -> Vec<Command> {
-    update(m, Msg::Worker(ev))
-}
+// ---- fixtures ------------------------------------------------------------------------
 
 fn ivan() -> UserInfo {
     UserInfo {
@@ -116,35 +89,6 @@ fn confirmed(lang: Lang) -> (Model, CashInPayment) {
     p.id = GUID.into();
     m.cash_in.step = Step::Confirm(p.clone());
     (m, p)
-}
-
-fn render(m: &Model) -> String {
-    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    t.draw(|f| view(m, f)).unwrap();
-    t.backend().to_string()
-}
-
-fn snap(name: &str, m: &Model) {
-    let lang = match m.lang {
-        Lang::Ru => "ru",
-        Lang::En => "en",
-    };
-    let screen = render(m);
-    insta::with_settings!({
-        snapshot_suffix => lang,
-        filters => vec![
-            (r"\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}", "DD.MM.YYYY hh:mm:ss"),
-            (r"\b\d{2}:\d{2}:\d{2}\b", "hh:mm:ss"),
-            (r"\b\d{2}:\d{2}\b", "hh:mm"),
-        ],
-    }, {
-        insta::assert_snapshot!(name, screen);
-    });
-    let missing = kassa::i18n::missing_keys();
-    assert!(
-        missing.is_empty(),
-        "texts missing from the catalogue: {missing:?}"
-    );
 }
 
 // ---- update: the model and the commands ----------------------------------------------
@@ -427,7 +371,7 @@ fn the_journal_opens_details_and_keeps_its_cursor() {
         }
         other => panic!("{other:?}"),
     }
-    snap("journal_filtered", &m);
+    snap!("journal_filtered", &m);
     let cmds = press(&mut m, KeyCode::Char('/'));
     assert!(cmds.is_empty());
     let cmds = press(&mut m, KeyCode::Esc);
@@ -621,14 +565,14 @@ fn pay_snapshots() {
     for lang in [Lang::Ru, Lang::En] {
         let mut empty = model(lang);
         press(&mut empty, KeyCode::Char('2'));
-        snap("pay_empty", &empty);
+        snap!("pay_empty", &empty);
 
         let filled = pay_filled(lang);
-        snap("pay_filled", &filled);
+        snap!("pay_filled", &filled);
 
         let mut checking = filled.clone();
         press(&mut checking, KeyCode::Enter);
-        snap("pay_checking", &checking);
+        snap!("pay_checking", &checking);
 
         let mut refused = checking.clone();
         let id = match &refused.pay.step {
@@ -645,10 +589,10 @@ fn pay_snapshots() {
                 },
             },
         );
-        snap("pay_refused", &refused);
+        snap!("pay_refused", &refused);
 
         let (confirm, _) = pay_checked(lang);
-        snap("pay_confirm", &confirm);
+        snap!("pay_confirm", &confirm);
 
         let mut waiting = confirm.clone();
         press(&mut waiting, KeyCode::Char('y'));
@@ -664,7 +608,7 @@ fn pay_snapshots() {
                 trouble_detail: None,
             },
         );
-        snap("pay_waiting", &waiting);
+        snap!("pay_waiting", &waiting);
 
         let mut fault = waiting.clone();
         worker(
@@ -679,7 +623,7 @@ fn pay_snapshots() {
                 trouble_detail: None,
             },
         );
-        snap("pay_waiting_no_answer", &fault);
+        snap!("pay_waiting_no_answer", &fault);
 
         let mut dup = confirm.clone();
         press(&mut dup, KeyCode::Char('y'));
@@ -694,20 +638,20 @@ fn pay_snapshots() {
                 existing: pay_op(State::Pending, "PENDING"),
             },
         );
-        snap("pay_duplicate", &dup);
+        snap!("pay_duplicate", &dup);
 
         let mut done = waiting.clone();
         let mut completed = pay_op(State::Completed, "succeeded");
         completed.provider_message = Some("Платёж проведён".into());
         worker(&mut done, Event::Finished { op: completed });
-        snap("pay_completed", &done);
+        snap!("pay_completed", &done);
 
         let mut declined = waiting.clone();
         let mut d = pay_op(State::Declined, "DECLINED");
         d.provider_message = Some("Платёж отклонён провайдером".into());
         d.detail = Some("PROVIDER_DECLINED: account closed; trace 7f3a9c".into());
         worker(&mut declined, Event::Finished { op: d });
-        snap("pay_declined", &declined);
+        snap!("pay_declined", &declined);
     }
 }
 
@@ -848,13 +792,13 @@ fn the_waiting_view_names_the_provider_of_the_operation() {
 #[test]
 fn webmoney_snapshots() {
     for lang in [Lang::Ru, Lang::En] {
-        snap("wm_empty", &wm_model(lang));
+        snap!("wm_empty", &wm_model(lang));
         let mut bad = wm_filled(lang, "подарок 🎁");
         press(&mut bad, KeyCode::Enter);
-        snap("wm_bad_desc", &bad);
+        snap!("wm_bad_desc", &bad);
         let mut confirm = wm_filled(lang, " Заказ 5 ");
         press(&mut confirm, KeyCode::Enter);
-        snap("wm_confirm", &confirm);
+        snap!("wm_confirm", &confirm);
         let shown = match &confirm.webmoney.step {
             kassa::app::screens::webmoney::Step::Confirm(i) => i.clone(),
             _ => panic!(),
@@ -868,19 +812,19 @@ fn webmoney_snapshots() {
         let mut i = wm_op(State::Completed, "retval 0");
         i.provider_ref = Some("10001".into());
         worker(&mut issued, Event::Finished { op: i });
-        snap("wm_issued", &issued);
+        snap!("wm_issued", &issued);
         let mut rejected = sent.clone();
         let mut r = wm_op(State::Rejected, "retval 6");
         r.detail = Some("wm.retval.6".into());
         worker(&mut rejected, Event::Finished { op: r });
-        snap("wm_rejected", &rejected);
+        snap!("wm_rejected", &rejected);
         let mut recon = sent.clone();
         let mut u = wm_op(State::Pending, "");
         u.provider_status = None;
         u.needs_reconciliation = true;
         u.recon_reason = Some("recon.unknown_outcome".into());
         worker(&mut recon, Event::NeedsReconciliation { op: u });
-        snap("wm_needs_reconciliation", &recon);
+        snap!("wm_needs_reconciliation", &recon);
     }
 }
 
@@ -891,25 +835,25 @@ fn snapshots() {
     for lang in [Lang::Ru, Lang::En] {
         let mut m = model(lang);
         m.counts.pending = 1;
-        snap("home", &m);
+        snap!("home", &m);
 
         let mut help = m.clone();
         press(&mut help, KeyCode::Char('?'));
-        snap("home_help", &help);
+        snap!("home_help", &help);
 
         let mut form = model(lang);
         press(&mut form, KeyCode::Char('1'));
-        snap("cash_in_empty", &form);
+        snap!("cash_in_empty", &form);
 
         type_text(&mut form, "77072734954");
         press(&mut form, KeyCode::Enter);
-        snap("cash_in_checking", &form);
+        snap!("cash_in_checking", &form);
 
-        snap("cash_in_checked", &checked(lang, "5 000"));
+        snap!("cash_in_checked", &checked(lang, "5 000"));
 
         let mut bad = checked(lang, "12,345");
         press(&mut bad, KeyCode::Enter);
-        snap("cash_in_bad_amount", &bad);
+        snap!("cash_in_bad_amount", &bad);
 
         let mut unknown = model(lang);
         press(&mut unknown, KeyCode::Char('1'));
@@ -924,10 +868,10 @@ fn snapshots() {
                 },
             },
         );
-        snap("cash_in_unknown_wallet", &unknown);
+        snap!("cash_in_unknown_wallet", &unknown);
 
         let (confirm, p) = confirmed(lang);
-        snap("cash_in_confirm", &confirm);
+        snap!("cash_in_confirm", &confirm);
 
         let mut dup = confirm.clone();
         press(&mut dup, KeyCode::Char('y'));
@@ -938,7 +882,7 @@ fn snapshots() {
                 existing: op(State::Completed, Some("COMPLETED")),
             },
         );
-        snap("cash_in_duplicate", &dup);
+        snap!("cash_in_duplicate", &dup);
 
         let mut sending = confirm.clone();
         press(&mut sending, KeyCode::Char('y'));
@@ -954,7 +898,7 @@ fn snapshots() {
                 trouble_detail: None,
             },
         );
-        snap("cash_in_waiting", &sending);
+        snap!("cash_in_waiting", &sending);
 
         let mut fault = sending.clone();
         worker(
@@ -969,31 +913,31 @@ fn snapshots() {
                 trouble_detail: Some("Internal error (S:Server)".into()),
             },
         );
-        snap("cash_in_waiting_fault", &fault);
+        snap!("cash_in_waiting_fault", &fault);
 
         let mut done = sending.clone();
         let mut completed = op(State::Completed, Some("COMPLETED"));
         completed.provider_ref = Some("1000042".into());
         completed.provider_message = Some("Кошелёк пополнен".into());
         worker(&mut done, Event::Finished { op: completed });
-        snap("cash_in_completed", &done);
+        snap!("cash_in_completed", &done);
 
         let mut declined = sending.clone();
         let mut d = op(State::Declined, Some("DECLINED"));
         d.provider_message = Some("Операция отклонена".into());
         worker(&mut declined, Event::Finished { op: d });
-        snap("cash_in_declined", &declined);
+        snap!("cash_in_declined", &declined);
 
         let mut recon = sending.clone();
         let mut r = op(State::Pending, Some("PENDING"));
         r.needs_reconciliation = true;
         r.recon_reason = Some("config now points elsewhere".into());
         worker(&mut recon, Event::NeedsReconciliation { op: r });
-        snap("cash_in_needs_reconciliation", &recon);
+        snap!("cash_in_needs_reconciliation", &recon);
 
         let mut journal = model(lang);
         press(&mut journal, KeyCode::Char('6'));
-        snap("journal_loading", &journal);
+        snap!("journal_loading", &journal);
         let mut pending = op(State::Pending, Some("PENDING"));
         pending.id = "{a}".into();
         pending.attempts = 6;
@@ -1010,7 +954,7 @@ fn snapshots() {
                 ],
             },
         );
-        snap("journal", &journal);
+        snap!("journal", &journal);
 
         let mut detail = journal.clone();
         press(&mut detail, KeyCode::Enter);
@@ -1040,12 +984,12 @@ fn snapshots() {
                 ],
             },
         );
-        snap("detail", &detail);
+        snap!("detail", &detail);
 
         let mut quit = model(lang);
         quit.counts.active = 1;
         press(&mut quit, KeyCode::Char('q'));
-        snap("quit_confirm", &quit);
+        snap!("quit_confirm", &quit);
     }
 }
 
@@ -1053,8 +997,7 @@ fn snapshots() {
 fn the_layout_holds_on_a_small_and_a_resized_terminal() {
     let (m, _) = confirmed(Lang::Ru);
     for (w, h) in [(80, 24), (60, 20), (120, 40), (40, 12)] {
-        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-        t.draw(|f| view(&m, f)).unwrap();
+        render_at(&m, w, h);
     }
 }
 
@@ -1252,7 +1195,7 @@ fn the_mobile_variant_asks_for_the_code_once_and_never_again_by_itself() {
 #[test]
 fn wooppay_snapshots() {
     for lang in [Lang::Ru, Lang::En] {
-        snap("wp_empty", &wp_model(lang));
+        snap!("wp_empty", &wp_model(lang));
 
         let mut card = wp_model(lang);
         press(&mut card, KeyCode::F(2));
@@ -1262,10 +1205,10 @@ fn wooppay_snapshots() {
         press(&mut card, KeyCode::Tab);
         type_text(&mut card, "12345");
         press(&mut card, KeyCode::Enter);
-        snap("wp_card_bad_phone", &card);
+        snap!("wp_card_bad_phone", &card);
 
         let (confirm, _) = wp_confirmed(lang);
-        snap("wp_confirm", &confirm);
+        snap!("wp_confirm", &confirm);
 
         let mut code = wp_model(lang);
         for _ in 0..3 {
@@ -1284,7 +1227,7 @@ fn wooppay_snapshots() {
             },
         );
         type_text(&mut sent, "56");
-        snap("wp_code_sent", &sent);
+        snap!("wp_code_sent", &sent);
         let mut refused = code.clone();
         worker(
             &mut refused,
@@ -1293,7 +1236,7 @@ fn wooppay_snapshots() {
                 result: Err(WpFailure::Code(222)),
             },
         );
-        snap("wp_code_refused", &refused);
+        snap!("wp_code_refused", &refused);
 
         let (mut sending, _) = wp_confirmed(lang);
         press(&mut sending, KeyCode::Char('y'));
@@ -1303,7 +1246,7 @@ fn wooppay_snapshots() {
                 op: wp_op(State::Pending, None),
             },
         );
-        snap("wp_sending", &sending);
+        snap!("wp_sending", &sending);
 
         let mut failing = sending.clone();
         worker(
@@ -1318,7 +1261,7 @@ fn wooppay_snapshots() {
                 trouble_detail: Some("error_code 113".into()),
             },
         );
-        snap("wp_pending_error", &failing);
+        snap!("wp_pending_error", &failing);
 
         let mut issued = sending.clone();
         worker(
@@ -1339,11 +1282,9 @@ fn wooppay_snapshots() {
                 trouble_detail: None,
             },
         );
-        snap("wp_issued_qr", &issued);
+        snap!("wp_issued_qr", &issued);
         // Where the code cannot fit, the screen says so and shows the link.
-        let mut t = Terminal::new(TestBackend::new(60, 16)).unwrap();
-        t.draw(|f| view(&issued, f)).unwrap();
-        let small = t.backend().to_string();
+        let small = render_at(&issued, 60, 16);
         assert!(
             small.contains("wooppay.test") || small.contains("operation?id"),
             "{small}"
@@ -1357,14 +1298,14 @@ fn wooppay_snapshots() {
                 op: wp_op(State::Completed, Some("status 4")),
             },
         );
-        snap("wp_paid", &paid);
+        snap!("wp_paid", &paid);
 
         let mut rejected = sending.clone();
         let mut r = wp_op(State::Rejected, Some("error 223"));
         r.provider_ref = None;
         r.detail = Some("wooppay.err.223".into());
         worker(&mut rejected, Event::Finished { op: r });
-        snap("wp_rejected", &rejected);
+        snap!("wp_rejected", &rejected);
 
         let mut recon = sending.clone();
         let mut u = wp_op(State::Pending, Some("error 221"));
@@ -1373,6 +1314,6 @@ fn wooppay_snapshots() {
         u.needs_reconciliation = true;
         u.recon_reason = Some("recon.wooppay_exists".into());
         worker(&mut recon, Event::NeedsReconciliation { op: u });
-        snap("wp_needs_reconciliation", &recon);
+        snap!("wp_needs_reconciliation", &recon);
     }
 }

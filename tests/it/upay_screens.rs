@@ -3,39 +3,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Instant;
+use crate::screen::{self, T0, press, render, snap, type_text, worker};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
+use kassa::app::Model;
 use kassa::app::screens::upay::Step;
-use kassa::app::{Model, Msg, update, view};
 use kassa::i18n::Lang;
 use kassa::journal::{Kind, Operation, State};
 use kassa::money::{Amount, Currency};
 use kassa::worker::upay::HoldAction;
 use kassa::worker::{Command, Event};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
-const T0: i64 = 1_795_000_000_000;
-
+/// A model on the UPay screen, with service 628 and 60-minute holds as [upay] says.
 fn model(lang: Lang) -> Model {
-    let mut m = Model::new(lang, true, "72222222221".into(), false, Instant::now());
+    let mut m = screen::model(lang);
     m.upay_defaults = (628, 60);
-    update(
-        &mut m,
-        Msg::Key(KeyEvent::new(KeyCode::Char('4'), KeyModifiers::NONE)),
-    );
+    press(&mut m, KeyCode::Char('4'));
     m
-}
-
-fn press(m: &mut Model, code: KeyCode) -> Vec<Command> {
-    update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn type_text(m: &mut Model, text: &str) {
-    for c in text.chars() {
-        press(m, KeyCode::Char(c));
-    }
 }
 
 fn filled(lang: Lang, number: &str) -> Model {
@@ -94,34 +78,6 @@ fn hold_op(id: &str, state: State, hold_id: &str, minor: i64) -> Operation {
     }
 }
 
-fn render(m: &Model) -> String {
-    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    t.draw(|f| view(m, f)).unwrap();
-    t.backend().to_string()
-}
-
-fn snap(name: &str, m: &Model) {
-    let lang = match m.lang {
-        Lang::Ru => "ru",
-        Lang::En => "en",
-    };
-    let screen = render(m);
-    insta::with_settings!({
-        snapshot_suffix => lang,
-        filters => vec![
-            (r"\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}", "DD.MM.YYYY hh:mm:ss"),
-            (r"\b\d{2}:\d{2}\b", "hh:mm"),
-        ],
-    }, {
-        insta::assert_snapshot!(name, screen);
-    });
-    assert!(
-        kassa::i18n::missing_keys().is_empty(),
-        "{:?}",
-        kassa::i18n::missing_keys()
-    );
-}
-
 #[test]
 fn the_card_form_checks_everything_and_never_draws_the_cvv() {
     let mut m = filled(Lang::En, "4111 1111 1111 1112");
@@ -157,15 +113,15 @@ fn the_card_form_checks_everything_and_never_draws_the_cvv() {
 fn capture_and_cancel_are_asked_first_and_only_for_a_held_hold() {
     let mut m = model(Lang::En);
     press(&mut m, KeyCode::F(3));
-    update(
+    worker(
         &mut m,
-        Msg::Worker(Event::Journal {
+        Event::Journal {
             rows: vec![
                 hold_op("h2", State::Completed, "3794392756000002", 50_000),
                 hold_op("h1", State::Held, "3794392756000001", 100_000),
                 card_op(State::Completed),
             ],
-        }),
+        },
     );
     assert_eq!(m.upay.holds.len(), 2);
     assert!(press(&mut m, KeyCode::Char('c')).is_empty());
@@ -205,57 +161,57 @@ fn capture_and_cancel_are_asked_first_and_only_for_a_held_hold() {
 #[test]
 fn upay_snapshots() {
     for lang in [Lang::Ru, Lang::En] {
-        snap("upay_card_form", &filled(lang, "4111 1111 1111 1111"));
+        snap!("upay_card_form", &filled(lang, "4111 1111 1111 1111"));
         let mut bad = filled(lang, "4111 1111 1111 1112");
         press(&mut bad, KeyCode::Enter);
-        snap("upay_bad_card", &bad);
+        snap!("upay_bad_card", &bad);
         let mut confirm = filled(lang, "4111 1111 1111 1111");
         press(&mut confirm, KeyCode::Enter);
-        snap("upay_confirm_card", &confirm);
+        snap!("upay_confirm_card", &confirm);
         let mut waiting = confirm.clone();
         press(&mut waiting, KeyCode::Char('y'));
-        update(
+        worker(
             &mut waiting,
-            Msg::Worker(Event::Recorded {
+            Event::Recorded {
                 op: card_op(State::Pending),
-            }),
+            },
         );
-        update(
+        worker(
             &mut waiting,
-            Msg::Worker(Event::Finished {
+            Event::Finished {
                 op: card_op(State::Issued),
-            }),
+            },
         );
         let screen = render(&waiting);
         assert!(screen.contains('█'), "the QR code is drawn at 80x24");
-        snap("upay_waiting_3ds", &waiting);
+        snap!("upay_waiting_3ds", &waiting);
         let mut done = waiting.clone();
-        update(
+        worker(
             &mut done,
-            Msg::Worker(Event::Finished {
+            Event::Finished {
                 op: card_op(State::Completed),
-            }),
+            },
         );
-        snap("upay_card_confirmed", &done);
+        snap!("upay_card_confirmed", &done);
         let mut holds = done.clone();
         press(&mut holds, KeyCode::Char('h'));
         let mut recon = hold_op("h3", State::Pending, "", 25_051);
         recon.provider_ref = None;
         recon.needs_reconciliation = true;
-        update(
+        worker(
             &mut holds,
-            Msg::Worker(Event::Journal {
+            Event::Journal {
                 rows: vec![
                     recon,
                     hold_op("h2", State::Completed, "3794392756000002", 50_000),
                     hold_op("h1", State::Held, "3794392756000001", 100_000),
                 ],
-            }),
+            },
         );
-        snap("upay_holds", &holds);
+        snap!("upay_holds", &holds);
         press(&mut holds, KeyCode::Down);
         press(&mut holds, KeyCode::Down);
         press(&mut holds, KeyCode::Char('c'));
-        snap("upay_confirm_capture", &holds);
+        snap!("upay_confirm_capture", &holds);
     }
 }
