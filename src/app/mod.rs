@@ -400,18 +400,63 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             if finished {
                 model.resuming = None;
             }
-            screens::pay::on_event(model, &other);
-            screens::webmoney::on_event(model, &other);
-            screens::upay::on_event(model, &other);
-            screens::day::on_event(model, &other);
-            let mut cmds = screens::wooppay::on_event(model, &other);
-            cmds.extend(screens::cash_in::on_event(model, other));
+            let mut cmds = match owner(&other) {
+                Some(ScreenId::CashIn) => screens::cash_in::on_event(model, other),
+                Some(ScreenId::Pay) => {
+                    screens::pay::on_event(model, &other);
+                    Vec::new()
+                }
+                Some(ScreenId::Webmoney) => {
+                    screens::webmoney::on_event(model, &other);
+                    Vec::new()
+                }
+                Some(ScreenId::Upay) => {
+                    screens::upay::on_event(model, &other);
+                    Vec::new()
+                }
+                Some(ScreenId::Day) => {
+                    screens::day::on_event(model, &other);
+                    Vec::new()
+                }
+                Some(ScreenId::Wooppay) => screens::wooppay::on_event(model, &other),
+                _ => Vec::new(),
+            };
             if finished && model.screen == ScreenId::Journal {
                 cmds.push(model.journal.command());
             }
             cmds
         }
     }
+}
+
+/// The screen an event is for: the one that owns the operation's kind, or the one that
+/// asked. Events about no screen (counts, the journal, notices) are taken above.
+fn owner(ev: &Event) -> Option<ScreenId> {
+    use crate::journal::Kind;
+    let of_kind = |kind: Kind| match kind {
+        Kind::AllpayCashIn => ScreenId::CashIn,
+        Kind::AllpayPay => ScreenId::Pay,
+        Kind::WebmoneyInvoice => ScreenId::Webmoney,
+        Kind::WooppayInvoice => ScreenId::Wooppay,
+        Kind::UpayCard | Kind::UpayHold => ScreenId::Upay,
+    };
+    Some(match ev {
+        Event::Recorded { op }
+        | Event::Finished { op }
+        | Event::NeedsReconciliation { op }
+        | Event::Issued { op } => of_kind(op.kind),
+        Event::Progress { kind, .. } => of_kind(*kind),
+        Event::Duplicate { request, .. } => of_kind(request.kind()),
+        Event::UserChecked { .. } => ScreenId::CashIn,
+        Event::PaymentChecked { .. } | Event::RecentPayees { .. } => ScreenId::Pay,
+        Event::InvoiceNumbered { .. } => ScreenId::Webmoney,
+        Event::HoldNumbered { .. } | Event::HoldChecked { .. } => ScreenId::Upay,
+        Event::Shift { .. } | Event::ShiftClosed { .. } | Event::Report { .. } => ScreenId::Day,
+        Event::WooppayCode { .. } | Event::WooppayBalance { .. } | Event::WooppayStatus { .. } => {
+            ScreenId::Wooppay
+        }
+        _ => return None,
+    })
 }
 
 /// Draws the whole screen from the model.

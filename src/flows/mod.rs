@@ -170,6 +170,29 @@ impl Asked {
     }
 }
 
+/// A request as the cashier confirmed it, of any kind that moves money and is committed
+/// before it is sent (a card registration, sent once with its CVV, has its own path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    CashIn(cash_in::CashInPayment),
+    Pay(pay::UtilityPayment),
+    Webmoney(webmoney::WmInvoice),
+    Wooppay(wooppay::WpInvoice),
+    Hold(upay::HoldInput),
+}
+
+impl Request {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Request::CashIn(_) => Kind::AllpayCashIn,
+            Request::Pay(_) => Kind::AllpayPay,
+            Request::Webmoney(_) => Kind::WebmoneyInvoice,
+            Request::Wooppay(_) => Kind::WooppayInvoice,
+            Request::Hold(_) => Kind::UpayHold,
+        }
+    }
+}
+
 /// Whether a recorded operation is the request asked for again (a repeated command with
 /// the same id, a double Enter). The one place that decides it: the kind, the customer, the
 /// amount and the kind's own fields. What is fixed at the first commit is not compared (a

@@ -356,13 +356,13 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> Ex
             worker.stop().await;
             return code;
         }
-        worker.send(Command::StartCashIn {
-            payment: CashInPayment {
+        worker.send(Command::Start {
+            request: crate::flows::Request::CashIn(CashInPayment {
                 id: guid.clone(),
                 login: login.clone(),
                 customer_name: name,
                 amount,
-            },
+            }),
             allow_duplicate: a.money.new,
         });
         wait_for(lang, &mut events, &guid, &a.money.wait).await
@@ -487,8 +487,8 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> Exit {
             worker.stop().await;
             return code;
         }
-        worker.send(Command::StartPayment {
-            payment,
+        worker.send(Command::Start {
+            request: crate::flows::Request::Pay(payment),
             allow_duplicate: a.money.new,
         });
         wait_for(lang, &mut events, &rrn, &a.money.wait).await
@@ -598,8 +598,8 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
             worker.stop().await;
             return code;
         }
-        worker.send(Command::StartInvoice {
-            invoice: invoice.clone(),
+        worker.send(Command::Start {
+            request: crate::flows::Request::Webmoney(invoice.clone()),
             allow_duplicate: a.money.new,
         });
         // The orderid comes from the journal's counter unless --id gave one.
@@ -662,7 +662,7 @@ async fn wait_for_with(
             }
             Event::Progress {
                 id: pid,
-                provider,
+                kind,
                 attempt,
                 status,
                 next_retry: Some(next),
@@ -671,7 +671,7 @@ async fn wait_for_with(
             } if pid == id => {
                 if !w.json {
                     let mut why = trouble
-                        .map(|k| tf(lang, k, &[("provider", provider)]))
+                        .map(|k| tf(lang, k, &[("provider", crate::flows::provider_name(kind))]))
                         .or(status)
                         .unwrap_or_default();
                     if let Some(d) = trouble_detail {
@@ -706,13 +706,31 @@ async fn wait_for_with(
                 }
                 return exit_of(&op);
             }
-            Event::DuplicateFound { existing, .. }
-            | Event::DuplicatePayment { existing, .. }
-            | Event::DuplicateInvoice { existing, .. }
-            | Event::DuplicateHold { existing, .. }
-            | Event::DuplicateWooppay { existing, .. }
-                if existing.id != id =>
-            {
+            Event::Duplicate {
+                request: crate::flows::Request::CashIn(..),
+                existing,
+                ..
+            }
+            | Event::Duplicate {
+                request: crate::flows::Request::Pay(..),
+                existing,
+                ..
+            }
+            | Event::Duplicate {
+                request: crate::flows::Request::Webmoney(..),
+                existing,
+                ..
+            }
+            | Event::Duplicate {
+                request: crate::flows::Request::Hold(..),
+                existing,
+                ..
+            }
+            | Event::Duplicate {
+                request: crate::flows::Request::Wooppay(..),
+                existing,
+                ..
+            } if existing.id != id => {
                 let msg = tf(
                     lang,
                     "cli.duplicate",

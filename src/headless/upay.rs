@@ -303,8 +303,8 @@ pub async fn hold_create(settings: &Settings, journal: Journal, a: HoldArgs) -> 
             worker.stop().await;
             return code;
         }
-        worker.send(Command::StartHold {
-            hold,
+        worker.send(Command::Start {
+            request: crate::flows::Request::Hold(hold),
             allow_duplicate: a.money.new,
         });
         let id = loop {

@@ -171,8 +171,8 @@ pub async fn invoice(settings: &Settings, journal: Journal, a: WpInvoiceArgs) ->
             worker.stop().await;
             return code;
         }
-        worker.send(Command::StartWooppayInvoice {
-            invoice: inv,
+        worker.send(Command::Start {
+            request: crate::flows::Request::Wooppay(inv),
             allow_duplicate: a.money.new,
         });
         wait_for(lang, &mut events, &id, &wait).await

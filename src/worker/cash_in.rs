@@ -39,7 +39,10 @@ pub async fn check_user(ctx: &Ctx, login: String) {
 /// Commits the payment as pending (after the duplicate check), then drives it.
 pub async fn start(ctx: &Ctx, payment: CashInPayment, allow_duplicate: bool) {
     super::commit_and_drive(ctx, payment.asked(), allow_duplicate, |existing| {
-        Event::DuplicateFound { payment, existing }
+        Event::Duplicate {
+            request: crate::flows::Request::CashIn(payment),
+            existing,
+        }
     })
     .await;
 }

@@ -21,252 +21,17 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::journal::{
-    AuditEvent, Facts, Journal, JournalError, Kind, ListFilter, Operation, Recorded, State, now_ms,
+    Facts, Journal, JournalError, Kind, ListFilter, Operation, Recorded, State, now_ms,
 };
-use crate::providers::allpay::cash_in::{CashInClient, UserInfo};
+use crate::providers::allpay::cash_in::CashInClient;
 use crate::providers::allpay::terminal::TerminalClient;
 
 use crate::flows::Asked;
 pub use crate::flows::cash_in::CashInPayment;
+mod protocol;
+
 pub use crate::flows::{Trouble, Verdict};
-
-/// What the UI or a headless command asks the worker to do.
-#[derive(Debug, Clone)]
-pub enum Command {
-    /// The cashier typed a wallet login and asks whose it is.
-    CheckUser { login: String },
-    /// The cashier confirmed a cash-in: commit it as pending, then send it. Without
-    /// `allow_duplicate`, a like payment of the last 10 minutes stops it (rule 8).
-    StartCashIn {
-        payment: CashInPayment,
-        allow_duplicate: bool,
-    },
-    /// Follow an existing operation to a final state (headless `--id`).
-    Follow { id: String },
-    /// Take every pending row nobody else holds and drive it; keep looking for rows
-    /// whose holder went away. Sent on start.
-    ResumeAll,
-    /// The journal screen wants its rows.
-    LoadJournal { pending_only: bool },
-    /// The detail screen wants one operation and its audit trail.
-    LoadOperation { id: String },
-    /// Someone wants the journal's counts (answered with `Event::Counts`).
-    Count,
-    /// The cashier filled in a utility payment: ask Allpay whether it is possible.
-    CheckPayment {
-        payment: crate::flows::pay::UtilityPayment,
-    },
-    /// The cashier confirmed a utility payment: commit it as pending, then send it.
-    StartPayment {
-        payment: crate::flows::pay::UtilityPayment,
-        allow_duplicate: bool,
-    },
-    /// The payment screen wants the recent payees.
-    LoadRecentPayees,
-    /// The cashier confirmed a WebMoney invoice: number it, commit it, send it once.
-    StartInvoice {
-        invoice: crate::flows::webmoney::WmInvoice,
-        allow_duplicate: bool,
-    },
-    /// The cashier confirmed a card registration: commit it (masked), send it once.
-    RegisterCard { card: crate::flows::upay::CardInput },
-    /// A card registration's outcome, from its signed notification or from the cashier who
-    /// saw the customer confirm (document 004 has no method to ask).
-    ConfirmCard {
-        target: upay::CardTarget,
-        confirmed: bool,
-        note: String,
-    },
-    /// The cashier confirmed a hold: commit it as pending, then send its create once.
-    StartHold {
-        hold: crate::flows::upay::HoldInput,
-        allow_duplicate: bool,
-    },
-    /// Capture or cancel the held hold in journal row `id`.
-    ActOnHold {
-        id: String,
-        action: upay::HoldAction,
-    },
-    /// The open shift and the cash taken since (answered with `Event::Shift`).
-    LoadShift,
-    /// Open a shift with this much cash (tenge, minor units) in the drawer.
-    OpenShift { opening: i64 },
-    /// Close the open shift with the cash counted.
-    CloseShift { counted: i64, note: Option<String> },
-    /// The report of one local day.
-    LoadReport { date: chrono::NaiveDate },
-    /// The journal screen's filtered list (answered with `Event::Journal`).
-    QueryJournal { query: crate::journal::Query },
-    /// A person found the outcome of a row that waits for reconciliation.
-    ResolveManually {
-        id: String,
-        to: crate::journal::State,
-        note: String,
-    },
-    /// Print (`[printer]`, ESC/POS) or save (a text file) an operation's receipt.
-    Receipt { id: String, print: bool },
-    /// Export the journal from `from` (Unix ms; everything when none) as CSV.
-    Export { from: Option<i64> },
-    /// Ask UPay about a hold (a cashier's check, or a notification's hint).
-    CheckHold {
-        by: crate::providers::upay::codec::CheckBy,
-        target: String,
-    },
-    /// The cashier confirmed a Wooppay invoice: commit it (referenceId first), create it,
-    /// follow it until paid.
-    StartWooppayInvoice {
-        invoice: crate::flows::wooppay::WpInvoice,
-        allow_duplicate: bool,
-    },
-    /// The cashier asks Wooppay to send the customer an SMS code (mobile variant). Sent
-    /// once; never repeated automatically.
-    WooppayRequestCode { phone: String },
-    /// The Wooppay screen wants the merchant's balance.
-    WooppayBalance,
-    /// One status query by operationId (headless `wooppay status`).
-    WooppayStatus { operation_id: i64 },
-    /// Wooppay called a requestUrl (the callbacks listener sends this; the call has no
-    /// signature): a status check of every issued invoice, nothing more.
-    WooppayNotified,
-}
-
-/// Why a wallet check gave no answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckOutcome {
-    /// The wallet exists; the server's message for the cashier, if any.
-    Found {
-        user: UserInfo,
-        message: Option<String>,
-    },
-    /// No `basicUserInfo`: no such wallet.
-    NotFound { message: Option<String> },
-    /// The check could not be made; nothing moved.
-    Failed {
-        key: &'static str,
-        code: Option<String>,
-        message: Option<String>,
-    },
-}
-
-/// What happened, for the UI or a headless command.
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// The answer to `CheckUser`.
-    UserChecked {
-        login: String,
-        outcome: CheckOutcome,
-    },
-    /// A like payment exists; the cashier must say whether this one is meant.
-    DuplicateFound {
-        payment: CashInPayment,
-        existing: Operation,
-    },
-    /// The operation is committed as pending: from here on it cannot be lost.
-    Recorded { op: Operation },
-    /// The answer to `CheckPayment`.
-    PaymentChecked {
-        id: String,
-        outcome: pay::CheckOutcome,
-    },
-    /// A like utility payment exists; the cashier must say whether this one is meant.
-    DuplicatePayment {
-        payment: crate::flows::pay::UtilityPayment,
-        existing: Operation,
-    },
-    /// The payees of the latest utility payments, newest first.
-    RecentPayees {
-        payees: Vec<crate::flows::pay::Payee>,
-    },
-    /// The invoice got its orderid (from the counter when none was given).
-    InvoiceNumbered {
-        invoice: crate::flows::webmoney::WmInvoice,
-    },
-    /// A like WebMoney invoice exists; the cashier must say whether this one is meant.
-    DuplicateInvoice {
-        invoice: crate::flows::webmoney::WmInvoice,
-        existing: Operation,
-    },
-    /// The hold got its journal id (a new one when none was given).
-    HoldNumbered { hold: crate::flows::upay::HoldInput },
-    /// A like hold exists; the cashier must say whether this one is meant.
-    DuplicateHold {
-        hold: crate::flows::upay::HoldInput,
-        existing: Operation,
-    },
-    /// The open shift (if any) and the cash taken since it opened.
-    Shift {
-        shift: Option<crate::journal::Shift>,
-        taken: i64,
-    },
-    /// The shift just closed, with its expected and counted cash.
-    ShiftClosed { shift: crate::journal::Shift },
-    /// A day's report.
-    Report { report: Box<crate::report::Report> },
-    /// What came of a receipt or an export: the words for the cashier, or why it failed.
-    Said { outcome: Result<String, String> },
-    /// The answer to `CheckHold`.
-    HoldChecked { answer: upay::CheckAnswer },
-    /// A like Wooppay invoice exists; the cashier must say whether this one is meant.
-    DuplicateWooppay {
-        invoice: crate::flows::wooppay::WpInvoice,
-        existing: Operation,
-    },
-    /// An operation reached a state it stays in while it is followed: a Wooppay invoice
-    /// issued (its link can be shown; the polls for payment go on).
-    Issued { op: Operation },
-    /// The answer to `WooppayRequestCode`.
-    WooppayCode {
-        phone: String,
-        result: Result<(), wooppay::WpFailure>,
-    },
-    /// The answer to `WooppayBalance`: the merchant's balance in tiyn.
-    WooppayBalance {
-        result: Result<i64, wooppay::WpFailure>,
-    },
-    /// The answer to `WooppayStatus`, with the journal row of that operation if there is
-    /// one (moved by the answer where that is legal).
-    WooppayStatus {
-        operation_id: i64,
-        result: Result<crate::providers::wooppay::codec::Record, wooppay::WpFailure>,
-        op: Option<Operation>,
-    },
-    /// An attempt is going out (`next_retry` = None) or came back without a final answer.
-    Progress {
-        id: String,
-        /// Whom kassa is talking to, as the cashier reads it ("no connection to UPay").
-        provider: &'static str,
-        attempt: u32,
-        status: Option<String>,
-        next_retry: Option<Duration>,
-        trouble: Option<&'static str>,
-        /// The provider's own words and code when it answered with an error.
-        trouble_detail: Option<String>,
-    },
-    /// The operation reached a final state.
-    Finished { op: Operation },
-    /// The operation waits for a person to reconcile it.
-    NeedsReconciliation { op: Operation },
-    /// Pending rows, those needing a person, and those this process is sending now.
-    Counts {
-        pending: u32,
-        recon: u32,
-        active: u32,
-    },
-    /// `ResumeAll` took this many rows.
-    Resuming { count: usize },
-    /// Rows for the journal screen.
-    Journal { rows: Vec<Operation> },
-    /// One operation with its audit trail.
-    Detail {
-        op: Operation,
-        events: Vec<AuditEvent>,
-    },
-    /// Something went wrong that the cashier should know of (a catalogue key).
-    Trouble {
-        id: Option<String>,
-        key: &'static str,
-    },
-}
+pub use protocol::{CheckOutcome, Command, Event};
 
 /// What every worker task shares.
 #[derive(Clone)]
@@ -470,35 +235,35 @@ impl Worker {
     }
 }
 
+/// The one dispatch on a request's kind: each kind's worker numbers, commits and sends it.
+async fn start(ctx: &Ctx, request: crate::flows::Request, allow_duplicate: bool) {
+    use crate::flows::Request;
+    match request {
+        Request::CashIn(p) => cash_in::start(ctx, p, allow_duplicate).await,
+        Request::Pay(p) => pay::start(ctx, p, allow_duplicate).await,
+        Request::Webmoney(i) => webmoney::start(ctx, i, allow_duplicate).await,
+        Request::Wooppay(i) => wooppay::start(ctx, i, allow_duplicate).await,
+        Request::Hold(h) => upay::start_hold(ctx, h, allow_duplicate).await,
+    }
+}
+
 async fn handle(ctx: Ctx, cmd: Command) {
     match cmd {
         Command::CheckUser { login } => cash_in::check_user(&ctx, login).await,
-        Command::StartCashIn {
-            payment,
+        Command::Start {
+            request,
             allow_duplicate,
-        } => cash_in::start(&ctx, payment, allow_duplicate).await,
+        } => start(&ctx, request, allow_duplicate).await,
         Command::Follow { id } => follow(&ctx, id).await,
         Command::Count => ctx.emit_counts().await,
         Command::CheckPayment { payment } => pay::check(&ctx, payment).await,
-        Command::StartPayment {
-            payment,
-            allow_duplicate,
-        } => pay::start(&ctx, payment, allow_duplicate).await,
         Command::LoadRecentPayees => pay::recent(&ctx).await,
-        Command::StartInvoice {
-            invoice,
-            allow_duplicate,
-        } => webmoney::start(&ctx, invoice, allow_duplicate).await,
         Command::RegisterCard { card } => upay::register(&ctx, card).await,
         Command::ConfirmCard {
             target,
             confirmed,
             note,
         } => upay::confirm_card(&ctx, target, confirmed, note).await,
-        Command::StartHold {
-            hold,
-            allow_duplicate,
-        } => upay::start_hold(&ctx, hold, allow_duplicate).await,
         Command::ActOnHold { id, action } => upay::act(&ctx, id, action).await,
         Command::CheckHold { by, target } => upay::check(&ctx, by, target).await,
         Command::Receipt { id, print } => day::receipt(&ctx, id, print).await,
@@ -509,10 +274,6 @@ async fn handle(ctx: Ctx, cmd: Command) {
         Command::LoadReport { date } => day::report(&ctx, date).await,
         Command::QueryJournal { query } => day::query(&ctx, query).await,
         Command::ResolveManually { id, to, note } => day::resolve(&ctx, id, to, note).await,
-        Command::StartWooppayInvoice {
-            invoice,
-            allow_duplicate,
-        } => wooppay::start(&ctx, invoice, allow_duplicate).await,
         Command::WooppayRequestCode { phone } => wooppay::request_code(&ctx, phone).await,
         Command::WooppayBalance => wooppay::balance(&ctx).await,
         Command::WooppayStatus { operation_id } => wooppay::status(&ctx, operation_id).await,

@@ -55,8 +55,8 @@ pub async fn check(ctx: &Ctx, p: UtilityPayment) {
 /// then drives it.
 pub async fn start(ctx: &Ctx, p: UtilityPayment, allow_duplicate: bool) {
     super::commit_and_drive(ctx, p.asked(now_rfc3339()), allow_duplicate, |existing| {
-        Event::DuplicatePayment {
-            payment: p,
+        Event::Duplicate {
+            request: crate::flows::Request::Pay(p),
             existing,
         }
     })

@@ -141,7 +141,7 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
         };
         ctx.emit(Event::Progress {
             id: id.clone(),
-            provider: crate::flows::provider_name(op.kind),
+            kind: op.kind,
             attempt,
             status: None,
             next_retry: None,
@@ -264,7 +264,7 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                 );
                 ctx.emit(Event::Progress {
                     id: id.clone(),
-                    provider: crate::flows::provider_name(op.kind),
+                    kind: op.kind,
                     attempt,
                     status,
                     next_retry: Some(wait),

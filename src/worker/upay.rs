@@ -99,7 +99,7 @@ async fn register_inner(
     let attempt = db(ctx, move |j| j.record_attempt(&rid, &holder, until)).await?;
     ctx.emit(Event::Progress {
         id: id.to_string(),
-        provider: crate::flows::provider_name(crate::journal::Kind::UpayCard),
+        kind: crate::journal::Kind::UpayCard,
         attempt,
         status: None,
         next_retry: None,
@@ -261,11 +261,9 @@ pub async fn start_hold(ctx: &Ctx, hold: HoldInput, allow_duplicate: bool) {
     ctx.emit(Event::HoldNumbered {
         hold: shown.clone(),
     });
-    super::commit_and_drive(ctx, asked, allow_duplicate, |existing| {
-        Event::DuplicateHold {
-            hold: shown,
-            existing,
-        }
+    super::commit_and_drive(ctx, asked, allow_duplicate, |existing| Event::Duplicate {
+        request: crate::flows::Request::Hold(shown),
+        existing,
     })
     .await;
 }

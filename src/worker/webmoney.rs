@@ -125,11 +125,9 @@ pub async fn start(ctx: &Ctx, inv: WmInvoice, allow_duplicate: bool) {
     ctx.emit(Event::InvoiceNumbered {
         invoice: shown.clone(),
     });
-    super::commit_and_drive(ctx, asked, allow_duplicate, |existing| {
-        Event::DuplicateInvoice {
-            invoice: shown,
-            existing,
-        }
+    super::commit_and_drive(ctx, asked, allow_duplicate, |existing| Event::Duplicate {
+        request: crate::flows::Request::Webmoney(shown),
+        existing,
     })
     .await;
 }

@@ -87,11 +87,9 @@ pub async fn start(ctx: &Ctx, mut inv: WpInvoice, allow_duplicate: bool) {
     }
     let asked = inv.asked();
     let id = inv.reference_id.clone();
-    super::commit_and_drive(ctx, asked, allow_duplicate, |existing| {
-        Event::DuplicateWooppay {
-            invoice: inv,
-            existing,
-        }
+    super::commit_and_drive(ctx, asked, allow_duplicate, |existing| Event::Duplicate {
+        request: crate::flows::Request::Wooppay(inv),
+        existing,
     })
     .await;
     // Issued, final or waiting for a person: the code is of no more use.

@@ -133,8 +133,8 @@ async fn a_fault_is_shown_as_pending_never_as_failed() {
     let (worker, mut events) = h.worker();
     let p = payment("77072734954", "100.51");
     let id = p.id.clone();
-    worker.send(Command::StartCashIn {
-        payment: p,
+    worker.send(Command::Start {
+        request: kassa::flows::Request::CashIn(p),
         allow_duplicate: false,
     });
     let (trouble, next) = wait_for(&mut events, 10, |e| match e {
@@ -160,12 +160,16 @@ async fn a_like_payment_is_refused_until_the_cashier_says_so() {
     let first = cash_in(&worker, &mut events, payment("77072734954", "700")).await;
     assert_eq!(first.state, State::Completed);
     let again = payment("77072734954", "700");
-    worker.send(Command::StartCashIn {
-        payment: again.clone(),
+    worker.send(Command::Start {
+        request: kassa::flows::Request::CashIn(again.clone()),
         allow_duplicate: false,
     });
     let existing = wait_for(&mut events, 10, |e| match e {
-        Event::DuplicateFound { existing, .. } => Some(existing),
+        Event::Duplicate {
+            request: kassa::flows::Request::CashIn(..),
+            existing,
+            ..
+        } => Some(existing),
         _ => None,
     })
     .await;
@@ -175,8 +179,8 @@ async fn a_like_payment_is_refused_until_the_cashier_says_so() {
         h.journal().find(&again.id).unwrap().is_none(),
         "nothing recorded"
     );
-    worker.send(Command::StartCashIn {
-        payment: again.clone(),
+    worker.send(Command::Start {
+        request: kassa::flows::Request::CashIn(again.clone()),
         allow_duplicate: true,
     });
     let op = wait_for(&mut events, 20, |e| match e {
@@ -195,8 +199,8 @@ async fn a_double_confirm_with_one_guid_charges_once() {
     let (worker, mut events) = h.worker();
     let p = payment("77072734954", "300");
     for _ in 0..2 {
-        worker.send(Command::StartCashIn {
-            payment: p.clone(),
+        worker.send(Command::Start {
+            request: kassa::flows::Request::CashIn(p.clone()),
             allow_duplicate: true,
         });
     }
@@ -219,8 +223,8 @@ async fn a_restart_resumes_pending_rows_with_the_same_guid() {
     let id = p.id.clone();
     {
         let (worker, mut events) = h.worker();
-        worker.send(Command::StartCashIn {
-            payment: p,
+        worker.send(Command::Start {
+            request: kassa::flows::Request::CashIn(p),
             allow_duplicate: false,
         });
         wait_for(&mut events, 10, |e| match e {
@@ -262,8 +266,8 @@ async fn a_row_is_not_sent_to_a_new_endpoint() {
     let id = p.id.clone();
     {
         let (worker, mut events) = h.worker();
-        worker.send(Command::StartCashIn {
-            payment: p,
+        worker.send(Command::Start {
+            request: kassa::flows::Request::CashIn(p),
             allow_duplicate: false,
         });
         wait_for(&mut events, 10, |e| match e {
@@ -308,8 +312,8 @@ async fn an_unreachable_server_leaves_the_payment_pending() {
     let (worker, mut events) = kassa::worker::Worker::start(settings, h.journal()).unwrap();
     let p = payment("77072734954", "100");
     let id = p.id.clone();
-    worker.send(Command::StartCashIn {
-        payment: p,
+    worker.send(Command::Start {
+        request: kassa::flows::Request::CashIn(p),
         allow_duplicate: false,
     });
     let trouble = wait_for(&mut events, 10, |e| match e {
@@ -362,8 +366,8 @@ async fn a_fault_shows_the_providers_words_with_its_code() {
     h.emulator.queue_faults("fault").unwrap();
     let p = payment("77072734954", "100");
     let id = p.id.clone();
-    worker.send(Command::StartCashIn {
-        payment: p,
+    worker.send(Command::Start {
+        request: kassa::flows::Request::CashIn(p),
         allow_duplicate: false,
     });
     let (key, words) = wait_for(&mut events, 10, |e| match e {

@@ -174,8 +174,8 @@ pub async fn cash_in(
     p: CashInPayment,
 ) -> Operation {
     let id = p.id.clone();
-    worker.send(Command::StartCashIn {
-        payment: p,
+    worker.send(Command::Start {
+        request: kassa::flows::Request::CashIn(p),
         allow_duplicate: false,
     });
     wait_for(events, 30, |e| match e {

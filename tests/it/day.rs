@@ -111,8 +111,8 @@ async fn a_person_records_the_outcome_of_a_row_that_needs_reconciliation() {
         period: 0,
         expiration: 0,
     };
-    worker.send(Command::StartInvoice {
-        invoice: inv,
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Webmoney(inv),
         allow_duplicate: true,
     });
     let op = wait_for(&mut events, 20, |e| match e {

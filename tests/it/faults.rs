@@ -192,8 +192,8 @@ async fn upay_hold_create_and_capture_under_every_fault() {
             amount: kassa::money::Amount::parse("10", kassa::money::Currency::Uzs).unwrap(),
             minutes: 60,
         };
-        worker.send(Command::StartHold {
-            hold,
+        worker.send(Command::Start {
+            request: kassa::flows::Request::Hold(hold),
             allow_duplicate: true,
         });
         let op = settled(&mut events, &format!("create-{i}")).await;
@@ -218,8 +218,8 @@ async fn upay_hold_create_and_capture_under_every_fault() {
             amount: kassa::money::Amount::parse("10", kassa::money::Currency::Uzs).unwrap(),
             minutes: 60,
         };
-        worker.send(Command::StartHold {
-            hold: held,
+        worker.send(Command::Start {
+            request: kassa::flows::Request::Hold(held),
             allow_duplicate: true,
         });
         let op = settled(&mut events, &format!("capture-{i}")).await;

@@ -30,8 +30,8 @@ async fn pay(
     p: UtilityPayment,
 ) -> Operation {
     let id = p.id.clone();
-    worker.send(Command::StartPayment {
-        payment: p,
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Pay(p),
         allow_duplicate: true,
     });
     wait_for(events, 60, |e| match e {
@@ -181,8 +181,8 @@ async fn no_agent_funds_is_a_long_pending_never_a_decline() {
     let (worker, mut events) = h.worker();
     let p = payment("77072734954", "185", magic::NO_AGENT_FUNDS, "100");
     let id = p.id.clone();
-    worker.send(Command::StartPayment {
-        payment: p,
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Pay(p),
         allow_duplicate: false,
     });
     // Ten answers in, it is still pending and still being asked.
@@ -222,12 +222,15 @@ async fn a_like_payment_is_refused_until_the_cashier_says_so() {
     )
     .await;
     let again = payment("77072734954", "185", "1234567", "700");
-    worker.send(Command::StartPayment {
-        payment: again.clone(),
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Pay(again.clone()),
         allow_duplicate: false,
     });
     wait_for(&mut events, 10, |e| match e {
-        Event::DuplicatePayment { payment, .. } if payment.id == again.id => Some(()),
+        Event::Duplicate {
+            request: kassa::flows::Request::Pay(payment),
+            ..
+        } if payment.id == again.id => Some(()),
         _ => None,
     })
     .await;
@@ -313,8 +316,8 @@ async fn a_pending_payment_is_not_sent_to_a_new_endpoint() {
     let id = p.id.clone();
     {
         let (worker, mut events) = h.worker();
-        worker.send(Command::StartPayment {
-            payment: p,
+        worker.send(Command::Start {
+            request: kassa::flows::Request::Pay(p),
             allow_duplicate: false,
         });
         wait_for(&mut events, 10, |e| match e {

@@ -223,8 +223,8 @@ fn the_payment_shown_is_the_payment_sent() {
     let cmds = press(&mut m, KeyCode::Char('y'));
     match &cmds[..] {
         [
-            Command::StartCashIn {
-                payment,
+            Command::Start {
+                request: kassa::flows::Request::CashIn(payment),
                 allow_duplicate: false,
             },
         ] => assert_eq!(payment, &shown),
@@ -246,8 +246,8 @@ fn a_like_payment_is_asked_about() {
     press(&mut m, KeyCode::Char('y'));
     worker(
         &mut m,
-        Event::DuplicateFound {
-            payment: p.clone(),
+        Event::Duplicate {
+            request: kassa::flows::Request::CashIn(p.clone()),
             existing: op(State::Completed, Some("COMPLETED")),
         },
     );
@@ -258,7 +258,7 @@ fn a_like_payment_is_asked_about() {
     let cmds = press(&mut m, KeyCode::Char('y'));
     assert!(matches!(
         &cmds[..],
-        [Command::StartCashIn {
+        [Command::Start {
             allow_duplicate: true,
             ..
         }]
@@ -272,7 +272,7 @@ fn progress_and_result_follow_the_worker() {
     worker(
         &mut m,
         Event::Progress {
-            provider: "Allpay",
+            kind: kassa::journal::Kind::AllpayCashIn,
             id: p.id.clone(),
             attempt: 2,
             status: Some("PENDING".into()),
@@ -515,8 +515,8 @@ fn pay_check_then_confirm_sends_what_was_shown() {
     let cmds = press(&mut m, KeyCode::Char('y'));
     match &cmds[..] {
         [
-            Command::StartPayment {
-                payment,
+            Command::Start {
+                request: kassa::flows::Request::Pay(payment),
                 allow_duplicate: false,
             },
         ] => assert_eq!(payment, &shown),
@@ -599,7 +599,7 @@ fn pay_snapshots() {
         worker(
             &mut waiting,
             Event::Progress {
-                provider: "Allpay",
+                kind: kassa::journal::Kind::AllpayPay,
                 id: RRN.into(),
                 attempt: 2,
                 status: Some("pending".into()),
@@ -614,7 +614,7 @@ fn pay_snapshots() {
         worker(
             &mut fault,
             Event::Progress {
-                provider: "Allpay",
+                kind: kassa::journal::Kind::AllpayPay,
                 id: RRN.into(),
                 attempt: 3,
                 status: None,
@@ -633,8 +633,8 @@ fn pay_snapshots() {
         };
         worker(
             &mut dup,
-            Event::DuplicatePayment {
-                payment: shown,
+            Event::Duplicate {
+                request: kassa::flows::Request::Pay(shown),
                 existing: pay_op(State::Pending, "PENDING"),
             },
         );
@@ -732,8 +732,8 @@ fn the_invoice_form_checks_every_field_and_sends_what_it_shows() {
     let cmds = press(&mut ok, KeyCode::Char('y'));
     match &cmds[..] {
         [
-            Command::StartInvoice {
-                invoice,
+            Command::Start {
+                request: kassa::flows::Request::Webmoney(invoice),
                 allow_duplicate: false,
             },
         ] => assert_eq!(invoice, &shown),
@@ -775,7 +775,7 @@ fn the_waiting_view_names_the_provider_of_the_operation() {
             &mut m,
             Event::Progress {
                 id: "1042".into(),
-                provider: "WebMoney",
+                kind: kassa::journal::Kind::WebmoneyInvoice,
                 attempt: 1,
                 status: None,
                 next_retry: Some(std::time::Duration::from_secs(2)),
@@ -877,8 +877,8 @@ fn snapshots() {
         press(&mut dup, KeyCode::Char('y'));
         worker(
             &mut dup,
-            Event::DuplicateFound {
-                payment: p.clone(),
+            Event::Duplicate {
+                request: kassa::flows::Request::CashIn(p.clone()),
                 existing: op(State::Completed, Some("COMPLETED")),
             },
         );
@@ -889,7 +889,7 @@ fn snapshots() {
         worker(
             &mut sending,
             Event::Progress {
-                provider: "Allpay",
+                kind: kassa::journal::Kind::AllpayCashIn,
                 id: p.id.clone(),
                 attempt: 3,
                 status: Some("PENDING".into()),
@@ -904,7 +904,7 @@ fn snapshots() {
         worker(
             &mut fault,
             Event::Progress {
-                provider: "Allpay",
+                kind: kassa::journal::Kind::AllpayCashIn,
                 id: p.id.clone(),
                 attempt: 4,
                 status: None,
@@ -1082,8 +1082,8 @@ fn the_wooppay_form_checks_every_field_and_sends_what_it_shows() {
     let cmds = press(&mut ok, KeyCode::Char('y'));
     match &cmds[..] {
         [
-            Command::StartWooppayInvoice {
-                invoice,
+            Command::Start {
+                request: kassa::flows::Request::Wooppay(invoice),
                 allow_duplicate: false,
             },
         ] => assert_eq!(invoice, &shown),
@@ -1252,7 +1252,7 @@ fn wooppay_snapshots() {
         worker(
             &mut failing,
             Event::Progress {
-                provider: "Wooppay",
+                kind: kassa::journal::Kind::WooppayInvoice,
                 id: REF.into(),
                 attempt: 2,
                 status: Some("error 113".into()),
@@ -1273,7 +1273,7 @@ fn wooppay_snapshots() {
         worker(
             &mut issued,
             Event::Progress {
-                provider: "Wooppay",
+                kind: kassa::journal::Kind::WooppayInvoice,
                 id: REF.into(),
                 attempt: 3,
                 status: Some("status 1".into()),

@@ -85,8 +85,8 @@ fn hold(token: &str, account: &str, amount: &str) -> HoldInput {
 }
 
 async fn place(worker: &Worker, events: &mut UnboundedReceiver<Event>, h: HoldInput) -> Operation {
-    worker.send(Command::StartHold {
-        hold: h,
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Hold(h),
         allow_duplicate: true,
     });
     let id = wait_for(events, 10, |e| match e {
@@ -278,8 +278,8 @@ async fn signed_notifications_confirm_cards_and_trigger_checks_bad_ones_change_n
 
     // A hold's notification is a hint: a check follows (JSON accepted too).
     // The notification may overtake the create's reply: take both events in any order.
-    worker.send(Command::StartHold {
-        hold: hold(&token, "5", "10"),
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Hold(hold(&token, "5", "10")),
         allow_duplicate: true,
     });
     let (mut held, mut checked) = (None, None);

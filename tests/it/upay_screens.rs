@@ -149,7 +149,12 @@ fn capture_and_cancel_are_asked_first_and_only_for_a_held_hold() {
     press(&mut m, KeyCode::Enter);
     let cmds = press(&mut m, KeyCode::Char('y'));
     match cmds.as_slice() {
-        [Command::StartHold { hold, .. }] => {
+        [
+            Command::Start {
+                request: kassa::flows::Request::Hold(hold),
+                ..
+            },
+        ] => {
             assert_eq!(hold.card_token, "emu0000000000001eef");
             assert_eq!(hold.amount.minor(), 100_000);
             assert_eq!(hold.minutes, 60, "[upay] hold_minutes when left empty");

@@ -31,8 +31,8 @@ async fn issue(
     events: &mut UnboundedReceiver<Event>,
     inv: WmInvoice,
 ) -> Operation {
-    worker.send(Command::StartInvoice {
-        invoice: inv,
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Webmoney(inv),
         allow_duplicate: true,
     });
     let id = wait_for(events, 10, |e| match e {
@@ -150,8 +150,8 @@ async fn a_wrong_key_password_means_nothing_is_sent() {
         password.inline = Some(kassa::config::Secret::new("wrong".into()));
     }
     let (worker, mut events) = Worker::start(settings, h.journal()).unwrap();
-    worker.send(Command::StartInvoice {
-        invoice: invoice("405002833238", "1"),
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Webmoney(invoice("405002833238", "1")),
         allow_duplicate: true,
     });
     let key = wait_for(&mut events, 10, |e| match e {
@@ -191,8 +191,8 @@ async fn keeper_light_sends_without_a_signature_from_a_pem_certificate() {
         ca: None,
     };
     let (worker, mut events) = Worker::start(settings, h.journal()).unwrap();
-    worker.send(Command::StartInvoice {
-        invoice: invoice("405002833238", "6"),
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Webmoney(invoice("405002833238", "6")),
         allow_duplicate: true,
     });
     let key = wait_for(&mut events, 10, |e| match e {
@@ -210,14 +210,14 @@ async fn an_orderid_never_lands_on_another_operations_id() {
     let h = Harness::start().await;
     let (worker, mut events) = h.worker();
     // A utility payment whose rrn is "1": the orderid counter must step over it.
-    worker.send(Command::StartPayment {
-        payment: kassa::flows::pay::UtilityPayment {
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Pay(kassa::flows::pay::UtilityPayment {
             id: "1".into(),
             login: "77072734954".into(),
             service: "185".into(),
             account: "1234567".into(),
             amount: Amount::parse("100", Currency::Kzt).unwrap(),
-        },
+        }),
         allow_duplicate: true,
     });
     wait_for(&mut events, 20, |e| match e {
@@ -231,8 +231,8 @@ async fn an_orderid_never_lands_on_another_operations_id() {
     // An invoice asked for under a taken id is refused, never reported with its outcome.
     let mut taken = invoice("405002833238", "9");
     taken.orderid = Some(1);
-    worker.send(Command::StartInvoice {
-        invoice: taken,
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Webmoney(taken),
         allow_duplicate: true,
     });
     let key = wait_for(&mut events, 10, |e| match e {
@@ -276,16 +276,16 @@ async fn a_refused_connection_names_webmoney() {
     drop(closed);
     h.settings.webmoney.url = format!("http://127.0.0.1:{port}/x1");
     let (worker, mut events) = h.worker();
-    worker.send(Command::StartInvoice {
-        invoice: invoice("405002833238", "10,50"),
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Webmoney(invoice("405002833238", "10,50")),
         allow_duplicate: true,
     });
     let (provider, trouble) = wait_for(&mut events, 10, |e| match e {
         Event::Progress {
-            provider,
+            kind,
             trouble: Some(t),
             ..
-        } => Some((provider, t)),
+        } => Some((kassa::flows::provider_name(kind), t)),
         _ => None,
     })
     .await;

@@ -36,8 +36,8 @@ fn invoice(amount: &str) -> WpInvoice {
 
 async fn start(worker: &Worker, inv: WpInvoice) -> String {
     let id = inv.reference_id.clone();
-    worker.send(Command::StartWooppayInvoice {
-        invoice: inv,
+    worker.send(Command::Start {
+        request: kassa::flows::Request::Wooppay(inv),
         allow_duplicate: true,
     });
     id

@@ -134,8 +134,8 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             Some(Action::Yes) => {
                 let payment = payment.clone();
                 model.cash_in.step = Step::Sending(progress_of(&payment));
-                vec![Command::StartCashIn {
-                    payment,
+                vec![Command::Start {
+                    request: crate::flows::Request::CashIn(payment),
                     allow_duplicate: false,
                 }]
             }
@@ -149,8 +149,8 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             Some(Action::Yes) => {
                 let payment = payment.clone();
                 model.cash_in.step = Step::Sending(progress_of(&payment));
-                vec![Command::StartCashIn {
-                    payment,
+                vec![Command::Start {
+                    request: crate::flows::Request::CashIn(payment),
                     allow_duplicate: true,
                 }]
             }
@@ -294,7 +294,10 @@ pub fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
                 }
             }
         }
-        Event::DuplicateFound { payment, existing } => {
+        Event::Duplicate {
+            request: crate::flows::Request::CashIn(payment),
+            existing,
+        } => {
             if matches!(&s.step, Step::Sending(p) if p.id == payment.id) {
                 s.step = Step::Duplicate {
                     payment,

@@ -144,8 +144,8 @@ impl PayState {
 }
 
 fn start(payment: UtilityPayment, allow_duplicate: bool) -> Vec<Command> {
-    vec![Command::StartPayment {
-        payment,
+    vec![Command::Start {
+        request: crate::flows::Request::Pay(payment),
         allow_duplicate,
     }]
 }
@@ -325,7 +325,10 @@ pub fn on_event(model: &mut Model, ev: &Event) {
                 }
             }
         }
-        Event::DuplicatePayment { payment, existing } => {
+        Event::Duplicate {
+            request: crate::flows::Request::Pay(payment),
+            existing,
+        } => {
             if matches!(&s.step, Step::Sending(p) if p.id == payment.id) {
                 s.step = Step::Duplicate {
                     payment: payment.clone(),

@@ -28,8 +28,9 @@ pub struct Progress {
     pub attempt: u32,
     pub status: Option<String>,
     pub trouble: Option<&'static str>,
-    /// Whom the trouble is about, as the worker named it ("no connection to {provider}").
-    pub provider: &'static str,
+    /// The operation's kind, once the worker named it: whom a trouble is about ("no
+    /// connection to {provider}").
+    pub kind: Option<Kind>,
     /// The provider's own words when it answered with an error.
     pub trouble_detail: Option<String>,
     pub next_at: Option<Instant>,
@@ -45,7 +46,7 @@ impl Progress {
             attempt: 0,
             status: None,
             trouble: None,
-            provider: "",
+            kind: None,
             trouble_detail: None,
             next_at: None,
         }
@@ -60,7 +61,7 @@ impl Progress {
             }
             Event::Progress {
                 id,
-                provider,
+                kind,
                 attempt,
                 status,
                 next_retry,
@@ -73,13 +74,18 @@ impl Progress {
                     self.status = status.clone();
                 }
                 self.trouble = *trouble;
-                self.provider = provider;
+                self.kind = Some(*kind);
                 self.trouble_detail = trouble_detail.clone();
                 self.next_at = next_retry.map(|d| now + d);
                 true
             }
             _ => false,
         }
+    }
+
+    /// The provider's name for the texts ("" before the worker said which).
+    pub fn provider(&self) -> &'static str {
+        self.kind.map(crate::flows::provider_name).unwrap_or("")
     }
 }
 
@@ -142,7 +148,7 @@ pub fn progress_view(
     };
     let status = match (&p.status, p.trouble) {
         (_, Some(k)) => {
-            let words = tf(lang, k, &[("provider", p.provider)]);
+            let words = tf(lang, k, &[("provider", p.provider())]);
             match &p.trouble_detail {
                 Some(d) => format!("{words}: {d}"),
                 None => words,

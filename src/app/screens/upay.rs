@@ -150,8 +150,8 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                     hold.amount,
                     hold.account.clone(),
                 ));
-                vec![Command::StartHold {
-                    hold,
+                vec![Command::Start {
+                    request: crate::flows::Request::Hold(hold),
                     allow_duplicate: false,
                 }]
             }
@@ -404,7 +404,11 @@ pub fn on_event(model: &mut Model, ev: &Event) {
                 }
             }
         }
-        Event::DuplicateHold { existing, .. } => {
+        Event::Duplicate {
+            request: crate::flows::Request::Hold(..),
+            existing,
+            ..
+        } => {
             if matches!(s.step, Step::Placing(_)) {
                 s.step = Step::HoldForm;
                 s.error = Some(Note::Provider {

@@ -118,8 +118,8 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             Some(Action::Yes) => {
                 let invoice = invoice.clone();
                 s.step = sending(&invoice);
-                vec![Command::StartInvoice {
-                    invoice,
+                vec![Command::Start {
+                    request: crate::flows::Request::Webmoney(invoice),
                     allow_duplicate: false,
                 }]
             }
@@ -135,8 +135,8 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                 // A new number for the new invoice: the counter gives one.
                 invoice.orderid = None;
                 s.step = sending(&invoice);
-                vec![Command::StartInvoice {
-                    invoice,
+                vec![Command::Start {
+                    request: crate::flows::Request::Webmoney(invoice),
                     allow_duplicate: true,
                 }]
             }
@@ -263,7 +263,10 @@ pub fn on_event(model: &mut Model, ev: &Event) {
                 }
             }
         }
-        Event::DuplicateInvoice { invoice, existing } => {
+        Event::Duplicate {
+            request: crate::flows::Request::Webmoney(invoice),
+            existing,
+        } => {
             if matches!(&s.step, Step::Sending(p) if invoice.orderid.map(|o| o.to_string()) == Some(p.id.clone()))
             {
                 s.step = Step::Duplicate {

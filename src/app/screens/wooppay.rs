@@ -206,8 +206,8 @@ fn sending(inv: &WpInvoice) -> Step {
 }
 
 fn start(inv: WpInvoice, allow_duplicate: bool) -> Vec<Command> {
-    vec![Command::StartWooppayInvoice {
-        invoice: inv,
+    vec![Command::Start {
+        request: crate::flows::Request::Wooppay(inv),
         allow_duplicate,
     }]
 }
@@ -470,7 +470,10 @@ pub fn on_event(model: &mut Model, ev: &Event) -> Vec<Command> {
                 }
             }
         }
-        Event::DuplicateWooppay { invoice, existing } => {
+        Event::Duplicate {
+            request: crate::flows::Request::Wooppay(invoice),
+            existing,
+        } => {
             if matches!(&s.step, Step::Sending(p) if p.id == invoice.reference_id) {
                 s.step = Step::Duplicate {
                     invoice: Box::new(invoice.clone()),

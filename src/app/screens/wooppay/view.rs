@@ -327,7 +327,7 @@ fn issued(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation, p: &
         .unwrap_or_default();
     let number = op.provider_ref.clone().unwrap_or_default();
     let status = match p.trouble {
-        Some(k) => tf(lang, k, &[("provider", p.provider)]),
+        Some(k) => tf(lang, k, &[("provider", p.provider())]),
         None => t(lang, "wooppay.waiting_paid").to_string(),
     };
     let header = tf(
