@@ -145,7 +145,36 @@ pub struct Model {
     pub frame: u64,
     /// The time of the message being handled, set by the loop (tests set it themselves).
     pub now: Instant,
+    /// The till's local wall clock at that moment (today's report, a deathDate's check).
+    pub local_now: chrono::NaiveDateTime,
+    /// Ids for a request confirmed while handling this message, made by the loop so that
+    /// `update` stays a function of its input.
+    pub fresh: Fresh,
     pub quit: bool,
+}
+
+/// New ids, one of each kind, for the request the cashier may confirm next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fresh {
+    pub guid: String,
+    pub rrn: String,
+    pub reference_id: String,
+}
+
+impl Fresh {
+    pub fn new() -> Fresh {
+        Fresh {
+            guid: crate::ids::new_guid(),
+            rrn: crate::ids::new_rrn(),
+            reference_id: crate::ids::new_reference_id(),
+        }
+    }
+}
+
+impl Default for Fresh {
+    fn default() -> Fresh {
+        Fresh::new()
+    }
 }
 
 impl Model {
@@ -175,6 +204,8 @@ impl Model {
             clipboard: None,
             frame: 0,
             now,
+            local_now: chrono::Local::now().naive_local(),
+            fresh: Fresh::new(),
             quit: false,
         }
     }
@@ -222,7 +253,7 @@ impl Model {
     pub fn go(&mut self, screen: ScreenId) -> Vec<Command> {
         self.screen = screen;
         match screen {
-            ScreenId::Journal => vec![self.journal.command()],
+            ScreenId::Journal => vec![self.journal.command(self.local_now.date())],
             ScreenId::Day => vec![Command::LoadShift],
             ScreenId::Pay => vec![Command::LoadRecentPayees],
             ScreenId::Webmoney => {
@@ -422,7 +453,7 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
                 _ => Vec::new(),
             };
             if finished && model.screen == ScreenId::Journal {
-                cmds.push(model.journal.command());
+                cmds.push(model.journal.command(model.local_now.date()));
             }
             cmds
         }

@@ -236,6 +236,8 @@ async fn event_loop(
             _ = tick.tick(), if model.animating() => Msg::Tick,
         };
         model.now = Instant::now();
+        model.local_now = chrono::Local::now().naive_local();
+        model.fresh = crate::app::Fresh::new();
         for c in update(model, msg) {
             worker.send(c);
         }

@@ -16,7 +16,6 @@ use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{self, Tone, style};
 use crate::app::{Model, Note, ScreenId};
 use crate::i18n::{Lang, t, tf};
-use crate::ids;
 use crate::journal::Operation;
 use crate::money::Amount;
 use crate::providers::allpay::cash_in::{CURRENCY, UserInfo};
@@ -245,7 +244,7 @@ fn submit(model: &mut Model) -> Vec<Command> {
     match Amount::parse(s.amount.value(), CURRENCY) {
         Ok(amount) => {
             s.step = Step::Confirm(CashInPayment {
-                id: ids::new_guid(),
+                id: model.fresh.guid.clone(),
                 login,
                 customer_name: Some(checked.user.full_name()).filter(|n| !n.is_empty()),
                 amount,

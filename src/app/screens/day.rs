@@ -92,7 +92,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             }
             (Some(Action::Reload), _) | (_, KeyCode::Char('r')) => {
                 return vec![Command::LoadReport {
-                    date: chrono::Local::now().date_naive(),
+                    date: model.local_now.date(),
                 }];
             }
             _ => {}

@@ -60,9 +60,8 @@ impl JournalState {
             .min(self.rows.len().saturating_sub(1));
     }
 
-    /// The query for what the screen shows now.
-    pub fn query(&self) -> Query {
-        let now = chrono::Local::now().date_naive();
+    /// The query for what the screen shows now, `now` being the till's local date.
+    pub fn query(&self, now: chrono::NaiveDate) -> Query {
         let from = match self.days {
             Days::Today => Some(crate::report::day_bounds(now).0),
             Days::Week => now
@@ -80,16 +79,16 @@ impl JournalState {
         }
     }
 
-    pub fn command(&self) -> Command {
+    pub fn command(&self, today: chrono::NaiveDate) -> Command {
         Command::QueryJournal {
-            query: self.query(),
+            query: self.query(today),
         }
     }
 
-    fn reload(&mut self) -> Vec<Command> {
+    fn reload(&mut self, today: chrono::NaiveDate) -> Vec<Command> {
         self.selected = 0;
         self.loaded = false;
-        vec![self.command()]
+        vec![self.command(today)]
     }
 
     fn filter_words(&self, lang: crate::i18n::Lang) -> String {
@@ -132,17 +131,18 @@ pub fn hints(model: &Model) -> Vec<Hint> {
 }
 
 pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    let today = model.local_now.date();
     let j = &mut model.journal;
     if j.searching {
         return match action {
             Some(Action::Submit) => {
                 j.searching = false;
-                j.reload()
+                j.reload(today)
             }
             Some(Action::Back) => {
                 j.searching = false;
                 j.search = Input::default();
-                j.reload()
+                j.reload(today)
             }
             _ => {
                 j.search.handle_event(&TermEvent::Key(key));
@@ -170,7 +170,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             }
             None => Vec::new(),
         },
-        (Some(Action::Reload), _) => vec![j.command()],
+        (Some(Action::Reload), _) => vec![j.command(today)],
         (Some(Action::Filter), _) => {
             j.status = match j.status {
                 StatusFilter::All => StatusFilter::Pending,
@@ -178,11 +178,11 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                 StatusFilter::NeedsReconciliation => StatusFilter::Final,
                 StatusFilter::Final => StatusFilter::All,
             };
-            j.reload()
+            j.reload(today)
         }
         (_, KeyCode::Char('p')) => {
             j.provider = (j.provider + 1) % PROVIDERS.len();
-            j.reload()
+            j.reload(today)
         }
         (_, KeyCode::Char('d')) => {
             j.days = match j.days {
@@ -190,10 +190,10 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                 Days::Week => Days::All,
                 Days::All => Days::Today,
             };
-            j.reload()
+            j.reload(today)
         }
         (_, KeyCode::Char('e')) => vec![Command::Export {
-            from: j.query().from,
+            from: j.query(today).from,
         }],
         (_, KeyCode::Char('/')) => {
             j.searching = true;

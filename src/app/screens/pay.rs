@@ -18,7 +18,6 @@ use crate::app::widgets::{self, Tone, style};
 use crate::app::{Model, Note, ScreenId};
 use crate::flows::pay::{Payee, UtilityPayment, customer_of};
 use crate::i18n::{t, tf};
-use crate::ids;
 use crate::journal::Operation;
 use crate::money::Amount;
 use crate::providers::allpay::cash_in::CURRENCY;
@@ -271,7 +270,7 @@ fn submit(model: &mut Model) -> Vec<Command> {
     match checked {
         Ok((login, service, account, amount)) => {
             let payment = UtilityPayment {
-                id: ids::new_rrn(),
+                id: model.fresh.rrn.clone(),
                 login,
                 service,
                 account,

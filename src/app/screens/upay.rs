@@ -255,13 +255,14 @@ fn on_holds_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec
 }
 
 fn on_card_form(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    let today = model.local_now.date();
     let s = &mut model.upay;
     match action {
         Some(Action::Back) => return model.go(ScreenId::Home),
         Some(Action::NextField | Action::Down) => s.focus = (s.focus + 1) % CARD_FIELDS,
         Some(Action::Up) => s.focus = (s.focus + CARD_FIELDS - 1) % CARD_FIELDS,
         Some(Action::Submit) if s.focus + 1 < CARD_FIELDS => s.focus += 1,
-        Some(Action::Submit) => submit_card(s),
+        Some(Action::Submit) => submit_card(s, today),
         _ => {
             // The holds list is one key away from an empty form.
             if key.code == KeyCode::F(3) {
@@ -275,9 +276,8 @@ fn on_card_form(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec
     Vec::new()
 }
 
-fn submit_card(s: &mut UpayState) {
+fn submit_card(s: &mut UpayState, today: chrono::NaiveDate) {
     let v: Vec<&str> = s.card.iter().map(Input::value).collect();
-    let today = chrono::Local::now().date_naive();
     let checked = (|| {
         let number = validate::card_number(v[0]).map_err(|k| (0, k))?;
         let expiry = validate::card_expiry(v[1], today).map_err(|k| (1, k))?;

@@ -263,7 +263,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             Some(Action::Yes) => {
                 let mut inv = (**invoice).clone();
                 // Another invoice, so another referenceId.
-                inv.reference_id = crate::ids::new_reference_id();
+                inv.reference_id = model.fresh.reference_id.clone();
                 s.step = sending(&inv);
                 start(inv, true)
             }
@@ -368,7 +368,7 @@ fn submit(model: &mut Model) -> Vec<Command> {
             ""
         }
     };
-    let now = chrono::Local::now().naive_local();
+    let now = model.local_now;
     let checked = (|| {
         let amount =
             Amount::parse(value(AMOUNT), Currency::Kzt).map_err(|e| (AMOUNT, e.message_key()))?;
@@ -396,7 +396,7 @@ fn submit(model: &mut Model) -> Vec<Command> {
         let request_url =
             validate::wooppay_url(value(REQUEST_URL)).map_err(|k| (REQUEST_URL, k))?;
         Ok::<_, (usize, &'static str)>(WpInvoice {
-            reference_id: crate::ids::new_reference_id(),
+            reference_id: model.fresh.reference_id.clone(),
             variant: v,
             amount,
             description,
