@@ -68,10 +68,8 @@ pub fn describe(lang: crate::i18n::Lang, op: &crate::journal::Operation) -> Stri
     if let Some(m) = &op.provider_message {
         s.push_str(&format!(" · {m}"));
     }
-    if let Some(d) = op.detail.as_deref().filter(|d| {
-        d.starts_with("wm.retval.") || d.starts_with("upay.") || d.starts_with("wooppay.err.")
-    }) {
-        s.push_str(&format!(" · {}", crate::i18n::t_or_raw(lang, d)));
+    if let Some(k) = &op.message_key {
+        s.push_str(&format!(" · {}", crate::i18n::t_or_raw(lang, k)));
     }
     if op.needs_reconciliation {
         s.push_str(" · ");
@@ -81,6 +79,28 @@ pub fn describe(lang: crate::i18n::Lang, op: &crate::journal::Operation) -> Stri
         }
     }
     s
+}
+
+/// What a row says beside its state, each with its label's catalogue key: kassa's word on
+/// the outcome, the provider's own words, the link it gave, a person's note.
+pub fn explanations(
+    lang: crate::i18n::Lang,
+    op: &crate::journal::Operation,
+) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(k) = &op.message_key {
+        out.push(("detail.outcome", crate::i18n::t_or_raw(lang, k).to_string()));
+    }
+    if let Some(d) = &op.detail {
+        out.push(("detail.reason", d.clone()));
+    }
+    if let Some(l) = &op.link {
+        out.push(("detail.link", l.clone()));
+    }
+    if let Some(n) = &op.note {
+        out.push(("detail.note", n.clone()));
+    }
+    out
 }
 
 #[cfg(test)]

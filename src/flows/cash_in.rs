@@ -40,6 +40,8 @@ pub fn judge(result: &Result<CashInReply, SendError>) -> (Verdict, Facts, Option
                     .reason
                     .clone()
                     .or_else(|| reply.header.developer_message.clone()),
+                link: None,
+                message_key: None,
             };
             match &reply.status {
                 Some(TxStatus::Completed) => (Verdict::Final(State::Completed), facts, None),

@@ -64,6 +64,8 @@ pub fn judge(result: &Result<PayReply, SendError>) -> (Verdict, Facts, Option<Tr
                     .reason
                     .clone()
                     .or_else(|| reply.header.developer_message.clone()),
+                link: None,
+                message_key: None,
             };
             match &reply.status {
                 Some(PayStatus::Completed) => (Verdict::Final(State::Completed), facts, None),

@@ -118,6 +118,8 @@ pub fn reply_facts(reply: &Reply) -> Facts {
         provider_message: reply.description.clone(),
         provider_ref: reply.hold_id().map(str::to_string),
         detail: reply.errors.clone().filter(|e| !e.is_empty()),
+        link: None,
+        message_key: None,
     }
 }
 
@@ -199,6 +201,8 @@ fn captured_facts(op: &Operation, reply: &Reply) -> Facts {
         provider_message: reply.description.clone(),
         provider_ref: None,
         detail: (!detail.is_empty()).then(|| detail.join("; ")),
+        link: None,
+        message_key: None,
     }
 }
 

@@ -65,6 +65,8 @@ pub fn judge(result: &Result<Reply, SendError>, sent: Amount) -> (Verdict, Facts
                         .unwrap_or_else(|| "-".into()),
                     inv.datecrt.as_deref().unwrap_or("-"),
                 )),
+                link: None,
+                message_key: None,
             };
             (Verdict::Final(State::Completed), facts, None)
         }
@@ -73,7 +75,9 @@ pub fn judge(result: &Result<Reply, SendError>, sent: Amount) -> (Verdict, Facts
                 provider_status: Some(format!("retval {}", r.retval)),
                 provider_message: r.retdesc.clone().filter(|d| !d.is_empty()),
                 provider_ref: None,
-                detail: Some(retval_key(r.retval)),
+                detail: None,
+                link: None,
+                message_key: Some(retval_key(r.retval)),
             };
             (Verdict::Final(State::Rejected), facts, None)
         }

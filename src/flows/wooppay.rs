@@ -99,7 +99,7 @@ pub fn default_death_date(ttl_minutes: u64) -> String {
 
 /// The operation's payment link, as kept on an issued row.
 pub fn operation_url(op: &Operation) -> Option<&str> {
-    op.detail.as_deref().filter(|d| d.starts_with("http"))
+    op.link.as_deref()
 }
 
 pub fn reconcile(reason: &'static str, detail: &str) -> (Verdict, Facts, Option<Trouble>) {
@@ -115,7 +115,9 @@ fn code_facts(code: i64) -> Facts {
         provider_status: Some(format!("error {code}")),
         provider_message: None,
         provider_ref: None,
-        detail: Some(error_key(code)),
+        detail: None,
+        link: None,
+        message_key: Some(error_key(code)),
     }
 }
 
@@ -142,7 +144,9 @@ pub fn judge_create(
                     provider_status: Some("issued".into()),
                     provider_message: None,
                     provider_ref: Some(issued.operation_id.to_string()),
-                    detail: Some(issued.operation_url),
+                    detail: None,
+                    link: Some(issued.operation_url),
+                    message_key: None,
                 },
                 None,
             ),

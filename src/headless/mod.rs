@@ -70,6 +70,9 @@ pub fn op_json(op: &Operation) -> serde_json::Value {
         "provider_message": op.provider_message,
         "provider_ref": op.shown_ref(),
         "detail": op.detail,
+        "link": op.link,
+        "message_key": op.message_key,
+        "note": op.note,
         "operation_url": crate::flows::wooppay::operation_url(op),
         "attempts": op.attempts,
         "created_at": rfc3339(op.created_at),
@@ -834,14 +837,8 @@ pub fn journal_show(lang: Lang, journal: &Journal, id: &str, json_out: bool) -> 
         println!("{v}");
     } else {
         println!("{}", describe(lang, &op));
-        if let Some(d) = &op.detail {
-            // A Wooppay invoice keeps its payment link there.
-            let label = if d.starts_with("http") {
-                "wooppay.f.link"
-            } else {
-                "detail.reason"
-            };
-            println!("  {}: {}", t(lang, label), crate::i18n::t_or_raw(lang, d));
+        for (label, value) in crate::format::explanations(lang, &op) {
+            println!("  {}: {value}", t(lang, label));
         }
         for e in &events {
             println!("  {}  {:<9} {}", local_time(e.at), e.kind, e.detail);

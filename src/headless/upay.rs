@@ -176,7 +176,7 @@ pub async fn register_card(settings: &Settings, journal: Journal, a: RegisterArg
 /// it on their phone; the link is printed for them).
 fn card_done(lang: Lang, op: &Operation, json_out: bool) -> Exit {
     if op.state == State::Issued {
-        if let Some(url) = &op.detail {
+        if let Some(url) = &op.link {
             if json_out {
                 println!(
                     "{}",

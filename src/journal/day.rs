@@ -374,8 +374,8 @@ impl Journal {
         }
         tx.execute(
             "UPDATE operations SET state = ?2, needs_reconciliation = 0, updated_at = ?3, \
-             final_at = ?3, lease_holder = NULL, lease_until = NULL, detail = ?4 WHERE id = ?1",
-            params![id, to.tag(), now, format!("manual: {note}")],
+             final_at = ?3, lease_holder = NULL, lease_until = NULL, note = ?4 WHERE id = ?1",
+            params![id, to.tag(), now, note],
         )?;
         tx.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'manual', ?3)",

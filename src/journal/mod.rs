@@ -151,8 +151,15 @@ pub struct Operation {
     pub provider_status: Option<String>,
     pub provider_message: Option<String>,
     pub provider_ref: Option<String>,
-    /// For the detail view and the log, not for the receipt (e.g. Allpay's `reason`).
+    /// The provider's own words for the detail view and the log, not for the receipt
+    /// (e.g. Allpay's `reason`, a captured hold's TransactionId).
     pub detail: Option<String>,
+    /// A link the provider gave for the customer (a Wooppay payment page, UPay's 3-D Secure).
+    pub link: Option<String>,
+    /// What kassa says of the outcome, a catalogue key (`wm.retval.6`, `wooppay.err.221`).
+    pub message_key: Option<String>,
+    /// What a person wrote when they settled the row by hand.
+    pub note: Option<String>,
     pub needs_reconciliation: bool,
     pub recon_reason: Option<String>,
     pub attempts: u32,
@@ -206,6 +213,8 @@ pub struct Facts {
     pub provider_message: Option<String>,
     pub provider_ref: Option<String>,
     pub detail: Option<String>,
+    pub link: Option<String>,
+    pub message_key: Option<String>,
 }
 
 /// Which rows a list shows.
@@ -295,11 +304,22 @@ CREATE TABLE shifts (
 );
 CREATE INDEX operations_state_created ON operations(state, created_at);
 "#,
+    // The detail column held four things told apart by prefix: the provider's link, a
+    // catalogue key, a person's note and the provider's words. Each has its column now.
+    r#"
+ALTER TABLE operations ADD COLUMN link TEXT;
+ALTER TABLE operations ADD COLUMN message_key TEXT;
+ALTER TABLE operations ADD COLUMN note TEXT;
+UPDATE operations SET link = detail, detail = NULL WHERE detail LIKE 'http%';
+UPDATE operations SET note = substr(detail, 9), detail = NULL WHERE detail LIKE 'manual: %';
+UPDATE operations SET message_key = detail, detail = NULL
+    WHERE detail LIKE 'wm.retval.%' OR detail LIKE 'upay.%' OR detail LIKE 'wooppay.err.%';
+"#,
 ];
 
 const COLUMNS: &str = "id, kind, state, amount_minor, currency, customer, customer_name, endpoint, \
      identity, provider_status, provider_message, provider_ref, detail, needs_reconciliation, \
-     recon_reason, attempts, created_at, updated_at, final_at, params";
+     recon_reason, attempts, created_at, updated_at, final_at, params, link, message_key, note";
 
 fn row_to_op(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Operation, JournalError>> {
     let id: String = row.get(0)?;
@@ -346,6 +366,9 @@ fn row_to_op(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Operation, Jour
         updated_at: row.get(17)?,
         final_at: row.get(18)?,
         params: row.get(19)?,
+        link: row.get(20)?,
+        message_key: row.get(21)?,
+        note: row.get(22)?,
     }))
 }
 
@@ -685,6 +708,7 @@ impl Journal {
              provider_message = CASE WHEN ?9 THEN ?4 ELSE COALESCE(?4, provider_message) END, \
              provider_ref = COALESCE(?5, provider_ref), \
              detail = COALESCE(?6, detail), \
+             link = COALESCE(?10, link), message_key = COALESCE(?11, message_key), \
              updated_at = ?7, final_at = COALESCE(?8, final_at), \
              lease_holder = CASE WHEN ?9 THEN NULL ELSE lease_holder END, \
              lease_until = CASE WHEN ?9 THEN NULL ELSE lease_until END, \
@@ -699,7 +723,9 @@ impl Journal {
                 facts.detail,
                 now,
                 final_at,
-                to.is_final()
+                to.is_final(),
+                facts.link,
+                facts.message_key
             ],
         )?;
         let what = if from == to {
@@ -1232,6 +1258,56 @@ mod tests {
             .conn
             .pragma_query_value(None, "synchronous", |r| r.get(0))?;
         assert_eq!(sync, 2, "synchronous=FULL");
+        Ok(())
+    }
+
+    /// A journal written before the detail column was split: each of its four uses lands
+    /// in its own column, and what is left is the provider's words.
+    #[test]
+    fn the_detail_column_splits_by_what_it_held() -> Result<(), JournalError> {
+        let mut conn = Connection::open_in_memory()?;
+        let tx = conn.transaction()?;
+        for sql in &MIGRATIONS[..4] {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", 4)?;
+        for (id, detail) in [
+            ("link", "https://pay.example/op?id=1"),
+            ("key", "wm.retval.6"),
+            ("note", "manual: paid at the bank, slip 1234"),
+            ("words", "reason: account closed"),
+        ] {
+            tx.execute(
+                "INSERT INTO operations (id, kind, state, amount_minor, currency, customer, \
+                 endpoint, identity, detail, created_at, updated_at) \
+                 VALUES (?1, 'allpay.cash_in', 'completed', 100, 'KZT', 'c', 'e', 'i', ?2, 0, 0)",
+                params![id, detail],
+            )?;
+        }
+        tx.commit()?;
+        let j = Journal::setup(conn)?;
+        let get = |id: &str| j.get(id);
+        let link = get("link")?;
+        assert_eq!(
+            (link.link.as_deref(), link.detail),
+            (Some("https://pay.example/op?id=1"), None)
+        );
+        let key = get("key")?;
+        assert_eq!(
+            (key.message_key.as_deref(), key.detail),
+            (Some("wm.retval.6"), None)
+        );
+        let note = get("note")?;
+        assert_eq!(
+            (note.note.as_deref(), note.detail),
+            (Some("paid at the bank, slip 1234"), None)
+        );
+        let words = get("words")?;
+        assert_eq!(words.detail.as_deref(), Some("reason: account closed"));
+        assert_eq!(
+            (words.link, words.message_key, words.note),
+            (None, None, None)
+        );
         Ok(())
     }
 }

@@ -128,7 +128,7 @@ async fn send_once(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble
         Kind::UpayCard => (
             Verdict::Final(crate::journal::State::Cancelled),
             Facts {
-                detail: Some("upay.card_not_sent".into()),
+                message_key: Some("upay.card_not_sent".into()),
                 ..Facts::default()
             },
             None,

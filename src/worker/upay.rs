@@ -124,7 +124,9 @@ async fn register_inner(
                     provider_status: Some(reply.code.clone()),
                     provider_message: reply.description.clone(),
                     provider_ref: Some(token.to_string()),
-                    detail: reply.field("ConfirmUrl").map(str::to_string),
+                    detail: None,
+                    link: reply.field("ConfirmUrl").map(str::to_string),
+                    message_key: None,
                 },
             ),
             (Outcome::Error(code), _) => (State::Declined, error_facts(&code, reply)),
@@ -139,7 +141,7 @@ async fn register_inner(
             State::Cancelled,
             Facts {
                 provider_message: Some(format!("not sent: {why}")),
-                detail: Some("upay.card_not_sent".into()),
+                message_key: Some("upay.card_not_sent".into()),
                 ..Facts::default()
             },
         ),

@@ -173,7 +173,7 @@ async fn upay_hold_create_and_capture_under_every_fault() {
     .await;
     let op = settled(&mut events, &id).await;
     let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
-    http.get(op.detail.clone().unwrap()).send().await.unwrap();
+    http.get(op.link.clone().unwrap()).send().await.unwrap();
     worker.send(Command::ConfirmCard {
         target: CardTarget::Id(id.clone()),
         confirmed: true,

@@ -51,6 +51,9 @@ fn op(state: State, status: Option<&str>) -> Operation {
         detail: None,
         needs_reconciliation: false,
         recon_reason: None,
+        link: None,
+        message_key: None,
+        note: None,
         attempts: 3,
         created_at: T0,
         updated_at: T0 + 2_000,
@@ -815,7 +818,7 @@ fn webmoney_snapshots() {
         snap!("wm_issued", &issued);
         let mut rejected = sent.clone();
         let mut r = wm_op(State::Rejected, "retval 6");
-        r.detail = Some("wm.retval.6".into());
+        r.message_key = Some("wm.retval.6".into());
         worker(&mut rejected, Event::Finished { op: r });
         snap!("wm_rejected", &rejected);
         let mut recon = sent.clone();
@@ -1028,7 +1031,7 @@ fn wp_op(state: State, status: Option<&str>) -> Operation {
     o.customer_name = None;
     o.amount = Amount::from_minor(150_000, Currency::Kzt).unwrap();
     o.provider_ref = Some("50145291".into());
-    o.detail = Some(WP_URL.into());
+    o.link = Some(WP_URL.into());
     o.params = Some(
         r#"{"variant":"plain","description":"coffee","phone":"","email":"","service":"","death_date":"2026-11-23 15:02:00","back_url":"","request_url":"","add_info":"","card_forbidden":false}"#
             .into(),
@@ -1303,14 +1306,16 @@ fn wooppay_snapshots() {
         let mut rejected = sending.clone();
         let mut r = wp_op(State::Rejected, Some("error 223"));
         r.provider_ref = None;
-        r.detail = Some("wooppay.err.223".into());
+        r.link = None;
+        r.message_key = Some("wooppay.err.223".into());
         worker(&mut rejected, Event::Finished { op: r });
         snap!("wp_rejected", &rejected);
 
         let mut recon = sending.clone();
         let mut u = wp_op(State::Pending, Some("error 221"));
         u.provider_ref = None;
-        u.detail = Some("wooppay.err.221".into());
+        u.link = None;
+        u.message_key = Some("wooppay.err.221".into());
         u.needs_reconciliation = true;
         u.recon_reason = Some("recon.wooppay_exists".into());
         worker(&mut recon, Event::NeedsReconciliation { op: u });

@@ -59,7 +59,7 @@ async fn confirmed_card(
     .await;
     let op = settled(events, &id).await;
     assert_eq!(op.state, State::Issued);
-    let url = op.detail.clone().unwrap();
+    let url = op.link.clone().unwrap();
     assert!(url.starts_with(&h.emulator.base_url()));
     let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
     assert_eq!(http.get(&url).send().await.unwrap().status().as_u16(), 200);

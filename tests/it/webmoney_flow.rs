@@ -75,7 +75,7 @@ async fn every_retval_is_rejected_with_its_code() {
         let op = issue(&worker, &mut events, invoice(&wmid, "1")).await;
         assert_eq!(op.state, State::Rejected, "retval {code}");
         assert_eq!(op.provider_status, Some(format!("retval {code}")));
-        assert_eq!(op.detail, Some(format!("wm.retval.{code}")));
+        assert_eq!(op.message_key, Some(format!("wm.retval.{code}")));
     }
     assert!(
         h.emulator.webmoney_ledger().is_empty(),

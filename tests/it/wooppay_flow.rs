@@ -167,7 +167,7 @@ async fn a_wrong_sms_code_is_rejected_and_the_code_request_is_never_repeated() {
     let op = ended(&mut events, &id).await;
     assert_eq!(op.state, State::Rejected);
     assert_eq!(op.provider_status.as_deref(), Some("error 223"));
-    assert_eq!(op.detail.as_deref(), Some("wooppay.err.223"));
+    assert_eq!(op.message_key.as_deref(), Some("wooppay.err.223"));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(h.emulator.wooppay_ledger().unwrap().code_requests.len(), 1);
     worker.stop().await;

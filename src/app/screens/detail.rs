@@ -220,17 +220,8 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     if let Some(m) = &op.provider_message {
         lines.push(kv(t(lang, "cashin.message"), m.clone()));
     }
-    if let Some(d) = &op.detail {
-        // A Wooppay invoice keeps its payment link there; anything else is a reason.
-        let label = if d.starts_with("http") {
-            "wooppay.f.link"
-        } else {
-            "detail.reason"
-        };
-        lines.push(kv(
-            t(lang, label),
-            crate::i18n::t_or_raw(lang, d).to_string(),
-        ));
+    for (label, value) in crate::format::explanations(lang, op) {
+        lines.push(kv(t(lang, label), value));
     }
     if let Some(r) = op.recon_reason.as_ref().filter(|_| op.needs_reconciliation) {
         lines.push(Line::styled(

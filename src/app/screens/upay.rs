@@ -641,7 +641,7 @@ fn hold_form(model: &Model, frame: &mut Frame<'_>, area: Rect) {
 /// link as a QR code (the whole screen if need be) and as text.
 fn card_view(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation) {
     let lang = model.lang;
-    let url = op.detail.clone().filter(|d| d.contains("://"));
+    let url = op.link.clone();
     if op.state != State::Issued || url.is_none() {
         let rows = vec![
             kv(lang, "upay.card_number", op.customer.clone()),

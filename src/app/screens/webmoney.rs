@@ -346,13 +346,12 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
                 rows.push(kv(lang, "wm.purse", p.purse));
                 rows.push(kv(lang, "wm.desc", p.desc));
             }
-            match op.detail.as_deref() {
-                Some(d) if d.starts_with("wm.retval.") => {
-                    rows.push(kv(lang, "wm.reason", t(lang, d).to_string()));
-                }
-                // The issued invoice's number, state and dates as WebMoney gave them.
-                Some(d) => rows.push(kv(lang, "wm.details", d.to_string())),
-                None => {}
+            if let Some(k) = &op.message_key {
+                rows.push(kv(lang, "wm.reason", t(lang, k).to_string()));
+            }
+            // The issued invoice's number, state and dates as WebMoney gave them.
+            if let Some(d) = &op.detail {
+                rows.push(kv(lang, "wm.details", d.to_string()));
             }
             result_view(model, frame, area, op, "wm.done_ok", rows);
         }

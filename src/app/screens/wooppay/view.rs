@@ -64,11 +64,8 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
                     rows.push(kv(lang, "wooppay.f.description", p.description));
                 }
             }
-            match op.detail.as_deref() {
-                Some(d) if d.starts_with("wooppay.err.") => {
-                    rows.push(kv(lang, "wooppay.reason", t(lang, d).to_string()));
-                }
-                _ => {}
+            if let Some(k) = &op.message_key {
+                rows.push(kv(lang, "wooppay.reason", t(lang, k).to_string()));
             }
             if let Some(url) = operation_url(op) {
                 rows.push(kv(lang, "wooppay.f.link", url.to_string()));
