@@ -1,10 +1,10 @@
 //! The cashier's day on the journal: shifts with their cash count, the figures a report
-//! sums, filtered lists for the journal screen, and a person's resolution of a row that
-//! waits for reconciliation.
+//! sums, and filtered lists for the journal screen.
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{COLUMNS, Journal, JournalError, Kind, Operation, State, allowed, now_ms, row_to_op};
+use super::schema::{COLUMNS, row_to_op};
+use super::{Journal, JournalError, Kind, Operation, State, now_ms};
 use crate::money::{Amount, Currency};
 
 /// The currency of the cash drawer: Allpay's tenge.
@@ -312,77 +312,6 @@ impl Journal {
             out.push(r??);
         }
         Ok(out)
-    }
-
-    /// Frees the leases of holders that `alive` says are gone (a process killed mid-send on
-    /// this machine), so their rows are resumed now rather than when the lease runs out. The
-    /// row stays as it was: pending, with the same id, sent again only by the rules that
-    /// apply to any pending row. Returns how many rows were freed.
-    pub fn release_dead_leases(
-        &mut self,
-        alive: impl Fn(&str) -> bool,
-    ) -> Result<usize, JournalError> {
-        let now = now_ms();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let holders: Vec<String> = {
-            let mut stmt = tx.prepare(
-                "SELECT DISTINCT lease_holder FROM operations \
-                 WHERE lease_holder IS NOT NULL AND lease_until >= ?1",
-            )?;
-            let rows = stmt.query_map([now], |r| r.get(0))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        let mut freed = 0;
-        for h in holders.iter().filter(|h| !alive(h)) {
-            tx.execute(
-                "INSERT INTO events (op_id, at, kind, detail) \
-                 SELECT id, ?2, 'lease', ?3 FROM operations WHERE lease_holder = ?1",
-                params![h, now, format!("released: holder {h} is gone")],
-            )?;
-            freed += tx.execute(
-                "UPDATE operations SET lease_holder = NULL, lease_until = NULL \
-                 WHERE lease_holder = ?1",
-                [h],
-            )?;
-        }
-        tx.commit()?;
-        Ok(freed)
-    }
-
-    /// A person looked a row up with the provider and records what they found: a row that
-    /// waits for reconciliation becomes `to` (completed, declined or cancelled), with the
-    /// note in its audit trail as a manual resolution.
-    pub fn resolve_manually(
-        &mut self,
-        id: &str,
-        to: State,
-        note: &str,
-    ) -> Result<Operation, JournalError> {
-        let now = now_ms();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (from, recon) = super::state_of(&tx, id)?;
-        if !recon || !to.is_final() || !allowed(from, to) {
-            return Err(JournalError::IllegalTransition {
-                id: id.to_string(),
-                from,
-                to,
-            });
-        }
-        tx.execute(
-            "UPDATE operations SET state = ?2, needs_reconciliation = 0, updated_at = ?3, \
-             final_at = ?3, lease_holder = NULL, lease_until = NULL, note = ?4 WHERE id = ?1",
-            params![id, to.tag(), now, note],
-        )?;
-        tx.execute(
-            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'manual', ?3)",
-            params![id, now, format!("{from} -> {to} by a person: {note}")],
-        )?;
-        tx.commit()?;
-        self.get(id)
     }
 }
 

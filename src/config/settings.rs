@@ -1,0 +1,344 @@
+//! The effective [`Settings`] a run uses: resolved from the file (defaults and checks) or
+//! made for `--demo`, and the endpoints kassa warns about.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::printer::printer_settings;
+use super::providers::{upay_settings, webmoney_settings, wooppay_settings};
+use super::{
+    AllpaySettings, ConfigError, ConfigFile, DEFAULT_CASH_IN_URL, DEFAULT_TERMINAL_URL,
+    DEMO_REQUESTER, KeySource, PrinterSettings, Secret, SecretRef, UpaySettings, WebmoneySettings,
+    WmAuth, WooppaySettings, check_positive, check_url, data_dir,
+};
+use crate::i18n::Lang;
+
+/// The effective settings a run uses, after defaults, validation and `--demo`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub lang: Lang,
+    pub journal_path: PathBuf,
+    pub log_dir: PathBuf,
+    pub poll_initial: Duration,
+    pub poll_max: Duration,
+    pub allpay: AllpaySettings,
+    pub webmoney: WebmoneySettings,
+    pub upay: UpaySettings,
+    pub wooppay: WooppaySettings,
+    /// The receipt printer (`[printer]`), when there is one.
+    pub printer: Option<PrinterSettings>,
+    /// Set under `--demo`: endpoints point at the in-process emulator.
+    pub demo: bool,
+}
+
+/// An hour, in milliseconds: the longest sensible wait between two re-sends.
+const HOUR_MS: u64 = 3_600_000;
+
+impl Settings {
+    /// Resolves the effective settings. `path` names the file in messages (a default-path
+    /// run without a file passes the path it looked at).
+    pub fn resolve(file: &ConfigFile, path: &Path) -> Result<Settings, ConfigError> {
+        let data = data_dir();
+        let poll_initial = check_positive(
+            path,
+            "worker.poll_initial_ms",
+            file.worker.poll_initial_ms,
+            1000,
+            HOUR_MS,
+        )?;
+        let poll_max = check_positive(
+            path,
+            "worker.poll_max_ms",
+            file.worker.poll_max_ms,
+            30_000,
+            HOUR_MS,
+        )?;
+        if poll_max < poll_initial {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "worker.poll_max_ms".into(),
+                expected: format!("a number not below worker.poll_initial_ms ({poll_initial})"),
+            });
+        }
+        let a = &file.allpay;
+        let terminal_url = check_url(
+            path,
+            "allpay.terminal_url",
+            a.terminal_url.as_deref().unwrap_or(DEFAULT_TERMINAL_URL),
+        )?;
+        let cash_in_url = check_url(
+            path,
+            "allpay.cash_in_url",
+            a.cash_in_url.as_deref().unwrap_or(DEFAULT_CASH_IN_URL),
+        )?;
+        let requester = a.requester.clone().unwrap_or_default();
+        if a.requester.is_some() && (requester.trim().is_empty() || requester.len() > 64) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "allpay.requester".into(),
+                expected: "the agent's Allpay login (not empty, at most 64 characters)".into(),
+            });
+        }
+        let timeout = check_positive(path, "allpay.timeout_secs", a.timeout_secs, 30, 600)?;
+        // A secret given twice is a mistake whatever the flow; an unset `_env` variable is
+        // reported when the flow that needs it runs.
+        for (key, inline, env) in [
+            (
+                "wooppay.password",
+                &file.wooppay.password,
+                &file.wooppay.password_env,
+            ),
+            (
+                "upay.password",
+                &file.upay.password,
+                &file.upay.password_env,
+            ),
+            (
+                "upay.partner_key",
+                &file.upay.partner_key,
+                &file.upay.partner_key_env,
+            ),
+            (
+                "webmoney.kwm_password",
+                &file.webmoney.kwm_password,
+                &file.webmoney.kwm_password_env,
+            ),
+        ] {
+            if inline.is_some() && env.is_some() {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key: key.to_string(),
+                    expected: format!("either `{key}` or `{key}_env`, not both"),
+                });
+            }
+        }
+        // Keys of flows that are not built yet are still checked for shape, so that a file
+        // written today keeps working when they arrive.
+        if let Some(u) = &file.upay.url {
+            check_url(path, "upay.url", u)?;
+        }
+        if let Some(u) = &file.webmoney.url {
+            check_url(path, "webmoney.url", u)?;
+        }
+        if let Some(auth) = &file.webmoney.auth {
+            if auth != "light" && auth != "classic" {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key: "webmoney.auth".into(),
+                    expected: format!("\"light\" or \"classic\", got \"{auth}\""),
+                });
+            }
+        }
+        let printer = file
+            .printer
+            .as_ref()
+            .map(|p| printer_settings(p, path))
+            .transpose()?;
+        Ok(Settings {
+            lang: file.ui.lang.unwrap_or_default(),
+            journal_path: file
+                .journal
+                .path
+                .clone()
+                .unwrap_or_else(|| data.join("kassa.db")),
+            log_dir: data,
+            poll_initial: Duration::from_millis(poll_initial),
+            poll_max: Duration::from_millis(poll_max),
+            allpay: AllpaySettings {
+                terminal_url,
+                cash_in_url,
+                requester,
+                timeout: Duration::from_secs(timeout),
+            },
+            webmoney: webmoney_settings(file, path)?,
+            upay: upay_settings(file, path)?,
+            wooppay: wooppay_settings(file, path)?,
+            printer,
+            demo: false,
+        })
+    }
+
+    /// Settings for `--demo`: no file, the emulator at `base` (e.g. `http://127.0.0.1:4567`),
+    /// a separate demo journal.
+    pub fn demo(base: &str, lang: Lang) -> Settings {
+        let data = data_dir();
+        Settings {
+            lang,
+            journal_path: data.join("kassa-demo.db"),
+            log_dir: data,
+            poll_initial: Duration::from_millis(700),
+            poll_max: Duration::from_secs(5),
+            allpay: AllpaySettings {
+                terminal_url: format!("{base}{}", crate::demo::TERMINAL_PATH),
+                cash_in_url: format!("{base}{}", crate::demo::CASH_IN_PATH),
+                requester: DEMO_REQUESTER.to_string(),
+                timeout: Duration::from_secs(10),
+            },
+            webmoney: WebmoneySettings {
+                url: format!("{base}{}", crate::demo::X1_CLASSIC_PATH),
+                wmid: crate::demo::webmoney::DEMO_WMID.to_string(),
+                purse: crate::demo::webmoney::DEMO_PURSE.to_string(),
+                auth: WmAuth::Classic {
+                    kwm: Some(KeySource::Demo),
+                    password: SecretRef {
+                        inline: Some(Secret::new(
+                            crate::demo::webmoney::DEMO_PASSWORD.to_string(),
+                        )),
+                        env: None,
+                        key: "webmoney.kwm_password".into(),
+                    },
+                },
+                timeout: Duration::from_secs(10),
+            },
+            upay: UpaySettings {
+                url: format!("{base}{}", crate::demo::UPAY_PATH),
+                username: crate::demo::upay::DEMO_USERNAME.to_string(),
+                password: SecretRef {
+                    inline: Some(Secret::new(crate::demo::upay::DEMO_PASSWORD.to_string())),
+                    env: None,
+                    key: "upay.password".into(),
+                },
+                partner_key: SecretRef {
+                    inline: Some(Secret::new(crate::demo::upay::DEMO_PARTNER_KEY.to_string())),
+                    env: None,
+                    key: "upay.partner_key".into(),
+                },
+                service_id: 628,
+                hold_minutes: 60,
+                notify_url: format!("{base}{}", crate::demo::NOTIFY_PATH),
+                notify_listen: None,
+                timeout: Duration::from_secs(10),
+            },
+            wooppay: WooppaySettings {
+                url: format!("{base}{}?ws=1", crate::demo::WOOPPAY_PATH),
+                login: crate::demo::wooppay::DEMO_LOGIN.to_string(),
+                password: SecretRef {
+                    inline: Some(Secret::new(crate::demo::wooppay::DEMO_PASSWORD.to_string())),
+                    env: None,
+                    key: "wooppay.password".into(),
+                },
+                invoice_ttl_minutes: 60,
+                timeout: Duration::from_secs(10),
+            },
+            printer: None,
+            demo: true,
+        }
+    }
+
+    /// Endpoints that would carry money or secrets in clear text: `http://` to anything
+    /// but this machine. Each is (config key, URL); kassa warns about every one, visibly.
+    pub fn plain_http_endpoints(&self) -> Vec<(&'static str, String)> {
+        let urls = [
+            ("allpay.cash_in_url", &self.allpay.cash_in_url),
+            ("allpay.terminal_url", &self.allpay.terminal_url),
+            ("webmoney.url", &self.webmoney.url),
+            ("upay.url", &self.upay.url),
+            ("wooppay.url", &self.wooppay.url),
+        ];
+        urls.into_iter()
+            .filter(|(_, u)| plain_http_off_machine(u))
+            .map(|(k, u)| (k, u.clone()))
+            .collect()
+    }
+
+    /// The endpoint as the journal records it. The demo emulator listens on a new port each
+    /// run, so demo rows record it by path alone; real endpoints are recorded whole.
+    pub fn endpoint_identity(&self, url: &str) -> String {
+        if self.demo {
+            match reqwest::Url::parse(url) {
+                Ok(u) => format!("demo-emulator{}", u.path()),
+                Err(_) => url.to_string(),
+            }
+        } else {
+            url.to_string()
+        }
+    }
+}
+
+/// `http://` to a host other than loopback.
+pub fn plain_http_off_machine(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    if u.scheme() != "http" {
+        return false;
+    }
+    let Some(host) = u.host_str() else {
+        return true;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => !ip.is_loopback(),
+        Err(_) => !bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::fixture::{message, resolve};
+
+    #[test]
+    fn plain_http_is_flagged_only_off_this_machine() {
+        assert!(plain_http_off_machine(
+            "http://b2bapi.upaydev.uz/STAPI/STWS"
+        ));
+        assert!(plain_http_off_machine("http://10.0.0.5:8080/x"));
+        assert!(!plain_http_off_machine("http://127.0.0.1:8089/x"));
+        assert!(!plain_http_off_machine("http://localhost:8089/x"));
+        assert!(!plain_http_off_machine("http://[::1]:8089/x"));
+        assert!(!plain_http_off_machine(
+            "https://b2bapi.upaydev.uz/STAPI/STWS"
+        ));
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let text = include_str!("../../config.example.toml");
+        let s = resolve(text).map_err(|e| e.to_string());
+        assert!(s.is_ok(), "{s:?}");
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let s = resolve("").map_err(|e| e.to_string());
+        let s = s.as_ref().ok();
+        assert_eq!(s.map(|s| s.lang), Some(Lang::Ru));
+        assert_eq!(s.map(|s| s.poll_max), Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_what_is_expected() {
+        let m = message("[allpay]\ncash_in_url = \"beta.allpay.kz\"\n");
+        assert!(m.contains("allpay.cash_in_url") && m.contains("URL"), "{m}");
+        let m = message("[allpay]\ntimeout_secs = 0\n");
+        assert!(
+            m.contains("allpay.timeout_secs") && m.contains("greater than 0"),
+            "{m}"
+        );
+        let m = message("[worker]\npoll_max_ms = 99999999999\n");
+        assert!(
+            m.contains("worker.poll_max_ms") && m.contains("at most"),
+            "{m}"
+        );
+        let m = message("[allpay]\ntimeout_secs = \"ten\"\n");
+        assert!(m.contains("timeout_secs"), "{m}");
+        let m = message("[ui]\nlang = \"de\"\n");
+        assert!(m.contains("lang") && m.contains("ru"), "{m}");
+        let m = message("[printer]\ndevice = \"/dev/usb/lp0\"\nwidth_mm = 70\n");
+        assert!(m.contains("printer.width_mm"), "{m}");
+        let m = message("[printer]\nwidth_mm = 58\n");
+        assert!(
+            m.contains("printer.device") && m.contains("no printer"),
+            "{m}"
+        );
+        let m = message("[printer]\ndevice = \"/dev/usb/lp0\"\ntcp = \"p:9100\"\n");
+        assert!(m.contains("not both"), "{m}");
+        let m = message("[printer]\ntcp = \"printer.local\"\n");
+        assert!(m.contains("printer.tcp") && m.contains("host:port"), "{m}");
+        let m = message("[upay]\npassword = \"x\"\npassword_env = \"Y\"\n");
+        assert!(m.contains("upay.password") && m.contains("not both"), "{m}");
+        let m = message("[worker]\npoll_initial_ms = 5000\npoll_max_ms = 100\n");
+        assert!(m.contains("worker.poll_max_ms"), "{m}");
+    }
+}

@@ -1,0 +1,155 @@
+//! Leases: which process drives a pending row, so that two never send the same one
+//! (rule 7), and how the rows of a holder that is gone are freed.
+
+use rusqlite::{TransactionBehavior, params};
+
+use super::{Journal, JournalError, Operation, now_ms};
+
+impl Journal {
+    /// Claims one pending row for `holder` until `lease_until` if nobody else holds it; a
+    /// holder's own lease is only ever extended by this, never shortened.
+    pub fn claim(
+        &mut self,
+        id: &str,
+        holder: &str,
+        lease_until: i64,
+    ) -> Result<bool, JournalError> {
+        let n = self.conn.execute(
+            "UPDATE operations SET \
+             lease_until = CASE WHEN lease_holder = ?2 THEN MAX(COALESCE(lease_until, 0), ?3) \
+                           ELSE ?3 END, \
+             lease_holder = ?2 \
+             WHERE id = ?1 AND (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) AND needs_reconciliation = 0 \
+             AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until < ?4)",
+            params![id, holder, lease_until, now_ms()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Claims every pending row nobody holds (and that does not wait for a person), in one
+    /// transaction with the read, so two processes never take the same row (rule 7). Rows
+    /// this holder already drives keep their leases.
+    pub fn claim_pending(
+        &mut self,
+        holder: &str,
+        lease_until: i64,
+    ) -> Result<Vec<Operation>, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT id FROM operations WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
+                 AND needs_reconciliation = 0 \
+                 AND (lease_holder IS NULL OR lease_until < ?1) \
+                 ORDER BY created_at",
+            )?;
+            let rows = stmt.query_map(params![now], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for id in &ids {
+            tx.execute(
+                "UPDATE operations SET lease_holder = ?2, lease_until = ?3 WHERE id = ?1",
+                params![id, holder, lease_until],
+            )?;
+        }
+        tx.commit()?;
+        ids.iter().map(|id| self.get(id)).collect()
+    }
+
+    /// Gives a row back so that another process may take it at once.
+    pub fn release(&mut self, id: &str, holder: &str) -> Result<(), JournalError> {
+        self.conn.execute(
+            "UPDATE operations SET lease_holder = NULL, lease_until = NULL \
+             WHERE id = ?1 AND lease_holder = ?2",
+            params![id, holder],
+        )?;
+        Ok(())
+    }
+
+    /// Frees the leases of holders that `alive` says are gone (a process killed mid-send on
+    /// this machine), so their rows are resumed now rather than when the lease runs out. The
+    /// row stays as it was: pending, with the same id, sent again only by the rules that
+    /// apply to any pending row. Returns how many rows were freed.
+    pub fn release_dead_leases(
+        &mut self,
+        alive: impl Fn(&str) -> bool,
+    ) -> Result<usize, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let holders: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT DISTINCT lease_holder FROM operations \
+                 WHERE lease_holder IS NOT NULL AND lease_until >= ?1",
+            )?;
+            let rows = stmt.query_map([now], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut freed = 0;
+        for h in holders.iter().filter(|h| !alive(h)) {
+            tx.execute(
+                "INSERT INTO events (op_id, at, kind, detail) \
+                 SELECT id, ?2, 'lease', ?3 FROM operations WHERE lease_holder = ?1",
+                params![h, now, format!("released: holder {h} is gone")],
+            )?;
+            freed += tx.execute(
+                "UPDATE operations SET lease_holder = NULL, lease_until = NULL \
+                 WHERE lease_holder = ?1",
+                [h],
+            )?;
+        }
+        tx.commit()?;
+        Ok(freed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::State;
+    use crate::journal::fixture::{journal, new_op};
+
+    #[test]
+    fn a_row_is_pending_and_claimed_before_anything_is_sent() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        let far = now_ms() + 60_000;
+        let op = j.record_pending(&new_op("{a}", 500_000), "me", far)?;
+        assert_eq!(op.state, State::Pending);
+        assert_eq!(j.events("{a}")?.len(), 1);
+        assert!(matches!(
+            j.record_pending(&new_op("{a}", 1), "me", far),
+            Err(JournalError::DuplicateId(_))
+        ));
+        // Another process cannot take it while the lease runs.
+        assert!(!j.claim("{a}", "other", far)?);
+        assert!(j.claim_pending("other", far)?.is_empty());
+        assert!(matches!(
+            j.record_attempt("{a}", "other", far),
+            Err(JournalError::LeaseHeld { .. })
+        ));
+        assert_eq!(j.record_attempt("{a}", "me", far)?, 1);
+        j.release("{a}", "me")?;
+        assert_eq!(j.claim_pending("other", far)?.len(), 1);
+        // A holder's own lease is extended by a claim, never shortened.
+        assert!(j.claim("{a}", "other", far + 5_000)?);
+        assert!(j.claim("{a}", "other", now_ms() + 1)?);
+        assert!(!j.claim("{a}", "third", far)?);
+        assert!(
+            j.claim_pending("other", far)?.is_empty(),
+            "own rows are not re-claimed"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn an_expired_lease_can_be_taken_over() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        j.record_pending(&new_op("{b}", 100), "dead", now_ms() - 1)?;
+        let claimed = j.claim_pending("alive", now_ms() + 60_000)?;
+        assert_eq!(claimed.len(), 1);
+        Ok(())
+    }
+}

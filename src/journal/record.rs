@@ -1,0 +1,200 @@
+//! New rows: an operation recorded as pending before its first byte is sent, unless a like
+//! one exists (rule 8), and lines added to a row's audit trail.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::schema::{COLUMNS, row_to_op};
+use super::{Journal, JournalError, Kind, NewOperation, Operation, Recorded, now_ms};
+use crate::money::Amount;
+
+fn duplicate_in(
+    conn: &Connection,
+    kind: Kind,
+    customer: &str,
+    amount: Amount,
+    since_ms: i64,
+) -> Result<Option<Operation>, JournalError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM operations WHERE kind = ?1 AND customer = ?2 \
+         AND amount_minor = ?3 AND currency = ?4 \
+         AND ((state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) OR (state = 'completed' AND created_at >= ?5)) \
+         ORDER BY created_at DESC LIMIT 1"
+    );
+    conn.query_row(
+        &sql,
+        params![
+            kind.tag(),
+            customer,
+            amount.minor(),
+            amount.currency().code(),
+            since_ms
+        ],
+        row_to_op,
+    )
+    .optional()?
+    .transpose()
+}
+
+impl Journal {
+    /// Commits a new operation as `pending`, claimed by `holder` until `lease_until`, with
+    /// its "created" event: the step before the first byte is sent (rule 1).
+    pub fn record_pending(
+        &mut self,
+        op: &NewOperation,
+        holder: &str,
+        lease_until: i64,
+    ) -> Result<Operation, JournalError> {
+        match self.record(op, holder, lease_until, None)? {
+            Recorded::New(o) | Recorded::Duplicate(o) => Ok(o),
+        }
+    }
+
+    /// As [`Journal::record_pending`], unless an operation like it (same kind, customer and
+    /// amount, pending or completed, created since `since_ms`) exists: the check and the
+    /// insert are one transaction, so two processes cannot both pass it (rule 8).
+    pub fn record_pending_unless_duplicate(
+        &mut self,
+        op: &NewOperation,
+        holder: &str,
+        lease_until: i64,
+        since_ms: i64,
+    ) -> Result<Recorded, JournalError> {
+        self.record(op, holder, lease_until, Some(since_ms))
+    }
+
+    fn record(
+        &mut self,
+        op: &NewOperation,
+        holder: &str,
+        lease_until: i64,
+        duplicate_since: Option<i64>,
+    ) -> Result<Recorded, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: Option<String> = tx
+            .query_row("SELECT id FROM operations WHERE id = ?1", [&op.id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if exists.is_some() {
+            return Err(JournalError::DuplicateId(op.id.clone()));
+        }
+        if let Some(since) = duplicate_since {
+            if let Some(existing) = duplicate_in(&tx, op.kind, &op.customer, op.amount, since)? {
+                return Ok(Recorded::Duplicate(existing));
+            }
+        }
+        tx.execute(
+            "INSERT INTO operations (id, kind, state, amount_minor, currency, customer, \
+             customer_name, endpoint, identity, lease_holder, lease_until, created_at, updated_at, \
+             params) \
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
+            params![
+                op.id,
+                op.kind.tag(),
+                op.amount.minor(),
+                op.amount.currency().code(),
+                op.customer,
+                op.customer_name,
+                op.endpoint,
+                op.identity,
+                holder,
+                lease_until,
+                now,
+                op.params
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'created', ?3)",
+            params![
+                op.id,
+                now,
+                format!(
+                    "pending; {} to {} via {}",
+                    op.amount.to_wire_decimal(),
+                    op.customer,
+                    op.endpoint
+                )
+            ],
+        )?;
+        tx.commit()?;
+        self.get(&op.id).map(Recorded::New)
+    }
+
+    /// An operation like this one (same kind, customer, amount) still pending, however old
+    /// (a long PENDING may still go through), or completed since `since_ms`: the
+    /// accidental double of rule 8.
+    pub fn find_duplicate(
+        &self,
+        kind: Kind,
+        customer: &str,
+        amount: Amount,
+        since_ms: i64,
+    ) -> Result<Option<Operation>, JournalError> {
+        duplicate_in(&self.conn, kind, customer, amount, since_ms)
+    }
+
+    /// Adds a line to an operation's audit trail.
+    pub fn note(&mut self, id: &str, kind: &str, detail: &str) -> Result<(), JournalError> {
+        self.conn.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![id, now_ms(), kind, detail],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::fixture::{journal, new_op};
+    use crate::journal::{Facts, State};
+    use crate::money::Currency;
+
+    #[test]
+    fn duplicates_and_counts() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        let since = now_ms() - 600_000;
+        j.record_pending(&new_op("{d}", 100), "me", now_ms() + 1000)?;
+        let a = Amount::from_minor(100, Currency::Kzt)
+            .map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        let b = Amount::from_minor(200, Currency::Kzt)
+            .map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        let dup = j.find_duplicate(Kind::AllpayCashIn, "77072734954", a, since)?;
+        assert_eq!(dup.map(|o| o.id).as_deref(), Some("{d}"));
+        assert!(
+            j.find_duplicate(Kind::AllpayCashIn, "77072734954", b, since)?
+                .is_none()
+        );
+        // However old a pending one is, it still counts: a long PENDING may yet go through.
+        let later = now_ms() + 60_000;
+        assert!(
+            j.find_duplicate(Kind::AllpayCashIn, "77072734954", a, later)?
+                .is_some()
+        );
+        assert_eq!(j.counts()?, (1, 0));
+        assert!(matches!(
+            j.record_pending_unless_duplicate(&new_op("{d2}", 100), "me", now_ms(), since)?,
+            Recorded::Duplicate(o) if o.id == "{d}"
+        ));
+        assert!(j.find("{d2}")?.is_none());
+        assert!(
+            j.mark_reconciliation("{d}", "other", "recon.endpoint_changed", "x")
+                .is_err()
+        );
+        j.mark_reconciliation("{d}", "me", "recon.endpoint_changed", "x")?;
+        assert!(matches!(
+            j.record_attempt("{d}", "me", now_ms() + 1000),
+            Err(JournalError::NeedsReconciliation(_))
+        ));
+        assert_eq!(j.counts()?, (1, 1));
+        assert!(j.claim_pending("me", now_ms() + 1000)?.is_empty());
+        // A real final answer settles the question the flag asked.
+        let op = j.transition("{d}", "me", State::Completed, &Facts::default())?;
+        assert!(!op.needs_reconciliation);
+        assert_eq!(j.counts()?, (0, 0));
+        Ok(())
+    }
+}

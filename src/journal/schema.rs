@@ -1,0 +1,272 @@
+//! The journal's SQLite schema: its migrations, opening a database (WAL,
+//! `synchronous=FULL`) and bringing it up to date, and reading a row into an [`Operation`].
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{Journal, JournalError, Kind, Operation, State};
+use crate::money::{Amount, Currency};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` says how many ran.
+const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE operations (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    customer_name TEXT,
+    endpoint TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    provider_status TEXT,
+    provider_message TEXT,
+    provider_ref TEXT,
+    detail TEXT,
+    needs_reconciliation INTEGER NOT NULL DEFAULT 0,
+    recon_reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_holder TEXT,
+    lease_until INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    final_at INTEGER
+);
+CREATE INDEX operations_state ON operations(state);
+CREATE INDEX operations_created ON operations(created_at);
+CREATE INDEX operations_dup ON operations(kind, customer, amount_minor, created_at);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    op_id TEXT NOT NULL REFERENCES operations(id),
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX events_op ON events(op_id, seq);
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"#,
+    r#"
+ALTER TABLE operations ADD COLUMN params TEXT;
+CREATE INDEX operations_kind ON operations(kind, created_at);
+"#,
+    // UPay notifications and checks name a hold or a card by the provider's id.
+    r#"
+CREATE INDEX operations_ref ON operations(provider_ref);
+"#,
+    // Shifts: the cash in the drawer at the opening and at the close.
+    r#"
+CREATE TABLE shifts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    opened_at INTEGER NOT NULL,
+    opening_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    closed_at INTEGER,
+    counted_minor INTEGER,
+    expected_minor INTEGER,
+    note TEXT
+);
+CREATE INDEX operations_state_created ON operations(state, created_at);
+"#,
+    // The detail column held four things told apart by prefix: the provider's link, a
+    // catalogue key, a person's note and the provider's words. Each has its column now.
+    r#"
+ALTER TABLE operations ADD COLUMN link TEXT;
+ALTER TABLE operations ADD COLUMN message_key TEXT;
+ALTER TABLE operations ADD COLUMN note TEXT;
+UPDATE operations SET link = detail, detail = NULL WHERE detail LIKE 'http%';
+UPDATE operations SET note = substr(detail, 9), detail = NULL WHERE detail LIKE 'manual: %';
+UPDATE operations SET message_key = detail, detail = NULL
+    WHERE detail LIKE 'wm.retval.%' OR detail LIKE 'upay.%' OR detail LIKE 'wooppay.err.%';
+"#,
+];
+
+pub(super) const COLUMNS: &str = "id, kind, state, amount_minor, currency, customer, customer_name, endpoint, \
+     identity, provider_status, provider_message, provider_ref, detail, needs_reconciliation, \
+     recon_reason, attempts, created_at, updated_at, final_at, params, link, message_key, note";
+
+pub(super) fn row_to_op(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<Result<Operation, JournalError>> {
+    let id: String = row.get(0)?;
+    let kind: String = row.get(1)?;
+    let state: String = row.get(2)?;
+    let minor: i64 = row.get(3)?;
+    let currency: String = row.get(4)?;
+    let corrupt = |what: &str| Err(JournalError::Corrupt(format!("{id}: {what}")));
+    let Some(kind) = Kind::from_tag(&kind) else {
+        return Ok(corrupt(&format!("unknown kind {kind}")));
+    };
+    let Some(state) = State::from_tag(&state) else {
+        return Ok(corrupt(&format!("unknown state {state}")));
+    };
+    let Some(currency) = Currency::from_code(&currency) else {
+        return Ok(corrupt(&format!("unknown currency {currency}")));
+    };
+    let amount = if minor == 0 {
+        Ok(Amount::none(currency))
+    } else {
+        Amount::from_minor(minor, currency)
+    };
+    let Ok(amount) = amount else {
+        return Ok(corrupt(&format!("bad amount {minor}")));
+    };
+    let attempts: i64 = row.get(15)?;
+    Ok(Ok(Operation {
+        id,
+        kind,
+        state,
+        amount,
+        customer: row.get(5)?,
+        customer_name: row.get(6)?,
+        endpoint: row.get(7)?,
+        identity: row.get(8)?,
+        provider_status: row.get(9)?,
+        provider_message: row.get(10)?,
+        provider_ref: row.get(11)?,
+        detail: row.get(12)?,
+        needs_reconciliation: row.get::<_, i64>(13)? != 0,
+        recon_reason: row.get(14)?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        created_at: row.get(16)?,
+        updated_at: row.get(17)?,
+        final_at: row.get(18)?,
+        params: row.get(19)?,
+        link: row.get(20)?,
+        message_key: row.get(21)?,
+        note: row.get(22)?,
+    }))
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| JournalError::Dir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        Journal::setup(conn)
+    }
+
+    /// An in-memory journal, for tests and benchmarks of code above it.
+    pub fn open_in_memory() -> Result<Journal, JournalError> {
+        Journal::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Journal, JournalError> {
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // WAL with synchronous=FULL: a commit that returned is on disk; never traded for speed.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let v = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+            if current < v {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", v)?;
+            }
+        }
+        tx.commit()?;
+        let _ = version;
+        Ok(Journal { conn })
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64, JournalError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::params;
+
+    use super::*;
+    use crate::journal::fixture::new_op;
+    use crate::journal::{ListFilter, now_ms};
+
+    #[test]
+    fn survives_reopening_and_keeps_its_schema() -> Result<(), JournalError> {
+        let dir = tempfile::tempdir().map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        let path = dir.path().join("j.db");
+        {
+            let mut j = Journal::open(&path)?;
+            j.record_pending(&new_op("{e}", 100), "me", now_ms())?;
+        }
+        let j = Journal::open(&path)?;
+        assert_eq!(j.schema_version()?, MIGRATIONS.len() as i64);
+        assert_eq!(j.list(&ListFilter::default())?.len(), 1);
+        let mode: String = j
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        assert_eq!(mode, "wal");
+        let sync: i64 = j
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))?;
+        assert_eq!(sync, 2, "synchronous=FULL");
+        Ok(())
+    }
+
+    /// A journal written before the detail column was split: each of its four uses lands
+    /// in its own column, and what is left is the provider's words.
+    #[test]
+    fn the_detail_column_splits_by_what_it_held() -> Result<(), JournalError> {
+        let mut conn = Connection::open_in_memory()?;
+        let tx = conn.transaction()?;
+        for sql in &MIGRATIONS[..4] {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", 4)?;
+        for (id, detail) in [
+            ("link", "https://pay.example/op?id=1"),
+            ("key", "wm.retval.6"),
+            ("note", "manual: paid at the bank, slip 1234"),
+            ("words", "reason: account closed"),
+        ] {
+            tx.execute(
+                "INSERT INTO operations (id, kind, state, amount_minor, currency, customer, \
+                 endpoint, identity, detail, created_at, updated_at) \
+                 VALUES (?1, 'allpay.cash_in', 'completed', 100, 'KZT', 'c', 'e', 'i', ?2, 0, 0)",
+                params![id, detail],
+            )?;
+        }
+        tx.commit()?;
+        let j = Journal::setup(conn)?;
+        let get = |id: &str| j.get(id);
+        let link = get("link")?;
+        assert_eq!(
+            (link.link.as_deref(), link.detail),
+            (Some("https://pay.example/op?id=1"), None)
+        );
+        let key = get("key")?;
+        assert_eq!(
+            (key.message_key.as_deref(), key.detail),
+            (Some("wm.retval.6"), None)
+        );
+        let note = get("note")?;
+        assert_eq!(
+            (note.note.as_deref(), note.detail),
+            (Some("paid at the bank, slip 1234"), None)
+        );
+        let words = get("words")?;
+        assert_eq!(words.detail.as_deref(), Some("reason: account closed"));
+        assert_eq!(
+            (words.link, words.message_key, words.note),
+            (None, None, None)
+        );
+        Ok(())
+    }
+}
