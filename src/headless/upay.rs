@@ -1,14 +1,14 @@
 //! `kassa upay ...`: card registration (the number and CVV read without echo, or from
 //! stdin, never from the command line) and holds: create, capture, cancel, check.
 
+pub use super::args::{HoldArgs, RegisterArgs};
 use std::io::{IsTerminal, Read, Write};
 
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::{
-    Exit, Money, Wait, exit_for, fail_usage, follow_known, op_json, open_for, refused,
-    wait_for_with,
+    Exit, Wait, exit_for, fail_usage, follow_known, op_json, open_for, refused, wait_for_with,
 };
 use crate::config::Settings;
 use crate::flows::upay::{CURRENCY, CardInput, HoldInput, hold_params};
@@ -19,17 +19,6 @@ use crate::providers::upay::codec::CheckBy;
 use crate::validate;
 use crate::worker::upay::{HoldAction, mask_pan};
 use crate::worker::{Command, Event};
-
-/// The flags of `kassa upay register-card`.
-#[derive(Debug, Clone)]
-pub struct RegisterArgs {
-    pub expiry: String,
-    pub phone: String,
-    pub holder: String,
-    /// Read the card number and the CVV from stdin (two lines) instead of the terminal.
-    pub stdin: bool,
-    pub money: Money,
-}
 
 /// Reads a line from the terminal without echoing it (a dot per character for the card
 /// number, nothing at all for the CVV). `None` when the cashier pressed Esc or Ctrl-C.
@@ -200,18 +189,6 @@ fn not_configured(lang: Lang, json_out: bool, reason: &str) -> Exit {
         eprintln!("kassa: {msg}");
     }
     Exit::Usage
-}
-
-/// The flags of `kassa upay hold create`.
-#[derive(Debug, Clone)]
-pub struct HoldArgs {
-    /// A CardToken, or the journal id of a confirmed card registration.
-    pub card_token: String,
-    pub account: String,
-    pub amount: String,
-    pub service_id: Option<String>,
-    pub minutes: Option<String>,
-    pub money: Money,
 }
 
 /// `--card-token` as typed: the journal id of a registered card (the token is kept there

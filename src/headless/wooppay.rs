@@ -3,9 +3,10 @@
 //! shown), or with `--wait-paid` until it is paid; every field is checked before anything
 //! is recorded or sent.
 
+pub use super::args::WpInvoiceArgs;
 use serde_json::json;
 
-use super::{Exit, Money, fail_usage, follow_known, op_json, open_for, refused, wait_for};
+use super::{Exit, fail_usage, follow_known, op_json, open_for, refused, wait_for};
 use crate::config::{Secret, Settings};
 use crate::flows::wooppay::{DEATH_DATE_FORMAT, WpInvoice};
 use crate::i18n::{Lang, t, tf};
@@ -16,21 +17,6 @@ use crate::providers::wooppay::codec::Variant;
 use crate::validate;
 use crate::worker::wooppay::WpFailure;
 use crate::worker::{Command, Event, Worker};
-
-/// The flags of `kassa wooppay invoice`.
-#[derive(Debug, Clone)]
-pub struct WpInvoiceArgs {
-    pub amount: String,
-    pub variant: Option<String>,
-    pub description: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub service: Option<String>,
-    pub sms_code: Option<String>,
-    pub death_date: Option<String>,
-    pub wait_paid: bool,
-    pub money: Money,
-}
 
 /// Prints an issued invoice: the row, its operationId and its link whole.
 pub fn print_issued(lang: Lang, op: &crate::journal::Operation, json_out: bool) {

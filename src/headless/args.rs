@@ -1,0 +1,375 @@
+//! The command line's arguments, derived by clap straight onto the structs the commands
+//! use: what is parsed is what runs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::i18n::Lang;
+
+fn seconds(raw: &str) -> Result<Duration, String> {
+    raw.trim()
+        .parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| format!("{raw:?} is not a whole number of seconds"))
+}
+
+/// How a command waits for an outcome and how it prints it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Wait {
+    /// How long to wait for the outcome, in seconds.
+    #[arg(long, default_value = "120", value_parser = seconds, value_name = "TIMEOUT")]
+    pub timeout: Duration,
+    /// Return after the first reply.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// One JSON object on stdout with the operation's id and state.
+    #[arg(long)]
+    pub json: bool,
+    /// Done when the operation is issued (a Wooppay invoice without `--wait-paid`).
+    #[arg(skip)]
+    pub until_issued: bool,
+}
+
+/// The flags every money command takes (DESIGN.md: `--yes`, `--id`, `--new`, `--timeout`,
+/// `--no-wait`, `--json`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Money {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// The client id to use (cash-in GUID, rrn, orderid, Wooppay referenceId); a known one follows that operation.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Send even if a like operation was made in the last 10 minutes.
+    #[arg(long)]
+    pub new: bool,
+    #[command(flatten)]
+    pub wait: Wait,
+}
+
+/// The flags of an action on an existing hold.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Act {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub wait: Wait,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kassa",
+    version,
+    about = "Terminal cashier console (Allpay, Wooppay, UPay, WebMoney)"
+)]
+pub struct Cli {
+    /// Configuration file (default: config.toml in the platform's config dir).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Run against the built-in emulator with a separate demo journal; needs no config.
+    #[arg(long, global = true)]
+    pub demo: bool,
+    /// Language of the interface.
+    #[arg(long, global = true, value_enum)]
+    pub lang: Option<Lang>,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// The sandbox emulator of every provider, standalone.
+    Emulator {
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        listen: String,
+        /// Polls a payment stays PENDING before its final state.
+        #[arg(long, default_value_t = 2)]
+        pending_polls: u32,
+        /// How late a "slow" fault reply comes, in milliseconds.
+        #[arg(long, default_value_t = 15_000)]
+        slow_ms: u64,
+    },
+    /// Allpay: wallet check and cash-in.
+    #[command(subcommand)]
+    Allpay(AllpayCmd),
+    /// UPay: card registration (3-D Secure) and holds.
+    #[command(subcommand)]
+    Upay(UpayCmd),
+    /// WebMoney X1: invoices to a customer's WMID.
+    #[command(subcommand)]
+    Webmoney(WebmoneyCmd),
+    /// Wooppay: invoices paid by QR code or link, the SMS code, status, balance.
+    #[command(subcommand)]
+    Wooppay(WooppayCmd),
+    /// The journal of operations.
+    #[command(subcommand)]
+    Journal(JournalCmd),
+    /// A day's report: counts and sums per provider, kind and state; cash at the till; shifts.
+    Report {
+        /// The local day (default: today).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AllpayCmd {
+    /// Who owns a wallet login, and are they identified.
+    CheckUser {
+        login: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Top up a wallet for cash; waits for a final state.
+    CashIn(CashInArgs),
+    /// Pay for a service (utilities, mobile): check, then pay; waits for a final state.
+    Pay(PayArgs),
+}
+
+/// `kassa allpay cash-in LOGIN AMOUNT`
+#[derive(Debug, Clone, clap::Args)]
+pub struct CashInArgs {
+    pub login: String,
+    /// In tenge: 1000, "1 000", 1000,50 or 1000.5.
+    #[arg(allow_hyphen_values = true)]
+    pub amount: String,
+    #[command(flatten)]
+    pub money: Money,
+}
+
+/// `kassa allpay pay --login L --service S --account A --amount X`
+#[derive(Debug, Clone, clap::Args)]
+pub struct PayArgs {
+    /// The client on whose behalf Allpay pays (a wallet login, e.g. 77071234567).
+    #[arg(long)]
+    pub login: String,
+    /// The service's public code (an integer, e.g. 185).
+    #[arg(long)]
+    pub service: String,
+    /// The account at that service (its format depends on the service).
+    #[arg(long, allow_hyphen_values = true)]
+    pub account: String,
+    /// In tenge: 1000, "1 000", 1000,50 or 1000.5.
+    #[arg(long, allow_hyphen_values = true)]
+    pub amount: String,
+    #[command(flatten)]
+    pub money: Money,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebmoneyCmd {
+    /// Send an invoice to a customer's WMID (X1); waits until it is issued.
+    Invoice(InvoiceArgs),
+}
+
+/// `kassa webmoney invoice --wmid WMID --amount AMOUNT --desc TEXT`
+#[derive(Debug, Clone, clap::Args)]
+pub struct InvoiceArgs {
+    /// The customer's WMID (12 digits).
+    #[arg(long)]
+    pub wmid: String,
+    /// In the purse's currency: 10.5, "1 000", 1000,50.
+    #[arg(long, allow_hyphen_values = true)]
+    pub amount: String,
+    /// What is being paid for (Windows-1251, at most 255 characters).
+    #[arg(long, allow_hyphen_values = true)]
+    pub desc: String,
+    /// The store purse (default: [webmoney] purse).
+    #[arg(long)]
+    pub purse: Option<String>,
+    /// Delivery address (Windows-1251, at most 255 characters).
+    #[arg(long, allow_hyphen_values = true)]
+    pub address: Option<String>,
+    /// Maximum protection period in days (0-255).
+    #[arg(long, allow_hyphen_values = true)]
+    pub period: Option<String>,
+    /// Maximum valid period in days (0-255).
+    #[arg(long, allow_hyphen_values = true)]
+    pub expiration: Option<String>,
+    #[command(flatten)]
+    pub money: Money,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpayCmd {
+    /// Register a customer's card; the card number and CVV are typed unseen (or read from
+    /// stdin with --stdin), never given as arguments. Waits for the 3-D Secure link.
+    RegisterCard(RegisterArgs),
+    /// Holds on a registered card: create, capture, cancel, check.
+    #[command(subcommand)]
+    Hold(HoldCmd),
+}
+
+/// `kassa upay register-card`
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegisterArgs {
+    /// MM/YY or MMYY.
+    #[arg(long)]
+    pub expiry: String,
+    /// The card holder's phone: 998XXXXXXXXX.
+    #[arg(long)]
+    pub phone: String,
+    /// The name on the card, in Latin letters.
+    #[arg(long)]
+    pub holder: String,
+    /// Read the card number and the CVV from stdin, one per line.
+    #[arg(long)]
+    pub stdin: bool,
+    #[command(flatten)]
+    pub money: Money,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HoldCmd {
+    /// Place a hold; waits until it is held.
+    Create(HoldArgs),
+    /// Capture a held hold (its PartnerTrxId is committed before sending).
+    Capture {
+        #[arg(long)]
+        hold_id: String,
+        #[command(flatten)]
+        act: Act,
+    },
+    /// Cancel a held hold.
+    Cancel {
+        #[arg(long)]
+        hold_id: String,
+        #[command(flatten)]
+        act: Act,
+    },
+    /// Ask UPay about a hold, by HoldId or by a capture's PartnerTrxId.
+    Check {
+        #[arg(long, group = "target", required = true)]
+        hold_id: Option<String>,
+        #[arg(long, group = "target", required = true)]
+        partner_trx_id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `kassa upay hold create`
+#[derive(Debug, Clone, clap::Args)]
+pub struct HoldArgs {
+    /// The CardToken, or the journal id of a confirmed card registration.
+    #[arg(long)]
+    pub card_token: String,
+    /// The account at the service.
+    #[arg(long, allow_hyphen_values = true)]
+    pub account: String,
+    /// In sum: 1000, "1 000", 1000,50.
+    #[arg(long, allow_hyphen_values = true)]
+    pub amount: String,
+    /// The service (default: [upay] service_id).
+    #[arg(long, allow_hyphen_values = true)]
+    pub service_id: Option<String>,
+    /// How long the money stays held (default: [upay] hold_minutes).
+    #[arg(long, allow_hyphen_values = true)]
+    pub minutes: Option<String>,
+    #[command(flatten)]
+    pub money: Money,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WooppayCmd {
+    /// Issue an invoice; waits until it is issued (operationId and link), or paid.
+    Invoice(Box<WpInvoiceArgs>),
+    /// Ask Wooppay to send the customer the SMS code for the mobile variant (once).
+    RequestCode {
+        /// The customer's mobile number (77012345678, +7 701 234-56-78).
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// An operation's status (cash_getOperationData).
+    Status {
+        operation_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The merchant's balance.
+    Balance {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `kassa wooppay invoice --amount AMOUNT [--variant ...]`
+#[derive(Debug, Clone, clap::Args)]
+pub struct WpInvoiceArgs {
+    /// In tenge: 1500, "1 500", 1500,50.
+    #[arg(long, allow_hyphen_values = true)]
+    pub amount: String,
+    /// plain (cash_createInvoice), card (card binding), service (by service name),
+    /// mobile (from the mobile balance, needs --phone and --sms-code).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// A short comment that goes into the customer's history (at most 255 characters).
+    #[arg(long, allow_hyphen_values = true)]
+    pub description: Option<String>,
+    /// The customer's phone (userPhone).
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// The customer's e-mail (userEmail).
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The merchant's service name (the service variant).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The SMS code the customer reads out (the mobile variant; never stored).
+    #[arg(long)]
+    pub sms_code: Option<String>,
+    /// When the invoice stops being payable: "YYYY-MM-DD HH:MM[:SS]", local time
+    /// (default: now + [wooppay] invoice_ttl_minutes).
+    #[arg(long)]
+    pub death_date: Option<String>,
+    /// Wait until the invoice is paid, not only issued.
+    #[arg(long)]
+    pub wait_paid: bool,
+    #[command(flatten)]
+    pub money: Money,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCmd {
+    /// Operations, newest first.
+    List {
+        #[arg(long)]
+        pending: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One operation with its audit trail.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drive every pending operation to a final state.
+    Resume {
+        #[arg(long, default_value = "120", value_parser = seconds, value_name = "TIMEOUT")]
+        timeout: Duration,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Operations as a CSV file for a spreadsheet (UTF-8 with BOM), oldest first.
+    Export {
+        /// The file to write (replaced if it exists).
+        #[arg(long, value_name = "FILE")]
+        csv: PathBuf,
+        /// The first day, YYYY-MM-DD, local time (default: the first operation).
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// The last day, YYYY-MM-DD, local time, included (default: the last operation).
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,135 @@
+//! `kassa journal list | show | resume`: the journal from the command line.
+
+use serde_json::json;
+
+use std::time::Duration;
+
+use super::{Exit, Wait, deadline_after, exit_for, fail_usage, op_json};
+use crate::ids;
+use crate::config::Settings;
+use crate::format::{describe, local_time, rfc3339};
+use crate::i18n::{Lang, t, tf};
+use crate::journal::{Journal, ListFilter};
+use crate::worker::{Command, Event, Worker};
+
+/// `kassa journal list`
+pub fn journal_list(lang: Lang, journal: &Journal, pending: bool, json_out: bool) -> Exit {
+    let rows = match journal.list(&ListFilter {
+        pending_only: pending,
+        limit: None,
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            return fail_usage(
+                lang,
+                json_out,
+                "error.journal_open",
+                &[("error", &e.to_string())],
+            );
+        }
+    };
+    if json_out {
+        let v: Vec<_> = rows.iter().map(op_json).collect();
+        println!("{}", json!({ "operations": v }));
+    } else {
+        for op in &rows {
+            println!("{}  {}", local_time(op.created_at), describe(lang, op));
+        }
+    }
+    Exit::Done
+}
+
+/// `kassa journal show ID`
+pub fn journal_show(lang: Lang, journal: &Journal, id: &str, json_out: bool) -> Exit {
+    // As typed first (an rrn), then as a GUID typed without braces or in capitals.
+    let id = match journal.find(id.trim()) {
+        Ok(Some(_)) => id.trim().to_string(),
+        _ => ids::parse_guid(id).unwrap_or_else(|| id.to_string()),
+    };
+    let (op, events) = match journal
+        .get(&id)
+        .and_then(|op| Ok((op, journal.events(&id)?)))
+    {
+        Ok(x) => x,
+        Err(_) => return fail_usage(lang, json_out, "error.not_found_id", &[("id", &id)]),
+    };
+    if json_out {
+        let mut v = op_json(&op);
+        v["events"] = events
+            .iter()
+            .map(|e| json!({"at": rfc3339(e.at), "kind": e.kind, "detail": e.detail}))
+            .collect();
+        println!("{v}");
+    } else {
+        println!("{}", describe(lang, &op));
+        for (label, value) in crate::format::explanations(lang, &op) {
+            println!("  {}: {value}", t(lang, label));
+        }
+        for e in &events {
+            println!("  {}  {:<9} {}", local_time(e.at), e.kind, e.detail);
+        }
+    }
+    exit_for(&op)
+}
+
+/// `kassa journal resume`: drives every pending row until all are final or need a person.
+pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> Exit {
+    let lang = settings.lang;
+    let (worker, mut events) = match Worker::start(settings.clone(), journal) {
+        Ok(x) => x,
+        Err(e) => return fail_usage(lang, w.json, "error.http_client", &[("error", &e)]),
+    };
+    worker.send(Command::ResumeAll);
+    let deadline = deadline_after(w.timeout);
+    let mut tick = tokio::time::interval(Duration::from_millis(300));
+    let mut last = (u32::MAX, 0u32);
+    let mut resumed = false;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = tick.tick() => worker.send(Command::Count),
+            e = events.recv() => match e {
+                Some(Event::Finished { op }) if !w.json => println!("{}", describe(lang, &op)),
+                Some(Event::NeedsReconciliation { op }) if !w.json => {
+                    println!("{}", describe(lang, &op));
+                }
+                Some(Event::Resuming { .. }) => resumed = true,
+                Some(Event::Counts { pending, recon, active }) => {
+                    last = (pending, recon);
+                    // Done when only rows that wait for a person are left and this process
+                    // sends nothing (rows another process holds still count as pending).
+                    if resumed && pending == recon && active == 0 {
+                        break;
+                    }
+                }
+                Some(_) => {}
+                None => break,
+            },
+        }
+    }
+    let (pending, recon) = last;
+    worker.stop().await;
+    if w.json {
+        println!(
+            "{}",
+            json!({"pending": pending, "needs_reconciliation": recon})
+        );
+    } else {
+        println!(
+            "{}",
+            tf(
+                lang,
+                "cli.resume_done",
+                &[
+                    ("pending", &pending.to_string()),
+                    ("recon", &recon.to_string())
+                ]
+            )
+        );
+    }
+    if pending == 0 {
+        Exit::Done
+    } else {
+        Exit::Pending
+    }
+}
