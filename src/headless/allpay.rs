@@ -3,9 +3,7 @@
 
 use serde_json::json;
 
-use super::{
-    CashInArgs, Exit, PayArgs, fail_usage, follow_known, open_for, refused, wait_for,
-};
+use super::{CashInArgs, Exit, PayArgs, fail_usage, follow_known, open_for, refused, wait_for};
 use crate::config::Settings;
 use crate::i18n::{Lang, t, tf};
 use crate::ids;

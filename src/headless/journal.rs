@@ -5,10 +5,10 @@ use serde_json::json;
 use std::time::Duration;
 
 use super::{Exit, Wait, deadline_after, exit_for, fail_usage, op_json};
-use crate::ids;
 use crate::config::Settings;
 use crate::format::{describe, local_time, rfc3339};
 use crate::i18n::{Lang, t, tf};
+use crate::ids;
 use crate::journal::{Journal, ListFilter};
 use crate::worker::{Command, Event, Worker};
 

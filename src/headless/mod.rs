@@ -324,4 +324,3 @@ fn finish_pending(lang: Lang, id: &str, json_out: bool) -> Exit {
 fn timed_out(lang: Lang, id: &str, json_out: bool) -> Exit {
     finish_pending(lang, id, json_out)
 }
-
