@@ -8,9 +8,7 @@ use kassa::money::{Amount, Currency};
 use kassa::providers::allpay::cash_in::{
     RequestHeader, decode_cash_in, decode_check_user, encode_cash_in, encode_check_user,
 };
-use kassa::providers::allpay::terminal::{
-    Payment, decode_check, decode_pay, encode_check, encode_pay,
-};
+use kassa::providers::allpay::pay::{Payment, decode_check, decode_pay, encode_check, encode_pay};
 
 /// The reply soap_peer.py serves (924 bytes), so both sides parse the same bytes.
 const CHECK_REPLY: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns="http://www.allpay.kz/mfs/soap/CashInTransactionManagement/1.1">

@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
     let parses = soap::parse_document(data).is_ok();
     let mut verdicts = vec![
         w_cash_in::judge(&cash_in::decode_cash_in(data).map_err(reply_error)).0,
-        w_pay::judge(&terminal::decode_pay(data).map_err(reply_error)).0,
+        w_pay::judge(&pay::decode_pay(data).map_err(reply_error)).0,
     ];
     if let Some(sent) = Amount::from_minor(1050, Currency::Usd).ok() {
         let r =
@@ -100,7 +100,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = (r.session(), r.balance_minor(), r.code_sent(), r.invoice());
     }
     let _ = cash_in::decode_check_user(data);
-    let _ = terminal::decode_check(data);
+    let _ = pay::decode_check(data);
     if !parses {
         for v in verdicts {
             assert!(!moves(&v), "{v:?} from bytes that do not parse");

@@ -6,7 +6,7 @@
 //! encoder or decoder, so that a client's mistake cannot hide behind the same mistake here.
 
 pub mod allpay_cash_in;
-pub mod allpay_terminal;
+pub mod allpay_pay;
 pub mod faults;
 pub mod upay;
 pub mod webmoney;
@@ -60,7 +60,7 @@ impl Default for Options {
 #[derive(Debug, Default)]
 struct State {
     cash_in: allpay_cash_in::CashIn,
-    terminal: allpay_terminal::Terminal,
+    pay: allpay_pay::Payments,
     x1: webmoney::X1,
     upay: upay::Upay,
     wooppay: wooppay::Wooppay,
@@ -114,10 +114,10 @@ impl Emulator {
             .unwrap_or_default()
     }
 
-    pub fn terminal_ledger(&self) -> Vec<allpay_terminal::Entry> {
+    pub fn pay_ledger(&self) -> Vec<allpay_pay::Entry> {
         self.state
             .lock()
-            .map(|s| s.terminal.entries())
+            .map(|s| s.pay.entries())
             .unwrap_or_default()
     }
 
@@ -239,7 +239,7 @@ fn route_locked(state: &mut State, options: &Options, req: &Request) -> Reply {
             options.pending_polls,
             options.slow,
         ),
-        ("POST", TERMINAL_PATH) => state.terminal.handle(
+        ("POST", TERMINAL_PATH) => state.pay.handle(
             &req.body,
             action,
             &mut state.faults,
@@ -298,7 +298,7 @@ fn route_locked(state: &mut State, options: &Options, req: &Request) -> Reply {
         ("GET", "/_emulator/ledger") => {
             let ledger = serde_json::json!({
                 "allpay_cash_in": state.cash_in.entries(),
-                "allpay_terminal": state.terminal.entries(),
+                "allpay_pay": state.pay.entries(),
                 "webmoney_x1": state.x1.entries(),
                 "upay_holds": state.upay.holds(),
                 "upay_cards": state.upay.cards(),

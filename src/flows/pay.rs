@@ -7,7 +7,7 @@ use super::{Trouble, Verdict};
 use crate::journal::{Facts, State};
 use crate::money::Amount;
 use crate::providers::SendError;
-use crate::providers::allpay::terminal::{PayReply, PayStatus};
+use crate::providers::allpay::pay::{PayReply, PayStatus};
 
 /// A utility payment exactly as the cashier confirmed it: this value is what gets sent.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use crate::journal::{
     Facts, Journal, JournalError, Kind, ListFilter, Operation, Recorded, State, now_ms,
 };
 use crate::providers::allpay::cash_in::CashInClient;
-use crate::providers::allpay::terminal::TerminalClient;
+use crate::providers::allpay::pay::PayClient;
 
 use crate::flows::Asked;
 pub use crate::flows::cash_in::CashInPayment;
@@ -41,7 +41,7 @@ pub struct Ctx {
     /// Names this process in leases: pid plus a random part.
     pub holder: String,
     cash_in: CashInClient,
-    terminal: TerminalClient,
+    pay: PayClient,
     /// The X1 client, or why it could not be set up (missing key, certificate...).
     /// Opened on first use: a till that never invoices never reads the key file.
     x1: Arc<tokio::sync::OnceCell<Result<crate::providers::webmoney::X1Client, String>>>,
@@ -152,7 +152,7 @@ impl Worker {
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel::<Command>();
         let http = crate::providers::http_client(settings.allpay.timeout)?;
-        let terminal = TerminalClient {
+        let pay = PayClient {
             http: http.clone(),
             url: settings.allpay.terminal_url.clone(),
             requester: settings.allpay.requester.clone(),
@@ -175,7 +175,7 @@ impl Worker {
                 pid_namespace()
             ),
             cash_in,
-            terminal,
+            pay,
             x1: Arc::new(tokio::sync::OnceCell::new()),
             upay: Arc::new(tokio::sync::OnceCell::new()),
             wooppay: Arc::new(tokio::sync::OnceCell::new()),

@@ -6,7 +6,7 @@ use super::{Ctx, Event, Trouble, Verdict, db};
 use crate::flows::pay::{Payee, UtilityPayment, judge, params_of};
 use crate::journal::{Facts, Kind, Operation};
 use crate::providers::SendError;
-use crate::providers::allpay::terminal::Payment;
+use crate::providers::allpay::pay::Payment;
 
 /// The answer to a check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub async fn check(ctx: &Ctx, p: UtilityPayment) {
         account: &p.account,
         amount: p.amount,
     };
-    let outcome = match ctx.terminal.check(&payment).await {
+    let outcome = match ctx.pay.check(&payment).await {
         Ok(reply) => CheckOutcome::Possible {
             message: reply.header.user_message.filter(|m| !m.trim().is_empty()),
         },
@@ -81,7 +81,7 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
         account: &params.account,
         amount: op.amount,
     };
-    let r = ctx.terminal.pay(&payment, &params.value_date, &op.id).await;
+    let r = ctx.pay.pay(&payment, &params.value_date, &op.id).await;
     judge(&r)
 }
 

@@ -314,7 +314,7 @@ async fn every_bad_input_is_refused_in_both_languages_and_nothing_is_sent_or_wri
     let ledger = h.ledger().await;
     for key in [
         "allpay_cash_in",
-        "allpay_terminal",
+        "allpay_pay",
         "webmoney_x1",
         "upay_holds",
         "upay_cards",

@@ -8,7 +8,7 @@ use crate::common;
 
 use common::{Harness, kassa, write_config};
 use kassa::emulator::allpay_cash_in as magic;
-use kassa::emulator::allpay_terminal as magic_terminal;
+use kassa::emulator::allpay_pay as magic_terminal;
 
 struct Cli {
     h: Harness,
@@ -319,7 +319,7 @@ async fn pay_checks_then_pays_and_prints_json() {
     assert_eq!(v["kind"], "allpay.pay");
     assert_eq!(v["amount"], "1500");
     assert_eq!(v["customer"], "185/1234567");
-    let ledger = c.h.emulator.terminal_ledger();
+    let ledger = c.h.emulator.pay_ledger();
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].rrn, v["id"].as_str().unwrap());
 }
@@ -347,7 +347,7 @@ async fn pay_refused_by_the_check_sends_nothing_and_says_why() {
         r.stderr.contains("Услуга не найдена") && r.stderr.contains("S:Server"),
         "{r:?}"
     );
-    assert!(c.h.emulator.terminal_ledger().is_empty());
+    assert!(c.h.emulator.pay_ledger().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -401,11 +401,7 @@ async fn pay_declined_is_exit_2_and_bad_input_exit_1() {
         assert_eq!(r.code, 1, "{args:?}: {r:?}");
         assert!(r.stderr.contains(says), "{args:?}: {r:?}");
     }
-    assert_eq!(
-        c.h.emulator.terminal_ledger().len(),
-        1,
-        "only the declined one"
-    );
+    assert_eq!(c.h.emulator.pay_ledger().len(), 1, "only the declined one");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -438,7 +434,7 @@ async fn pay_repeat_needs_new_and_a_known_rrn_is_followed() {
     let mut new = args.to_vec();
     new.push("--new");
     assert_eq!(c.run(&new).await.code, 0);
-    assert_eq!(c.h.emulator.terminal_ledger().len(), 2);
+    assert_eq!(c.h.emulator.pay_ledger().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

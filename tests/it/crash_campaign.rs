@@ -171,7 +171,7 @@ impl World {
                 .map(|x| x.requests)
                 .sum(),
             Flow::Pay => e
-                .terminal_ledger()
+                .pay_ledger()
                 .iter()
                 .filter(|x| x.rrn == op.id)
                 .map(|x| x.requests)
@@ -753,7 +753,7 @@ fn entries_of<'a>(flow: Flow, op: &Op, ledger: &'a Value) -> Vec<&'a Value> {
     };
     let all: Vec<&Value> = match flow {
         Flow::CashIn => list("allpay_cash_in"),
-        Flow::Pay => list("allpay_terminal"),
+        Flow::Pay => list("allpay_pay"),
         Flow::WebMoney => list("webmoney_x1"),
         Flow::Wooppay => ledger["wooppay"]["invoices"]
             .as_array()
@@ -915,7 +915,7 @@ fn requests_of(flow: Flow, e: &Value) -> u64 {
 fn ledger_entries(flow: Flow, ledger: &Value) -> Vec<&Value> {
     let v = match flow {
         Flow::CashIn => &ledger["allpay_cash_in"],
-        Flow::Pay => &ledger["allpay_terminal"],
+        Flow::Pay => &ledger["allpay_pay"],
         Flow::WebMoney => &ledger["webmoney_x1"],
         Flow::Wooppay => &ledger["wooppay"]["invoices"],
         Flow::HoldCreate | Flow::HoldCapture => &ledger["upay_holds"],

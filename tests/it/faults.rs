@@ -74,7 +74,7 @@ async fn every_flow_under_every_fault_ends_right_with_nothing_doubled() {
                 "--new",
                 "--json",
             ],
-            &["allpay_terminal"],
+            &["allpay_pay"],
             true,
         ),
         (

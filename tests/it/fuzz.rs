@@ -28,7 +28,7 @@ use kassa::flows::{Verdict, cash_in as w_cash_in, pay as w_pay, upay as w_upay};
 use kassa::flows::{webmoney as w_wm, wooppay as w_wooppay};
 use kassa::journal::{Kind, Operation, State};
 use kassa::money::{Amount, Currency, MAX_MINOR};
-use kassa::providers::allpay::{cash_in, terminal};
+use kassa::providers::allpay::{cash_in, pay};
 use kassa::providers::soap::{self, Element, MAX_DEPTH};
 use kassa::providers::upay::codec as upay;
 use kassa::providers::webmoney as wm;
@@ -557,7 +557,7 @@ fn cash_in_justify(root: &Element, b: &[u8], v: &Verdict) -> Result<(), String> 
 }
 
 fn pay_verdict(b: &[u8]) -> Verdict {
-    w_pay::judge(&terminal::decode_pay(b).map_err(reply_error)).0
+    w_pay::judge(&pay::decode_pay(b).map_err(reply_error)).0
 }
 
 fn pay_justify(root: &Element, b: &[u8], v: &Verdict) -> Result<(), String> {
@@ -1417,7 +1417,7 @@ fn arbitrary_bytes_never_panic_nor_move_a_row() {
             }
             let _ = soap::parse_body(&input);
             let _ = cash_in::decode_check_user(&input);
-            let _ = terminal::decode_check(&input);
+            let _ = pay::decode_check(&input);
             for (name, v) in every_verdict(&input) {
                 prop_assert!(
                     !moves(&v) || soap_or_wm_parses(&input),
@@ -1768,7 +1768,7 @@ fn mutated_replies_that_move_no_money() {
                 }
                 let _ = r.user.map(|u| (u.full_name(), u.masked_iin()));
             }
-            let _ = terminal::decode_check(&input);
+            let _ = pay::decode_check(&input);
             for method in ["core_login", "cash_getBalance"] {
                 if let Ok(r) = wooppay::decode(method, &input) {
                     let _ = (r.session(), r.balance_minor(), r.code_sent());

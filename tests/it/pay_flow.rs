@@ -7,7 +7,7 @@
 use crate::common;
 
 use common::{Harness, kzt, wait_for};
-use kassa::emulator::allpay_terminal as magic;
+use kassa::emulator::allpay_pay as magic;
 use kassa::flows::pay::UtilityPayment;
 use kassa::journal::{Operation, State};
 use kassa::worker::pay::CheckOutcome;
@@ -100,7 +100,7 @@ async fn the_check_says_yes_or_why_not_and_moves_nothing() {
         matches!(service, CheckOutcome::Refused { ref code, .. } if code == "S:Server"),
         "{service:?}"
     );
-    assert!(h.emulator.terminal_ledger().is_empty());
+    assert!(h.emulator.pay_ledger().is_empty());
     worker.stop().await;
 }
 
@@ -113,7 +113,7 @@ async fn a_payment_completes_once_with_one_rrn_and_one_value_date() {
     let op = pay(&worker, &mut events, p).await;
     assert_eq!(op.state, State::Completed);
     assert_eq!(op.customer, "185/1234567");
-    let ledger = h.emulator.terminal_ledger();
+    let ledger = h.emulator.pay_ledger();
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].rrn, id);
     assert_eq!(ledger[0].amount, "1000.5");
@@ -164,7 +164,7 @@ async fn every_fault_ends_completed_with_exactly_one_charge() {
         let id = p.id.clone();
         let op = pay(&worker, &mut events, p).await;
         assert_eq!(op.state, State::Completed, "fault .{cents}");
-        let ledger = h.emulator.terminal_ledger();
+        let ledger = h.emulator.pay_ledger();
         let mine: Vec<_> = ledger.iter().filter(|e| e.rrn == id).collect();
         assert_eq!(mine.len(), 1, "fault .{cents}: one charge");
         assert!(
@@ -207,7 +207,7 @@ async fn no_agent_funds_is_a_long_pending_never_a_decline() {
     })
     .await;
     assert_eq!(op.state, State::Completed);
-    assert_eq!(h.emulator.terminal_ledger().len(), 1);
+    assert_eq!(h.emulator.pay_ledger().len(), 1);
     worker.stop().await;
 }
 
@@ -234,7 +234,7 @@ async fn a_like_payment_is_refused_until_the_cashier_says_so() {
         _ => None,
     })
     .await;
-    assert_eq!(h.emulator.terminal_ledger().len(), 1);
+    assert_eq!(h.emulator.pay_ledger().len(), 1);
     worker.stop().await;
 }
 
@@ -305,7 +305,7 @@ async fn unknown_client_or_service_reaching_pay_is_declined_and_a_failed_check_m
             key: "check.no_answer"
         }
     );
-    assert_eq!(h.emulator.terminal_ledger().len(), 2);
+    assert_eq!(h.emulator.pay_ledger().len(), 2);
     worker.stop().await;
 }
 
@@ -331,7 +331,7 @@ async fn a_pending_payment_is_not_sent_to_a_new_endpoint() {
         .await;
         worker.stop().await;
     }
-    let before = h.emulator.terminal_ledger()[0].requests;
+    let before = h.emulator.pay_ledger()[0].requests;
     h.settings.allpay.terminal_url = "http://127.0.0.1:9/elsewhere".into();
     let (worker, mut events) = h.worker();
     worker.send(Command::ResumeAll);
@@ -342,6 +342,6 @@ async fn a_pending_payment_is_not_sent_to_a_new_endpoint() {
     .await;
     assert_eq!(op.state, State::Pending);
     assert_eq!(op.recon_reason.as_deref(), Some("recon.endpoint_changed"));
-    assert_eq!(h.emulator.terminal_ledger()[0].requests, before);
+    assert_eq!(h.emulator.pay_ledger()[0].requests, before);
     worker.stop().await;
 }

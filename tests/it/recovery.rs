@@ -159,7 +159,7 @@ async fn a_utility_payment_killed_mid_request_is_finished_once_after_restart() {
         .spawn()
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while h.emulator.terminal_ledger().is_empty() {
+    while h.emulator.pay_ledger().is_empty() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the request never arrived"
@@ -184,7 +184,7 @@ async fn a_utility_payment_killed_mid_request_is_finished_once_after_restart() {
     .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(h.journal().get(&id).unwrap().state, State::Completed);
-    let ledger = h.emulator.terminal_ledger();
+    let ledger = h.emulator.pay_ledger();
     assert_eq!(ledger.len(), 1, "exactly one charge");
     assert_eq!(ledger[0].rrn, id);
     assert!(ledger[0].requests >= 2);

@@ -1,8 +1,8 @@
-//! Allpay (KZ): the cash-in API (document 003) and the terminal API for utility payments
+//! Allpay (KZ): the cash-in API (document 003) and the utility payment API
 //! (document 001). Both carry the same request and response headers, written and read here.
 
 pub mod cash_in;
-pub mod terminal;
+pub mod pay;
 
 use crate::providers::soap::{Element, XmlWriter};
 

@@ -147,14 +147,14 @@ pub fn decode_pay(xml: &[u8]) -> Result<PayReply, SoapError> {
 
 /// A client for one terminal endpoint and agent.
 #[derive(Clone)]
-pub struct TerminalClient {
+pub struct PayClient {
     pub http: reqwest::Client,
     pub url: String,
     pub requester: String,
     pub lang: String,
 }
 
-impl TerminalClient {
+impl PayClient {
     /// Asks whether the payment is possible. Nothing moves money here.
     pub async fn check(&self, p: &Payment<'_>) -> Result<CheckReply, SendError> {
         let ts = now_rfc3339();

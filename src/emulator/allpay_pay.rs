@@ -50,7 +50,7 @@ pub const LONG_PENDING_POLLS: u32 = 30;
 pub const NO_FUNDS_POLLS: u32 = 60;
 
 #[derive(Debug, Default)]
-pub struct Terminal {
+pub struct Payments {
     entries: HashMap<(String, String), Entry>,
     order: Vec<(String, String)>,
 }
@@ -62,7 +62,7 @@ const ENVELOPE_OPEN: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.x
 const ENVELOPE_CLOSE: &str = "   </soapenv:Body>\n</soapenv:Envelope>";
 const MALFORMED: &str = "<soapenv:Envelope><soapenv:Body><ns:payForServicesPayResponse><return>";
 
-impl Terminal {
+impl Payments {
     /// Answers one request to the terminal endpoint.
     pub fn handle(
         &mut self,
@@ -316,7 +316,7 @@ mod tests {
 
     #[test]
     fn answers_the_documents_examples() {
-        let mut t = Terminal::default();
+        let mut t = Payments::default();
         let mut q = FaultQueue::default();
         let r = body(&t.handle(CHECK_REQUEST.as_bytes(), CHECK, &mut q, 2, Duration::ZERO));
         assert!(r.contains("<ns:payForServicesCheckResponse>") && r.contains("<userMessage>"));
@@ -333,7 +333,7 @@ mod tests {
 
     #[test]
     fn magic_inputs() {
-        let mut t = Terminal::default();
+        let mut t = Payments::default();
         let mut q = FaultQueue::default();
         let unknown = CHECK_REQUEST.replace("<toUserName>77072734954", "<toUserName>77000000000");
         assert!(
@@ -360,7 +360,7 @@ mod tests {
 
     #[test]
     fn a_reused_rrn_for_another_payment_is_refused() {
-        let mut t = Terminal::default();
+        let mut t = Payments::default();
         let mut q = FaultQueue::default();
         t.handle(PAY_REQUEST.as_bytes(), PAY, &mut q, 2, Duration::ZERO);
         let other = PAY_REQUEST.replace("<amount>100</amount>", "<amount>200</amount>");
