@@ -117,3 +117,55 @@ impl WmInvoice {
         }
     }
 }
+
+/// An invoice as typed, field by field, on the screen or on the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct Form<'a> {
+    pub wmid: &'a str,
+    pub purse: &'a str,
+    pub amount: &'a str,
+    pub desc: &'a str,
+    pub address: &'a str,
+    pub period: &'a str,
+    pub expiration: &'a str,
+}
+
+/// A checked form: the invoice to confirm, and whether the description or the address was
+/// trimmed to fit X1's limits (the cashier is told).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub invoice: WmInvoice,
+    pub desc_trimmed: bool,
+    pub address_trimmed: bool,
+}
+
+/// Checks every field in the form's order (wmid, purse, amount, desc, address, period,
+/// expiration); the first bad one is refused with its index and its message key. The one
+/// form-to-request step for the screen and the command line.
+pub fn check(f: &Form<'_>) -> Result<Checked, (usize, &'static str)> {
+    use crate::validate::{self, WmField};
+    let wmid = validate::wmid(f.wmid).map_err(|k| (0, k))?;
+    let purse = validate::purse(f.purse).map_err(|k| (1, k))?;
+    let currency =
+        crate::providers::webmoney::purse_currency(&purse).ok_or((1, "wm.purse_invalid"))?;
+    let amount = Amount::parse(f.amount, currency).map_err(|e| (2, e.message_key()))?;
+    let (desc, desc_trimmed) = validate::wm_text(f.desc, WmField::Desc).map_err(|k| (3, k))?;
+    let (address, address_trimmed) =
+        validate::wm_text(f.address, WmField::Address).map_err(|k| (4, k))?;
+    let period = validate::wm_days(f.period).map_err(|k| (5, k))?;
+    let expiration = validate::wm_days(f.expiration).map_err(|k| (6, k))?;
+    Ok(Checked {
+        invoice: WmInvoice {
+            orderid: None,
+            customer_wmid: wmid,
+            purse,
+            amount,
+            desc,
+            address,
+            period,
+            expiration,
+        },
+        desc_trimmed,
+        address_trimmed,
+    })
+}

@@ -286,3 +286,83 @@ pub fn judge_status(
         _ => (Verdict::Pending, facts, None),
     }
 }
+
+/// A field of the invoice form, for a refusal to point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Amount,
+    Description,
+    Phone,
+    Email,
+    Service,
+    DeathDate,
+    AddInfo,
+    BackUrl,
+    RequestUrl,
+}
+
+/// An invoice as typed, on the screen or on the command line (a field its variant does
+/// not offer is empty).
+#[derive(Debug, Clone, Copy)]
+pub struct Form<'a> {
+    pub variant: Variant,
+    pub amount: &'a str,
+    pub description: &'a str,
+    pub phone: &'a str,
+    pub email: &'a str,
+    pub service: &'a str,
+    pub death_date: &'a str,
+    pub add_info: &'a str,
+    pub back_url: &'a str,
+    pub request_url: &'a str,
+    pub card_forbidden: bool,
+}
+
+/// Checks every field; the first bad one is refused with its message key. The invoice has
+/// no referenceId and no SMS code yet: the caller gives them. A deathDate left empty is
+/// set by the worker when it commits the row (`invoice_ttl_minutes` from then); `now` is
+/// the till's local time, for a typed one to be in the future. The one form-to-request
+/// step for the screen and the command line.
+pub fn check(f: &Form<'_>, now: chrono::NaiveDateTime) -> Result<WpInvoice, (Field, &'static str)> {
+    use crate::validate;
+    let v = f.variant;
+    let amount = Amount::parse(f.amount, crate::money::Currency::Kzt)
+        .map_err(|e| (Field::Amount, e.message_key()))?;
+    let service = if v == Variant::Service {
+        validate::wooppay_service(f.service).map_err(|k| (Field::Service, k))?
+    } else {
+        String::new()
+    };
+    let description = validate::wooppay_text(f.description).map_err(|k| (Field::Description, k))?;
+    let phone = match f.phone.trim() {
+        "" if v == Variant::Mobile => return Err((Field::Phone, "wooppay.phone_empty")),
+        "" => String::new(),
+        p => validate::wooppay_phone(p).map_err(|k| (Field::Phone, k))?,
+    };
+    let email = validate::wooppay_email(f.email).map_err(|k| (Field::Email, k))?;
+    let death_date = match f.death_date.trim() {
+        "" => String::new(),
+        d => validate::wooppay_death_date(d, now)
+            .map_err(|k| (Field::DeathDate, k))?
+            .format(DEATH_DATE_FORMAT)
+            .to_string(),
+    };
+    let add_info = validate::wooppay_text(f.add_info).map_err(|k| (Field::AddInfo, k))?;
+    let back_url = validate::wooppay_url(f.back_url).map_err(|k| (Field::BackUrl, k))?;
+    let request_url = validate::wooppay_url(f.request_url).map_err(|k| (Field::RequestUrl, k))?;
+    Ok(WpInvoice {
+        reference_id: String::new(),
+        variant: v,
+        amount,
+        description,
+        phone,
+        email,
+        service,
+        death_date,
+        back_url,
+        request_url,
+        add_info,
+        card_forbidden: f.card_forbidden && matches!(v, Variant::Card | Variant::Service),
+        sms_code: None,
+    })
+}

@@ -6,14 +6,12 @@ use super::{Exit, InvoiceArgs, fail_usage, follow_known, open_for, refused, wait
 use crate::config::Settings;
 use crate::i18n::{t, tf};
 use crate::journal::Journal;
-use crate::money::Amount;
-use crate::validate;
 use crate::worker::{Command, Event};
 
 /// `kassa webmoney invoice --wmid WMID --amount AMOUNT --desc TEXT`
 pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -> Exit {
     use crate::flows::webmoney::WmInvoice;
-    use crate::validate::WmField;
+
     let lang = settings.lang;
     let json_out = a.money.wait.json;
     let purse_text = a
@@ -23,49 +21,44 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
     if purse_text.trim().is_empty() {
         return fail_usage(lang, json_out, "wm.no_purse", &[]);
     }
-    let checked = (|| {
-        let wmid = validate::wmid(&a.wmid)?;
-        let purse = validate::purse(&purse_text)?;
-        let currency =
-            crate::providers::webmoney::purse_currency(&purse).ok_or("wm.purse_invalid")?;
-        let amount = Amount::parse(&a.amount, currency).map_err(|e| e.message_key())?;
-        let desc = validate::wm_text(&a.desc, WmField::Desc)?;
-        let address = validate::wm_text(a.address.as_deref().unwrap_or(""), WmField::Address)?;
-        let period = validate::wm_days(a.period.as_deref().unwrap_or(""))?;
-        let expiration = validate::wm_days(a.expiration.as_deref().unwrap_or(""))?;
-        let orderid = match &a.money.id {
-            Some(raw) => Some(
-                raw.trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|o| *o > 0 && *o < 1 << 62)
-                    .ok_or("wm.orderid_invalid")?,
-            ),
-            None => None,
-        };
-        Ok::<_, &'static str>((
-            wmid, purse, amount, desc, address, period, expiration, orderid,
-        ))
-    })();
-    let (wmid, purse, amount, desc, address, period, expiration, orderid) = match checked {
-        Ok(c) => c,
-        Err(key) => return fail_usage(lang, json_out, key, &[]),
+    let form = crate::flows::webmoney::Form {
+        wmid: &a.wmid,
+        purse: &purse_text,
+        amount: &a.amount,
+        desc: &a.desc,
+        address: a.address.as_deref().unwrap_or(""),
+        period: a.period.as_deref().unwrap_or(""),
+        expiration: a.expiration.as_deref().unwrap_or(""),
     };
-    for (field, (_, trimmed)) in [("desc", &desc), ("address", &address)] {
-        if *trimmed && !json_out {
+    let checked = match crate::flows::webmoney::check(&form) {
+        Ok(c) => c,
+        Err((_, key)) => return fail_usage(lang, json_out, key, &[]),
+    };
+    let orderid = match &a.money.id {
+        Some(raw) => match raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|o| *o > 0 && *o < 1 << 62)
+        {
+            Some(o) => Some(o),
+            None => return fail_usage(lang, json_out, "wm.orderid_invalid", &[]),
+        },
+        None => None,
+    };
+    for (field, trimmed) in [
+        ("desc", checked.desc_trimmed),
+        ("address", checked.address_trimmed),
+    ] {
+        if trimmed && !json_out {
             eprintln!("{}", tf(lang, "wm.trimmed", &[("field", field)]));
         }
     }
     let invoice = WmInvoice {
         orderid,
-        customer_wmid: wmid,
-        purse,
-        amount,
-        desc: desc.0,
-        address: address.0,
-        period,
-        expiration,
+        ..checked.invoice
     };
+    let amount = invoice.amount;
     // Nothing is recorded for an invoice that could not be signed or sent: say why now.
     if let Err(reason) = crate::worker::webmoney::client(&settings.webmoney) {
         let msg = format!("{}: {reason}", t(lang, "wm.not_configured"));

@@ -8,11 +8,11 @@ use serde_json::json;
 
 use super::{Exit, fail_usage, follow_known, op_json, open_for, refused, wait_for};
 use crate::config::{Secret, Settings};
-use crate::flows::wooppay::{DEATH_DATE_FORMAT, WpInvoice};
+use crate::flows::wooppay::WpInvoice;
 use crate::i18n::{Lang, t, tf};
 use crate::ids;
 use crate::journal::{Journal, State};
-use crate::money::{Amount, Currency};
+use crate::money::Currency;
 use crate::providers::wooppay::codec::Variant;
 use crate::validate;
 use crate::worker::wooppay::WpFailure;
@@ -40,37 +40,31 @@ fn build(a: &WpInvoiceArgs) -> Result<WpInvoice, &'static str> {
         None | Some("") => Variant::Plain,
         Some(v) => Variant::from_tag(v).ok_or("wooppay.variant_invalid")?,
     };
-    let amount = Amount::parse(&a.amount, Currency::Kzt).map_err(|e| e.message_key())?;
-    let description = validate::wooppay_text(a.description.as_deref().unwrap_or(""))?;
-    let phone = match a.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => validate::wooppay_phone(p)?,
-        None if variant == Variant::Mobile => return Err("wooppay.phone_empty"),
-        None => String::new(),
+    // The screen shows only the fields of its variant; here a flag that does not belong
+    // to the variant is refused rather than dropped.
+    if a.service.is_some() && variant != Variant::Service {
+        return Err("wooppay.service_only_for_service");
+    }
+    let form = crate::flows::wooppay::Form {
+        variant,
+        amount: &a.amount,
+        description: a.description.as_deref().unwrap_or(""),
+        phone: a.phone.as_deref().unwrap_or(""),
+        email: a.email.as_deref().unwrap_or(""),
+        service: a.service.as_deref().unwrap_or(""),
+        death_date: a.death_date.as_deref().unwrap_or(""),
+        add_info: "",
+        back_url: "",
+        request_url: "",
+        card_forbidden: false,
     };
-    let email = validate::wooppay_email(a.email.as_deref().unwrap_or(""))?;
-    let service = match (variant, a.service.as_deref()) {
-        (Variant::Service, Some(s)) => validate::wooppay_service(s)?,
-        (Variant::Service, None) => return Err("wooppay.service_invalid"),
-        (_, Some(_)) => return Err("wooppay.service_only_for_service"),
-        (_, None) => String::new(),
-    };
+    let checked = crate::flows::wooppay::check(&form, chrono::Local::now().naive_local())
+        .map_err(|(_, key)| key)?;
     let sms_code = match (variant, a.sms_code.as_deref()) {
         (Variant::Mobile, Some(c)) => Some(Secret::new(validate::wooppay_sms_code(c)?)),
         (Variant::Mobile, None) => return Err("wooppay.sms_code_missing"),
         (_, Some(_)) => return Err("wooppay.sms_code_only_for_mobile"),
         (_, None) => None,
-    };
-    let death_date = match a
-        .death_date
-        .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
-        Some(d) => validate::wooppay_death_date(d, chrono::Local::now().naive_local())?
-            .format(DEATH_DATE_FORMAT)
-            .to_string(),
-        // The worker gives it `invoice_ttl_minutes` from now when it commits the row.
-        None => String::new(),
     };
     let reference_id = match &a.money.id {
         Some(raw) => ids::parse_reference_id(raw).ok_or("wooppay.reference_invalid")?,
@@ -78,18 +72,8 @@ fn build(a: &WpInvoiceArgs) -> Result<WpInvoice, &'static str> {
     };
     Ok(WpInvoice {
         reference_id,
-        variant,
-        amount,
-        description,
-        phone,
-        email,
-        service,
-        death_date,
-        back_url: String::new(),
-        request_url: String::new(),
-        add_info: String::new(),
-        card_forbidden: false,
         sms_code,
+        ..checked
     })
 }
 

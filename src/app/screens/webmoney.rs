@@ -19,9 +19,7 @@ use crate::app::{Model, Note, ScreenId};
 use crate::flows::webmoney::{WmInvoice, params_of};
 use crate::i18n::t;
 use crate::journal::Operation;
-use crate::money::Amount;
 use crate::providers::webmoney::purse_currency;
-use crate::validate::{self, WmField};
 use crate::worker::{Command, Event};
 
 const FIELDS: usize = 7;
@@ -202,34 +200,23 @@ fn on_form_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<
 /// Every field checked; the first bad one gets the cursor and the message.
 fn submit(s: &mut WmState) {
     let v: Vec<String> = s.inputs.iter().map(|i| i.value().to_string()).collect();
-    let checked = (|| {
-        let wmid = validate::wmid(&v[0]).map_err(|k| (0, k))?;
-        let purse = validate::purse(&v[1]).map_err(|k| (1, k))?;
-        let currency = purse_currency(&purse).ok_or((1, "wm.purse_invalid"))?;
-        let amount = Amount::parse(&v[2], currency).map_err(|e| (2, e.message_key()))?;
-        let desc = validate::wm_text(&v[3], WmField::Desc).map_err(|k| (3, k))?;
-        let address = validate::wm_text(&v[4], WmField::Address).map_err(|k| (4, k))?;
-        let period = validate::wm_days(&v[5]).map_err(|k| (5, k))?;
-        let expiration = validate::wm_days(&v[6]).map_err(|k| (6, k))?;
-        Ok::<_, (usize, &'static str)>((wmid, purse, amount, desc, address, period, expiration))
-    })();
-    match checked {
-        Ok((wmid, purse, amount, desc, address, period, expiration)) => {
-            s.trimmed = desc.1 || address.1;
+    let form = crate::flows::webmoney::Form {
+        wmid: &v[0],
+        purse: &v[1],
+        amount: &v[2],
+        desc: &v[3],
+        address: &v[4],
+        period: &v[5],
+        expiration: &v[6],
+    };
+    match crate::flows::webmoney::check(&form) {
+        Ok(c) => {
+            s.trimmed = c.desc_trimmed || c.address_trimmed;
             // What is sent is what is shown: the trimmed text goes back into the fields.
-            s.inputs[3] = Input::new(desc.0.clone());
-            s.inputs[4] = Input::new(address.0.clone());
+            s.inputs[3] = Input::new(c.invoice.desc.clone());
+            s.inputs[4] = Input::new(c.invoice.address.clone());
             s.error = None;
-            s.step = Step::Confirm(WmInvoice {
-                orderid: None,
-                customer_wmid: wmid,
-                purse,
-                amount,
-                desc: desc.0,
-                address: address.0,
-                period,
-                expiration,
-            });
+            s.step = Step::Confirm(c.invoice);
         }
         Err((field, key)) => {
             s.focus = field;

@@ -15,9 +15,8 @@ use super::payment::{After, Progress, after_key};
 use crate::app::keys::{Action, Hint};
 use crate::app::{Model, Note, ScreenId};
 use crate::config::Secret;
-use crate::flows::wooppay::{DEATH_DATE_FORMAT, WpInvoice};
+use crate::flows::wooppay::WpInvoice;
 use crate::journal::{Operation, State};
-use crate::money::{Amount, Currency};
 use crate::providers::wooppay::codec::Variant;
 use crate::validate;
 use crate::worker::wooppay::WpFailure;
@@ -368,49 +367,37 @@ fn submit(model: &mut Model) -> Vec<Command> {
             ""
         }
     };
-    let now = model.local_now;
-    let checked = (|| {
-        let amount =
-            Amount::parse(value(AMOUNT), Currency::Kzt).map_err(|e| (AMOUNT, e.message_key()))?;
-        let service = if v == Variant::Service {
-            validate::wooppay_service(value(SERVICE)).map_err(|k| (SERVICE, k))?
-        } else {
-            String::new()
-        };
-        let description = validate::wooppay_text(value(DESC)).map_err(|k| (DESC, k))?;
-        let phone = match value(PHONE).trim() {
-            "" if v == Variant::Mobile => return Err((PHONE, "wooppay.phone_empty")),
-            "" => String::new(),
-            p => validate::wooppay_phone(p).map_err(|k| (PHONE, k))?,
-        };
-        let email = validate::wooppay_email(value(EMAIL)).map_err(|k| (EMAIL, k))?;
-        let death_date = match value(DEATH).trim() {
-            "" => String::new(),
-            d => validate::wooppay_death_date(d, now)
-                .map_err(|k| (DEATH, k))?
-                .format(DEATH_DATE_FORMAT)
-                .to_string(),
-        };
-        let add_info = validate::wooppay_text(value(ADD_INFO)).map_err(|k| (ADD_INFO, k))?;
-        let back_url = validate::wooppay_url(value(BACK_URL)).map_err(|k| (BACK_URL, k))?;
-        let request_url =
-            validate::wooppay_url(value(REQUEST_URL)).map_err(|k| (REQUEST_URL, k))?;
-        Ok::<_, (usize, &'static str)>(WpInvoice {
+    use crate::flows::wooppay::{Field, Form, check};
+    let form = Form {
+        variant: v,
+        amount: value(AMOUNT),
+        description: value(DESC),
+        phone: value(PHONE),
+        email: value(EMAIL),
+        service: value(SERVICE),
+        death_date: value(DEATH),
+        add_info: value(ADD_INFO),
+        back_url: value(BACK_URL),
+        request_url: value(REQUEST_URL),
+        card_forbidden: s.wallet_only,
+    };
+    let index = |f: Field| match f {
+        Field::Amount => AMOUNT,
+        Field::Description => DESC,
+        Field::Phone => PHONE,
+        Field::Email => EMAIL,
+        Field::Service => SERVICE,
+        Field::DeathDate => DEATH,
+        Field::AddInfo => ADD_INFO,
+        Field::BackUrl => BACK_URL,
+        Field::RequestUrl => REQUEST_URL,
+    };
+    let checked = check(&form, model.local_now)
+        .map(|inv| WpInvoice {
             reference_id: model.fresh.reference_id.clone(),
-            variant: v,
-            amount,
-            description,
-            phone,
-            email,
-            service,
-            death_date,
-            back_url,
-            request_url,
-            add_info,
-            card_forbidden: s.wallet_only && matches!(v, Variant::Card | Variant::Service),
-            sms_code: None,
+            ..inv
         })
-    })();
+        .map_err(|(f, k)| (index(f), k));
     match checked {
         Ok(inv) if v == Variant::Mobile => {
             s.error = None;
