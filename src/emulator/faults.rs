@@ -20,6 +20,12 @@ pub enum Misbehaviour {
     Truncated,
     /// The true reply, its SOAP Envelope moved to another namespace.
     WrongNamespace,
+    /// The true reply as SOAP 1.2 (Envelope and Body in 1.2's namespace).
+    Soap12,
+    /// The true reply, its Body in a namespace that is not SOAP's.
+    ForeignBody,
+    /// The true reply, its reply element in another service's namespace.
+    ForeignReply,
 }
 
 impl Misbehaviour {
@@ -34,6 +40,9 @@ impl Misbehaviour {
             "unknown-status" => Misbehaviour::UnknownStatus,
             "truncated" => Misbehaviour::Truncated,
             "wrong-namespace" => Misbehaviour::WrongNamespace,
+            "soap-1.2" => Misbehaviour::Soap12,
+            "foreign-body" => Misbehaviour::ForeignBody,
+            "foreign-reply" => Misbehaviour::ForeignReply,
             _ => return None,
         })
     }
@@ -58,8 +67,48 @@ impl Misbehaviour {
     }
 }
 
-pub const NAMES: &str =
-    "500, reset, slow, malformed, fault, unknown-status, truncated, wrong-namespace";
+pub const NAMES: &str = "500, reset, slow, malformed, fault, unknown-status, truncated, \
+     wrong-namespace, soap-1.2, foreign-body, foreign-reply";
+
+/// Every service namespace a reply element of the emulated providers is in.
+const SERVICE_NAMESPACES: [&str; 4] = [
+    crate::providers::allpay::cash_in::NAMESPACE,
+    crate::providers::allpay::pay::NAMESPACE,
+    crate::providers::upay::codec::NAMESPACE,
+    crate::providers::wooppay::codec::NAMESPACE,
+];
+
+/// The reply's text rewritten by `f` (a reply that is not whole is left as it is).
+fn rewrite(reply: Reply, f: impl FnOnce(&str) -> String) -> Reply {
+    match reply {
+        Reply::Full {
+            status,
+            content_type,
+            body,
+        } => Reply::Full {
+            status,
+            content_type,
+            body: f(&String::from_utf8_lossy(&body)).into_bytes(),
+        },
+        other => other,
+    }
+}
+
+/// Moves the SOAP Body (whatever its prefix) into a namespace of its own.
+fn foreign_body(xml: &str) -> String {
+    let Some(at) = xml.find(":Body") else {
+        return xml.to_string();
+    };
+    let Some(open) = xml[..at].rfind('<') else {
+        return xml.to_string();
+    };
+    let prefix = &xml[open + 1..at];
+    xml.replace(
+        &format!("<{prefix}:Body>"),
+        "<fb:Body xmlns:fb=\"urn:kassa-emulator:not-soap\">",
+    )
+    .replace(&format!("</{prefix}:Body>"), "</fb:Body>")
+}
 
 /// Faults waiting for the coming payment requests.
 #[derive(Debug, Default)]
@@ -127,23 +176,18 @@ pub fn apply(
             Reply::Full { body, .. } => Reply::Truncated { status: 200, body },
             other => other,
         },
-        Some(Misbehaviour::WrongNamespace) => match reply {
-            Reply::Full {
-                status,
-                content_type,
-                body,
-            } => Reply::Full {
-                status,
-                content_type,
-                body: String::from_utf8_lossy(&body)
-                    .replace(
-                        crate::providers::soap::SOAP11_NS,
-                        "urn:kassa-emulator:not-soap",
-                    )
-                    .into_bytes(),
-            },
-            other => other,
-        },
+        Some(Misbehaviour::WrongNamespace) => rewrite(reply, |x| {
+            x.replace(soap::SOAP11_NS, "urn:kassa-emulator:not-soap")
+        }),
+        Some(Misbehaviour::Soap12) => {
+            rewrite(reply, |x| x.replace(soap::SOAP11_NS, soap::SOAP12_NS))
+        }
+        Some(Misbehaviour::ForeignBody) => rewrite(reply, foreign_body),
+        Some(Misbehaviour::ForeignReply) => rewrite(reply, |x| {
+            SERVICE_NAMESPACES.iter().fold(x.to_string(), |x, ns| {
+                x.replace(ns, "urn:kassa-emulator:another-service")
+            })
+        }),
     }
 }
 

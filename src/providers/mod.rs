@@ -155,7 +155,7 @@ pub async fn post_soap_with(
     }
     if status.is_server_error() {
         // JAX-WS sends a Fault with HTTP 500; a bare 500 says nothing about the outcome.
-        if let Err(soap::SoapError::Fault { code, message }) = soap::parse_body(&bytes) {
+        if let Some(soap::SoapError::Fault { code, message }) = soap::fault_in(&bytes) {
             return Err(SendError::Fault { code, message });
         }
         return Err(SendError::OutcomeUnknown(format!(

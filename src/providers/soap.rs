@@ -8,8 +8,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use quick_xml::Reader;
+use quick_xml::NsReader;
 use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
 
 /// What can go wrong reading a SOAP reply.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,6 +40,9 @@ pub enum SoapError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Element {
     pub name: String,
+    /// The namespace URI the element's name is in, as its document declared it (none for
+    /// an unprefixed name with no default namespace in scope).
+    pub ns: Option<String>,
     pub attrs: Vec<(String, String)>,
     pub text: String,
     pub children: Vec<Element>,
@@ -111,9 +115,24 @@ fn unescape_lenient(raw: &str) -> Cow<'_, str> {
     }
 }
 
-fn start_element(e: &quick_xml::events::BytesStart<'_>) -> Element {
+fn start_element(
+    res: &ResolveResult<'_>,
+    e: &quick_xml::events::BytesStart<'_>,
+) -> Result<Element, SoapError> {
+    let ns = match res {
+        ResolveResult::Bound(ns) => Some(String::from_utf8_lossy(ns.as_ref()).into_owned()),
+        ResolveResult::Unbound => None,
+        // A prefix nobody declared: the name is in no namespace anyone can know.
+        ResolveResult::Unknown(p) => {
+            return Err(SoapError::Malformed(format!(
+                "undeclared namespace prefix {:?}",
+                String::from_utf8_lossy(p)
+            )));
+        }
+    };
     let mut el = Element {
         name: local(e.name().as_ref()),
+        ns,
         ..Element::default()
     };
     for a in e.attributes().with_checks(false).flatten() {
@@ -124,7 +143,7 @@ fn start_element(e: &quick_xml::events::BytesStart<'_>) -> Element {
         let raw = String::from_utf8_lossy(&a.value);
         el.attrs.push((key, unescape_lenient(&raw).into_owned()));
     }
-    el
+    Ok(el)
 }
 
 /// How deep a reply may nest. The tree is recursive (drop, clone, find): without a limit a
@@ -133,15 +152,15 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Parses a whole XML document into its root element, whatever the namespaces.
 pub fn parse_document(xml: &[u8]) -> Result<Element, SoapError> {
-    let mut reader = Reader::from_reader(xml);
+    let mut reader = NsReader::from_reader(xml);
     let cfg = reader.config_mut();
     cfg.allow_dangling_amp = true;
     cfg.check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
-        let ev = reader
-            .read_event()
+        let (res, ev) = reader
+            .read_resolved_event()
             .map_err(|e| SoapError::Malformed(e.to_string()))?;
         match ev {
             Event::Start(e) => {
@@ -150,10 +169,10 @@ pub fn parse_document(xml: &[u8]) -> Result<Element, SoapError> {
                         "nested deeper than {MAX_DEPTH}"
                     )));
                 }
-                stack.push(start_element(&e));
+                stack.push(start_element(&res, &e)?);
             }
             Event::Empty(e) => {
-                let el = start_element(&e);
+                let el = start_element(&res, &e)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None if root.is_none() => root = Some(el),
@@ -216,57 +235,46 @@ pub fn parse_document(xml: &[u8]) -> Result<Element, SoapError> {
 pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
 
-/// The namespace URI the document's root element is in (from its own declarations).
-fn root_namespace(xml: &[u8]) -> Option<String> {
-    let mut reader = Reader::from_reader(xml);
-    loop {
-        match reader.read_event() {
-            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
-                let name = e.name();
-                let qname = name.as_ref();
-                let prefix = qname
-                    .iter()
-                    .position(|&b| b == b':')
-                    .map(|i| qname[..i].to_vec());
-                let wanted: Vec<u8> = match &prefix {
-                    Some(p) => [b"xmlns:".as_slice(), p].concat(),
-                    None => b"xmlns".to_vec(),
-                };
-                return e
-                    .attributes()
-                    .with_checks(false)
-                    .flatten()
-                    .find(|a| a.key.as_ref() == wanted.as_slice())
-                    .map(|a| String::from_utf8_lossy(&a.value).into_owned());
-            }
-            Ok(quick_xml::events::Event::Eof) | Err(_) => return None,
-            Ok(_) => {}
-        }
-    }
-}
-
-/// Parses a SOAP reply and returns the first element inside its Body. A Fault is an `Err`.
-/// The Envelope must be SOAP's (1.1 or 1.2): an envelope in another namespace is not a
-/// reply kassa can read, whatever it holds.
-pub fn parse_body(xml: &[u8]) -> Result<Element, SoapError> {
+/// Parses a SOAP 1.1 reply and returns the element inside its Body: the reply of one of
+/// `namespaces` (the provider's service namespaces), or a Fault as an `Err`. Anything else
+/// is not a reply kassa reads, whatever it holds (SOAP 1.1, 4.1.2: an Envelope in another
+/// namespace is a version mismatch to discard): a SOAP 1.2 Envelope, a Body or Fault
+/// outside SOAP 1.1's namespace, a reply element outside the provider's. Only these are
+/// checked: the documents' reply children carry no namespace.
+pub fn parse_body(xml: &[u8], namespaces: &[&str]) -> Result<Element, SoapError> {
     let root = parse_document(xml)?;
     if root.name != "Envelope" {
         return Err(SoapError::NoBody);
     }
-    match root_namespace(xml) {
-        Some(ns) if ns == SOAP11_NS || ns == SOAP12_NS => {}
-        other => return Err(SoapError::WrongNamespace(other.unwrap_or_default())),
+    let soap11 = |el: &Element| el.ns.as_deref() == Some(SOAP11_NS);
+    let wrong = |el: &Element| SoapError::WrongNamespace(el.ns.clone().unwrap_or_default());
+    if !soap11(&root) {
+        return Err(wrong(&root));
     }
     let body = root
         .children
         .into_iter()
         .find(|c| c.name == "Body")
         .ok_or(SoapError::NoBody)?;
+    if !soap11(&body) {
+        return Err(wrong(&body));
+    }
     let first = body.children.into_iter().next().ok_or(SoapError::NoBody)?;
-    if first.name == "Fault" {
+    if first.name == "Fault" && soap11(&first) {
         return Err(fault_of(&first));
     }
+    if !namespaces.contains(&first.ns.as_deref().unwrap_or_default()) {
+        return Err(wrong(&first));
+    }
     Ok(first)
+}
+
+/// A Fault in a SOAP 1.1 reply that may carry nothing else (an HTTP error's body).
+pub fn fault_in(xml: &[u8]) -> Option<SoapError> {
+    match parse_body(xml, &[]) {
+        Err(f @ SoapError::Fault { .. }) => Some(f),
+        _ => None,
+    }
 }
 
 /// Reads a Fault element, SOAP 1.1 (`faultcode`, `faultstring`) or 1.2 (`Code/Value`,
@@ -488,7 +496,7 @@ mod tests {
     #[test]
     fn reads_across_prefixes_and_entities() {
         let xml = br#"<?xml version="1.0"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><ns2:x xmlns:ns2="urn:a"><a b="1">t&amp;u&#1072;</a><c/></ns2:x></S:Body></S:Envelope>"#;
-        let body = parse_body(xml).map_err(|e| e.to_string());
+        let body = parse_body(xml, &["urn:a"]).map_err(|e| e.to_string());
         let body = body.as_ref().ok();
         assert_eq!(body.map(|b| b.name.as_str()), Some("x"));
         assert_eq!(body.and_then(|b| b.text_of("a")), Some("t&uа"));
@@ -537,7 +545,7 @@ mod tests {
     fn fault_is_an_error() {
         let xml = b"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>soap:Server</faultcode><faultstring>boom</faultstring></soap:Fault></soap:Body></soap:Envelope>";
         assert_eq!(
-            parse_body(xml),
+            parse_body(xml, &[]),
             Err(SoapError::Fault {
                 code: "soap:Server".into(),
                 message: "boom".into()
@@ -555,38 +563,49 @@ mod tests {
     }
 
     #[test]
-    fn an_envelope_outside_soaps_namespace_is_not_a_reply() {
-        let ok = br#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><r/></S:Body></S:Envelope>"#;
-        assert!(parse_body(ok).is_ok());
-        let twelve = br#"<Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"><Body><r/></Body></Envelope>"#;
-        assert!(parse_body(twelve).is_ok(), "SOAP 1.2, default namespace");
-        let wrong =
-            br#"<S:Envelope xmlns:S="urn:something-else"><S:Body><r/></S:Body></S:Envelope>"#;
-        assert!(matches!(
-            parse_body(wrong),
-            Err(SoapError::WrongNamespace(_))
+    fn only_soap_11_and_the_providers_namespace_are_read() {
+        let ok = br#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><p:r xmlns:p="urn:p"><c/></p:r></S:Body></S:Envelope>"#;
+        assert_eq!(parse_body(ok, &["urn:p"]).map(|r| r.name), Ok("r".into()));
+        let wrong = |xml: &[u8]| {
+            matches!(
+                parse_body(xml, &["urn:p"]),
+                Err(SoapError::WrongNamespace(_))
+            )
+        };
+        // SOAP 1.2: a version mismatch, not a reply (SOAP 1.1, 4.1.2).
+        assert!(wrong(br#"<Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"><Body><p:r xmlns:p="urn:p"/></Body></Envelope>"#));
+        assert!(wrong(br#"<S:Envelope xmlns:S="urn:something-else"><S:Body><p:r xmlns:p="urn:p"/></S:Body></S:Envelope>"#));
+        assert!(wrong(
+            br#"<Envelope><Body><p:r xmlns:p="urn:p"/></Body></Envelope>"#
         ));
-        let none = br#"<Envelope><Body><r/></Body></Envelope>"#;
+        // A Body in another namespace inside a SOAP Envelope.
+        assert!(wrong(br#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><x:Body xmlns:x="urn:x"><p:r xmlns:p="urn:p"/></x:Body></S:Envelope>"#));
+        // The reply element outside the provider's namespace, or in none.
+        assert!(wrong(br#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><q:r xmlns:q="urn:q"/></S:Body></S:Envelope>"#));
+        assert!(wrong(br#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><r/></S:Body></S:Envelope>"#));
+        // A Fault outside SOAP's namespace is no Fault.
+        assert!(wrong(br#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><x:Fault xmlns:x="urn:x"><faultcode>S:Server</faultcode></x:Fault></S:Body></S:Envelope>"#));
+        // A prefix nobody declared is unreadable.
         assert!(matches!(
-            parse_body(none),
-            Err(SoapError::WrongNamespace(_))
+            parse_body(br#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><p:r/></S:Body></S:Envelope>"#, &["urn:p"]),
+            Err(SoapError::Malformed(_))
         ));
     }
 
     #[test]
     fn truncated_and_garbage_are_malformed() {
         let xml = b"<soapenv:Envelope xmlns:soapenv=\"x\"><soapenv:Body><a>1</a>";
-        assert!(matches!(parse_body(xml), Err(SoapError::Malformed(_))));
+        assert!(matches!(parse_body(xml, &[]), Err(SoapError::Malformed(_))));
         assert!(matches!(
-            parse_body(b"<html>oops"),
+            parse_body(b"<html>oops", &[]),
             Err(SoapError::Malformed(_))
         ));
-        assert!(matches!(parse_body(b""), Err(SoapError::Malformed(_))));
+        assert!(matches!(parse_body(b"", &[]), Err(SoapError::Malformed(_))));
         assert!(matches!(
-            parse_body(b"<a></b>"),
+            parse_body(b"<a></b>", &[]),
             Err(SoapError::Malformed(_))
         ));
-        assert_eq!(parse_body(b"<html></html>"), Err(SoapError::NoBody));
+        assert_eq!(parse_body(b"<html></html>", &[]), Err(SoapError::NoBody));
     }
 
     #[test]

@@ -1,8 +1,7 @@
-//! The Allpay cash-in flow on the worker's side: the wallet check, the commit-then-send of
-//! a confirmed payment, and what each reply means for the journal row.
+//! The Allpay wallet check before a cash-in (`checkUserAndValidateCashIn`): whose wallet
+//! it is. The cash-in itself is committed and driven like any request (worker/mod.rs).
 
 use super::{CheckOutcome, Ctx, Event};
-use crate::flows::cash_in::CashInPayment;
 use crate::providers::SendError;
 
 pub async fn check_user(ctx: &Ctx, login: String) {
@@ -34,15 +33,4 @@ pub async fn check_user(ctx: &Ctx, login: String) {
         }
     };
     ctx.emit(Event::UserChecked { login, outcome });
-}
-
-/// Commits the payment as pending (after the duplicate check), then drives it.
-pub async fn start(ctx: &Ctx, payment: CashInPayment, allow_duplicate: bool) {
-    super::commit_and_drive(ctx, payment.asked(), allow_duplicate, |existing| {
-        Event::Duplicate {
-            request: crate::flows::Request::CashIn(payment),
-            existing,
-        }
-    })
-    .await;
 }

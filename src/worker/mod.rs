@@ -239,7 +239,16 @@ impl Worker {
 async fn start(ctx: &Ctx, request: crate::flows::Request, allow_duplicate: bool) {
     use crate::flows::Request;
     match request {
-        Request::CashIn(p) => cash_in::start(ctx, p, allow_duplicate).await,
+        // A cash-in needs nothing beyond its request: committed and driven as it is.
+        Request::CashIn(p) => {
+            commit_and_drive(ctx, p.asked(), allow_duplicate, |existing| {
+                Event::Duplicate {
+                    request: Request::CashIn(p),
+                    existing,
+                }
+            })
+            .await
+        }
         Request::Pay(p) => pay::start(ctx, p, allow_duplicate).await,
         Request::Webmoney(i) => webmoney::start(ctx, i, allow_duplicate).await,
         Request::Wooppay(i) => wooppay::start(ctx, i, allow_duplicate).await,

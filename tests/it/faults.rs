@@ -18,15 +18,26 @@ use kassa::worker::upay::{CardTarget, HoldAction};
 use kassa::worker::{Command, Event};
 use zeroize::Zeroizing;
 
-const FAULTS: [&str; 8] = [
+const FAULTS: [&str; 11] = [
     "500",
     "reset",
     "slow",
     "truncated",
     "malformed",
     "wrong-namespace",
+    "soap-1.2",
+    "foreign-body",
+    "foreign-reply",
     "fault",
     "unknown-status",
+];
+
+/// The replies that are not SOAP 1.1 from the provider's service: read by nobody.
+const NAMESPACE_FAULTS: [&str; 4] = [
+    "wrong-namespace",
+    "soap-1.2",
+    "foreign-body",
+    "foreign-reply",
 ];
 
 fn count(v: &serde_json::Value, path: &[&str]) -> usize {
@@ -139,7 +150,7 @@ async fn every_flow_under_every_fault_ends_right_with_nothing_doubled() {
         }
     }
     // Between cases a stray queued fault would have shown; the queue is empty.
-    assert_eq!(cases, 32);
+    assert_eq!(cases, 4 * FAULTS.len());
 }
 
 fn card() -> CardInput {
@@ -238,6 +249,103 @@ async fn upay_hold_create_and_capture_under_every_fault() {
             .find(|x| x["hold_id"] == op.provider_ref.clone().unwrap().as_str())
             .unwrap();
         assert_eq!(row["state"], "captured", "capture under {fault}");
+    }
+    worker.stop().await;
+}
+
+/// A reply in SOAP 1.2, with a Body outside SOAP 1.1's namespace, or with its reply element
+/// outside the provider's namespace says nothing about the operation: a cash-in is asked
+/// again (same GUID), a Wooppay invoice and a UPay hold, not safe to send twice, wait for a
+/// person. Before, each of these replies read as the success it carried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_outside_soap_11_or_the_providers_namespace_is_never_read() {
+    // Final at the first reply, so that a reply not read shows as one more request.
+    let h = Harness::start_with(kassa::emulator::Options {
+        pending_polls: 0,
+        ..common::test_options()
+    })
+    .await;
+    let config = write_config(h.dir.path(), &h.emulator.base_url());
+    let cfg = config.display().to_string();
+    let args = [
+        "--config",
+        cfg.as_str(),
+        "allpay",
+        "cash-in",
+        "77072734954",
+        "100",
+        "--yes",
+        "--new",
+        "--json",
+    ];
+    let plain = kassa(&args).await.json()["attempts"].as_u64().unwrap();
+    assert_eq!(plain, 1);
+    for fault in NAMESPACE_FAULTS {
+        h.emulator.queue_faults(fault).unwrap();
+        let r = kassa(&args).await;
+        h.emulator.queue_faults("").unwrap();
+        let v = r.json();
+        assert_eq!(
+            (r.code, v["state"].as_str()),
+            (0, Some("completed")),
+            "{fault}: {r:?}"
+        );
+        assert_eq!(
+            v["attempts"].as_u64(),
+            Some(plain + 1),
+            "cash-in under {fault}: the first reply was not read"
+        );
+
+        h.emulator.queue_faults(fault).unwrap();
+        let r = kassa(&[
+            "--config", &cfg, "wooppay", "invoice", "--amount", "100", "--yes", "--new", "--json",
+        ])
+        .await;
+        h.emulator.queue_faults("").unwrap();
+        let v = r.json();
+        assert_eq!(r.code, 3, "wooppay under {fault}: {r:?}");
+        assert_eq!(
+            v["needs_reconciliation"], true,
+            "wooppay under {fault}: {r:?}"
+        );
+    }
+    let (worker, mut events) = h.worker();
+    worker.send(Command::RegisterCard { card: card() });
+    let id = wait_for(&mut events, 10, |e| match e {
+        Event::Recorded { op } => Some(op.id),
+        _ => None,
+    })
+    .await;
+    let op = settled(&mut events, &id).await;
+    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+    http.get(op.link.clone().unwrap()).send().await.unwrap();
+    worker.send(Command::ConfirmCard {
+        target: CardTarget::Id(id.clone()),
+        confirmed: true,
+        note: "seen".into(),
+    });
+    let token = settled(&mut events, &id).await.provider_ref.unwrap();
+    for (i, fault) in NAMESPACE_FAULTS.iter().enumerate() {
+        h.emulator.queue_faults(fault).unwrap();
+        let hold = HoldInput {
+            id: Some(format!("ns-{i}")),
+            card_token: token.clone(),
+            service_id: 628,
+            account: format!("30{i}"),
+            amount: kassa::money::Amount::parse("10", kassa::money::Currency::Uzs).unwrap(),
+            minutes: 60,
+        };
+        worker.send(Command::Start {
+            request: kassa::flows::Request::Hold(hold),
+            allow_duplicate: true,
+        });
+        let op = settled(&mut events, &format!("ns-{i}")).await;
+        h.emulator.queue_faults("").unwrap();
+        assert_eq!(
+            (op.state, op.needs_reconciliation),
+            (State::Pending, true),
+            "hold create under {fault}: {op:?}"
+        );
     }
     worker.stop().await;
 }

@@ -141,7 +141,7 @@ pub fn encode_cash_in(
 
 /// Reads a `checkUserAndValidateCashIn` reply.
 pub fn decode_check_user(xml: &[u8]) -> Result<CheckUserReply, SoapError> {
-    let body = soap::parse_body(xml)?;
+    let body = soap::parse_body(xml, &[NAMESPACE])?;
     let resp = soap::expect(&body, "checkUserAndValidateCashInResponse")?;
     // `return` is optional in the document; without it there is no user either.
     let Some(ret) = resp.child("return") else {
@@ -168,7 +168,7 @@ pub fn decode_check_user(xml: &[u8]) -> Result<CheckUserReply, SoapError> {
 
 /// Reads a `createCashInPayment` reply.
 pub fn decode_cash_in(xml: &[u8]) -> Result<CashInReply, SoapError> {
-    let body = soap::parse_body(xml)?;
+    let body = soap::parse_body(xml, &[NAMESPACE])?;
     let resp = soap::expect(&body, "createCashInPaymentResponse")?;
     let ret = resp.child("return").ok_or(SoapError::Missing("return"))?;
     let info = ret.child("transactionInfo");

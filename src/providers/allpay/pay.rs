@@ -112,7 +112,7 @@ pub fn encode_pay(
 
 /// Reads a `payForServicesCheck` reply. An empty reply is a yes; a Fault is the `Err`.
 pub fn decode_check(xml: &[u8]) -> Result<CheckReply, SoapError> {
-    let body = soap::parse_body(xml)?;
+    let body = soap::parse_body(xml, &[NAMESPACE])?;
     let resp = soap::expect(&body, "payForServicesCheckResponse")?;
     Ok(CheckReply {
         header: resp.child("return").map(read_header).unwrap_or_default(),
@@ -121,7 +121,7 @@ pub fn decode_check(xml: &[u8]) -> Result<CheckReply, SoapError> {
 
 /// Reads a `payForServicesPay` reply.
 pub fn decode_pay(xml: &[u8]) -> Result<PayReply, SoapError> {
-    let body = soap::parse_body(xml)?;
+    let body = soap::parse_body(xml, &[NAMESPACE])?;
     let resp = soap::expect(&body, "payForServicesPayResponse")?;
     let ret = resp.child("return").ok_or(SoapError::Missing("return"))?;
     let header = read_header(ret);

@@ -188,7 +188,7 @@ impl Reply {
 /// Reads the reply of `method` (`partnerHoldCheckIPS` also as the document's misspelt
 /// `partnerHoldCheckIPResponse`).
 pub fn decode(method: &str, xml: &[u8]) -> Result<Reply, SoapError> {
-    let body = soap::parse_body(xml)?;
+    let body = soap::parse_body(xml, &[NAMESPACE])?;
     let expected = format!("{method}Response");
     let ok_name = body.name == expected
         || (method == "partnerHoldCheckIPS" && body.name == "partnerHoldCheckIPResponse");

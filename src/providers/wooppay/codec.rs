@@ -386,7 +386,7 @@ pub fn minor_units(text: &str) -> Option<i64> {
 /// method's response with an `error_code` (the WSDL served instead of a reply, an HTML
 /// error page): the outcome of such a call is unknown.
 pub fn decode(method: &str, xml: &[u8]) -> Result<Reply, SoapError> {
-    let body = soap::parse_body(xml)?;
+    let body = soap::parse_body(xml, &[NAMESPACE])?;
     let expected = format!("{method}Response");
     // PHP keeps the method's case as the WSDL spells it; match without case.
     if !body.name.eq_ignore_ascii_case(&expected) {
