@@ -8,6 +8,9 @@
 //! already masked there), the provider's reference through [`Operation::shown_ref`] (a
 //! CardToken by its ends), never a secret. Printing is blocking I/O with a timeout: a screen
 //! calls [`print`] off its loop (the worker, or `spawn_blocking`).
+//!
+//! One file, past 500 lines: a receipt's text, its file and its ESC/POS bytes are one
+//! format, written once.
 
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};

@@ -1,6 +1,9 @@
 //! The Elm loop, pure: `Model` (all UI state), `Msg` (a key, a tick, a worker event),
 //! `update` (returns `Command`s for the worker, does no I/O) and `view` (draws from the
 //! model alone). The terminal and the channels live in `tui.rs`.
+//!
+//! One file, past 500 lines: the model, the one `update` and the one `view` that every
+//! screen plugs into; splitting them would scatter the dispatch.
 
 pub mod keys;
 pub mod screens;

@@ -6,6 +6,9 @@
 //!
 //! No I/O here: the code request, the invoice and the balance are `Command`s; the SMS code
 //! request is only ever sent on the cashier's key, never again by itself.
+//!
+//! One file, past 500 lines: the four variants share one form and one key handler; the
+//! drawing is in `view.rs`.
 
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
 use tui_input::Input;

@@ -1,0 +1,307 @@
+//! How the UPay screen draws: the card and hold forms, the 3-D Secure link as a QR code,
+//! a card's result, the holds list. Reads the model only.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use tui_input::Input;
+
+use super::{CARD_LABELS, HOLD_LABELS, Step, masked};
+use crate::app::Model;
+use crate::app::screens::payment::{kv, progress_view, result_view};
+use crate::app::widgets::{self, Tone, qr::QrView, state_tone, style};
+use crate::flows::upay::{CURRENCY, expires_at};
+use crate::i18n::{t, tf};
+use crate::journal::{Operation, State};
+use crate::worker::upay::HoldAction;
+
+pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let s = &model.upay;
+    match &s.step {
+        Step::CardForm => card_form(model, frame, area),
+        Step::ConfirmCard(card) => {
+            card_form(model, frame, area);
+            let rows = vec![
+                (t(lang, "upay.card_number"), crate::mask::pan(&card.number)),
+                (t(lang, "upay.expiry"), card.expiry.clone()),
+                (t(lang, "upay.holder"), card.holder.clone()),
+                (t(lang, "upay.phone"), card.phone.clone()),
+            ];
+            widgets::dialog(
+                model,
+                frame,
+                t(lang, "upay.confirm_card_title"),
+                &rows,
+                t(lang, "upay.confirm_card_warning"),
+                &[
+                    ("y", t(lang, "hint.confirm")),
+                    ("Esc", t(lang, "hint.back")),
+                ],
+                Tone::Normal,
+            );
+        }
+        Step::Registering(p) => progress_view(model, frame, area, p, "upay.registering"),
+        Step::Card(op) => card_view(model, frame, area, op),
+        Step::Holds => holds_view(model, frame, area),
+        Step::HoldForm => hold_form(model, frame, area),
+        Step::ConfirmHold(h) => {
+            hold_form(model, frame, area);
+            let rows = vec![
+                (t(lang, "upay.account"), h.account.clone()),
+                (t(lang, "upay.amount"), h.amount.display()),
+                (t(lang, "upay.minutes"), h.minutes.to_string()),
+                (t(lang, "upay.card"), crate::mask::token(&h.card_token)),
+            ];
+            widgets::dialog(
+                model,
+                frame,
+                t(lang, "upay.confirm_hold_title"),
+                &rows,
+                t(lang, "upay.confirm_hold_warning"),
+                &[
+                    ("y", t(lang, "hint.confirm")),
+                    ("Esc", t(lang, "hint.back")),
+                ],
+                Tone::Normal,
+            );
+        }
+        Step::ConfirmAction(act, op) => {
+            holds_view(model, frame, area);
+            let rows = vec![
+                (
+                    t(lang, "upay.hold_id"),
+                    op.provider_ref.clone().unwrap_or_default(),
+                ),
+                (t(lang, "upay.account"), op.customer.clone()),
+                (t(lang, "upay.amount"), op.amount.display()),
+            ];
+            let (title, warning) = match act {
+                HoldAction::Capture => ("upay.capture_title", "upay.capture_warning"),
+                HoldAction::Cancel => ("upay.cancel_title", "upay.cancel_warning"),
+            };
+            widgets::dialog(
+                model,
+                frame,
+                t(lang, title),
+                &rows,
+                t(lang, warning),
+                &[
+                    ("y", t(lang, "hint.confirm")),
+                    ("Esc", t(lang, "hint.back")),
+                ],
+                Tone::Warn,
+            );
+        }
+        Step::Placing(p) => progress_view(model, frame, area, p, "upay.placing"),
+        Step::Placed(op) => {
+            let mut rows = vec![kv(lang, "upay.account", op.customer.clone())];
+            if let Some(h) = &op.provider_ref {
+                rows.push(kv(lang, "upay.hold_id", h.clone()));
+            }
+            if let Some(until) = expires_at(op) {
+                rows.push(kv(lang, "upay.until", widgets::hhmm(until)));
+            }
+            result_view(model, frame, area, op, "upay.held_ok", rows);
+        }
+    }
+}
+
+fn inputs_form(
+    model: &Model,
+    frame: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    labels: &[&str],
+    inputs: &[Input],
+    hint: &str,
+) {
+    let lang = model.lang;
+    let s = &model.upay;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title} "));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let active = s.typing();
+    for (i, label) in labels.iter().enumerate() {
+        let row = Rect {
+            y: inner.y + u16::try_from(i).unwrap_or(0),
+            height: 1,
+            ..inner
+        };
+        if row.y >= inner.bottom() {
+            break;
+        }
+        let suffix = if *label == "upay.amount" {
+            CURRENCY.symbol()
+        } else {
+            ""
+        };
+        widgets::field(
+            frame,
+            row,
+            t(lang, label),
+            &inputs[i],
+            20,
+            active && s.focus == i,
+            suffix,
+        );
+    }
+    let line = match &s.error {
+        Some(err) => Line::styled(format!(" ✖ {}", err.render(lang)), style(model, Tone::Bad)),
+        None => Line::styled(format!(" {hint}"), style(model, Tone::Dim)),
+    };
+    let n = u16::try_from(labels.len()).unwrap_or(0);
+    let rest = Rect {
+        y: inner.y + n + 1,
+        height: inner.height.saturating_sub(n + 1),
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(vec![line]).wrap(Wrap { trim: false }), rest);
+}
+
+fn card_form(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let s = &model.upay;
+    // The CVV is never drawn, only as many dots as digits typed.
+    let mut shown = s.card.clone();
+    shown[2] = masked(&s.card[2]);
+    inputs_form(
+        model,
+        frame,
+        area,
+        t(lang, "upay.card_title"),
+        &CARD_LABELS,
+        &shown,
+        t(lang, "upay.card_hint"),
+    );
+}
+
+fn hold_form(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let card = model
+        .upay
+        .card_row
+        .as_ref()
+        .map(|c| c.customer.clone())
+        .unwrap_or_default();
+    inputs_form(
+        model,
+        frame,
+        area,
+        &tf(lang, "upay.hold_title", &[("card", &card)]),
+        &HOLD_LABELS,
+        &model.upay.hold,
+        t(lang, "upay.hold_hint"),
+    );
+}
+
+/// The registration's outcome; while the customer has not confirmed it, the 3-D Secure
+/// link as a QR code (the whole screen if need be) and as text.
+fn card_view(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation) {
+    let lang = model.lang;
+    let url = op.link.clone();
+    if op.state != State::Issued || url.is_none() {
+        let rows = vec![
+            kv(lang, "upay.card_number", op.customer.clone()),
+            kv(
+                lang,
+                "upay.holder",
+                op.customer_name.clone().unwrap_or_default(),
+            ),
+        ];
+        return result_view(model, frame, area, op, "upay.card_ok", rows);
+    }
+    let url = url.unwrap_or_default();
+    let block = Block::default().borders(Borders::ALL).title(format!(
+        " {} · {} ",
+        t(lang, "upay.card_title"),
+        op.customer
+    ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let status = Line::styled(
+        format!(
+            "{} {}",
+            widgets::spinner(model.frame),
+            t(lang, "upay.waiting_3ds")
+        ),
+        style(model, Tone::Warn),
+    );
+    let link = Line::raw(url.clone());
+    // The code takes the whole height; the words and the link go beside it.
+    match QrView::new(&url) {
+        Ok(qr) if qr.fits(inner) => {
+            let (w, _) = qr.size();
+            let [left, right] =
+                Layout::horizontal([Constraint::Length(w + 1), Constraint::Min(0)]).areas(inner);
+            frame.render_widget(&qr, left);
+            let text = vec![status, Line::raw(""), link];
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), right);
+        }
+        _ => {
+            let text = vec![
+                Line::raw(t(lang, "upay.qr_too_big")),
+                Line::raw(""),
+                status,
+                Line::raw(""),
+                link,
+            ];
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), inner);
+        }
+    }
+}
+
+fn holds_view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
+    let lang = model.lang;
+    let s = &model.upay;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} ", t(lang, "upay.holds_title")));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines = Vec::new();
+    if let Some(err) = &s.error {
+        lines.push(Line::styled(
+            format!(" ✖ {}", err.render(lang)),
+            style(model, Tone::Bad),
+        ));
+    }
+    if s.holds.is_empty() {
+        lines.push(Line::styled(
+            format!(" {}", t(lang, "upay.no_holds")),
+            style(model, Tone::Dim),
+        ));
+    }
+    for (i, h) in s.holds.iter().enumerate() {
+        let state = match (h.state, expires_at(h)) {
+            (State::Held, Some(until)) => {
+                tf(lang, "upay.held_until", &[("time", &widgets::hhmm(until))])
+            }
+            (st, _) => t(lang, st.message_key()).to_uppercase(),
+        };
+        let state = if h.needs_reconciliation {
+            format!("{} !", t(lang, "state.needs_recon").to_uppercase())
+        } else {
+            state
+        };
+        let marker = if i == s.selected { "›" } else { " " };
+        let text = format!(
+            "{marker}{} {:<16} {:>16} {:<14} {}",
+            widgets::hhmm(h.created_at),
+            h.provider_ref.as_deref().unwrap_or("—"),
+            h.amount.display(),
+            h.customer,
+            state
+        );
+        let tone = if h.needs_reconciliation {
+            Tone::Bad
+        } else {
+            state_tone(h)
+        };
+        lines.push(Line::styled(text, style(model, tone)));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
