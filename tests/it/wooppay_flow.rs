@@ -660,26 +660,143 @@ async fn a_create_cut_off_by_a_stop_is_never_created_twice_after_the_restart() {
     worker.stop().await;
 }
 
-#[tokio::test]
-async fn a_request_url_call_only_triggers_a_status_check() {
-    let mut h = Harness::start().await;
-    // The driver's own polls are 5 s apart here, so the hint is what finds the payment.
-    h.settings.poll_initial = std::time::Duration::from_secs(10);
-    h.settings.poll_max = std::time::Duration::from_secs(10);
-    let (worker, mut events) = h.worker();
-    let id = start(&worker, invoice("100")).await;
-    issued(&mut events, &id).await;
-    let t0 = std::time::Instant::now();
-    for _ in 0..3 {
-        worker.send(Command::WooppayNotified);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+/// Each invoice's status queries so far, as the emulator counts them (one per
+/// `cash_getOperationData` naming it), by operationId.
+fn status_queries(h: &Harness, operation_id: &str) -> u32 {
+    let ledger = h.emulator.wooppay_ledger().unwrap();
+    let inv = ledger
+        .invoices
+        .iter()
+        .find(|i| i.operation_id.to_string() == operation_id)
+        .unwrap();
+    assert_eq!(inv.creates, 1, "{operation_id} created once, never again");
+    inv.polls
+}
+
+/// The rows a requestUrl call finished, collected until the worker's handling of it ends
+/// (it answers with the journal's counts last).
+async fn finished_by_the_call(
+    events: &mut UnboundedReceiver<Event>,
+) -> std::collections::HashMap<String, Operation> {
+    let mut finished = std::collections::HashMap::new();
+    while let Some(op) = wait_for(events, 10, |e| match e {
+        Event::Finished { op } => Some(Some(op)),
+        Event::Counts { .. } => Some(None),
+        _ => None,
+    })
+    .await
+    {
+        finished.insert(op.id.clone(), op);
     }
-    let op = ended(&mut events, &id).await;
-    assert_eq!(op.state, State::Completed);
-    assert!(
-        t0.elapsed() < std::time::Duration::from_secs(3),
-        "{:?}",
-        t0.elapsed()
+    finished
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_url_call_only_triggers_a_status_check() {
+    use std::time::{Duration, Instant};
+    // The emulator settles an invoice at its first status query: what that query answers
+    // is what the row becomes.
+    let mut h = Harness::start_with(kassa::emulator::Options {
+        pending_polls: 0,
+        ..common::test_options()
+    })
+    .await;
+    // The driver's own first status poll of an issued invoice comes 4 to 6 s after the
+    // issue (the status poll cap, 5 s, with jitter): until then every status query the
+    // emulator sees is the notification's.
+    h.settings.poll_initial = Duration::from_secs(10);
+    h.settings.poll_max = Duration::from_secs(10);
+    let bound = kassa::callbacks::bind("127.0.0.1:0").await.unwrap();
+    let (worker, mut events) = h.worker();
+    let listener = kassa::callbacks::serve(bound, &h.settings.upay, worker.commands()).unwrap();
+    let notify = format!("http://{}/wooppay/request", listener.addr);
+    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+
+    // Three issued invoices: Wooppay will answer paid (4), declined (3), in progress (8).
+    let t0 = Instant::now();
+    let mut rows = Vec::new();
+    for amount in ["100", "100.03", "100.08"] {
+        let id = start(&worker, invoice(amount)).await;
+        let op = issued(&mut events, &id).await;
+        rows.push((id, op.provider_ref.unwrap()));
+    }
+    let [(paid, paid_ref), (declined, declined_ref), (open, open_ref)] = rows.try_into().unwrap();
+    let j = h.journal();
+    for (id, r) in [
+        (&paid, &paid_ref),
+        (&declined, &declined_ref),
+        (&open, &open_ref),
+    ] {
+        assert_eq!(j.get(id).unwrap().state, State::Issued, "{id}");
+        assert_eq!(status_queries(&h, r), 0, "no status query before the call");
+    }
+    let open_trail = j.events(&open).unwrap().len();
+
+    // Wooppay calls the requestUrl: one status query for every issued invoice, and each
+    // row moves as its answer says.
+    let r = http.post(&notify).body("id=1").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.text().await.unwrap(), r#"{"data":1}"#);
+    // Well before the driver's own poll could come.
+    let deadline = t0 + Duration::from_secs(3);
+    for r in [&paid_ref, &declined_ref, &open_ref] {
+        while status_queries(&h, r) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{r}: no status query after the requestUrl call"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let finished = finished_by_the_call(&mut events).await;
+    let mut moved: Vec<&String> = finished.keys().collect();
+    moved.sort();
+    let mut want = vec![&paid, &declined];
+    want.sort();
+    assert_eq!(
+        moved, want,
+        "the paid and the declined invoices, nothing else"
     );
+    let in_time = t0.elapsed() < Duration::from_secs(4);
+    for r in [&paid_ref, &declined_ref, &open_ref] {
+        assert_eq!(
+            status_queries(&h, r),
+            1,
+            "{r}: one status query, the notification's (in time: {in_time})"
+        );
+    }
+    let op = j.get(&paid).unwrap();
+    assert_eq!(op.state, State::Completed);
+    assert_eq!(op.provider_status.as_deref(), Some("status 4"));
+    assert_eq!(finished[&paid].state, State::Completed);
+    let op = j.get(&declined).unwrap();
+    assert_eq!(op.state, State::Declined);
+    assert_eq!(op.provider_status.as_deref(), Some("status 3"));
+    assert_eq!(finished[&declined].state, State::Declined);
+    // Status 8, in progress: the row stays issued, untouched.
+    let op = j.get(&open).unwrap();
+    assert_eq!(op.state, State::Issued);
+    assert_eq!(j.events(&open).unwrap().len(), open_trail, "nothing noted");
+
+    // A second call, as bare as the first (no body, GET): only the invoice still issued is
+    // asked about, and its answer moves nothing.
+    let r = http.get(&notify).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let finished = finished_by_the_call(&mut events).await;
+    assert!(finished.is_empty(), "{finished:?}");
+    let in_time = t0.elapsed() < Duration::from_secs(4);
+    assert_eq!(status_queries(&h, &open_ref), 2, "in time: {in_time}");
+    assert_eq!(
+        status_queries(&h, &paid_ref),
+        1,
+        "a completed row is not asked about"
+    );
+    assert_eq!(status_queries(&h, &declined_ref), 1, "nor a declined one");
+    assert_eq!(j.get(&paid).unwrap().state, State::Completed);
+    assert_eq!(j.get(&declined).unwrap().state, State::Declined);
+    assert_eq!(j.get(&open).unwrap().state, State::Issued);
+    assert_eq!(j.events(&open).unwrap().len(), open_trail, "nothing noted");
+    assert_eq!(h.emulator.wooppay_ledger().unwrap().invoices.len(), 3);
+    listener.stop();
     worker.stop().await;
 }
