@@ -152,7 +152,12 @@ pub enum Outcome {
 /// Any STWS reply: the result, and the method's fields by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reply {
+    /// The result code; when the reply gave several that disagree, all of them, joined by
+    /// `" / "` (and the outcome is unknown: see [`Reply::codes`]).
     pub code: String,
+    /// Every `Result/code` the reply gave, in order, when it gave more than one (empty for
+    /// the usual single code). Two that disagree make the outcome unknown, never the first.
+    pub codes: Vec<String>,
     pub description: Option<String>,
     pub server_time: Option<String>,
     pub errors: Option<String>,
@@ -161,6 +166,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn outcome(&self) -> Outcome {
+        if let Some(first) = self.codes.first()
+            && self.codes.iter().any(|c| c.trim() != first.trim())
+        {
+            return Outcome::Unknown(self.codes.join(" / "));
+        }
         match self.code.trim() {
             "OK" => Outcome::Ok,
             "STPIMS-ERR-065" => Outcome::InProcess,
@@ -186,7 +196,9 @@ impl Reply {
 }
 
 /// Reads the reply of `method` (`partnerHoldCheckIPS` also as the document's misspelt
-/// `partnerHoldCheckIPResponse`).
+/// `partnerHoldCheckIPResponse`). Every `code` (or `Code`) of every `Result` is read: several
+/// that disagree are kept side by side ([`Reply::codes`]), and a field given twice with
+/// different values keeps both, joined by `" / "`, so that it reads as neither.
 pub fn decode(method: &str, xml: &[u8]) -> Result<Reply, SoapError> {
     let body = soap::parse_body(xml, &[NAMESPACE])?;
     let expected = format!("{method}Response");
@@ -199,23 +211,51 @@ pub fn decode(method: &str, xml: &[u8]) -> Result<Reply, SoapError> {
         });
     }
     let ret = body.child("return").ok_or(SoapError::Missing("return"))?;
-    let result = ret
-        .child("Result")
-        .or_else(|| ret.child_ci("result"))
-        .ok_or(SoapError::Missing("Result"))?;
-    let code = result
-        .child_ci("code")
-        .map(|c| c.text.trim().to_string())
-        .filter(|c| !c.is_empty())
-        .ok_or(SoapError::Missing("Result/code"))?;
-    let fields = ret
+    let results: Vec<&soap::Element> = ret
         .children
         .iter()
-        .filter(|c| c.name != "Result" && c.children.is_empty())
-        .map(|c| (c.name.clone(), c.text.trim().to_string()))
+        .filter(|c| c.name.eq_ignore_ascii_case("result"))
         .collect();
+    let result = results
+        .first()
+        .copied()
+        .ok_or(SoapError::Missing("Result"))?;
+    let all_codes: Vec<String> = results
+        .iter()
+        .flat_map(|r| r.children.iter())
+        .filter(|c| c.name.eq_ignore_ascii_case("code"))
+        .map(|c| c.text.trim().to_string())
+        .collect();
+    if all_codes.iter().all(String::is_empty) {
+        return Err(SoapError::Missing("Result/code"));
+    }
+    let first = all_codes.first().cloned().unwrap_or_default();
+    let (code, codes) = if all_codes.iter().all(|c| *c == first) {
+        (first, Vec::new())
+    } else {
+        (all_codes.join(" / "), all_codes)
+    };
+    let mut fields: BTreeMap<String, String> = BTreeMap::new();
+    for c in ret
+        .children
+        .iter()
+        .filter(|c| !c.name.eq_ignore_ascii_case("result") && c.children.is_empty())
+    {
+        let value = c.text.trim().to_string();
+        match fields.get_mut(&c.name) {
+            Some(seen) if seen.split(" / ").any(|v| v == value) => {}
+            Some(seen) => {
+                seen.push_str(" / ");
+                seen.push_str(&value);
+            }
+            None => {
+                fields.insert(c.name.clone(), value);
+            }
+        }
+    }
     Ok(Reply {
         code,
+        codes,
         description: result.text_of("Description").map(str::to_string),
         server_time: result.text_of("ServerTime").map(str::to_string),
         errors: result
@@ -302,5 +342,46 @@ mod tests {
         assert_eq!(r.field("PaymentAmount"), Some("100000"));
         assert!(decode("partnerHoldPaymentIPS", check.as_bytes()).is_err());
         assert!(decode("partnerHoldCheckIPS", b"<html>502</html>").is_err());
+    }
+
+    #[test]
+    fn two_codes_or_two_values_that_disagree_read_as_neither() {
+        let reply = |result: &str, fields: &str| {
+            format!(
+                r#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><ns2:partnerHoldPaymentIPSResponse xmlns:ns2="http://st.apus.com/"><return><Result>{result}<Description>x</Description></Result>{fields}</return></ns2:partnerHoldPaymentIPSResponse></S:Body></S:Envelope>"#
+            )
+        };
+        for result in [
+            "<code>OK</code><code>STPIMS-ERR-043</code>",
+            "<code>STPIMS-ERR-043</code><code>OK</code>",
+            "<code>OK</code><Code>STPIMS-ERR-065</Code>",
+            "<code></code><code>OK</code>",
+        ] {
+            let r = decode("partnerHoldPaymentIPS", reply(result, "").as_bytes()).expect("reads");
+            assert!(matches!(r.outcome(), Outcome::Unknown(_)), "{result}");
+            assert!(r.code.contains(" / "), "both shown: {}", r.code);
+        }
+        // Two Result elements are read alike.
+        let two = "<code>OK</code></Result><Result><code>STPIMS-ERR-043</code>";
+        let r = decode("partnerHoldPaymentIPS", reply(two, "").as_bytes()).expect("reads");
+        assert!(matches!(r.outcome(), Outcome::Unknown(_)));
+        // The same code twice is one code.
+        let r = decode(
+            "partnerHoldPaymentIPS",
+            reply("<code>OK</code><code>OK</code>", "").as_bytes(),
+        )
+        .expect("reads");
+        assert_eq!(r.outcome(), Outcome::Ok);
+        assert_eq!(r.code, "OK");
+        // A field given twice with different values reads as neither.
+        let fields = "<PaymentAmount>100000</PaymentAmount><PaymentAmount>99900</PaymentAmount><HoldId>1</HoldId><HoldId>2</HoldId><TransactionId>7</TransactionId><TransactionId>7</TransactionId>";
+        let r = decode(
+            "partnerHoldPaymentIPS",
+            reply("<code>OK</code>", fields).as_bytes(),
+        )
+        .expect("reads");
+        assert_eq!(r.field("PaymentAmount"), Some("100000 / 99900"));
+        assert_eq!(r.hold_id(), None);
+        assert_eq!(r.field("TransactionId"), Some("7"));
     }
 }
