@@ -138,6 +138,30 @@ impl Emulator {
     }
 }
 
+/// The next id of a counter that starts from the clock: the clock `now` (in the id's own
+/// unit) or one above `last`, whichever is later. Every `--demo` run starts a fresh emulator
+/// beside the same demo journal; ids from the clock are never the ones an earlier run
+/// handed out, so a row left from that run never reads a new operation's reply.
+pub(crate) fn clock_id(last: i64, now: i64) -> i64 {
+    now.max(last.saturating_add(1))
+}
+
+/// [`clock_id`] for an id a document types as a 32-bit int (a Wooppay operationId is an
+/// `xsd:int`), on [`int32_clock`]: past `i32::MAX` it starts again from the clock.
+pub(crate) fn clock_id_int32(last: i64) -> i64 {
+    let now = int32_clock();
+    let id = clock_id(last, now);
+    if id > i64::from(i32::MAX) { now } else { id }
+}
+
+/// Tenths of a second since 2026-01-01 UTC, as a 32-bit int: two runs a tenth of a second
+/// apart never share an id. It fits until October 2032, then starts again from 0 (an id
+/// comes back after six years, never sooner).
+pub(crate) fn int32_clock() -> i64 {
+    let tenths = (chrono::Utc::now().timestamp_millis() - 1_767_225_600_000) / 100;
+    tenths.rem_euclid(i64::from(i32::MAX))
+}
+
 /// Text escaped for an XML element.
 pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -310,5 +334,34 @@ fn route_locked(state: &mut State, options: &Options, req: &Request) -> Reply {
         ("GET", "/") => Reply::text(200, "kassa emulator: see README, section Emulator\n"),
         (_, CASH_IN_PATH | TERMINAL_PATH) => Reply::text(405, "POST a SOAP envelope here"),
         _ => Reply::text(404, "no such endpoint in the kassa emulator"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_the_clock_only_grow_and_fit_their_type() {
+        assert_eq!(
+            clock_id(0, 1_000),
+            1_000,
+            "a fresh counter starts at the clock"
+        );
+        assert_eq!(
+            clock_id(1_000, 1_000),
+            1_001,
+            "faster than the clock: one above"
+        );
+        assert_eq!(clock_id(5, 1_000), 1_000);
+        let before = int32_clock();
+        let a = clock_id_int32(0);
+        let b = clock_id_int32(a);
+        assert!(a >= before && b > a && b <= i64::from(i32::MAX));
+        let wrapped = clock_id_int32(i64::from(i32::MAX));
+        assert!(
+            wrapped >= before && wrapped <= int32_clock(),
+            "past an xsd:int, from the clock again"
+        );
     }
 }

@@ -149,7 +149,14 @@ impl X1 {
             return response(&reqn_text, code, "emulated refusal", None);
         }
         let entry = Entry {
-            id: 10_000 + self.invoices.len() as u64 + 1,
+            // From the clock (milliseconds): a restarted emulator never reuses an id.
+            id: super::clock_id(
+                self.invoices
+                    .last()
+                    .map_or(0, |e| i64::try_from(e.id).unwrap_or(i64::MAX)),
+                chrono::Utc::now().timestamp_millis(),
+            )
+            .unsigned_abs(),
             orderid,
             customer_wmid: customer,
             store_purse: purse,

@@ -340,15 +340,16 @@ impl Wooppay {
                 return error(method, 226);
             }
         }
-        self.next += 1;
-        let operation_id = 50_145_290 + self.next;
+        // From the clock (an xsd:int): a restarted emulator never reuses one.
+        self.next = super::clock_id_int32(self.next);
+        let operation_id = self.next;
         let key = format!(
             "{:032x}",
             (operation_id as u128).wrapping_mul(0x67751f22e270df006bd9f3577)
         );
         let url = format!(
             "https://www.test.wooppay.com/invoice/operation?id={}&key={key}",
-            34_364 + self.next
+            operation_id
         );
         self.invoices.push(Invoice {
             operation_id,
