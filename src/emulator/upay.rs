@@ -7,6 +7,17 @@
 //! It reads requests with the generic element tree; the token arithmetic is the document's
 //! (MD5 of the listed fields), computed here on its own.
 //!
+//! A check answers as document 004 does: by PartnerTrxId, a captured payment's fields; by
+//! HoldId, the Result alone (the document's example), whatever the hold's state. Its
+//! HoldIds, CardTokens and TransactionIds come from the clock (microseconds), so that a
+//! restarted emulator never hands out an id an earlier run did.
+//!
+//! Magic accounts: `065` answers the create "in process" with its HoldId; `041`'s capture is
+//! refused (the hold stays held); `042`'s capture takes 100 tiyin less than the hold;
+//! `044`'s repeated capture (same PartnerTrxId) is refused as "already captured", as a
+//! UPay that does not honour the repeat would; `046`'s first capture reply carries two
+//! `code` elements that disagree (`OK`, then `STPIMS-ERR-043`), after capturing.
+//!
 //! One file, past 500 lines with its tests: the emulated STWS keeps its holds, cards and
 //! notifications together, as one service does.
 
@@ -32,6 +43,13 @@ pub const THREE_DS_FAILS: &str = "4000000000000010";
 pub const IN_PROCESS_ACCOUNT: &str = "065";
 /// An account whose capture is refused (the hold stays held).
 pub const CAPTURE_REFUSED_ACCOUNT: &str = "041";
+/// An account whose capture takes 100 tiyin less than the hold (PaymentAmount says so).
+pub const CAPTURE_LESS_ACCOUNT: &str = "042";
+/// An account whose repeated capture (same PartnerTrxId) is refused: "already captured".
+pub const REPEAT_REFUSED_ACCOUNT: &str = "044";
+/// An account whose first capture reply has two `Result/code` that disagree (OK, then an
+/// error), after the capture was made.
+pub const TWO_CODES_ACCOUNT: &str = "046";
 
 /// Where the customer's 3-D Secure page is: `GET {base}{CONFIRM_PATH}{token}` confirms the
 /// card (or fails, for [`THREE_DS_FAILS`]) and sends the signed notification.
@@ -72,6 +90,9 @@ pub struct Hold {
     /// `held`, `captured`, `cancelled`.
     pub state: String,
     pub partner_trx_id: Option<String>,
+    /// What the capture took, in tiyin, and its TransactionId (once captured).
+    pub captured_tiyin: Option<i64>,
+    pub transaction_id: Option<String>,
     /// How many capture requests arrived (a repeat must not capture twice).
     pub captures: u32,
     #[serde(skip)]
@@ -85,7 +106,8 @@ pub struct Upay {
     cards: Vec<Card>,
     holds: HashMap<String, Hold>,
     order: Vec<String>,
-    next: u64,
+    /// The last id handed out (microseconds since the epoch, or just above).
+    last_id: i64,
     /// What to do once the reply is out (route() takes it).
     pub outbox: Vec<Later>,
     /// How many notifications went out, for the ledger.
@@ -104,6 +126,14 @@ fn now_text() -> String {
     chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+impl Upay {
+    /// A new id: the clock in microseconds, or one above the last id when that is later.
+    fn next_id(&mut self) -> i64 {
+        self.last_id = super::clock_id(self.last_id, chrono::Utc::now().timestamp_micros());
+        self.last_id
+    }
+}
+
 fn md5_hex(s: &str) -> String {
     Md5::digest(s.as_bytes())
         .iter()
@@ -112,10 +142,24 @@ fn md5_hex(s: &str) -> String {
 }
 
 fn reply(method: &str, code: &str, description: &str, fields: &[(&str, String)]) -> Reply {
+    reply_codes(method, &[code], description, fields)
+}
+
+/// A reply whose Result carries each of `codes` (one, but for the two-codes magic).
+fn reply_codes(
+    method: &str,
+    codes: &[&str],
+    description: &str,
+    fields: &[(&str, String)],
+) -> Reply {
     let mut out =
         String::from(r#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body>"#);
+    let codes: String = codes
+        .iter()
+        .map(|c| format!("<code>{}</code>", esc(c)))
+        .collect();
     out.push_str(&format!(
-        "<ns2:{method}Response xmlns:ns2=\"http://st.apus.com/\"><return><Result><code>{code}</code><Description>{}</Description><ServerTime>{}</ServerTime></Result>",
+        "<ns2:{method}Response xmlns:ns2=\"http://st.apus.com/\"><return><Result>{codes}<Description>{}</Description><ServerTime>{}</ServerTime></Result>",
         esc(description),
         chrono::Utc::now().timestamp_millis()
     ));
@@ -265,8 +309,8 @@ impl Upay {
         if card == DECLINED_CARD {
             return reply(m, "STPIMS-ERR-010", "Карта отклонена банком", &[]);
         }
-        self.next += 1;
-        let token = format!("emu{:016x}", self.next * 7_919);
+        let n = self.next_id().unsigned_abs();
+        let token = format!("emu{:016x}", n.wrapping_mul(7_919));
         let pan = format!(
             "{}******{}",
             &card[..card.len().min(6)],
@@ -307,8 +351,7 @@ impl Upay {
         let Ok(amount) = text_in(op, "AmountInTiyin").parse::<i64>() else {
             return reply(m, "STPIMS-ERR-030", "Неверная сумма", &[]);
         };
-        self.next += 1;
-        let hold_id = format!("{}", 3_794_392_756_000_000 + self.next);
+        let hold_id = self.next_id().to_string();
         let account = text_in(op, "PersonalAccount").to_string();
         self.order.push(hold_id.clone());
         self.holds.insert(
@@ -320,6 +363,8 @@ impl Upay {
                 amount_tiyin: amount,
                 state: "held".into(),
                 partner_trx_id: None,
+                captured_tiyin: None,
+                transaction_id: None,
                 captures: 0,
                 service_id: text_in(op, "ServiceId").to_string(),
                 notify_url: text_in(op, "NotifyUrl").to_string(),
@@ -341,34 +386,48 @@ impl Upay {
     fn capture(&mut self, op: &Element) -> Reply {
         let m = "partnerHoldPaymentIPS";
         let trx = text_in(op, "PartnerTrxId").to_string();
-        let Some(h) = self.holds.get_mut(text_in(op, "HoldId")) else {
+        let hold_id = text_in(op, "HoldId").to_string();
+        let tx = self.next_id().to_string();
+        let Some(h) = self.holds.get_mut(&hold_id) else {
             return reply(m, "STPIMS-ERR-040", "Бронь не найдена", &[]);
         };
         h.captures += 1;
         match (h.state.as_str(), &h.partner_trx_id) {
             ("held", _) if h.account == CAPTURE_REFUSED_ACCOUNT => {
-                return reply(m, "STPIMS-ERR-043", "Списание отклонено банком", &[]);
+                reply(m, "STPIMS-ERR-043", "Списание отклонено банком", &[])
             }
             ("held", _) => {
                 h.state = "captured".into();
                 h.partner_trx_id = Some(trx.clone());
+                h.transaction_id = Some(tx);
+                h.captured_tiyin = Some(if h.account == CAPTURE_LESS_ACCOUNT {
+                    h.amount_tiyin - 100
+                } else {
+                    h.amount_tiyin
+                });
                 let (id, service, url) = (
                     h.hold_id.clone(),
                     h.service_id.clone(),
                     h.notify_url.clone(),
                 );
+                let two_codes = h.account == TWO_CODES_ACCOUNT;
+                let fields = payment_fields(h);
                 self.notify_hold(&id, &service, &url, "Captured");
-                let Some(h) = self.holds.get(&id) else {
-                    return reply(m, "STPIMS-ERR-040", "Бронь не найдена", &[]);
-                };
-                return reply(m, "OK", "Успешно", &captured_fields(h, &trx));
+                if two_codes {
+                    return reply_codes(m, &["OK", "STPIMS-ERR-043"], "Успешно", &fields);
+                }
+                reply(m, "OK", "Успешно", &fields)
+            }
+            // A UPay that does not honour the repeat: "already captured", even for the same
+            // PartnerTrxId.
+            ("captured", _) if h.account == REPEAT_REFUSED_ACCOUNT => {
+                reply(m, "STPIMS-ERR-041", "Бронь уже списана", &[])
             }
             // The same capture again: its result, never a second capture.
-            ("captured", Some(t)) if *t == trx => {}
-            ("captured", _) => return reply(m, "STPIMS-ERR-041", "Бронь уже списана", &[]),
-            _ => return reply(m, "STPIMS-ERR-042", "Бронь отменена", &[]),
+            ("captured", Some(t)) if *t == trx => reply(m, "OK", "Успешно", &payment_fields(h)),
+            ("captured", _) => reply(m, "STPIMS-ERR-041", "Бронь уже списана", &[]),
+            _ => reply(m, "STPIMS-ERR-042", "Бронь отменена", &[]),
         }
-        reply(m, "OK", "Успешно", &captured_fields(h, &trx))
     }
 
     fn cancel(&mut self, op: &Element) -> Reply {
@@ -394,27 +453,23 @@ impl Upay {
         }
     }
 
+    /// Document 004's check: by PartnerTrxId, the payment's fields; by HoldId, the Result
+    /// alone (its example reply), whatever the hold's state.
     fn check(&self, op: &Element) -> Reply {
         let m = "partnerHoldCheckIPS";
         let target = text_in(op, "Target");
-        let found = match text_in(op, "Type") {
-            "partnerTrxId" => self
+        if text_in(op, "Type") == "partnerTrxId" {
+            return match self
                 .holds
                 .values()
-                .find(|h| h.partner_trx_id.as_deref() == Some(target)),
-            _ => self.holds.get(target),
-        };
-        match found {
-            Some(h) => reply(
-                m,
-                "OK",
-                &h.state,
-                &[
-                    ("HoldId", h.hold_id.clone()),
-                    ("PaymentAmount", h.amount_tiyin.to_string()),
-                    ("Status", h.state.clone()),
-                ],
-            ),
+                .find(|h| h.partner_trx_id.as_deref() == Some(target))
+            {
+                Some(h) => reply(m, "OK", "Успешно", &payment_fields(h)),
+                None => reply(m, "STPIMS-ERR-040", "Платёж не найден", &[]),
+            };
+        }
+        match self.holds.get(target) {
+            Some(_) => reply(m, "OK", "Успешно", &[]),
             None => reply(m, "STPIMS-ERR-040", "Бронь не найдена", &[]),
         }
     }
@@ -433,16 +488,21 @@ impl Upay {
     }
 }
 
-/// A capture's reply fields; the TransactionId is the hold's, so a repeat answers the same.
-fn captured_fields(h: &Hold, trx: &str) -> Vec<(&'static str, String)> {
-    let tx = h.hold_id.bytes().rev().take(8).fold(0u64, |acc, b| {
-        acc.wrapping_mul(10)
-            .wrapping_add(u64::from(b.wrapping_sub(b'0')))
-    });
+/// A captured hold's payment fields, as document 004 lists them for a capture and a check
+/// (a repeat answers the same).
+fn payment_fields(h: &Hold) -> Vec<(&'static str, String)> {
     vec![
-        ("TransactionId", format!("{}", 14_000_000 + tx % 1_000_000)),
-        ("PartnerTrxId", trx.to_string()),
-        ("PaymentAmount", h.amount_tiyin.to_string()),
+        (
+            "TransactionId",
+            h.transaction_id.clone().unwrap_or_default(),
+        ),
+        ("PartnerTrxId", h.partner_trx_id.clone().unwrap_or_default()),
+        ("PaymentDate", now_text()),
+        (
+            "PaymentAmount",
+            h.captured_tiyin.unwrap_or(h.amount_tiyin).to_string(),
+        ),
+        ("ServiceId", h.service_id.clone()),
         ("CardToken", h.card_token.clone()),
     ]
 }
@@ -566,7 +626,20 @@ mod tests {
             "partnerHoldCheckIPS",
             &codec::encode_hold_check(&common(&t), CheckBy::PartnerTrxId, "trx-1"),
         );
-        assert_eq!(r.field("Status"), Some("captured"));
+        assert_eq!(r.field("PartnerTrxId"), Some("trx-1"));
+        assert_eq!(r.field("PaymentAmount"), Some("100000"));
+        assert!(r.field("TransactionId").is_some());
+        assert_eq!(r.field("Status"), None, "document 004 has no Status");
+
+        // By HoldId: the Result alone, as document 004's example, captured or not.
+        let t = token::hold_check(user, &hold_id, pw);
+        let r = send(
+            &mut u,
+            "partnerHoldCheckIPS",
+            &codec::encode_hold_check(&common(&t), CheckBy::HoldId, &hold_id),
+        );
+        assert_eq!(r.outcome(), Outcome::Ok);
+        assert!(r.fields.is_empty(), "{:?}", r.fields);
     }
 
     #[test]

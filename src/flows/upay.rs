@@ -77,6 +77,11 @@ pub struct HoldParams {
     pub phase: Phase,
     #[serde(default)]
     pub partner_trx_id: Option<String>,
+    /// The row's attempts when its capture or cancel began: the attempts since are that
+    /// action's sends (none for a row written before kassa kept it: then the count is
+    /// unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_before: Option<u32>,
 }
 
 /// When a hold runs out: its row was committed just before the create went out, so this
@@ -130,72 +135,48 @@ pub fn error_facts(code: &str, reply: &Reply) -> Facts {
     }
 }
 
-/// What a check says of a hold.
+/// What a check says of a hold. Document 004's check reply has no status field: it either
+/// carries the payment's fields (a capture, found by its PartnerTrxId) or only its Result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HoldStatus {
-    Held,
+    /// The payment's fields: a TransactionId or a PartnerTrxId.
     Captured,
-    Cancelled,
-    Expired,
-    /// A status nobody documented: the row stays as it is, logged as an anomaly.
-    Unknown(String),
+    /// OK and no payment fields: UPay knows the hold (or the id), nothing more. Enough to go
+    /// on with a capture or a cancel, whose own replies decide; never enough to move a row.
+    Known,
 }
 
 impl HoldStatus {
     pub fn message_key(&self) -> &'static str {
         match self {
-            HoldStatus::Held => "state.held",
             HoldStatus::Captured => "upay.captured",
-            HoldStatus::Cancelled => "state.cancelled",
-            HoldStatus::Expired => "state.expired",
-            HoldStatus::Unknown(_) => "send.unknown_status",
+            HoldStatus::Known => "upay.hold_known",
         }
     }
 }
 
-/// Reads a check's reply: a `Status` element when there is one (the emulator writes it;
-/// document 004 lists none), otherwise a TransactionId or PartnerTrxId means captured
-/// and their absence means still held.
+/// Reads an OK check's reply: a TransactionId or a PartnerTrxId means a payment (captured),
+/// their absence means only that UPay knows what was asked about.
 pub fn hold_status(reply: &Reply) -> HoldStatus {
-    if let Some(s) = reply.field("Status").or_else(|| reply.field("status")) {
-        return match s.trim().to_ascii_lowercase().as_str() {
-            "held" | "hold" | "active" => HoldStatus::Held,
-            "captured" | "paid" | "payed" => HoldStatus::Captured,
-            "cancelled" | "canceled" => HoldStatus::Cancelled,
-            "expired" => HoldStatus::Expired,
-            _ => HoldStatus::Unknown(s.to_string()),
-        };
-    }
     if reply.field("TransactionId").is_some() || reply.field("PartnerTrxId").is_some() {
         HoldStatus::Captured
     } else {
-        HoldStatus::Held
+        HoldStatus::Known
     }
 }
 
-fn captured_facts(op: &Operation, reply: &Reply) -> Facts {
-    let mut detail = Vec::new();
-    for name in [
+/// The payment's fields of a capture's or a check's reply, for the row's detail.
+fn captured_facts(reply: &Reply) -> Facts {
+    let detail: Vec<String> = [
         "TransactionId",
         "ProcessTrxId",
         "PartnerTrxId",
         "PaymentDate",
-    ] {
-        if let Some(v) = reply.field(name) {
-            detail.push(format!("{name} {v}"));
-        }
-    }
-    if let Some(paid) = reply.field("PaymentAmount") {
-        detail.push(format!("PaymentAmount {paid}"));
-        if paid.trim().parse::<i64>().ok() != Some(op.amount.minor()) {
-            // Document 004: a captured amount other than the held one is shown, not hidden.
-            tracing::warn!(op = %op.id, held = op.amount.minor(), paid, "captured amount differs from the hold");
-            detail.push(format!(
-                "ANOMALY: captured {paid} tiyin, held {}",
-                op.amount.minor()
-            ));
-        }
-    }
+        "PaymentAmount",
+    ]
+    .into_iter()
+    .filter_map(|name| reply.field(name).map(|v| format!("{name} {v}")))
+    .collect();
     Facts {
         provider_status: Some(reply.code.clone()),
         provider_message: reply.description.clone(),
@@ -206,8 +187,62 @@ fn captured_facts(op: &Operation, reply: &Reply) -> Facts {
     }
 }
 
+/// A reply that says the hold `op` was captured (a capture's OK, or a check with the
+/// payment's fields): completed only when it is this row's capture of this row's sum,
+/// wherever the reply names them. Another PartnerTrxId (or a capture kassa never sent), or
+/// a PaymentAmount other than the held one, waits for a person with both side by side.
+pub fn judge_captured(op: &Operation, reply: &Reply) -> (Verdict, Facts, Option<Trouble>) {
+    let facts = captured_facts(reply);
+    let ours = hold_params(op).and_then(|p| p.partner_trx_id);
+    let hold = op.provider_ref.as_deref().unwrap_or("-");
+    match (ours.as_deref(), reply.field("PartnerTrxId")) {
+        (Some(ours), Some(theirs)) if theirs != ours => {
+            let detail = format!(
+                "hold {hold}: kassa's capture has PartnerTrxId {ours}, UPay's reply names {theirs}"
+            );
+            return (
+                Verdict::Reconcile("recon.other_operation", detail),
+                facts,
+                None,
+            );
+        }
+        (None, theirs) => {
+            let detail = format!(
+                "hold {hold}: UPay reports it captured (PartnerTrxId {}), kassa never sent a capture for it",
+                theirs.unwrap_or("-")
+            );
+            return (
+                Verdict::Reconcile("recon.other_operation", detail),
+                facts,
+                None,
+            );
+        }
+        _ => {}
+    }
+    if let Some(paid) = reply.field("PaymentAmount") {
+        let held = op.amount.minor();
+        if paid.parse::<i64>().ok() != Some(held) {
+            tracing::warn!(op = %op.id, held, paid, "captured amount differs from the hold");
+            let detail = format!("held {held} tiyin, UPay says captured {paid}");
+            return (
+                Verdict::Reconcile("recon.upay_captured_other_amount", detail),
+                facts,
+                None,
+            );
+        }
+    }
+    (Verdict::Final(State::Completed), facts, None)
+}
+
+/// Whether a capture or cancel was ever begun for this hold (its phase is no longer the
+/// create's). Only a hold without one is expired by its minutes.
+fn action_begun(op: &Operation) -> bool {
+    hold_params(op).is_none_or(|p| p.phase != Phase::Create)
+}
+
 /// What a check's answer means for the row `op`.
-/// `now`: Unix milliseconds, for a hold still held past the minutes it was placed for.
+/// `now`: Unix milliseconds. A hold past the minutes it was placed for is expired only when
+/// no capture or cancel was ever sent for it (kassa's clock decides nothing else).
 pub fn judge_check(op: &Operation, reply: &Reply, now: i64) -> (Verdict, Facts, Option<Trouble>) {
     let facts = Facts {
         provider_ref: None,
@@ -215,24 +250,76 @@ pub fn judge_check(op: &Operation, reply: &Reply, now: i64) -> (Verdict, Facts, 
     };
     match reply.outcome() {
         Outcome::Ok => match hold_status(reply) {
-            HoldStatus::Captured => (
-                Verdict::Final(State::Completed),
-                captured_facts(op, reply),
-                None,
-            ),
-            HoldStatus::Cancelled => (Verdict::Final(State::Cancelled), facts, None),
-            HoldStatus::Expired => (Verdict::Final(State::Expired), facts, None),
-            HoldStatus::Held if expires_at(op).is_some_and(|t| now > t) => {
+            HoldStatus::Captured => judge_captured(op, reply),
+            HoldStatus::Known if action_begun(op) => (Verdict::Pending, facts, None),
+            HoldStatus::Known if expires_at(op).is_some_and(|t| now > t) => {
                 (Verdict::Final(State::Expired), facts, None)
             }
-            HoldStatus::Held => (Verdict::Final(State::Held), facts, None),
-            HoldStatus::Unknown(s) => (Verdict::Pending, facts, Some(Trouble::UnknownStatus(s))),
+            // A create "in process" whose hold UPay knows: whether it is held, no check
+            // says. A person looks it up (rule 10 brings it back with its HoldId).
+            HoldStatus::Known if op.state == State::Pending => {
+                let detail = format!(
+                    "UPay knows hold {} (its check answered {} without payment fields), but a check does not say whether it is held",
+                    op.provider_ref.as_deref().unwrap_or("-"),
+                    reply.code
+                );
+                (
+                    Verdict::Reconcile("recon.upay_hold_unconfirmed", detail),
+                    facts,
+                    None,
+                )
+            }
+            HoldStatus::Known => (Verdict::Pending, facts, None),
         },
         Outcome::InProcess => (Verdict::Pending, facts, None),
         Outcome::Error(code) | Outcome::Unknown(code) => {
             (Verdict::Pending, facts, Some(Trouble::UnknownStatus(code)))
         }
     }
+}
+
+/// What a capture or cancel UPay refused (`code`, in `refusal`) means, given the check that
+/// followed it (`check`: by the row's PartnerTrxId when it has one, else by its HoldId).
+/// The payment's fields decide as a capture's OK would. Otherwise the refusal decides when
+/// it answered the action's only send: the hold stays held, with UPay's words. A refusal of
+/// a repeat (an earlier send's reply was lost, it may have done its work) waits for a person.
+pub fn judge_refused(
+    op: &Operation,
+    code: &str,
+    refusal: &Reply,
+    check: &Reply,
+) -> (Verdict, Facts, Option<Trouble>) {
+    if check.outcome() == Outcome::Ok && hold_status(check) == HoldStatus::Captured {
+        return judge_captured(op, check);
+    }
+    let p = hold_params(op);
+    let sends = p
+        .as_ref()
+        .and_then(|p| p.sent_before)
+        .map(|before| op.attempts.saturating_sub(before));
+    if sends == Some(1) {
+        let mut facts = error_facts(code, refusal);
+        facts.provider_ref = None;
+        return (Verdict::Final(State::Held), facts, None);
+    }
+    let (action, by) = match p.as_ref().map(|p| (p.phase, p.partner_trx_id.as_deref())) {
+        Some((Phase::Cancel, Some(trx))) => ("cancel", format!("PartnerTrxId {trx}")),
+        Some((Phase::Cancel, None)) => ("cancel", "HoldId".to_string()),
+        Some((_, trx)) => ("capture", format!("PartnerTrxId {}", trx.unwrap_or("-"))),
+        None => ("action", "HoldId".to_string()),
+    };
+    let detail = format!(
+        "the {action} of hold {} was refused ({code}) on a repeat; an earlier send's reply was lost; UPay's check by {by} answered {} without payment fields",
+        op.provider_ref.as_deref().unwrap_or("-"),
+        check.code
+    );
+    let mut facts = error_facts(code, refusal);
+    facts.provider_ref = None;
+    (
+        Verdict::Reconcile("recon.upay_refused_repeat", detail),
+        facts,
+        None,
+    )
 }
 
 /// What a create's answer means for the row (public for the property tests in
@@ -301,23 +388,20 @@ impl HoldInput {
                 minutes: self.minutes,
                 phase: Phase::Create,
                 partner_trx_id: None,
+                sent_before: None,
             }),
         }
     }
 }
 
-/// What a capture's reply means for the held row `op`. `Err(code)`: UPay refused it, and
-/// only a check can say whether the hold is still held, cancelled or expired.
+/// What a capture's reply means for the held row `op`: its OK as [`judge_captured`] reads
+/// it. `Err(code)`: UPay refused it; a check by its PartnerTrxId follows ([`judge_refused`]).
 pub fn judge_capture(
     op: &Operation,
     reply: &Reply,
 ) -> Result<(Verdict, Facts, Option<Trouble>), String> {
     match reply.outcome() {
-        Outcome::Ok => Ok((
-            Verdict::Final(State::Completed),
-            captured_facts(op, reply),
-            None,
-        )),
+        Outcome::Ok => Ok(judge_captured(op, reply)),
         Outcome::InProcess => Ok((Verdict::Pending, reply_facts(reply), None)),
         // Unknown: the same capture again (same PartnerTrxId) is safe.
         Outcome::Unknown(code) => Ok((
@@ -354,19 +438,276 @@ pub fn judge_cancel(reply: &Reply) -> Result<(Verdict, Facts, Option<Trouble>), 
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_check_without_status_reads_transaction_fields() {
-        let mut r = Reply {
+    const HELD: i64 = 100_000;
+
+    /// A hold row of 1 000 sum placed at t=0 for 60 minutes, in `phase`, in `state`.
+    fn hold_row(state: State, phase: Phase, sent_before: Option<u32>, attempts: u32) -> Operation {
+        let trx = (phase == Phase::Capture).then(|| "26120101000000".to_string());
+        let params = HoldParams {
+            card_token: "60f74ae9c13cfc8s464a5".into(),
+            service_id: 628,
+            account: "112312".into(),
+            minutes: 60,
+            phase,
+            partner_trx_id: trx,
+            sent_before,
+        };
+        Operation {
+            id: "h-1".into(),
+            kind: crate::journal::Kind::UpayHold,
+            state,
+            amount: Amount::from_minor(HELD, CURRENCY).unwrap_or_else(|e| panic!("{e:?}")),
+            customer: "112312".into(),
+            customer_name: None,
+            endpoint: "http://x/".into(),
+            identity: "upay-demo".into(),
+            provider_status: None,
+            provider_message: None,
+            provider_ref: Some("3794392756034717".into()),
+            detail: None,
+            needs_reconciliation: false,
+            recon_reason: None,
+            link: None,
+            message_key: None,
+            note: None,
+            attempts,
+            created_at: 0,
+            updated_at: 0,
+            final_at: None,
+            params: serde_json::to_string(&params).ok(),
+        }
+    }
+
+    fn ok(fields: &[(&str, &str)]) -> Reply {
+        Reply {
             code: "OK".into(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Reply::default()
+        }
+    }
+
+    fn paid(amount: &str) -> Reply {
+        ok(&[
+            ("TransactionId", "14551222"),
+            ("PartnerTrxId", "26120101000000"),
+            ("PaymentAmount", amount),
+        ])
+    }
+
+    /// Past the hold's 60 minutes.
+    const LATE: i64 = 61 * 60_000;
+
+    #[test]
+    fn a_check_reads_payment_fields_and_nothing_else() {
+        assert_eq!(hold_status(&ok(&[])), HoldStatus::Known);
+        assert_eq!(hold_status(&paid("100000")), HoldStatus::Captured);
+        // A Status element is not document 004's: it says nothing.
+        assert_eq!(
+            hold_status(&ok(&[("Status", "cancelled")])),
+            HoldStatus::Known
+        );
+        assert_eq!(
+            hold_status(&ok(&[("Status", "captured")])),
+            HoldStatus::Known
+        );
+    }
+
+    #[test]
+    fn a_capture_of_another_sum_waits_for_a_person_with_both_sums() {
+        let op = hold_row(State::Pending, Phase::Capture, Some(1), 2);
+        let Ok((v, facts, _)) = judge_capture(&op, &paid("100000")) else {
+            panic!("an OK is not a refusal")
+        };
+        assert_eq!(v, Verdict::Final(State::Completed));
+        assert!(
+            facts
+                .detail
+                .is_some_and(|d| d.contains("PaymentAmount 100000"))
+        );
+        for other in ["99900", "100001", "", "abc"] {
+            let r = if other.is_empty() {
+                ok(&[("TransactionId", "1"), ("PaymentAmount", "100000 / 99900")])
+            } else {
+                paid(other)
+            };
+            let Ok((v, _, _)) = judge_capture(&op, &r) else {
+                panic!("an OK is not a refusal")
+            };
+            let shown = r.field("PaymentAmount").unwrap_or_default().to_string();
+            assert_eq!(
+                v,
+                Verdict::Reconcile(
+                    "recon.upay_captured_other_amount",
+                    format!("held 100000 tiyin, UPay says captured {shown}")
+                ),
+                "{other}"
+            );
+        }
+        // The same from a check that reads a capture.
+        let (v, _, _) = judge_check(&op, &paid("99900"), 0);
+        assert!(
+            matches!(v, Verdict::Reconcile("recon.upay_captured_other_amount", ref d) if d == "held 100000 tiyin, UPay says captured 99900"),
+            "{v:?}"
+        );
+        let (v, _, _) = judge_refused(&op, "STPIMS-ERR-041", &ok(&[]), &paid("99900"));
+        assert!(
+            matches!(v, Verdict::Reconcile("recon.upay_captured_other_amount", _)),
+            "{v:?}"
+        );
+        // Another PartnerTrxId is another capture.
+        let r = ok(&[
+            ("TransactionId", "1"),
+            ("PartnerTrxId", "999"),
+            ("PaymentAmount", "100000"),
+        ]);
+        let Ok((v, _, _)) = judge_capture(&op, &r) else {
+            panic!("an OK is not a refusal")
+        };
+        assert!(
+            matches!(v, Verdict::Reconcile("recon.other_operation", _)),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn two_codes_that_disagree_are_unknown_whichever_comes_first() {
+        let op = hold_row(State::Pending, Phase::Capture, Some(1), 2);
+        for codes in [["OK", "STPIMS-ERR-043"], ["STPIMS-ERR-043", "OK"]] {
+            let mut r = paid("100000");
+            r.code = codes.join(" / ");
+            r.codes = codes.iter().map(|c| c.to_string()).collect();
+            assert!(matches!(r.outcome(), Outcome::Unknown(_)), "{codes:?}");
+            let Ok((v, _, trouble)) = judge_capture(&op, &r) else {
+                panic!("{codes:?}: read as a refusal")
+            };
+            assert_eq!(v, Verdict::Pending, "{codes:?}");
+            assert!(
+                matches!(trouble, Some(Trouble::UnknownStatus(_))),
+                "{codes:?}"
+            );
+            let (v, _, _) = judge_check(&op, &r, 0);
+            assert_eq!(v, Verdict::Pending, "{codes:?}");
+            let mut create = r.clone();
+            create
+                .fields
+                .insert("HoldId".into(), "3794392756034717".into());
+            assert_eq!(judge_create(&create).0, Verdict::Pending, "{codes:?}");
+            assert!(
+                judge_cancel(&r).is_ok_and(|j| j.0 == Verdict::Pending),
+                "{codes:?}"
+            );
+        }
+        // Two that agree are one.
+        let mut r = paid("100000");
+        r.codes = vec!["OK".into(), "OK".into()];
+        assert_eq!(r.outcome(), Outcome::Ok);
+    }
+
+    #[test]
+    fn a_hold_id_check_without_payment_fields_moves_no_row() {
+        // A held hold, a capture's or cancel's row: never held, never expired by it.
+        for (state, phase, sent) in [
+            (State::Held, Phase::Create, None),
+            (State::Held, Phase::Capture, Some(1)),
+            (State::Held, Phase::Cancel, Some(1)),
+            (State::Pending, Phase::Capture, Some(1)),
+            (State::Pending, Phase::Cancel, Some(1)),
+        ] {
+            let op = hold_row(state, phase, sent, 2);
+            assert_eq!(
+                judge_check(&op, &ok(&[]), 0).0,
+                Verdict::Pending,
+                "{state} {phase:?}"
+            );
+        }
+        // A create "in process": UPay knows the hold; whether it is held, a person finds out.
+        let op = hold_row(State::Pending, Phase::Create, None, 2);
+        assert!(matches!(
+            judge_check(&op, &ok(&[]), 0).0,
+            Verdict::Reconcile("recon.upay_hold_unconfirmed", _)
+        ),);
+        // The payment's fields on a hold kassa never captured: someone else's capture.
+        let op = hold_row(State::Held, Phase::Create, None, 1);
+        assert!(matches!(
+            judge_check(&op, &paid("100000"), 0).0,
+            Verdict::Reconcile("recon.other_operation", _)
+        ));
+    }
+
+    #[test]
+    fn only_a_hold_without_a_capture_or_cancel_expires_by_its_minutes() {
+        for state in [State::Held, State::Pending] {
+            let op = hold_row(state, Phase::Create, None, 1);
+            assert_eq!(
+                judge_check(&op, &ok(&[]), LATE).0,
+                Verdict::Final(State::Expired),
+                "{state}"
+            );
+            assert_ne!(
+                judge_check(&op, &ok(&[]), 0).0,
+                Verdict::Final(State::Expired)
+            );
+        }
+        for (state, phase) in [
+            (State::Held, Phase::Capture),
+            (State::Held, Phase::Cancel),
+            (State::Pending, Phase::Capture),
+            (State::Pending, Phase::Cancel),
+        ] {
+            let op = hold_row(state, phase, Some(1), 3);
+            assert_eq!(
+                judge_check(&op, &ok(&[]), LATE).0,
+                Verdict::Pending,
+                "{state} {phase:?}"
+            );
+            let (v, _, _) = judge_refused(&op, "STPIMS-ERR-041", &ok(&[]), &ok(&[]));
+            assert_ne!(v, Verdict::Final(State::Expired), "{state} {phase:?}");
+        }
+        // Params that do not read: nothing is known of a capture, so nothing expires.
+        let mut op = hold_row(State::Held, Phase::Create, None, 1);
+        op.params = Some("{}".into());
+        assert_eq!(judge_check(&op, &ok(&[]), LATE).0, Verdict::Pending);
+    }
+
+    #[test]
+    fn a_refusal_decides_only_for_the_only_send() {
+        let refusal = Reply {
+            code: "STPIMS-ERR-041".into(),
             ..Reply::default()
         };
-        assert_eq!(hold_status(&r), HoldStatus::Held);
-        r.fields.insert("TransactionId".into(), "14551222".into());
-        assert_eq!(hold_status(&r), HoldStatus::Captured);
-        r.fields.insert("Status".into(), "Cancelled".into());
-        assert_eq!(hold_status(&r), HoldStatus::Cancelled);
-        r.fields.insert("Status".into(), "7".into());
-        assert_eq!(hold_status(&r), HoldStatus::Unknown("7".into()));
+        let not_found = Reply {
+            code: "STPIMS-ERR-040".into(),
+            ..Reply::default()
+        };
+        for phase in [Phase::Capture, Phase::Cancel] {
+            // The action's only send was refused: still held, with UPay's words.
+            let op = hold_row(State::Pending, phase, Some(1), 2);
+            for check in [&ok(&[]), &not_found] {
+                let (v, facts, _) = judge_refused(&op, "STPIMS-ERR-041", &refusal, check);
+                assert_eq!(v, Verdict::Final(State::Held), "{phase:?}");
+                assert_eq!(facts.provider_status.as_deref(), Some("STPIMS-ERR-041"));
+            }
+            // A repeat refused after a lost reply: the first may have done it.
+            for op in [
+                hold_row(State::Pending, phase, Some(1), 3),
+                hold_row(State::Pending, phase, None, 2),
+            ] {
+                for check in [&ok(&[]), &not_found] {
+                    let (v, _, _) = judge_refused(&op, "STPIMS-ERR-041", &refusal, check);
+                    assert!(
+                        matches!(v, Verdict::Reconcile("recon.upay_refused_repeat", _)),
+                        "{phase:?}: {v:?}"
+                    );
+                }
+            }
+        }
+        // The check by PartnerTrxId finds the payment: captured, whatever the refusal said.
+        let op = hold_row(State::Pending, Phase::Capture, Some(1), 3);
+        let (v, _, _) = judge_refused(&op, "STPIMS-ERR-041", &refusal, &paid("100000"));
+        assert_eq!(v, Verdict::Final(State::Completed));
     }
 
     #[test]

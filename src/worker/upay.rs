@@ -8,7 +8,7 @@
 use super::{Ctx, Event, Trouble, Verdict, db};
 use crate::flows::upay::{
     CURRENCY, CardInput, HoldInput, HoldStatus, Phase, error_facts, hold_params, hold_status,
-    judge_cancel, judge_capture, judge_check, judge_create, reply_facts,
+    judge_cancel, judge_capture, judge_check, judge_create, judge_refused, reply_facts,
 };
 use crate::journal::{Facts, JournalError, Kind, Operation, State, now_ms};
 use crate::money::Amount;
@@ -163,6 +163,18 @@ fn params_mask(op: &Operation) -> String {
 }
 
 async fn person(ctx: &Ctx, id: &str, facts: Facts, detail: String) -> Result<(), JournalError> {
+    person_for(ctx, id, facts, "recon.unknown_outcome", detail).await
+}
+
+/// Moves the row to `pending` with the reply's facts and marks it for a person (`reason`
+/// is a catalogue key).
+async fn person_for(
+    ctx: &Ctx,
+    id: &str,
+    facts: Facts,
+    reason: &'static str,
+    detail: String,
+) -> Result<(), JournalError> {
     let holder = ctx.holder.clone();
     let rid = id.to_string();
     db(ctx, move |j| {
@@ -170,11 +182,11 @@ async fn person(ctx: &Ctx, id: &str, facts: Facts, detail: String) -> Result<(),
             .map(|_| ())
     })
     .await?;
-    tracing::warn!(op = %id, %detail, "UPay outcome unknown; needs reconciliation");
+    tracing::warn!(op = %id, reason, %detail, "UPay: needs reconciliation");
     let holder = ctx.holder.clone();
     let rid = id.to_string();
     db(ctx, move |j| {
-        j.mark_reconciliation(&rid, &holder, "recon.unknown_outcome", &detail)
+        j.mark_reconciliation(&rid, &holder, reason, &detail)
     })
     .await?;
     let rid = id.to_string();
@@ -279,7 +291,8 @@ pub enum HoldAction {
 
 /// Starts a capture or a cancel of the hold in row `id`: the row must be `held` and free;
 /// a capture's PartnerTrxId is taken from the journal's counter and committed with the
-/// row's move to `pending`, before the first byte is sent.
+/// row's move to `pending`, before the first byte is sent, with the row's attempts so far
+/// (the attempts since are this action's sends: a refusal of its only send decides).
 pub async fn act(ctx: &Ctx, id: String, action: HoldAction) {
     if let Err(reason) = client(ctx).await {
         return not_configured(ctx, Some(id), reason);
@@ -294,6 +307,7 @@ pub async fn act(ctx: &Ctx, id: String, action: HoldAction) {
         if op.kind != Kind::UpayHold {
             return Err(JournalError::NotFound(rid));
         }
+        p.sent_before = Some(op.attempts);
         let what = match action {
             HoldAction::Capture => {
                 let trx = j.next_counter("upay.partner_trx_id", trx_floor())?;
@@ -382,8 +396,8 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
             match upay.hold_payment(&hold_id, trx).await {
                 Ok(reply) => match judge_capture(op, &reply) {
                     Ok(judged) => judged,
-                    // Refused: the hold may be cancelled, expired or still held; a check
-                    // says which (a refused capture leaves it held).
+                    // Refused: a check by the PartnerTrxId (document 004's way to ask about
+                    // a payment) says whether an earlier send captured it after all.
                     Err(code) => refused_then_check(upay, op, &hold_id, &code, &reply).await,
                 },
                 Err(e) => (Verdict::Pending, Facts::default(), Some(Trouble::Send(e))),
@@ -413,8 +427,9 @@ async fn check_row(
     }
 }
 
-/// A capture or cancel the provider refused: the hold's own state decides. A check that
-/// says "still held" returns the row to `held` with the refusal's words.
+/// A capture or cancel the provider refused: a check follows, by the row's PartnerTrxId when
+/// a capture was ever begun (a payment is checked so, document 004), else by its HoldId;
+/// [`judge_refused`] reads the two together.
 async fn refused_then_check(
     upay: &UpayClient,
     op: &Operation,
@@ -422,12 +437,15 @@ async fn refused_then_check(
     code: &str,
     refusal: &Reply,
 ) -> (Verdict, Facts, Option<Trouble>) {
-    let (verdict, mut facts, trouble) = check_row(upay, op, CheckBy::HoldId, hold_id).await;
-    if verdict == Verdict::Final(State::Held) {
-        facts = error_facts(code, refusal);
-        facts.provider_ref = None;
+    let trx = hold_params(op).and_then(|p| p.partner_trx_id);
+    let (by, target) = match trx.as_deref() {
+        Some(trx) => (CheckBy::PartnerTrxId, trx),
+        None => (CheckBy::HoldId, hold_id),
+    };
+    match upay.hold_check(by, target).await {
+        Ok(check) => judge_refused(op, code, refusal, &check),
+        Err(e) => (Verdict::Pending, Facts::default(), Some(Trouble::Send(e))),
     }
-    (verdict, facts, trouble)
 }
 
 /// The answer to a cashier's or a notification's check.
@@ -483,16 +501,39 @@ pub async fn check(ctx: &Ctx, by: CheckBy, target: String) {
         op: row.clone(),
     };
     if let Some(op) = row.filter(|op| op.state == State::Held) {
-        if let (Verdict::Final(to), facts, _) = judge_check(&op, &reply, now_ms()) {
-            let holder = ctx.holder.clone();
-            let rid = op.id.clone();
-            match db(ctx, move |j| j.transition(&rid, &holder, to, &facts)).await {
-                Ok(moved) => {
-                    tracing::info!(op = %moved.id, state = %moved.state, "hold moved by a check");
-                    answer.op = Some(moved);
+        // The command that placed the hold may have exited before giving its lease back:
+        // a lease of a process that is gone does not stand in the answer's way.
+        let ours = ctx.holder.clone();
+        if let Err(e) = db(ctx, move |j| {
+            j.release_dead_leases(|h| super::holder::holder_alive(&ours, h))
+        })
+        .await
+        {
+            tracing::warn!(error = %e, "could not look for leases of dead processes");
+        }
+        match judge_check(&op, &reply, now_ms()) {
+            (Verdict::Final(to), facts, _) => {
+                let holder = ctx.holder.clone();
+                let rid = op.id.clone();
+                match db(ctx, move |j| j.transition(&rid, &holder, to, &facts)).await {
+                    Ok(moved) => {
+                        tracing::info!(op = %moved.id, state = %moved.state, "hold moved by a check");
+                        answer.op = Some(moved);
+                    }
+                    Err(e) => tracing::warn!(op = %op.id, error = %e, "check answer not applied"),
                 }
-                Err(e) => tracing::warn!(op = %op.id, error = %e, "check answer not applied"),
             }
+            // A capture kassa did not send, or of another sum: a person looks.
+            (Verdict::Reconcile(reason, detail), facts, _) => {
+                match person_for(ctx, &op.id, facts, reason, detail).await {
+                    Ok(()) => {
+                        let rid = op.id.clone();
+                        answer.op = db(ctx, move |j| j.get(&rid)).await.ok().or(answer.op);
+                    }
+                    Err(e) => tracing::warn!(op = %op.id, error = %e, "check answer not applied"),
+                }
+            }
+            _ => {}
         }
     }
     ctx.emit(Event::HoldChecked { answer });

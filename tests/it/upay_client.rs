@@ -63,7 +63,14 @@ async fn register_hold_capture_once_and_never_cancel_a_captured_hold() {
         .hold_check(CheckBy::PartnerTrxId, "trx-42")
         .await
         .unwrap();
-    assert_eq!(r.field("Status"), Some("captured"));
+    // Document 004's check of a payment: its fields, no status element.
+    assert_eq!(r.outcome(), Outcome::Ok);
+    assert_eq!(r.field("PartnerTrxId"), Some("trx-42"));
+    assert_eq!(r.field("PaymentAmount"), Some("100000"));
+    assert_eq!(r.field("Status"), None);
+    let r = client.hold_check(CheckBy::HoldId, &hold_id).await.unwrap();
+    assert_eq!(r.outcome(), Outcome::Ok);
+    assert!(r.fields.is_empty(), "the Result alone: {:?}", r.fields);
 }
 
 #[tokio::test]

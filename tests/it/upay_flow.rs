@@ -176,9 +176,16 @@ async fn in_process_is_checked_refusals_stay_held_and_declines_hold_nothing() {
     let (worker, mut events) = h.worker();
     let token = confirmed_card(&h, &worker, &mut events).await;
 
-    // STPIMS-ERR-065 with a HoldId: checked by HoldId until it settles, never re-created.
+    // STPIMS-ERR-065 with a HoldId: checked by HoldId, never re-created. The check answers
+    // OK without payment fields (document 004): UPay knows the hold, which does not make it
+    // held; a person looks it up.
     let op = place(&worker, &mut events, hold(&token, "065", "10")).await;
-    assert_eq!(op.state, State::Held);
+    assert_eq!(op.state, State::Pending);
+    assert!(op.needs_reconciliation);
+    assert_eq!(
+        op.recon_reason.as_deref(),
+        Some("recon.upay_hold_unconfirmed")
+    );
     assert!(op.attempts >= 2, "create, then a check: {}", op.attempts);
 
     // A refused capture leaves the hold held, with UPay's words.
@@ -294,7 +301,8 @@ async fn signed_notifications_confirm_cards_and_trigger_checks_bad_ones_change_n
     let hold_id = held.provider_ref.clone().unwrap();
     assert_eq!(held.state, State::Held);
     assert_eq!(answer.target, hold_id);
-    assert_eq!(answer.status, Some(kassa::flows::upay::HoldStatus::Held));
+    // Document 004's HoldId check: the Result alone, "UPay knows this hold".
+    assert_eq!(answer.status, Some(kassa::flows::upay::HoldStatus::Known));
     let bad = http
         .post(&notify)
         .body(format!(
@@ -742,4 +750,417 @@ async fn a_replayed_valid_notification_only_triggers_checks() {
     assert_eq!(h.emulator_holds().await.last().unwrap()["state"], "held");
     listener.stop();
     worker.stop().await;
+}
+
+// ------------------------------------------------------------------------------------------
+// Through the command line: what a capture's reply and a check may and may not decide.
+
+/// `kassa --config CFG ARGS...`
+async fn cli(cfg: &str, args: &[&str]) -> common::Run {
+    let mut all = vec!["--config", cfg];
+    all.extend_from_slice(args);
+    kassa(&all).await
+}
+
+/// A card registered through the command line and confirmed by the customer: its journal
+/// id (what `hold create --card-token` takes).
+async fn cli_card(cfg: &str) -> String {
+    let r = common::kassa_stdin(
+        &[
+            "--config",
+            cfg,
+            "upay",
+            "register-card",
+            "--expiry",
+            "12/30",
+            "--phone",
+            "998911902494",
+            "--holder",
+            "Tony Sapay",
+            "--stdin",
+            "--yes",
+            "--json",
+        ],
+        "4111 1111 1111 1111\n987\n",
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+    let url = v["confirm_url"].as_str().unwrap();
+    assert_eq!(http.get(url).send().await.unwrap().status().as_u16(), 200);
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// A hold placed through the command line: its journal id and HoldId.
+async fn cli_hold(cfg: &str, card: &str, account: &str, minutes: &str) -> (String, String) {
+    let r = cli(
+        cfg,
+        &[
+            "upay",
+            "hold",
+            "create",
+            "--card-token",
+            card,
+            "--account",
+            account,
+            "--amount",
+            "1 000",
+            "--minutes",
+            minutes,
+            "--yes",
+            "--new",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{account}: {r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "held");
+    (
+        v["id"].as_str().unwrap().to_string(),
+        v["provider_ref"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn cli_act(cfg: &str, action: &str, hold_id: &str) -> common::Run {
+    cli(
+        cfg,
+        &[
+            "upay",
+            "hold",
+            action,
+            "--hold-id",
+            hold_id,
+            "--yes",
+            "--json",
+        ],
+    )
+    .await
+}
+
+/// Moves a row's creation `minutes` into the past, as if its hold had been placed then
+/// (the journal's clock is the only one a hold's minutes are counted by).
+fn backdate(h: &Harness, id: &str, minutes: i64) {
+    let c = rusqlite::Connection::open(&h.settings.journal_path).unwrap();
+    let n = c
+        .execute(
+            "UPDATE operations SET created_at = created_at - ?2 WHERE id = ?1",
+            rusqlite::params![id, minutes * 60_000],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+fn trail(h: &Harness, id: &str) -> String {
+    h.journal()
+        .events(id)
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{}: {}", e.kind, e.detail))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_of_another_sum_waits_for_a_person_with_both_sums() {
+    let h = Harness::start().await;
+    let cfg = write_config(h.dir.path(), &h.emulator.base_url());
+    let cfg = cfg.display().to_string();
+    let card = cli_card(&cfg).await;
+
+    // Account 042: UPay captures 100 tiyin less than the hold, and its PaymentAmount says so.
+    let (id, hold_id) = cli_hold(&cfg, &card, "042", "60").await;
+    let r = cli_act(&cfg, "capture", &hold_id).await;
+    assert_eq!(r.code, 3, "never a plain success: {r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "pending");
+    assert_eq!(v["needs_reconciliation"], true);
+    assert_eq!(
+        v["reconciliation_reason"],
+        "recon.upay_captured_other_amount"
+    );
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("PaymentAmount 99900"),
+        "{v}"
+    );
+    let trail = trail(&h, &id);
+    assert!(
+        trail.contains("held 100000 tiyin, UPay says captured 99900"),
+        "{trail}"
+    );
+    let ledger = h.emulator_holds().await;
+    assert_eq!(ledger[0]["captures"], 1, "one capture, not repeated");
+
+    // A person's row is not driven again: resuming leaves it waiting, exit 3.
+    let r = cli(&cfg, &["journal", "resume", "--json"]).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    let row = h.journal().get(&id).unwrap();
+    assert_eq!(row.state, State::Pending);
+    assert!(row.needs_reconciliation);
+    assert_eq!(h.emulator_holds().await[0]["captures"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_reply_with_two_codes_that_disagree_is_unknown_and_asked_again() {
+    let h = Harness::start().await;
+    let cfg = write_config(h.dir.path(), &h.emulator.base_url());
+    let cfg = cfg.display().to_string();
+    let card = cli_card(&cfg).await;
+
+    // Account 046: the first capture reply says `OK` and `STPIMS-ERR-043`. Read as its
+    // first code it would be captured at once; read as its second, refused (and a check
+    // would find the payment). Unknown, it is sent again with the same PartnerTrxId.
+    let (id, hold_id) = cli_hold(&cfg, &card, "046", "60").await;
+    let r = cli_act(&cfg, "capture", &hold_id).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["state"], "completed");
+    assert_eq!(r.json()["provider_status"], "OK");
+    let ledger = h.emulator_holds().await;
+    assert_eq!(
+        ledger[0]["captures"], 2,
+        "the two-code reply was not believed"
+    );
+    assert_eq!(ledger[0]["state"], "captured");
+    let trail = trail(&h, &id);
+    assert!(trail.contains("OK / STPIMS-ERR-043"), "{trail}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_repeat_of_a_lost_capture_is_checked_by_its_partner_trx_id() {
+    let h = Harness::start().await;
+    let cfg = write_config(h.dir.path(), &h.emulator.base_url());
+    let cfg = cfg.display().to_string();
+    let card = cli_card(&cfg).await;
+
+    // Account 044: the capture is made, its reply lost (reset); the repeat (same
+    // PartnerTrxId) is refused as "already captured". The check by PartnerTrxId finds the
+    // payment: captured, though the hold's minutes are long past.
+    let (id, hold_id) = cli_hold(&cfg, &card, "044", "1").await;
+    backdate(&h, &id, 5);
+    h.emulator.queue_faults("reset").unwrap();
+    let r = cli_act(&cfg, "capture", &hold_id).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "completed");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("PaymentAmount 100000"),
+        "{v}"
+    );
+    let trx = hold_params(&h.journal().get(&id).unwrap())
+        .unwrap()
+        .partner_trx_id
+        .unwrap();
+    let ledger = h.emulator_holds().await;
+    assert_eq!(ledger[0]["captures"], 2);
+    assert_eq!(ledger[0]["partner_trx_id"], trx.as_str());
+
+    // The two checks as document 004 has them: by PartnerTrxId the payment, by HoldId the
+    // Result alone, which says nothing of a capture.
+    let r = cli(
+        &cfg,
+        &["upay", "hold", "check", "--partner-trx-id", &trx, "--json"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["status"], "captured");
+    assert_eq!(v["amount"], "1000");
+    let r = cli(
+        &cfg,
+        &["upay", "hold", "check", "--hold-id", &hold_id, "--json"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["code"], "OK");
+    assert_eq!(v["amount"], serde_json::Value::Null);
+    assert!(
+        v["status"].as_str().unwrap().contains("known to UPay"),
+        "{v}"
+    );
+    assert_eq!(v["operation"]["state"], "completed");
+
+    // Account 041: the capture is refused, and that refusal is lost (reset); the repeat is
+    // refused too and no payment has its PartnerTrxId. The first send's outcome is not
+    // known: a person looks. Never held again, never expired by the clock.
+    let (id, hold_id) = cli_hold(&cfg, &card, "041", "1").await;
+    backdate(&h, &id, 5);
+    h.emulator.queue_faults("reset").unwrap();
+    let r = cli_act(&cfg, "capture", &hold_id).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "pending");
+    assert_eq!(v["needs_reconciliation"], true);
+    assert_eq!(v["reconciliation_reason"], "recon.upay_refused_repeat");
+    assert_eq!(v["provider_status"], "STPIMS-ERR-043");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_hold_never_captured_or_cancelled_expires_by_its_minutes() {
+    let h = Harness::start().await;
+    let cfg = write_config(h.dir.path(), &h.emulator.base_url());
+    let cfg = cfg.display().to_string();
+    let card = cli_card(&cfg).await;
+
+    // No capture or cancel was ever sent: past its minutes, a check finds it expired.
+    let (id, hold_id) = cli_hold(&cfg, &card, "81", "1").await;
+    backdate(&h, &id, 2);
+    let r = cli(
+        &cfg,
+        &["upay", "hold", "check", "--hold-id", &hold_id, "--json"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.json()["operation"]["state"],
+        "expired",
+        "{r:?} {}",
+        trail(&h, &id)
+    );
+
+    // Its only capture was refused (041): held again, with UPay's words. A capture was
+    // sent, so its minutes decide nothing: a check past them leaves it held.
+    let (id, hold_id) = cli_hold(&cfg, &card, "041", "1").await;
+    let r = cli_act(&cfg, "capture", &hold_id).await;
+    assert_eq!(r.code, 2, "refused: {r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "held");
+    assert_eq!(v["provider_status"], "STPIMS-ERR-043");
+    backdate(&h, &id, 2);
+    let r = cli(
+        &cfg,
+        &["upay", "hold", "check", "--hold-id", &hold_id, "--json"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["operation"]["state"], "held");
+    assert_eq!(h.journal().get(&id).unwrap().state, State::Held);
+}
+
+// ------------------------------------------------------------------------------------------
+// The demo emulator never reuses an id.
+
+/// `kassa --demo ARGS...` with a data directory of its own (the demo journal lives there).
+async fn demo(home: &std::path::Path, args: &[&str], stdin: &str) -> common::Run {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .arg("--demo")
+        .args(["--lang", "en"])
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = child.wait_with_output().await.unwrap();
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_runs_one_after_another_never_hand_out_the_same_id() {
+    let home = tempfile::tempdir().unwrap();
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for _ in 0..2 {
+        // Each `kassa --demo` starts a fresh emulator beside the same demo journal.
+        let mut ids = Vec::new();
+        let r = demo(
+            home.path(),
+            &[
+                "wooppay", "invoice", "--amount", "1500", "--new", "--yes", "--json",
+            ],
+            "",
+        )
+        .await;
+        assert_eq!(r.code, 0, "{r:?}");
+        let op_id = r.json()["provider_ref"].as_str().unwrap().to_string();
+        assert!(op_id.parse::<i32>().is_ok(), "an xsd:int: {op_id}");
+        ids.push(op_id);
+        let r = demo(
+            home.path(),
+            &[
+                "webmoney",
+                "invoice",
+                "--wmid",
+                "405002833238",
+                "--amount",
+                "9",
+                "--desc",
+                "demo",
+                "--new",
+                "--yes",
+                "--json",
+            ],
+            "",
+        )
+        .await;
+        assert_eq!(r.code, 0, "{r:?}");
+        ids.push(r.json()["provider_ref"].as_str().unwrap().to_string());
+        let r = demo(
+            home.path(),
+            &[
+                "upay",
+                "register-card",
+                "--expiry",
+                "12/30",
+                "--phone",
+                "998911902494",
+                "--holder",
+                "Tony Sapay",
+                "--stdin",
+                "--new",
+                "--yes",
+                "--json",
+            ],
+            "4111 1111 1111 1111\n987\n",
+        )
+        .await;
+        assert_eq!(r.code, 0, "{r:?}");
+        let url = r.json()["confirm_url"].as_str().unwrap().to_string();
+        ids.push(url.rsplit('/').next().unwrap().to_string());
+        seen.push(ids);
+    }
+    for (first, second) in seen[0].iter().zip(&seen[1]) {
+        assert_ne!(first, second, "a second run handed out an id again");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_emulator_runs_never_hand_out_the_same_hold_id() {
+    let mut holds = Vec::new();
+    for _ in 0..2 {
+        let h = Harness::start().await;
+        let (worker, mut events) = h.worker();
+        let token = confirmed_card(&h, &worker, &mut events).await;
+        let held = place(&worker, &mut events, hold(&token, "7", "10")).await;
+        let captured = act(&worker, &mut events, &held.id, HoldAction::Capture).await;
+        assert_eq!(captured.state, State::Completed);
+        let ledger = h.emulator_holds().await;
+        holds.push((
+            token,
+            held.provider_ref.unwrap(),
+            ledger[0]["transaction_id"].as_str().unwrap().to_string(),
+        ));
+        worker.stop().await;
+        h.emulator.stop();
+    }
+    assert_ne!(holds[0].0, holds[1].0, "CardToken");
+    assert_ne!(holds[0].1, holds[1].1, "HoldId");
+    assert_ne!(holds[0].2, holds[1].2, "TransactionId");
 }
