@@ -26,6 +26,13 @@ pub enum Misbehaviour {
     ForeignBody,
     /// The true reply, its reply element in another service's namespace.
     ForeignReply,
+    /// The true reply with its status given a second time, saying something else.
+    TwoStatuses,
+    /// An Allpay reply whose status is in the header's `status` alone.
+    StatusInHeader,
+    /// The true reply about another operation: Allpay's transactionInfo with another
+    /// GUID and amount, X1's invoice with another orderid.
+    OtherOperation,
 }
 
 impl Misbehaviour {
@@ -43,6 +50,9 @@ impl Misbehaviour {
             "soap-1.2" => Misbehaviour::Soap12,
             "foreign-body" => Misbehaviour::ForeignBody,
             "foreign-reply" => Misbehaviour::ForeignReply,
+            "two-statuses" => Misbehaviour::TwoStatuses,
+            "status-in-header" => Misbehaviour::StatusInHeader,
+            "other-operation" => Misbehaviour::OtherOperation,
             _ => return None,
         })
     }
@@ -68,7 +78,8 @@ impl Misbehaviour {
 }
 
 pub const NAMES: &str = "500, reset, slow, malformed, fault, unknown-status, truncated, \
-     wrong-namespace, soap-1.2, foreign-body, foreign-reply";
+     wrong-namespace, soap-1.2, foreign-body, foreign-reply, two-statuses, status-in-header, \
+     other-operation";
 
 /// Every service namespace a reply element of the emulated providers is in.
 const SERVICE_NAMESPACES: [&str; 4] = [
@@ -92,6 +103,117 @@ fn rewrite(reply: Reply, f: impl FnOnce(&str) -> String) -> Reply {
         },
         other => other,
     }
+}
+
+/// The first `<tag ...>value</tag>` in `xml`: where it starts, where it ends, and its value.
+/// On bytes, so that an X1 reply in Windows-1251 passes through untouched.
+fn element(xml: &[u8], tag: &str) -> Option<(usize, usize, Vec<u8>)> {
+    let find = |needle: &[u8], from: usize| {
+        xml.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + from)
+    };
+    let open = format!("<{tag}");
+    let mut at = 0;
+    let start = loop {
+        let s = find(open.as_bytes(), at)?;
+        match xml.get(s + open.len()) {
+            Some(b'>' | b' ') => break s,
+            _ => at = s + 1,
+        }
+    };
+    let value_start = find(b">", start)? + 1;
+    let close = format!("</{tag}>");
+    let value_end = find(close.as_bytes(), value_start)?;
+    Some((
+        start,
+        value_end + close.len(),
+        xml[value_start..value_end].to_vec(),
+    ))
+}
+
+fn rewrite_bytes(reply: Reply, f: impl FnOnce(&[u8]) -> Vec<u8>) -> Reply {
+    match reply {
+        Reply::Full {
+            status,
+            content_type,
+            body,
+        } => Reply::Full {
+            status,
+            content_type,
+            body: f(&body),
+        },
+        other => other,
+    }
+}
+
+/// The reply with its status said twice: after the first status element, another that
+/// disagrees (Allpay's, X1's retval, UPay's code).
+fn two_statuses(xml: &[u8]) -> Vec<u8> {
+    type Other = fn(&[u8]) -> &'static str;
+    let alternatives: [(&str, Other); 3] = [
+        ("terminalPaymentTransactionStatus", |v| {
+            if v == b"COMPLETED" {
+                "DECLINED"
+            } else {
+                "COMPLETED"
+            }
+        }),
+        ("retval", |v| if v == b"0" { "6" } else { "0" }),
+        ("code", |v| if v == b"OK" { "ERR" } else { "OK" }),
+    ];
+    for (tag, alt) in alternatives {
+        if let Some((_, end, value)) = element(xml, tag) {
+            let mut out = xml[..end].to_vec();
+            out.extend_from_slice(format!("<{tag}>{}</{tag}>", alt(&value)).as_bytes());
+            out.extend_from_slice(&xml[end..]);
+            return out;
+        }
+    }
+    xml.to_vec()
+}
+
+/// An Allpay reply with its payment status moved into the header's `status`.
+fn status_in_header(xml: &[u8]) -> Vec<u8> {
+    let Some((start, end, value)) = element(xml, "terminalPaymentTransactionStatus") else {
+        return xml.to_vec();
+    };
+    let mut out = xml[..start].to_vec();
+    out.extend_from_slice(&xml[end..]);
+    match element(&out, "status") {
+        Some((s, e, _)) => {
+            let mut with = out[..s].to_vec();
+            with.extend_from_slice(b"<status>");
+            with.extend_from_slice(&value);
+            with.extend_from_slice(b"</status>");
+            with.extend_from_slice(&out[e..]);
+            with
+        }
+        None => out,
+    }
+}
+
+/// The reply about another operation than the one asked: Allpay's transactionInfo naming
+/// another GUID and sum (document 003's common fields), X1's invoice another orderid.
+fn other_operation(xml: &[u8]) -> Vec<u8> {
+    if let Some((_, end, value)) = element(xml, "terminalPaymentTransactionStatus") {
+        let mut out = xml[..end].to_vec();
+        out.extend_from_slice(b"<transactionInfo><GUID>{00000000-0000-4000-8000-000000000001}</GUID><amount>1</amount><transactionStatus>");
+        out.extend_from_slice(&value);
+        out.extend_from_slice(b"</transactionStatus></transactionInfo>");
+        out.extend_from_slice(&xml[end..]);
+        return out;
+    }
+    if let Some((start, end, value)) = element(xml, "orderid") {
+        let mut out = xml[..start].to_vec();
+        out.extend_from_slice(b"<orderid>");
+        out.extend_from_slice(&value);
+        out.extend_from_slice(b"0</orderid>");
+        out.extend_from_slice(&xml[end..]);
+        return out;
+    }
+    xml.to_vec()
 }
 
 /// Moves the SOAP Body (whatever its prefix) into a namespace of its own.
@@ -183,6 +305,9 @@ pub fn apply(
             rewrite(reply, |x| x.replace(soap::SOAP11_NS, soap::SOAP12_NS))
         }
         Some(Misbehaviour::ForeignBody) => rewrite(reply, foreign_body),
+        Some(Misbehaviour::TwoStatuses) => rewrite_bytes(reply, two_statuses),
+        Some(Misbehaviour::StatusInHeader) => rewrite_bytes(reply, status_in_header),
+        Some(Misbehaviour::OtherOperation) => rewrite_bytes(reply, other_operation),
         Some(Misbehaviour::ForeignReply) => rewrite(reply, |x| {
             SERVICE_NAMESPACES.iter().fold(x.to_string(), |x, ns| {
                 x.replace(ns, "urn:kassa-emulator:another-service")

@@ -9,7 +9,9 @@
 //!   once; `606.01`: every try says "not authenticated", re-login or not);
 //! - tiyn `.03` declined (status 3), `.05` paid, then reversed (5) from the next poll on,
 //!   `.06` reversed (6) without a paid answer between, `.07`
-//!   deleted (7), `.08` / `.09` in progress for ever (8 / 9), `.11` an unknown status (11);
+//!   deleted (7), `.08` / `.09` in progress for ever (8 / 9), `.11` an unknown status (11),
+//!   `.12` a record of another sum (one tenge more), `.13` a record with two statuses that
+//!   disagree (4 and 1);
 //! - tiyn `.51`–`.57`: the shared faults (HTTP 500, reset, ...) after the invoice is kept;
 //! - phones ending `0222` (code requested too often), `0225` (not registered in MFS),
 //!   `0226` (not enough on the mobile balance); the SMS code is the phone's last 4 digits.
@@ -419,6 +421,20 @@ impl Wooppay {
                 (_, false) => inv.status,
             };
             count += 1;
+            // `.12`: the record names another sum than the invoice's; `.13`: two statuses
+            // that disagree (paid and open).
+            let sum = if tiyn == 12 {
+                crate::format::decimal(inv.amount_minor + 100)
+            } else {
+                inv.amount.clone()
+            };
+            let status = if tiyn == 13 && ripe {
+                r#"4</status>
+              <status xsi:type="xsd:int">1"#
+                    .to_string()
+            } else {
+                inv.status.to_string()
+            };
             items.push_str(&format!(
                 r#"            <item xsi:type="ns1:CashGetOperationDataResponseDataRecord">
               <id xsi:type="xsd:int">{}</id>
@@ -436,8 +452,8 @@ impl Wooppay {
             </item>
 "#,
                 inv.operation_id,
-                esc(&inv.amount),
-                inv.status,
+                esc(&sum),
+                status,
                 esc(&inv.reference_id)
             ));
         }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Trouble, Verdict};
-use crate::journal::{Facts, State};
+use crate::journal::{Facts, Operation, State};
 use crate::money::Amount;
 use crate::providers::SendError;
 use crate::providers::allpay::cash_in::{CashInReply, TxStatus};
@@ -22,10 +22,44 @@ pub struct CashInPayment {
 /// How far back an identical payment counts as a likely double (rule 8).
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 
-/// What a `createCashInPayment` reply means for the row. Only COMPLETED, DECLINED and
+/// A GUID as Allpay may write it back: braces and case do not make another payment.
+fn guid_key(g: &str) -> String {
+    g.trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .to_ascii_lowercase()
+}
+
+/// What in the reply names another payment than `op` (its GUID or its amount), side by
+/// side with what was sent; `None` when nothing does.
+fn other_operation(op: &Operation, reply: &CashInReply) -> Option<String> {
+    let mut said = Vec::new();
+    for g in reply
+        .guids
+        .iter()
+        .filter(|g| guid_key(g) != guid_key(&op.id))
+    {
+        said.push(format!("sent GUID {}, the reply names GUID {g}", op.id));
+    }
+    for a in &reply.amounts {
+        if Amount::from_wire_decimal(a, op.amount.currency()).ok() != Some(op.amount) {
+            said.push(format!(
+                "sent {} KZT, the reply names {a}",
+                op.amount.to_wire_decimal()
+            ));
+        }
+    }
+    (!said.is_empty()).then(|| said.join("; "))
+}
+
+/// What a `createCashInPayment` reply means for the row `op`. Only COMPLETED, DECLINED and
 /// FAILED are final; everything else (PENDING, an unknown status, no status, a Fault, a
-/// timeout, a reset, an HTTP error, an unreadable reply) leaves it pending (rule 3).
-pub fn judge(result: &Result<CashInReply, SendError>) -> (Verdict, Facts, Option<Trouble>) {
+/// timeout, a reset, an HTTP error, an unreadable reply) leaves it pending (rule 3). A reply
+/// that names another GUID or amount is not about this payment: a person compares.
+pub fn judge(
+    op: &Operation,
+    result: &Result<CashInReply, SendError>,
+) -> (Verdict, Facts, Option<Trouble>) {
     match result {
         Ok(reply) => {
             let facts = Facts {
@@ -43,6 +77,13 @@ pub fn judge(result: &Result<CashInReply, SendError>) -> (Verdict, Facts, Option
                 link: None,
                 message_key: None,
             };
+            if let Some(other) = other_operation(op, reply) {
+                return (
+                    Verdict::Reconcile("recon.other_operation", other),
+                    facts,
+                    None,
+                );
+            }
             match &reply.status {
                 Some(TxStatus::Completed) => (Verdict::Final(State::Completed), facts, None),
                 Some(TxStatus::Declined | TxStatus::Failed) => {
@@ -89,7 +130,60 @@ mod tests {
             reason: Some("why".into()),
             transaction_id: None,
             commission: None,
+            guids: Vec::new(),
+            amounts: Vec::new(),
         })
+    }
+
+    fn row() -> Operation {
+        crate::journal::fixture::operation(
+            "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+            crate::journal::Kind::AllpayCashIn,
+            Amount::from_minor(10_000, crate::money::Currency::Kzt)
+                .unwrap_or_else(|e| panic!("{e:?}")),
+        )
+    }
+
+    fn judge(r: &Result<CashInReply, SendError>) -> (Verdict, Facts, Option<Trouble>) {
+        super::judge(&row(), r)
+    }
+
+    #[test]
+    fn a_reply_about_another_payment_waits_for_a_person() {
+        let about = |guids: &[&str], amounts: &[&str]| {
+            let mut r = reply(Some(TxStatus::Completed)).unwrap_or_else(|_| unreachable!());
+            r.guids = guids.iter().map(|g| g.to_string()).collect();
+            r.amounts = amounts.iter().map(|a| a.to_string()).collect();
+            judge(&Ok(r)).0
+        };
+        // The same payment, however written back.
+        assert_eq!(
+            about(
+                &["0F8FAD5B-D9CB-469F-A165-70867728950E"],
+                &["100", "100.00"]
+            ),
+            Verdict::Final(State::Completed)
+        );
+        for (guids, amounts) in [
+            (
+                &["{11111111-d9cb-469f-a165-70867728950e}"][..],
+                &["100"][..],
+            ),
+            (
+                &["{0f8fad5b-d9cb-469f-a165-70867728950e}"][..],
+                &["1000"][..],
+            ),
+            (&[][..], &["99.99"][..]),
+            (&[][..], &["not a sum"][..]),
+        ] {
+            assert!(
+                matches!(
+                    about(guids, amounts),
+                    Verdict::Reconcile("recon.other_operation", _)
+                ),
+                "{guids:?} {amounts:?}"
+            );
+        }
     }
 
     #[test]

@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Trouble, Verdict};
-use crate::journal::{Facts, State};
+use crate::journal::{Facts, Operation, State};
 use crate::money::Amount;
 use crate::providers::SendError;
-use crate::providers::webmoney::{Reply, retval_key};
+use crate::providers::webmoney::{DOCUMENTED_RETVALS, Reply, retval_key};
 
 /// An invoice exactly as the cashier confirmed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,31 +35,30 @@ pub struct Params {
     pub expiration: u8,
 }
 
-/// retval 0: issued (the kind's "completed"); any other retval: rejected, nothing was
-/// created; no readable answer: unknown (and X1 is never sent twice automatically).
-pub fn judge(result: &Result<Reply, SendError>, sent: Amount) -> (Verdict, Facts, Option<Trouble>) {
+/// What an X1 reply means for the invoice row `op`. retval 0: issued (the kind's
+/// "completed"), when the invoice it describes is this one (its orderid and amount); a
+/// retval document 002's table lists: rejected, nothing was created; any other retval, or
+/// an invoice for another orderid or amount: a person looks (X1 is never sent twice
+/// automatically); no readable answer: unknown.
+pub fn judge(
+    op: &Operation,
+    result: &Result<Reply, SendError>,
+) -> (Verdict, Facts, Option<Trouble>) {
     match result {
         Ok(r) if r.retval == 0 => {
             let inv = r.invoice.clone().unwrap_or_default();
-            // An invoice for another amount than was asked is issued all the same (it exists
-            // at WebMoney), and said loudly: an anomaly for the cashier and the log.
-            let anomaly = inv.amount.filter(|a| *a != sent).map(|a| {
-                tracing::warn!(sent = %sent.to_wire_decimal(), got = %a.to_wire_decimal(), "X1 invoice amount differs");
-                format!(
-                    "ANOMALY: issued for {} but {} was asked; ",
-                    a.to_wire_decimal(),
-                    sent.to_wire_decimal()
-                )
-            });
             let facts = Facts {
                 provider_status: Some("retval 0".into()),
                 provider_message: r.retdesc.clone().filter(|d| !d.is_empty()),
                 provider_ref: inv.id.clone(),
                 detail: Some(format!(
-                    "{}invoice {} number {} state {} created {}",
-                    anomaly.unwrap_or_default(),
+                    "invoice {} number {} orderid {} amount {} state {} created {}",
                     inv.id.as_deref().unwrap_or("-"),
                     inv.ts.as_deref().unwrap_or("-"),
+                    inv.orderid.as_deref().unwrap_or("-"),
+                    inv.amount
+                        .map(|a| a.to_wire_decimal())
+                        .unwrap_or_else(|| "-".into()),
                     inv.state
                         .map(|s| s.to_string())
                         .unwrap_or_else(|| "-".into()),
@@ -68,7 +67,32 @@ pub fn judge(result: &Result<Reply, SendError>, sent: Amount) -> (Verdict, Facts
                 link: None,
                 message_key: None,
             };
-            (Verdict::Final(State::Completed), facts, None)
+            let mut other = Vec::new();
+            if let Some(o) = inv.orderid.as_deref().filter(|o| o.trim() != op.id) {
+                other.push(format!("sent orderid {}, the reply names {o}", op.id));
+            }
+            let named = match (inv.amount, inv.amount_text.as_deref()) {
+                (Some(a), _) if a != op.amount => Some(a.to_wire_decimal()),
+                // An amount that does not read as one cannot be held against what was asked.
+                (None, Some(t)) => Some(t.to_string()),
+                _ => None,
+            };
+            if let Some(a) = named {
+                tracing::warn!(sent = %op.amount.to_wire_decimal(), got = %a, "X1 invoice amount differs");
+                other.push(format!(
+                    "asked {}, the reply names {a}",
+                    op.amount.to_wire_decimal()
+                ));
+            }
+            if other.is_empty() {
+                (Verdict::Final(State::Completed), facts, None)
+            } else {
+                (
+                    Verdict::Reconcile("recon.other_operation", other.join("; ")),
+                    facts,
+                    None,
+                )
+            }
         }
         Ok(r) => {
             let facts = Facts {
@@ -79,7 +103,19 @@ pub fn judge(result: &Result<Reply, SendError>, sent: Amount) -> (Verdict, Facts
                 link: None,
                 message_key: Some(retval_key(r.retval)),
             };
-            (Verdict::Final(State::Rejected), facts, None)
+            if DOCUMENTED_RETVALS.contains(&r.retval) {
+                (Verdict::Final(State::Rejected), facts, None)
+            } else {
+                let said = format!(
+                    "retval {}{}",
+                    r.retval,
+                    r.retdesc
+                        .as_deref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
+                );
+                (Verdict::Reconcile("recon.unknown_code", said), facts, None)
+            }
         }
         Err(e) => (
             Verdict::Pending,

@@ -243,12 +243,23 @@ pub fn find_record(
     result: &Result<Reply, SendError>,
 ) -> Result<Record, Trouble> {
     match result {
-        Ok(r) if r.ok() => r
-            .records()
-            .0
-            .into_iter()
-            .find(|rec| rec.id == operation_id)
-            .ok_or(Trouble::NoStatus),
+        Ok(r) if r.ok() => {
+            let mine: Vec<Record> = r
+                .records()
+                .0
+                .into_iter()
+                .filter(|rec| rec.id == operation_id)
+                .collect();
+            match mine.as_slice() {
+                [] => Err(Trouble::NoStatus),
+                [one, rest @ ..] if rest.iter().all(|r| r == one) => Ok(one.clone()),
+                // Two records of one operation that differ: which one is true is unknown.
+                _ => Err(Trouble::UnknownStatus(format!(
+                    "{} records of operation {operation_id} that differ",
+                    mine.len()
+                ))),
+            }
+        }
         Ok(r) => Err(Trouble::Code(r.error_code)),
         Err(e) => Err(Trouble::Send(e.clone())),
     }
@@ -265,6 +276,25 @@ pub fn judge_status(
         provider_status: rec.status.map(|s| format!("status {s}")),
         ..Facts::default()
     };
+    // A record of another sum is not this invoice's, whatever its status says; one whose
+    // sum does not read as a sum cannot be held against the invoice either.
+    let other = match (rec.sum_minor, rec.sum_text.as_deref()) {
+        (Some(sum), _) if sum != op.amount.minor() => Some(crate::format::decimal(sum)),
+        (None, Some(t)) => Some(t.to_string()),
+        _ => None,
+    };
+    if let Some(sum) = other {
+        let said = format!(
+            "invoiced {}, Wooppay's record {} says {sum}",
+            op.amount.to_wire_decimal(),
+            rec.id
+        );
+        return (
+            Verdict::Reconcile("recon.other_operation", said),
+            facts,
+            None,
+        );
+    }
     let Some(status) = rec.status.map(OpStatus::from_code) else {
         return (Verdict::Pending, facts, Some(Trouble::NoStatus));
     };
@@ -272,7 +302,9 @@ pub fn judge_status(
         return (Verdict::Final(to), facts, None);
     }
     match status {
-        OpStatus::Open(_) if past_death_date(op, now) => {
+        // Only an invoice nobody is paying (1: new) closes by its deathDate; one under
+        // review or in progress (2, 8, 9) waits for Wooppay's word, however late.
+        OpStatus::Open(1) if past_death_date(op, now) => {
             (Verdict::Final(State::Expired), facts, None)
         }
         OpStatus::Unknown(n) => {

@@ -187,16 +187,25 @@ async fn wait_for_with(
     exit_of: impl Fn(&Operation) -> Exit,
 ) -> Exit {
     let deadline = deadline_after(w.timeout);
+    // The row as the worker last showed it: what a timeout reports (an invoice issued is
+    // issued, not "pending").
+    let mut last: Option<Operation> = None;
     loop {
         let ev = tokio::select! {
             e = events.recv() => e,
             _ = tokio::time::sleep_until(deadline) => {
-                return timed_out(lang, id, w.json);
+                return timed_out(lang, id, last.as_ref(), w.json);
             }
         };
         let Some(ev) = ev else {
-            return timed_out(lang, id, w.json);
+            return timed_out(lang, id, last.as_ref(), w.json);
         };
+        match &ev {
+            Event::Recorded { op } | Event::Issued { op } if op.id == id => {
+                last = Some(op.clone());
+            }
+            _ => {}
+        }
         match ev {
             Event::Recorded { op } if op.id == id && !w.json => {
                 eprintln!("{}", tf(lang, "cli.recorded", &[("id", &op.id)]));
@@ -321,6 +330,16 @@ fn finish_pending(lang: Lang, id: &str, json_out: bool) -> Exit {
     Exit::Pending
 }
 
-fn timed_out(lang: Lang, id: &str, json_out: bool) -> Exit {
-    finish_pending(lang, id, json_out)
+fn timed_out(lang: Lang, id: &str, last: Option<&Operation>, json_out: bool) -> Exit {
+    match last {
+        Some(op) if op.state != State::Pending => {
+            if json_out {
+                println!("{}", op_json(op));
+            } else {
+                println!("{}", describe(lang, op));
+            }
+            Exit::Pending
+        }
+        _ => finish_pending(lang, id, json_out),
+    }
 }

@@ -66,9 +66,37 @@ pub struct Journal {
 }
 
 #[cfg(test)]
-mod fixture {
+pub(crate) mod fixture {
     use super::*;
     use crate::money::{Amount, Currency};
+
+    /// A pending row as the journal would hand it back, for the judges' tests.
+    pub(crate) fn operation(id: &str, kind: Kind, amount: Amount) -> Operation {
+        Operation {
+            id: id.into(),
+            kind,
+            state: State::Pending,
+            amount,
+            customer: "77072734954".into(),
+            customer_name: None,
+            endpoint: "http://x/".into(),
+            identity: "72222222221".into(),
+            provider_status: None,
+            provider_message: None,
+            provider_ref: None,
+            detail: None,
+            link: None,
+            message_key: None,
+            note: None,
+            needs_reconciliation: false,
+            recon_reason: None,
+            attempts: 1,
+            created_at: 0,
+            updated_at: 0,
+            final_at: None,
+            params: None,
+        }
+    }
 
     pub(super) fn new_op(id: &str, minor: i64) -> NewOperation {
         NewOperation {

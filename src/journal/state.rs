@@ -113,9 +113,12 @@ pub fn allowed(from: State, to: State) -> bool {
         Held => matches!(to, Held | Pending | Completed | Cancelled | Expired),
         // Cancelled: the invoice was deleted at the provider (Wooppay status 7).
         Issued => matches!(to, Issued | Completed | Declined | Expired | Cancelled),
-        // The one recorded exception to "a final state never changes" (DESIGN.md rule 4).
+        // The recorded exceptions to "a final state never changes" (DESIGN.md rule 4): a
+        // payment reversed, and an invoice closed by its deathDate that its provider later
+        // says was paid (a late payment, recorded as its own event).
         Completed => to == Reversed,
-        Declined | Expired | Cancelled | Rejected | Reversed => false,
+        Expired => to == Completed,
+        Declined | Cancelled | Rejected | Reversed => false,
     }
 }
 
@@ -132,10 +135,11 @@ mod tests {
     }
 
     #[test]
-    fn final_states_never_change_except_a_reversal() {
+    fn final_states_never_change_except_a_reversal_or_a_late_payment() {
         for from in State::ALL.into_iter().filter(|s| s.is_final()) {
             for to in State::ALL {
-                let legal = from == State::Completed && to == State::Reversed;
+                let legal = (from == State::Completed && to == State::Reversed)
+                    || (from == State::Expired && to == State::Completed);
                 assert_eq!(allowed(from, to), legal, "{from} -> {to}");
             }
         }

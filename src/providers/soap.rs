@@ -72,6 +72,17 @@ impl Element {
             .filter(|t| !t.is_empty())
     }
 
+    /// The trimmed, non-empty texts of every child with this local name, in order: a value
+    /// given twice is read from all its places, never from the first alone.
+    pub fn texts_of(&self, name: &str) -> Vec<&str> {
+        self.children
+            .iter()
+            .filter(|c| c.name == name)
+            .map(|c| c.text.trim())
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+
     /// The first descendant (depth first, self excluded) with this local name.
     pub fn find(&self, name: &str) -> Option<&Element> {
         for c in &self.children {

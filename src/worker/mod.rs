@@ -121,7 +121,7 @@ async fn send_once(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble
                 .cash_in
                 .create_payment(&op.customer, op.amount, &op.id)
                 .await;
-            crate::flows::cash_in::judge(&r)
+            crate::flows::cash_in::judge(op, &r)
         }
         Kind::AllpayPay => pay::send(ctx, op).await,
         Kind::WebmoneyInvoice => webmoney::send(ctx, op).await,

@@ -169,5 +169,5 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
         expiration: p.expiration,
     };
     tracing::info!(op = %op.id, reqn, "sending X1 invoice");
-    judge(&client.send(&inv, reqn).await, op.amount)
+    judge(op, &client.send(&inv, reqn).await)
 }

@@ -305,14 +305,17 @@ pub async fn status(ctx: &Ctx, operation_id: i64) {
 /// Wooppay called a requestUrl (it carries no signature, so it is only a hint, DESIGN.md
 /// rule 6): one status query for every issued invoice; only the answers move rows.
 pub async fn notified(ctx: &Ctx) {
+    // The issued invoices, and the ones closed by their deathDate: a payment may come late.
     let filter = crate::journal::ListFilter {
-        pending_only: true,
+        pending_only: false,
         limit: Some(500),
     };
     let rows: Vec<Operation> = match db(ctx, move |j| j.list(&filter)).await {
         Ok(rows) => rows
             .into_iter()
-            .filter(|o| o.kind == Kind::WooppayInvoice && o.state == State::Issued)
+            .filter(|o| {
+                o.kind == Kind::WooppayInvoice && matches!(o.state, State::Issued | State::Expired)
+            })
             .collect(),
         Err(e) => {
             tracing::warn!(error = %e, "listing issued invoices failed");
@@ -369,6 +372,8 @@ async fn apply_status(ctx: &Ctx, op: Operation, rec: &Record) -> Operation {
         // leaves it to it.
         (State::Issued, Some(State::Reversed)) => None,
         (State::Issued, to) => to,
+        // Closed by its deathDate, then paid after all: the money came; the row says so.
+        (State::Expired, Some(State::Completed)) => Some(State::Completed),
         _ => None,
     };
     let Some(to) = to else {
@@ -384,6 +389,13 @@ async fn apply_status(ctx: &Ctx, op: Operation, rec: &Record) -> Operation {
     let summary = rec.summary();
     let moved = db(ctx, move |j| {
         j.note(&id, "record", &summary)?;
+        if op.state == State::Expired {
+            j.note(
+                &id,
+                "late_payment",
+                &format!("paid after its deathDate: {summary}"),
+            )?;
+        }
         // An issued row may be polled by another process: only its holder moves it.
         if op.state == State::Issued && !j.claim(&id, &holder, crate::journal::now_ms() + 30_000)? {
             return j.get(&id);

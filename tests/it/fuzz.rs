@@ -426,6 +426,18 @@ fn wooppay_row(attempts: u32) -> Operation {
 // ------------------------------------------------------------------------------------------
 // Reading the tree and the bytes for the oracles.
 
+/// Every element (the root included) with this local name.
+fn descendants_named<'a>(el: &'a Element, name: &str) -> Vec<&'a Element> {
+    let mut out = Vec::new();
+    if el.name == name {
+        out.push(el);
+    }
+    for c in &el.children {
+        out.extend(descendants_named(c, name));
+    }
+    out
+}
+
 /// The trimmed texts of every element (the root included) with one of these local names.
 fn texts(el: &Element, names: &[&str], ci: bool, out: &mut Vec<String>) {
     let hit = names.iter().any(|n| {
@@ -527,10 +539,11 @@ fn justified_by(
     let Verdict::Final(state) = v else {
         return Err(format!("{v:?} is not a verdict this flow gives"));
     };
-    let found: Vec<String> = texts_named(root, names)
-        .into_iter()
-        .filter(|t| table(t) == Some(*state))
-        .collect();
+    let all = texts_named(root, names);
+    if let Some(other) = all.iter().find(|t| table(t) != Some(*state)) {
+        return Err(format!("{v:?} while another {names:?} says {other:?}"));
+    }
+    let found = all;
     if found.is_empty() {
         return Err(format!("{v:?} but no {names:?} reads as {state:?}"));
     }
@@ -542,11 +555,61 @@ fn justified_by(
     Ok(())
 }
 
+/// A final word only comes in SOAP 1.1, from the provider's service: the Envelope and the
+/// Body in SOAP 1.1's namespace, the reply element in `service`'s.
+fn soap11_from(root: &Element, service: &str) -> Result<(), String> {
+    let soap = Some(soap::SOAP11_NS);
+    let body = root.children.iter().find(|c| c.name == "Body");
+    let reply = body.and_then(|b| b.children.first());
+    match (
+        root.ns.as_deref(),
+        body.and_then(|b| b.ns.as_deref()),
+        reply.and_then(|r| r.ns.as_deref()),
+    ) {
+        (e, Some(b), Some(r)) if e == soap && Some(b) == soap && r == service => Ok(()),
+        other => Err(format!("a final verdict from namespaces {other:?}")),
+    }
+}
+
+fn cash_in_row() -> Operation {
+    operation(Kind::AllpayCashIn, 10_000, Currency::Kzt)
+}
+
 fn cash_in_verdict(b: &[u8]) -> Verdict {
-    w_cash_in::judge(&cash_in::decode_cash_in(b).map_err(reply_error)).0
+    w_cash_in::judge(
+        &cash_in_row(),
+        &cash_in::decode_cash_in(b).map_err(reply_error),
+    )
+    .0
 }
 
 fn cash_in_justify(root: &Element, b: &[u8], v: &Verdict) -> Result<(), String> {
+    soap11_from(root, cash_in::NAMESPACE)?;
+    let row = cash_in_row();
+    let key = |g: &str| {
+        g.trim_matches(|c: char| c == '{' || c == '}' || c.is_whitespace())
+            .to_ascii_lowercase()
+    };
+    // Document 003: the transaction's GUID and amount are transactionInfo's, in the return.
+    let infos = descendants_named(root, "return")
+        .into_iter()
+        .flat_map(|r| r.children.iter().filter(|c| c.name == "transactionInfo"));
+    for info in infos {
+        if let Some(g) = info
+            .texts_of("GUID")
+            .into_iter()
+            .find(|g| key(g) != key(&row.id))
+        {
+            return Err(format!("{v:?} from a reply about GUID {g}"));
+        }
+        if let Some(a) = info
+            .texts_of("amount")
+            .into_iter()
+            .find(|a| Amount::from_wire_decimal(a, Currency::Kzt).ok() != Some(row.amount))
+        {
+            return Err(format!("{v:?} from a reply about {a} KZT"));
+        }
+    }
     justified_by(
         root,
         b,
@@ -561,29 +624,40 @@ fn pay_verdict(b: &[u8]) -> Verdict {
 }
 
 fn pay_justify(root: &Element, b: &[u8], v: &Verdict) -> Result<(), String> {
-    justified_by(
-        root,
-        b,
-        v,
-        &["terminalPaymentTransactionStatus", "status"],
-        pay_table,
-    )
+    soap11_from(root, pay::NAMESPACE)?;
+    // The header's `status` is the request's, a number: only this decides (document 003).
+    justified_by(root, b, v, &["terminalPaymentTransactionStatus"], pay_table)
 }
 
 fn wm_sent() -> Amount {
     Amount::from_minor(1050, Currency::Usd).unwrap()
 }
 
-fn wm_verdict(b: &[u8]) -> Verdict {
-    let r = wm::decode(b, Currency::Usd).map_err(|e| SendError::OutcomeUnknown(e.to_string()));
-    w_wm::judge(&r, wm_sent()).0
+/// The invoice the example replies are about: orderid 1001, 10.50.
+fn wm_row() -> Operation {
+    let mut op = operation(Kind::WebmoneyInvoice, wm_sent().minor(), Currency::Usd);
+    op.id = "1001".into();
+    op
 }
 
+fn wm_verdict(b: &[u8]) -> Verdict {
+    let r = wm::decode(b, Currency::Usd).map_err(|e| SendError::OutcomeUnknown(e.to_string()));
+    w_wm::judge(&wm_row(), &r).0
+}
+
+/// Document 002: 0 issued, a code of its table rejected; nothing else is final.
 fn wm_table(t: &str) -> Option<State> {
     match t.trim().parse::<i32>() {
         Ok(0) => Some(State::Completed),
-        Ok(_) => Some(State::Rejected),
-        Err(_) => None,
+        Ok(n)
+            if [
+                -100, -12, -11, -9, -8, -7, -6, -5, -3, -2, -1, 5, 6, 7, 35, 102, 110, 111,
+            ]
+            .contains(&n) =>
+        {
+            Some(State::Rejected)
+        }
+        _ => None,
     }
 }
 
@@ -595,7 +669,29 @@ fn wm_justify(root: &Element, b: &[u8], v: &Verdict) -> Result<(), String> {
     let Verdict::Final(state) = v else {
         return Err(format!("{v:?} is not a verdict X1 gives"));
     };
-    let found: Vec<String> = texts_named(root, &["retval"])
+    let all = texts_named(root, &["retval"]);
+    if let Some(other) = all
+        .iter()
+        .find(|t| !t.is_empty() && wm_table(t) != Some(*state))
+    {
+        return Err(format!("{v:?} while another retval says {other:?}"));
+    }
+    if *state == State::Completed {
+        let row = wm_row();
+        for inv in descendants_named(root, "invoice") {
+            if let Some(o) = inv.texts_of("orderid").into_iter().find(|o| *o != row.id) {
+                return Err(format!("{v:?} from an invoice with orderid {o}"));
+            }
+            if let Some(a) = inv
+                .texts_of("amount")
+                .into_iter()
+                .find(|a| Amount::from_wire_decimal(a, Currency::Usd).ok() != Some(row.amount))
+            {
+                return Err(format!("{v:?} from an invoice of {a}"));
+            }
+        }
+    }
+    let found: Vec<String> = all
         .into_iter()
         .filter(|t| wm_table(t) == Some(*state))
         .collect();
@@ -790,9 +886,28 @@ fn wooppay_status_justify(root: &Element, b: &[u8], v: &Verdict) -> Result<(), S
         Verdict::Final(State::Reversed) => &[5, 6],
         other => return Err(format!("{other:?} is not a verdict a status gives")),
     };
+    soap11_from(root, wooppay::NAMESPACE)?;
     let statuses = lenient_ints(root, "status");
     if !lenient_ints(root, "error_code").contains(&0) {
         return Err("a status from a reply without error_code 0".into());
+    }
+    // Every record of our operation agrees, and is about the invoice's sum.
+    let ours = descendants_named(root, "item").into_iter().filter(|i| {
+        i.texts_of("id")
+            .iter()
+            .any(|t| wooppay::lenient_int(t) == Some(WOOPPAY_OPERATION_ID))
+    });
+    for item in ours {
+        for st in item.texts_of("status") {
+            if !wooppay::lenient_int(st).is_some_and(|n| want.contains(&n)) {
+                return Err(format!("{v:?} while our record also says status {st}"));
+            }
+        }
+        for sum in item.texts_of("sum") {
+            if Amount::from_wire_decimal(sum, Currency::Kzt).map(Amount::minor) != Ok(10_000) {
+                return Err(format!("{v:?} from a record of {sum}, the invoice is 100"));
+            }
+        }
     }
     if !lenient_ints(root, "id").contains(&WOOPPAY_OPERATION_ID) {
         return Err("a status for a record that is not ours".into());
@@ -1502,12 +1617,16 @@ fn a_status_value_is_final_only_when_the_document_lists_it() {
                 pay_table(&text).map_or(Verdict::Pending, Verdict::Final),
             ),
             3 => (
-                // The header's status counts only when it is one of the statuses.
+                // The header's status is the request's: alone, it never decides.
                 pay_verdict(pay_reply(&t, "").as_bytes()),
-                pay_table(&text).map_or(Verdict::Pending, Verdict::Final),
+                Verdict::Pending,
             ),
             4 => (
-                wm_verdict(&cp1251(&wm_reply(&t, "0"))),
+                // Waiting for a person is not final either.
+                match wm_verdict(&cp1251(&wm_reply(&t, "0"))) {
+                    Verdict::Reconcile(..) => Verdict::Pending,
+                    v => v,
+                },
                 wm_table(&text).map_or(Verdict::Pending, Verdict::Final),
             ),
             5 => (

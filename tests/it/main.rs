@@ -19,6 +19,7 @@ mod pay_flow;
 mod receipt;
 mod recovery;
 mod screens;
+mod unambiguous;
 mod upay_client;
 mod upay_flow;
 mod upay_screens;

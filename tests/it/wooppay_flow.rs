@@ -248,16 +248,36 @@ async fn statuses_8_9_and_unknown_stay_issued() {
 }
 
 #[tokio::test]
-async fn an_unpaid_invoice_expires_after_its_death_date() {
+async fn only_an_invoice_nobody_is_paying_expires_by_its_death_date() {
     let h = Harness::start().await;
     let (worker, mut events) = h.worker();
-    let mut inv = invoice("100.08");
-    inv.death_date = (chrono::Local::now() - chrono::Duration::minutes(10))
+    let past = (chrono::Local::now() - chrono::Duration::minutes(10))
         .format("%Y-%m-%d %H:%M:%S")
         .to_string();
+    // Status 1 (new, nothing in progress) past its deathDate and the margin: expired.
+    let mut inv = invoice("100");
+    inv.death_date = past.clone();
     let id = start(&worker, inv).await;
     let op = ended(&mut events, &id).await;
     assert_eq!(op.state, State::Expired);
+    // Status 8 (a payment in progress), however late: never closed by kassa's clock.
+    let mut inv = invoice("100.08");
+    inv.death_date = past;
+    let id = start(&worker, inv).await;
+    for _ in 0..4 {
+        wait_for(&mut events, 10, |e| match e {
+            Event::Progress {
+                id: pid,
+                next_retry: Some(_),
+                ..
+            } if pid == id => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+    let op = h.journal().get(&id).unwrap();
+    assert_eq!(op.state, State::Issued, "{op:?}");
+    assert_eq!(op.provider_status.as_deref(), Some("status 8"));
     worker.stop().await;
 }
 

@@ -102,6 +102,10 @@ pub struct CashInReply {
     pub reason: Option<String>,
     pub transaction_id: Option<String>,
     pub commission: Option<String>,
+    /// The GUIDs and amounts `transactionInfo` names (document 003's common fields), to be
+    /// held against the payment sent: a reply about another payment is not this one's.
+    pub guids: Vec<String>,
+    pub amounts: Vec<String>,
 }
 
 /// The `checkUserAndValidateCashIn` request envelope.
@@ -172,14 +176,28 @@ pub fn decode_cash_in(xml: &[u8]) -> Result<CashInReply, SoapError> {
     let resp = soap::expect(&body, "createCashInPaymentResponse")?;
     let ret = resp.child("return").ok_or(SoapError::Missing("return"))?;
     let info = ret.child("transactionInfo");
-    let doc = ret.text_of("terminalPaymentTransactionStatus");
-    let schema = info.and_then(|i| i.text_of("transactionStatus"));
-    let status = match (doc, schema) {
-        // Two places that disagree say nothing certain: unknown, so pending.
-        (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => {
-            Some(TxStatus::Unknown(format!("{a}/{b}")))
+    let infos: Vec<&soap::Element> = ret
+        .children
+        .iter()
+        .filter(|c| c.name == "transactionInfo")
+        .collect();
+    // Every place a status is given, each as often as it is given: two that disagree say
+    // nothing certain (unknown, so pending), never the first one's word.
+    let mut said: Vec<&str> = ret.texts_of("terminalPaymentTransactionStatus");
+    said.extend(infos.iter().flat_map(|i| i.texts_of("transactionStatus")));
+    let status = match said.split_first() {
+        None => None,
+        Some((first, rest)) if rest.iter().all(|s| s.eq_ignore_ascii_case(first)) => {
+            Some(TxStatus::parse(first))
         }
-        (a, b) => a.or(b).map(TxStatus::parse),
+        Some(_) => Some(TxStatus::Unknown(said.join("/"))),
+    };
+    let named = |field: &str| -> Vec<String> {
+        infos
+            .iter()
+            .flat_map(|i| i.texts_of(field))
+            .map(str::to_string)
+            .collect()
     };
     Ok(CashInReply {
         header: read_header(ret),
@@ -191,6 +209,8 @@ pub fn decode_cash_in(xml: &[u8]) -> Result<CashInReply, SoapError> {
         commission: info
             .and_then(|i| text(i, "commission"))
             .or_else(|| text(ret, "commission")),
+        guids: named("GUID"),
+        amounts: named("amount"),
     })
 }
 

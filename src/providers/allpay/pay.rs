@@ -125,17 +125,20 @@ pub fn decode_pay(xml: &[u8]) -> Result<PayReply, SoapError> {
     let resp = soap::expect(&body, "payForServicesPayResponse")?;
     let ret = resp.child("return").ok_or(SoapError::Missing("return"))?;
     let header = read_header(ret);
-    // The document's prose calls fail/pending/succeeded "the status of the answer": when
-    // the header's status is one of those, it is a second place for the payment's status.
-    let in_header = header
-        .status
-        .clone()
-        .filter(|s| !matches!(PayStatus::parse(s), PayStatus::Unknown(_)));
-    let status_text = match (text(ret, "terminalPaymentTransactionStatus"), in_header) {
-        (Some(a), Some(b)) if PayStatus::parse(&a) != PayStatus::parse(&b) => {
-            Some(format!("{a}/{b}"))
+    // Only terminalPaymentTransactionStatus says how the payment stands: the header's
+    // `status` is the request's (a number in the schema), never the payment's. Given twice
+    // and disagreeing, it says nothing certain.
+    let said = ret.texts_of("terminalPaymentTransactionStatus");
+    let status_text = match said.split_first() {
+        None => None,
+        Some((first, rest))
+            if rest
+                .iter()
+                .all(|s| PayStatus::parse(s) == PayStatus::parse(first)) =>
+        {
+            Some(first.to_string())
         }
-        (a, b) => a.or(b),
+        Some(_) => Some(said.join("/")),
     };
     Ok(PayReply {
         header,
@@ -284,7 +287,8 @@ mod tests {
     }
 
     #[test]
-    fn a_status_in_the_header_counts_and_a_disagreement_is_unknown() {
+    fn only_the_payment_status_decides_never_the_header() {
+        // The header's `status` is the request's (document 003): alone, it says nothing.
         let only_header = PAY_REPLY
             .replace("<status>?</status>", "<status>succeeded</status>")
             .replace(
@@ -294,7 +298,8 @@ mod tests {
         let r = decode_pay(only_header.as_bytes())
             .ok()
             .and_then(|r| r.status);
-        assert_eq!(r, Some(PayStatus::Completed));
+        assert_eq!(r, None);
+        // Beside the payment's status it changes nothing.
         let both = PAY_REPLY
             .replace("<status>?</status>", "<status>fail</status>")
             .replace(
@@ -302,19 +307,14 @@ mod tests {
                 ">COMPLETED</terminalPaymentTransactionStatus>",
             );
         let r = decode_pay(both.as_bytes()).ok().and_then(|r| r.status);
-        assert_eq!(r, Some(PayStatus::Unknown("COMPLETED/fail".into())));
-        let numeric = PAY_REPLY
-            .replace("<status>?</status>", "<status>0</status>")
-            .replace(
-                ">?</terminalPaymentTransactionStatus>",
-                ">PENDING</terminalPaymentTransactionStatus>",
-            );
-        let r = decode_pay(numeric.as_bytes()).ok().and_then(|r| r.status);
-        assert_eq!(
-            r,
-            Some(PayStatus::Pending),
-            "a request status number is not a payment status"
+        assert_eq!(r, Some(PayStatus::Completed));
+        // The payment's status twice, disagreeing: unknown.
+        let twice = PAY_REPLY.replace(
+            "<terminalPaymentTransactionStatus>?</terminalPaymentTransactionStatus>",
+            "<terminalPaymentTransactionStatus>COMPLETED</terminalPaymentTransactionStatus><terminalPaymentTransactionStatus>DECLINED</terminalPaymentTransactionStatus>",
         );
+        let r = decode_pay(twice.as_bytes()).ok().and_then(|r| r.status);
+        assert_eq!(r, Some(PayStatus::Unknown("COMPLETED/DECLINED".into())));
     }
 
     #[test]

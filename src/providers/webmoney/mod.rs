@@ -38,6 +38,8 @@ pub struct IssuedInvoice {
     pub ts: Option<String>,
     pub orderid: Option<String>,
     pub amount: Option<Amount>,
+    /// The amount as written, kept when it does not read as an amount.
+    pub amount_text: Option<String>,
     /// 0 unpaid, 1 paid with protection, 2 paid, 3 rejected.
     pub state: Option<u8>,
     pub datecrt: Option<String>,
@@ -145,8 +147,16 @@ pub fn decode(bytes: &[u8], currency: Currency) -> Result<Reply, SoapError> {
             found: root.name,
         });
     }
-    let retval = root
-        .text_of("retval")
+    // Every retval the reply gives: two that disagree say nothing certain.
+    let retvals: Vec<&str> = root.texts_of("retval");
+    if retvals.windows(2).any(|w| w[0] != w[1]) {
+        return Err(SoapError::Malformed(format!(
+            "retvals that disagree: {}",
+            retvals.join("/")
+        )));
+    }
+    let retval = retvals
+        .first()
         .and_then(|r| r.parse::<i32>().ok())
         .ok_or(SoapError::Missing("retval"))?;
     let invoice = root.child("invoice").map(|i| IssuedInvoice {
@@ -156,6 +166,7 @@ pub fn decode(bytes: &[u8], currency: Currency) -> Result<Reply, SoapError> {
         amount: i
             .text_of("amount")
             .and_then(|a| Amount::from_wire_decimal(a, currency).ok()),
+        amount_text: i.text_of("amount").map(str::to_string),
         state: i.text_of("state").and_then(|s| s.parse().ok()),
         datecrt: i.text_of("datecrt").map(str::to_string),
         dateupd: i.text_of("dateupd").map(str::to_string),
@@ -167,6 +178,12 @@ pub fn decode(bytes: &[u8], currency: Currency) -> Result<Reply, SoapError> {
         invoice,
     })
 }
+
+/// The retvals document 002's execution-code table lists: only these say no invoice was
+/// made. Any other code says nothing certain.
+pub const DOCUMENTED_RETVALS: &[i32] = &[
+    -100, -12, -11, -9, -8, -7, -6, -5, -3, -2, -1, 5, 6, 7, 35, 102, 110, 111,
+];
 
 /// The retvals kassa has a message for (document 002 and what public clients know).
 pub const KNOWN_RETVALS: &[i32] = &[

@@ -286,6 +286,8 @@ pub struct Record {
     pub op_type: Option<i64>,
     pub lot_id: Option<i64>,
     pub sum_minor: Option<i64>,
+    /// The sum as written, kept when it does not read as a sum.
+    pub sum_text: Option<String>,
     pub fee_minor: Option<i64>,
     pub date: Option<String>,
     pub status: Option<i64>,
@@ -305,9 +307,16 @@ impl Record {
             op_type: i("type"),
             lot_id: i("lotId"),
             sum_minor: el.text_of("sum").and_then(minor_units),
+            sum_text: s("sum"),
             fee_minor: el.text_of("fee").and_then(minor_units),
             date: s("date"),
-            status: i("status"),
+            // A status given twice and not alike is no status at all.
+            status: match el.texts_of("status").as_slice() {
+                [one, rest @ ..] if rest.iter().all(|r| lenient_int(r) == lenient_int(one)) => {
+                    lenient_int(one)
+                }
+                _ => None,
+            },
             comment: s("comment"),
             from_subject: s("fromSubject"),
             to_subject: s("toSubject"),
