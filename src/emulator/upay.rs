@@ -16,7 +16,8 @@
 //! refused (the hold stays held); `042`'s capture takes 100 tiyin less than the hold;
 //! `044`'s repeated capture (same PartnerTrxId) is refused as "already captured", as a
 //! UPay that does not honour the repeat would; `046`'s first capture reply carries two
-//! `code` elements that disagree (`OK`, then `STPIMS-ERR-043`), after capturing.
+//! `code` elements that disagree (`OK`, then `STPIMS-ERR-043`), after capturing, and its
+//! second the same two the other way round.
 //!
 //! One file, past 500 lines with its tests: the emulated STWS keeps its holds, cards and
 //! notifications together, as one service does.
@@ -48,7 +49,7 @@ pub const CAPTURE_LESS_ACCOUNT: &str = "042";
 /// An account whose repeated capture (same PartnerTrxId) is refused: "already captured".
 pub const REPEAT_REFUSED_ACCOUNT: &str = "044";
 /// An account whose first capture reply has two `Result/code` that disagree (OK, then an
-/// error), after the capture was made.
+/// error), after the capture was made; its second, the same two the other way round.
 pub const TWO_CODES_ACCOUNT: &str = "046";
 
 /// Where the customer's 3-D Secure page is: `GET {base}{CONFIRM_PATH}{token}` confirms the
@@ -422,6 +423,12 @@ impl Upay {
             // PartnerTrxId.
             ("captured", _) if h.account == REPEAT_REFUSED_ACCOUNT => {
                 reply(m, "STPIMS-ERR-041", "Бронь уже списана", &[])
+            }
+            // `046`'s second reply: the two codes the other way round.
+            ("captured", Some(t))
+                if *t == trx && h.account == TWO_CODES_ACCOUNT && h.captures == 2 =>
+            {
+                reply_codes(m, &["STPIMS-ERR-043", "OK"], "Успешно", &payment_fields(h))
             }
             // The same capture again: its result, never a second capture.
             ("captured", Some(t)) if *t == trx => reply(m, "OK", "Успешно", &payment_fields(h)),

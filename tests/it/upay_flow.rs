@@ -911,9 +911,10 @@ async fn a_capture_reply_with_two_codes_that_disagree_is_unknown_and_asked_again
     let cfg = cfg.display().to_string();
     let card = cli_card(&cfg).await;
 
-    // Account 046: the first capture reply says `OK` and `STPIMS-ERR-043`. Read as its
-    // first code it would be captured at once; read as its second, refused (and a check
-    // would find the payment). Unknown, it is sent again with the same PartnerTrxId.
+    // Account 046: the first capture reply says `OK` and `STPIMS-ERR-043`, the second the
+    // same two the other way round. Read by its first code, the first would be captured at
+    // once; read as a refusal, the second would end in a check that finds the payment.
+    // Unknown both times, the capture is sent a third time with the same PartnerTrxId.
     let (id, hold_id) = cli_hold(&cfg, &card, "046", "60").await;
     let r = cli_act(&cfg, "capture", &hold_id).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -921,12 +922,13 @@ async fn a_capture_reply_with_two_codes_that_disagree_is_unknown_and_asked_again
     assert_eq!(r.json()["provider_status"], "OK");
     let ledger = h.emulator_holds().await;
     assert_eq!(
-        ledger[0]["captures"], 2,
-        "the two-code reply was not believed"
+        ledger[0]["captures"], 3,
+        "neither two-code reply was believed"
     );
     assert_eq!(ledger[0]["state"], "captured");
     let trail = trail(&h, &id);
     assert!(trail.contains("OK / STPIMS-ERR-043"), "{trail}");
+    assert!(trail.contains("STPIMS-ERR-043 / OK"), "{trail}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
