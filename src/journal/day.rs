@@ -88,10 +88,7 @@ const SHIFT_COLUMNS: &str = "id, opened_at, opening_minor, closed_at, counted_mi
 impl Journal {
     /// The shift now open, if any.
     pub fn current_shift(&self) -> Result<Option<Shift>, JournalError> {
-        let sql = format!(
-            "SELECT {SHIFT_COLUMNS} FROM shifts WHERE closed_at IS NULL ORDER BY id DESC LIMIT 1"
-        );
-        Ok(self.conn.query_row(&sql, [], row_to_shift).optional()?)
+        current_shift_in(&self.conn)
     }
 
     /// The shifts that were open at any time in `[from, to)`, oldest first.
@@ -130,38 +127,31 @@ impl Journal {
     /// Cash taken at the till since `since`: completed Allpay cash-ins and utility payments
     /// in tenge (the only money that passes the drawer).
     pub fn cash_taken(&self, since: i64, until: i64) -> Result<i64, JournalError> {
-        let minor: i64 = self.conn.query_row(
-            "SELECT COALESCE(SUM(amount_minor), 0) FROM operations \
-             WHERE created_at >= ?1 AND created_at < ?2 AND state = 'completed' \
-             AND currency = ?3 AND kind IN (?4, ?5)",
-            params![
-                since,
-                until,
-                DRAWER.code(),
-                CASH_KINDS[0].tag(),
-                CASH_KINDS[1].tag()
-            ],
-            |r| r.get(0),
-        )?;
-        Ok(minor)
+        cash_taken_in(&self.conn, since, until)
     }
 
     /// Closes the open shift with the cash `counted`: the expected cash is computed now,
     /// in the same transaction, from the journal.
     pub fn close_shift(&mut self, counted: i64, note: Option<&str>) -> Result<Shift, JournalError> {
-        let Some(shift) = self.current_shift()? else {
+        // One transaction: no payment completed between the sum and the close is left out.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(shift) = current_shift_in(&tx)? else {
             return Err(JournalError::NoShift);
         };
         let now = now_ms();
-        let taken = self.cash_taken(shift.opened_at, now + 1)?;
+        let taken = cash_taken_in(&tx, shift.opened_at, now + 1)?;
         let expected = shift.opening + taken;
-        self.conn.execute(
+        tx.execute(
             "UPDATE shifts SET closed_at = ?2, counted_minor = ?3, expected_minor = ?4, note = ?5 \
              WHERE id = ?1 AND closed_at IS NULL",
             params![shift.id, now, counted.max(0), expected, note],
         )?;
         let sql = format!("SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ?1");
-        Ok(self.conn.query_row(&sql, [shift.id], row_to_shift)?)
+        let closed = tx.query_row(&sql, [shift.id], row_to_shift)?;
+        tx.commit()?;
+        Ok(closed)
     }
 
     /// Counts and sums of the operations created in `[from, to)`, per kind, state and
@@ -313,6 +303,30 @@ impl Journal {
         }
         Ok(out)
     }
+}
+
+fn current_shift_in(conn: &rusqlite::Connection) -> Result<Option<Shift>, JournalError> {
+    let sql = format!(
+        "SELECT {SHIFT_COLUMNS} FROM shifts WHERE closed_at IS NULL ORDER BY id DESC LIMIT 1"
+    );
+    Ok(conn.query_row(&sql, [], row_to_shift).optional()?)
+}
+
+fn cash_taken_in(conn: &rusqlite::Connection, since: i64, until: i64) -> Result<i64, JournalError> {
+    let minor: i64 = conn.query_row(
+        "SELECT COALESCE(SUM(amount_minor), 0) FROM operations \
+         WHERE created_at >= ?1 AND created_at < ?2 AND state = 'completed' \
+         AND currency = ?3 AND kind IN (?4, ?5)",
+        params![
+            since,
+            until,
+            DRAWER.code(),
+            CASH_KINDS[0].tag(),
+            CASH_KINDS[1].tag()
+        ],
+        |r| r.get(0),
+    )?;
+    Ok(minor)
 }
 
 #[cfg(test)]

@@ -36,6 +36,13 @@ pub enum JournalError {
     IllegalTransition { id: String, from: State, to: State },
     #[error("journal: operation {id} is being handled by {holder}")]
     LeaseHeld { id: String, holder: String },
+    /// A reply or an action about a state the row has left since it was read.
+    #[error("journal: operation {id} is {found} now, not {expected}; a late answer is not applied")]
+    Stale {
+        id: String,
+        expected: State,
+        found: State,
+    },
     #[error("journal: an operation with id {0} already exists")]
     DuplicateId(String),
     #[error("journal: operation {0} waits for a person to reconcile it; it is not sent")]

@@ -87,92 +87,100 @@ impl Journal {
         to: State,
         facts: &Facts,
     ) -> Result<Operation, JournalError> {
+        self.transition_from(id, holder, None, to, facts)
+    }
+
+    /// As [`Journal::transition`], compare-and-set: the move is made only while the row is
+    /// still in `expect` (the state read when the request went out), so that a late reply
+    /// never undoes what happened since (a stale check reopening a capture).
+    pub fn transition_from(
+        &mut self,
+        id: &str,
+        holder: &str,
+        expect: Option<State>,
+        to: State,
+        facts: &Facts,
+    ) -> Result<Operation, JournalError> {
+        self.transitions(id, holder, expect, &[(to, facts)])
+    }
+
+    /// Several moves of one row in one transaction (a Wooppay invoice paid, then reported
+    /// reversed): all are made or none.
+    pub fn transitions(
+        &mut self,
+        id: &str,
+        holder: &str,
+        expect: Option<State>,
+        moves: &[(State, &Facts)],
+    ) -> Result<Operation, JournalError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut expect = expect;
+        for (to, facts) in moves {
+            match transition_in(&tx, id, holder, expect, *to, facts) {
+                Ok(_) => {}
+                Err(e @ JournalError::IllegalTransition { .. }) if moves.len() == 1 => {
+                    // The refusal's anomaly event is kept even though nothing moved.
+                    tx.commit()?;
+                    return Err(e);
+                }
+                Err(e @ JournalError::IllegalTransition { .. }) => {
+                    // All or none: the moves made so far are undone; the refusal is noted.
+                    drop(tx);
+                    self.note(id, "anomaly", &format!("refused, nothing moved: {e}"))?;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
+            expect = Some(*to);
+        }
+        tx.commit()?;
+        self.get(id)
+    }
+
+    /// Applies an answer that came outside the row's own driver (a status query, a
+    /// notification): its notes and the move, in one transaction, compare-and-set on the
+    /// state the caller read. A row another live process holds is left to it (its own
+    /// driver reads the same answer): the notes are kept, the row is returned unmoved.
+    pub fn apply_answer(
+        &mut self,
+        id: &str,
+        holder: &str,
+        expect: State,
+        notes: &[(&str, String)],
+        moves: &[(State, &Facts)],
+    ) -> Result<Operation, JournalError> {
         let now = now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (state, lease_holder, lease): (String, Option<String>, Option<i64>) = tx
-            .query_row(
-                "SELECT state, lease_holder, lease_until FROM operations WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?
-            .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
-        let from = State::from_tag(&state)
-            .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
-        if from.is_final() && from == to {
-            drop(tx);
-            return self.get(id);
-        }
-        if !allowed(from, to) {
+        for (kind, detail) in notes {
             tx.execute(
-                "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'anomaly', ?3)",
-                params![
-                    id,
-                    now,
-                    format!(
-                        "refused {from} -> {to}; reply status {}",
-                        facts.provider_status.as_deref().unwrap_or("-")
-                    )
-                ],
+                "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![id, now, kind, detail],
             )?;
-            tx.commit()?;
-            return Err(JournalError::IllegalTransition {
-                id: id.to_string(),
-                from,
-                to,
-            });
         }
-        if let Some(h) = lease_holder.filter(|h| h != holder && lease.unwrap_or(0) > now) {
-            return Err(JournalError::LeaseHeld {
-                id: id.to_string(),
-                holder: h,
-            });
+        let held_by_another: bool = tx.query_row(
+            "SELECT lease_holder IS NOT NULL AND lease_holder != ?2 AND lease_until > ?3 \
+             FROM operations WHERE id = ?1",
+            params![id, holder, now],
+            |r| r.get(0),
+        )?;
+        if !held_by_another {
+            let mut from = Some(expect);
+            for (to, facts) in moves {
+                match transition_in(&tx, id, holder, from, *to, facts) {
+                    Ok(_) => from = Some(*to),
+                    Err(e @ JournalError::IllegalTransition { .. }) => {
+                        drop(tx);
+                        self.note(id, "anomaly", &format!("refused, nothing moved: {e}"))?;
+                        return Err(e);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
-        let final_at = to.is_final().then_some(now);
-        tx.execute(
-            "UPDATE operations SET state = ?2, \
-             provider_status = COALESCE(?3, provider_status), \
-             provider_message = CASE WHEN ?9 THEN ?4 ELSE COALESCE(?4, provider_message) END, \
-             provider_ref = COALESCE(?5, provider_ref), \
-             detail = COALESCE(?6, detail), \
-             link = COALESCE(?10, link), message_key = COALESCE(?11, message_key), \
-             updated_at = ?7, final_at = COALESCE(?8, final_at), \
-             lease_holder = CASE WHEN ?9 THEN NULL ELSE lease_holder END, \
-             lease_until = CASE WHEN ?9 THEN NULL ELSE lease_until END, \
-             needs_reconciliation = CASE WHEN ?9 THEN 0 ELSE needs_reconciliation END \
-             WHERE id = ?1",
-            params![
-                id,
-                to.tag(),
-                facts.provider_status,
-                facts.provider_message,
-                facts.provider_ref,
-                facts.detail,
-                now,
-                final_at,
-                to.is_final(),
-                facts.link,
-                facts.message_key
-            ],
-        )?;
-        let what = if from == to {
-            format!("still {to}")
-        } else {
-            format!("{from} -> {to}")
-        };
-        tx.execute(
-            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'state', ?3)",
-            params![
-                id,
-                now,
-                format!(
-                    "{what}; status {}",
-                    facts.provider_status.as_deref().unwrap_or("-")
-                )
-            ],
-        )?;
         tx.commit()?;
         self.get(id)
     }
@@ -288,6 +296,110 @@ impl Journal {
     }
 }
 
+/// One move inside the caller's transaction; `Ok(false)` when the row already was in that
+/// final state (nothing to do).
+fn transition_in(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    holder: &str,
+    expect: Option<State>,
+    to: State,
+    facts: &Facts,
+) -> Result<bool, JournalError> {
+    let now = now_ms();
+    let (state, lease_holder, lease): (String, Option<String>, Option<i64>) = tx
+        .query_row(
+            "SELECT state, lease_holder, lease_until FROM operations WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
+        .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+    let from = State::from_tag(&state)
+        .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
+    // The same final word again (a repeat, a second path to one answer): nothing to do.
+    if from.is_final() && from == to {
+        return Ok(false);
+    }
+    if let Some(expected) = expect.filter(|e| *e != from) {
+        // Another reply or action moved the row since this one was asked: its answer
+        // is about a state the row no longer has.
+        return Err(JournalError::Stale {
+            id: id.to_string(),
+            expected,
+            found: from,
+        });
+    }
+    if !allowed(from, to) {
+        tx.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'anomaly', ?3)",
+            params![
+                id,
+                now,
+                format!(
+                    "refused {from} -> {to}; reply status {}",
+                    facts.provider_status.as_deref().unwrap_or("-")
+                )
+            ],
+        )?;
+        return Err(JournalError::IllegalTransition {
+            id: id.to_string(),
+            from,
+            to,
+        });
+    }
+    if let Some(h) = lease_holder.filter(|h| h != holder && lease.unwrap_or(0) > now) {
+        return Err(JournalError::LeaseHeld {
+            id: id.to_string(),
+            holder: h,
+        });
+    }
+    let final_at = to.is_final().then_some(now);
+    tx.execute(
+        "UPDATE operations SET state = ?2, \
+             provider_status = COALESCE(?3, provider_status), \
+             provider_message = CASE WHEN ?9 THEN ?4 ELSE COALESCE(?4, provider_message) END, \
+             provider_ref = COALESCE(?5, provider_ref), \
+             detail = COALESCE(?6, detail), \
+             link = COALESCE(?10, link), message_key = COALESCE(?11, message_key), \
+             updated_at = ?7, final_at = COALESCE(?8, final_at), \
+             lease_holder = CASE WHEN ?9 THEN NULL ELSE lease_holder END, \
+             lease_until = CASE WHEN ?9 THEN NULL ELSE lease_until END, \
+             needs_reconciliation = CASE WHEN ?9 THEN 0 ELSE needs_reconciliation END \
+             WHERE id = ?1",
+        params![
+            id,
+            to.tag(),
+            facts.provider_status,
+            facts.provider_message,
+            facts.provider_ref,
+            facts.detail,
+            now,
+            final_at,
+            to.is_final(),
+            facts.link,
+            facts.message_key
+        ],
+    )?;
+    let what = if from == to {
+        format!("still {to}")
+    } else {
+        format!("{from} -> {to}")
+    };
+    tx.execute(
+        "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'state', ?3)",
+        params![
+            id,
+            now,
+            format!(
+                "{what}; status {}",
+                facts.provider_status.as_deref().unwrap_or("-")
+            )
+        ],
+    )?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +431,92 @@ mod tests {
             j.record_attempt("{c}", "me", now_ms()),
             Err(JournalError::IllegalTransition { .. })
         ));
+        Ok(())
+    }
+
+    /// A late answer about a state the row has left is refused, never applied: a check's
+    /// "held" that comes back after a capture began cannot reopen it.
+    #[test]
+    fn a_late_answer_never_undoes_a_move_made_since() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        j.record_pending(&new_op("{cas}", 100), "me", now_ms() + 60_000)?;
+        j.transition("{cas}", "me", State::Held, &Facts::default())?;
+        // The capture begins: held -> pending.
+        j.begin_action(
+            "{cas}",
+            "me",
+            now_ms() + 60_000,
+            State::Held,
+            "{}",
+            "capture",
+        )?;
+        // The check that went out while the row was held answers "held".
+        let late = j.transition_from(
+            "{cas}",
+            "me",
+            Some(State::Held),
+            State::Held,
+            &Facts::default(),
+        );
+        assert!(matches!(late, Err(JournalError::Stale { .. })), "{late:?}");
+        assert_eq!(j.get("{cas}")?.state, State::Pending);
+        // The capture's own answer applies.
+        let done = j.transition_from(
+            "{cas}",
+            "me",
+            Some(State::Pending),
+            State::Completed,
+            &Facts::default(),
+        )?;
+        assert_eq!(done.state, State::Completed);
+        // The same final word again is a no-op, whatever was expected.
+        let again = j.transition_from(
+            "{cas}",
+            "me",
+            Some(State::Pending),
+            State::Completed,
+            &Facts::default(),
+        )?;
+        assert_eq!(again.state, State::Completed);
+        Ok(())
+    }
+
+    /// Two moves in one transaction: both or none (a reversal never leaves "completed").
+    #[test]
+    fn moves_in_one_transaction_are_all_made_or_none() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        j.record_pending(&new_op("{two}", 100), "me", now_ms() + 60_000)?;
+        j.transition("{two}", "me", State::Issued, &Facts::default())?;
+        let paid = Facts::default();
+        let op = j.transitions(
+            "{two}",
+            "me",
+            Some(State::Issued),
+            &[(State::Completed, &paid), (State::Reversed, &paid)],
+        )?;
+        assert_eq!(op.state, State::Reversed);
+        let trail: Vec<String> = j.events("{two}")?.into_iter().map(|e| e.detail).collect();
+        assert!(
+            trail.iter().any(|d| d.starts_with("issued -> completed")),
+            "{trail:?}"
+        );
+        assert!(
+            trail.iter().any(|d| d.starts_with("completed -> reversed")),
+            "{trail:?}"
+        );
+        // An illegal second move undoes the first.
+        j.record_pending(&new_op("{bad}", 100), "me", now_ms() + 60_000)?;
+        let r = j.transitions(
+            "{bad}",
+            "me",
+            Some(State::Pending),
+            &[(State::Declined, &paid), (State::Completed, &paid)],
+        );
+        assert!(
+            matches!(r, Err(JournalError::IllegalTransition { .. })),
+            "{r:?}"
+        );
+        assert_eq!(j.get("{bad}")?.state, State::Pending);
         Ok(())
     }
 }

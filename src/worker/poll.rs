@@ -70,12 +70,28 @@ pub async fn drive(ctx: Ctx, op: Operation) {
     }
     let outcome = drive_inner(&ctx, op).await;
     ctx.stop_driving(&id);
-    if let Err(e) = outcome {
-        tracing::error!(op = %id, error = %e, "driving an operation failed; it stays pending");
-        ctx.emit(Event::Trouble {
-            id: Some(id.clone()),
-            key: "error.journal",
-        });
+    match outcome {
+        Ok(()) => {}
+        // The row moved since this attempt went out (a person, another action): the late
+        // answer is dropped and the row says what it says now.
+        Err(e @ JournalError::Stale { .. }) => {
+            tracing::warn!(op = %id, error = %e, "a late answer was not applied");
+            let rid = id.clone();
+            if let Some(op) = db(&ctx, move |j| j.get(&rid))
+                .await
+                .ok()
+                .filter(|o| !super::driven(o))
+            {
+                ctx.emit(Event::Finished { op });
+            }
+        }
+        Err(e) => {
+            tracing::error!(op = %id, error = %e, "driving an operation failed; it stays pending");
+            ctx.emit(Event::Trouble {
+                id: Some(id.clone()),
+                key: "error.journal",
+            });
+        }
     }
     let holder = ctx.holder.clone();
     let rid = id.clone();
@@ -164,7 +180,13 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
             Verdict::Final(state) => {
                 let holder = ctx.holder.clone();
                 let rid = id.clone();
-                let op = db(ctx, move |j| j.transition(&rid, &holder, state, &facts)).await?;
+                // Compare-and-set on the state this attempt was sent from: a reply never undoes a
+                // move made since (rule 4).
+                let from = current;
+                let op = db(ctx, move |j| {
+                    j.transition_from(&rid, &holder, Some(from), state, &facts)
+                })
+                .await?;
                 tracing::info!(
                     op = %id,
                     state = %op.state,
@@ -188,7 +210,7 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                 let rid = id.clone();
                 let kept = facts.clone();
                 db(ctx, move |j| {
-                    j.transition(&rid, &holder, State::Pending, &kept)
+                    j.transition_from(&rid, &holder, Some(State::Pending), State::Pending, &kept)
                         .map(|_| ())
                 })
                 .await?;
@@ -209,6 +231,7 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                 return needs_person(ctx, &id, reason, detail).await;
             }
             Verdict::Pending | Verdict::Open(_) => {
+                let from = current;
                 if let Verdict::Open(to) = verdict {
                     if to != current {
                         current = to;
@@ -234,7 +257,11 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                 let rid = id.clone();
                 let status = facts.provider_status.clone();
                 let kept = facts.clone();
-                let moved = db(ctx, move |j| j.transition(&rid, &holder, current, &kept)).await?;
+                let to = current;
+                let moved = db(ctx, move |j| {
+                    j.transition_from(&rid, &holder, Some(from), to, &kept)
+                })
+                .await?;
                 if matches!(verdict, Verdict::Open(_)) {
                     tracing::info!(op = %id, state = %moved.state, "operation open");
                     ctx.emit(Event::Issued { op: moved });

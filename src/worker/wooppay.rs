@@ -222,12 +222,20 @@ async fn poll_status(
             detail: Some(format!("paid, then reported reversed: {}", rec.summary())),
             ..Facts::default()
         };
+        // Both moves in one transaction: a crash between them would leave "completed" for good.
+        let reversed = judged.1.clone();
+        let expect = op.state;
         if let Err(e) = db(ctx, move |j| {
-            j.transition(&rid, &holder, State::Completed, &paid)
+            j.transitions(
+                &rid,
+                &holder,
+                Some(expect),
+                &[(State::Completed, &paid), (State::Reversed, &reversed)],
+            )
         })
         .await
         {
-            tracing::warn!(op = %op.id, error = %e, "could not record the payment before its reversal");
+            tracing::warn!(op = %op.id, error = %e, "could not record the payment and its reversal");
         }
         tracing::warn!(op = %op.id, status = ?rec.status, "Wooppay reports the paid invoice reversed");
     }
@@ -387,22 +395,16 @@ async fn apply_status(ctx: &Ctx, op: Operation, rec: &Record) -> Operation {
         ..Facts::default()
     };
     let summary = rec.summary();
+    let mut notes = vec![("record", summary.clone())];
+    if op.state == State::Expired {
+        notes.push((
+            "late_payment",
+            format!("paid after its deathDate: {summary}"),
+        ));
+    }
+    let expect = op.state;
     let moved = db(ctx, move |j| {
-        j.note(&id, "record", &summary)?;
-        if op.state == State::Expired {
-            j.note(
-                &id,
-                "late_payment",
-                &format!("paid after its deathDate: {summary}"),
-            )?;
-        }
-        // An issued row may be polled by another process: only its holder moves it.
-        if op.state == State::Issued && !j.claim(&id, &holder, crate::journal::now_ms() + 30_000)? {
-            return j.get(&id);
-        }
-        let r = j.transition(&id, &holder, to, &facts);
-        j.release(&id, &holder)?;
-        r
+        j.apply_answer(&id, &holder, expect, &notes, &[(to, &facts)])
     })
     .await;
     match moved {
