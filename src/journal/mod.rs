@@ -25,6 +25,10 @@ pub use kind::Kind;
 pub use operation::{AuditEvent, Facts, ListFilter, NewOperation, Operation, Recorded};
 pub use state::{State, allowed};
 
+/// How long a statement waits for another connection's write before it fails; a lease's
+/// margin outlasts it.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What can go wrong with the journal.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {

@@ -2,7 +2,6 @@
 //! `synchronous=FULL`) and bringing it up to date, and reading a row into an [`Operation`].
 
 use std::path::Path;
-use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -162,7 +161,7 @@ impl Journal {
     }
 
     fn setup(mut conn: Connection) -> Result<Journal, JournalError> {
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(super::BUSY_TIMEOUT)?;
         // WAL with synchronous=FULL: a commit that returned is on disk; never traded for speed.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;

@@ -3,7 +3,7 @@
 //! provider is called.
 
 use super::{Ctx, Event, db};
-use crate::journal::{Query, State};
+use crate::journal::{JournalError, Query, State};
 
 fn trouble(ctx: &Ctx, e: &crate::journal::JournalError) {
     tracing::error!(error = %e, "journal work for the cashier's day failed");
@@ -150,16 +150,22 @@ pub async fn export(ctx: &Ctx, from: Option<i64>) {
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
     let file = dir.join(format!("kassa-journal-{stamp}.csv"));
     let f = file.clone();
-    let outcome = db(ctx, move |j| {
+    // On a connection of its own: a long export never holds the journal the drivers record
+    // their attempts and renew their leases through (WAL lets it read beside them).
+    let path = ctx.settings.journal_path.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
         let made = std::fs::create_dir_all(&dir)
             .map_err(|e| e.to_string())
-            .and_then(|()| {
-                crate::export::export_to(j, &f, from.unwrap_or(0), i64::MAX)
+            .and_then(|()| crate::journal::Journal::open(&path).map_err(|e| e.to_string()))
+            .and_then(|j| {
+                crate::export::export_to(&j, &f, from.unwrap_or(0), i64::MAX)
                     .map_err(|e| e.to_string())
             });
-        Ok(made)
+        Ok::<_, JournalError>(made)
     })
-    .await;
+    .await
+    .map_err(|e| JournalError::Corrupt(format!("export task: {e}")))
+    .and_then(|r| r);
     let outcome = match outcome {
         Ok(Ok(n)) => Ok(crate::i18n::tf(
             lang,

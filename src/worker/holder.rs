@@ -1,10 +1,13 @@
 //! Who holds a lease: this process's name in the journal, and whether the process behind
 //! another name may still be running (a killed kassa's rows are freed at once).
 
-/// This process's pid namespace (`4026531836` of `pid:[4026531836]`), so that a pid in a
-/// lease holder is only ever compared within the namespace it was taken in; `?` when unknown.
+/// Where this process's pid means something: its pid namespace (`4026531836` of
+/// `pid:[4026531836]`) on this boot of this machine (the kernel's boot id, new at every boot
+/// and on every host), so that a pid in a lease holder is only ever compared where it was
+/// taken: the same number on another till, in another container or before a reboot is
+/// another process. `?` when either is unknown.
 pub(super) fn pid_namespace() -> String {
-    std::fs::read_link("/proc/self/ns/pid")
+    let ns = std::fs::read_link("/proc/self/ns/pid")
         .ok()
         .map(|p| {
             p.to_string_lossy()
@@ -12,8 +15,20 @@ pub(super) fn pid_namespace() -> String {
                 .filter(char::is_ascii_digit)
                 .collect::<String>()
         })
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "?".into())
+        .filter(|n| !n.is_empty());
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|b| {
+            b.chars()
+                .filter(char::is_ascii_hexdigit)
+                .take(16)
+                .collect::<String>()
+        })
+        .filter(|b| !b.is_empty());
+    match (ns, boot) {
+        (Some(ns), Some(boot)) => format!("{ns}.{boot}"),
+        _ => "?".into(),
+    }
 }
 
 /// Whether the process that wrote lease holder `h` (`pid<N>-<random>@<pid namespace>`) may
@@ -75,6 +90,19 @@ mod lease_tests {
                 holder_alive(&ours, "pid4000000000-cccc@1"),
                 "another pid namespace: unsure, so alive"
             );
+        }
+    }
+
+    #[test]
+    fn the_place_of_a_pid_names_the_boot_of_the_host() {
+        let here = super::pid_namespace();
+        if here != "?" {
+            let (ns, boot) = here.split_once('.').unwrap_or_default();
+            assert!(!ns.is_empty() && !boot.is_empty(), "{here}");
+            // The same pid namespace number on another host (another boot id) is unsure.
+            let ours = format!("pid{}-aaaa@{here}", std::process::id());
+            let elsewhere = format!("pid4000000000-cccc@{ns}.0000000000000000");
+            assert!(super::holder_alive(&ours, &elsewhere));
         }
     }
 }

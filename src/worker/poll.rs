@@ -33,7 +33,8 @@ fn lease_until(ctx: &Ctx, wait: Duration) -> i64 {
         .max(ctx.settings.webmoney.timeout)
         .max(ctx.settings.upay.timeout)
         .max(ctx.settings.wooppay.timeout.saturating_mul(4));
-    let span = timeout + wait + Duration::from_secs(5);
+    // The margin outlasts the longest wait inside a lease: the journal's busy timeout.
+    let span = timeout + wait + crate::journal::BUSY_TIMEOUT + Duration::from_secs(5);
     now_ms() + i64::try_from(span.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
