@@ -148,10 +148,83 @@ pub(crate) fn clock_id(last: i64, now: i64) -> i64 {
 
 /// [`clock_id`] for an id a document types as a 32-bit int (a Wooppay operationId is an
 /// `xsd:int`), on [`int32_clock`]: past `i32::MAX` it starts again from the clock.
+///
+/// A tenth of a second is coarse: two `--demo` runs one after another (each a fresh emulator
+/// beside the same demo journal) can both start inside one tenth, and a clock that steps back
+/// hands a tenth out again. So every id is also claimed machine-wide: a file named by the id
+/// in [`int32_claims`], made with `create_new`, which only one process or emulator can make.
+/// The id is one above the highest claim still there when that is later than the clock, so a
+/// run that starts after another has ended only hands out ids above that run's (strictly
+/// increasing across processes), and two emulators running at once never share one. Claims
+/// more than a minute below the newest are removed. Without a writable temporary directory
+/// it falls back to the clock alone (and says so in the log).
 pub(crate) fn clock_id_int32(last: i64) -> i64 {
     let now = int32_clock();
+    let Some(dir) = int32_claims() else {
+        return next_int32(last, now);
+    };
+    let names = claimed(&dir);
+    let high = names.iter().copied().max().unwrap_or(0);
+    let mut id = next_int32(last.max(high), now);
+    for _ in 0..100_000 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(id.to_string()))
+        {
+            Ok(_) => {
+                for old in names
+                    .iter()
+                    .filter(|n| **n < id - CLAIMS_KEPT || **n > id + CLAIMS_AHEAD)
+                {
+                    let _ = std::fs::remove_file(dir.join(old.to_string()));
+                }
+                return id;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => id = next_int32(id, now),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "emulator: an id cannot be claimed; from the clock alone");
+                return id;
+            }
+        }
+    }
+    id
+}
+
+/// Claims kept below the newest: a minute of tenths (an emulator that read the clock and was
+/// then held up for less than that still finds every claim it could collide with).
+const CLAIMS_KEPT: i64 = 600;
+/// A claim this far above a new one is from before the counter started again (2032).
+const CLAIMS_AHEAD: i64 = 10_000_000;
+
+/// One above `last` or the clock, whichever is later; past an `xsd:int`, the clock again.
+fn next_int32(last: i64, now: i64) -> i64 {
     let id = clock_id(last, now);
     if id > i64::from(i32::MAX) { now } else { id }
+}
+
+/// `$TMPDIR/kassa-emulator-int32-ids`, made if missing; `None` when it cannot be.
+fn int32_claims() -> Option<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join("kassa-emulator-int32-ids");
+    match std::fs::create_dir_all(&dir) {
+        Ok(()) => Some(dir),
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "emulator: no directory for id claims; ids from the clock alone");
+            None
+        }
+    }
+}
+
+/// The ids claimed in `dir` (names that read as an `xsd:int`).
+fn claimed(dir: &std::path::Path) -> Vec<i64> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i64>().ok())
+                .filter(|n| (0..=i64::from(i32::MAX)).contains(n))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Tenths of a second since 2026-01-01 UTC, as a 32-bit int: two runs a tenth of a second
@@ -360,8 +433,19 @@ mod tests {
         assert!(a >= before && b > a && b <= i64::from(i32::MAX));
         let wrapped = clock_id_int32(i64::from(i32::MAX));
         assert!(
-            wrapped >= before && wrapped <= int32_clock(),
-            "past an xsd:int, from the clock again"
+            wrapped >= before && wrapped != a && wrapped != b && wrapped < i64::from(i32::MAX),
+            "past an xsd:int, from the clock again (claimed, so never a or b)"
         );
+    }
+
+    #[test]
+    fn fresh_emulators_in_one_tenth_of_a_second_never_share_an_int32_id() {
+        // Each `--demo` run starts a fresh emulator (its last id 0): two of them, one after
+        // the other, well inside one tenth of a second, as two quick runs can be.
+        let first = clock_id_int32(0);
+        let second = clock_id_int32(0);
+        assert!(second > first, "{first} then {second}");
+        let third = clock_id_int32(0);
+        assert!(third > second, "{second} then {third}");
     }
 }

@@ -1139,7 +1139,10 @@ async fn demo_runs_one_after_another_never_hand_out_the_same_id() {
         seen.push(ids);
     }
     for (first, second) in seen[0].iter().zip(&seen[1]) {
-        assert_ne!(first, second, "a second run handed out an id again");
+        assert_ne!(
+            first, second,
+            "a second run handed out an id again: {seen:?}"
+        );
     }
 }
 
