@@ -215,6 +215,24 @@ async fn run(cli: Cli) -> Exit {
                 Cmd::Journal(JournalCmd::List { pending, json }) => {
                     headless::journal_list(lang, &journal, pending, json)
                 }
+                Cmd::Journal(JournalCmd::Resolve {
+                    id,
+                    to,
+                    provider_id,
+                    note,
+                    json,
+                }) => {
+                    headless::journal_resolve(
+                        &settings,
+                        journal,
+                        &id,
+                        to.as_deref(),
+                        provider_id.as_deref(),
+                        &note,
+                        json,
+                    )
+                    .await
+                }
                 Cmd::Journal(JournalCmd::Show { id, json }) => {
                     headless::journal_show(lang, &journal, &id, json)
                 }

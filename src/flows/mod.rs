@@ -270,6 +270,39 @@ pub fn endpoint(settings: &Settings, kind: Kind) -> (String, String) {
     (settings.endpoint_identity(url), identity.clone())
 }
 
+/// Where a row that waits for a person goes when the person gives the provider's id for
+/// it: back into its lifecycle (a UPay hold create found at UPay is `held`, to be captured
+/// or cancelled as usual; a Wooppay invoice `issued`, followed until paid; an X1 invoice
+/// `completed`, which for X1 means issued). `None` for a kind whose id changes nothing.
+pub fn resumed_with_ref(op: &Operation) -> Option<State> {
+    match op.kind {
+        Kind::UpayHold => upay::hold_params(op)
+            .filter(|p| p.phase == upay::Phase::Create)
+            .map(|_| State::Held),
+        Kind::WooppayInvoice => Some(State::Issued),
+        Kind::WebmoneyInvoice => Some(State::Completed),
+        Kind::AllpayCashIn | Kind::AllpayPay | Kind::UpayCard => None,
+    }
+}
+
+/// Whether a person may close a row waiting for them as `to` without the provider's id: a
+/// hold create that "went through" is a hold, never a capture, and needs its HoldId.
+pub fn may_resolve_as(op: &Operation, to: State) -> bool {
+    !(op.kind == Kind::UpayHold && to == State::Completed && resumed_with_ref(op).is_some())
+}
+
+/// A provider's id as a person types it, checked for what the kind's id looks like: UPay's
+/// HoldId and Wooppay's operationId are numbers.
+pub fn provider_ref_ok(kind: Kind, raw: &str) -> bool {
+    let t = raw.trim();
+    match kind {
+        Kind::UpayHold | Kind::WooppayInvoice => {
+            !t.is_empty() && t.len() <= 20 && t.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => !t.is_empty() && t.len() <= 64 && !t.chars().any(char::is_whitespace),
+    }
+}
+
 /// The provider's name as the cashier reads it ("no connection to UPay").
 pub fn provider_name(kind: Kind) -> &'static str {
     match kind {

@@ -358,6 +358,26 @@ pub enum JournalCmd {
         #[arg(long)]
         json: bool,
     },
+    /// A person's finding for an operation that waits for them: what happened
+    /// (--to), or the provider's id for it (--provider-id: a UPay HoldId, a Wooppay
+    /// operationId, a WebMoney invoice id), which brings it back into its lifecycle.
+    Resolve {
+        id: String,
+        /// completed, declined or cancelled.
+        #[arg(
+            long,
+            conflicts_with = "provider_id",
+            required_unless_present = "provider_id"
+        )]
+        to: Option<String>,
+        #[arg(long)]
+        provider_id: Option<String>,
+        /// What the person found and where (always written to the trail).
+        #[arg(long, allow_hyphen_values = true)]
+        note: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Operations as a CSV file for a spreadsheet (UTF-8 with BOM), oldest first.
     Export {
         /// The file to write (replaced if it exists).

@@ -133,3 +133,70 @@ pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> E
         Exit::Pending
     }
 }
+
+/// `kassa journal resolve ID (--to completed|declined|cancelled | --provider-id REF) --note
+/// TEXT`: a person's finding for a row that waits for them, with the same rules as the
+/// detail screen's `m`. With the provider's id the row comes back into its lifecycle (a
+/// UPay hold held, a Wooppay invoice issued and followed, an X1 invoice completed).
+pub async fn journal_resolve(
+    settings: &Settings,
+    journal: Journal,
+    id: &str,
+    to: Option<&str>,
+    provider_ref: Option<&str>,
+    note: &str,
+    json_out: bool,
+) -> Exit {
+    let lang = settings.lang;
+    let note = note.trim();
+    if note.is_empty() {
+        return fail_usage(lang, json_out, "resolve.note_needed", &[]);
+    }
+    let command = match (to, provider_ref) {
+        (Some(to), None) => {
+            let state = match to.trim() {
+                "completed" => crate::journal::State::Completed,
+                "declined" => crate::journal::State::Declined,
+                "cancelled" => crate::journal::State::Cancelled,
+                _ => return fail_usage(lang, json_out, "resolve.bad_outcome", &[]),
+            };
+            Command::ResolveManually {
+                id: id.to_string(),
+                to: state,
+                note: note.to_string(),
+            }
+        }
+        (None, Some(r)) => Command::ResumeWithRef {
+            id: id.to_string(),
+            provider_ref: r.to_string(),
+            note: note.to_string(),
+        },
+        _ => return fail_usage(lang, json_out, "resolve.bad_outcome", &[]),
+    };
+    if journal.find(id).ok().flatten().is_none() {
+        return fail_usage(lang, json_out, "error.not_found_id", &[("id", id)]);
+    }
+    let (worker, mut events) = match Worker::start(settings.clone(), journal) {
+        Ok(x) => x,
+        Err(e) => return fail_usage(lang, json_out, "error.http_client", &[("error", &e)]),
+    };
+    worker.send(command);
+    let code = loop {
+        match events.recv().await {
+            Some(Event::Finished { op } | Event::Issued { op }) if op.id == id => {
+                if json_out {
+                    println!("{}", op_json(&op));
+                } else {
+                    println!("{}", describe(lang, &op));
+                }
+                // The person's word is recorded: done, whatever state it led to.
+                break Exit::Done;
+            }
+            Some(Event::Trouble { key, .. }) => break fail_usage(lang, json_out, key, &[]),
+            Some(_) => {}
+            None => break Exit::Usage,
+        }
+    };
+    worker.stop().await;
+    code
+}

@@ -23,7 +23,7 @@ mod webmoney;
 pub mod wooppay;
 
 pub use allpay::{cash_in, check_user, pay};
-pub use journal::{journal_list, journal_resume, journal_show};
+pub use journal::{journal_list, journal_resolve, journal_resume, journal_show};
 pub use webmoney::wm_invoice;
 
 /// `now + timeout`, capped at a year: a silly `--timeout` must not overflow the clock.

@@ -223,7 +223,10 @@ impl Journal {
     /// one transaction it checks the row is still `from` and free, writes the action's
     /// params (its PartnerTrxId among them) and makes it `pending` under `holder`'s lease,
     /// before the first byte is sent. Two actions on one row can never run at once: the
-    /// second finds it pending.
+    /// second finds it pending, or, should the row read `from` while something still works
+    /// on it, leased. A live lease refuses the action whoever holds it, `holder` included:
+    /// this process's own driver (an action under way, a create not yet let go) is as busy
+    /// as another's. A lease of a process that is gone is freed first by the caller.
     pub fn begin_action(
         &mut self,
         id: &str,
@@ -246,6 +249,18 @@ impl Journal {
                 id: id.to_string(),
                 from: current,
                 to: State::Pending,
+            });
+        }
+        let lease: Option<(String, i64)> = tx.query_row(
+            "SELECT lease_holder, lease_until FROM operations WHERE id = ?1 \
+             AND lease_holder IS NOT NULL AND lease_until > ?2",
+            params![id, now],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        ).optional()?;
+        if let Some((h, _)) = lease {
+            return Err(JournalError::LeaseHeld {
+                id: id.to_string(),
+                holder: h,
             });
         }
         tx.execute(
@@ -290,6 +305,50 @@ impl Journal {
         tx.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'manual', ?3)",
             params![id, now, format!("{from} -> {to} by a person: {note}")],
+        )?;
+        tx.commit()?;
+        self.get(id)
+    }
+}
+
+impl Journal {
+    /// A person found the operation at the provider and gives its id: the row comes back
+    /// into its lifecycle in state `to` (a UPay hold `held`, a Wooppay invoice `issued`, an
+    /// X1 invoice `completed`), with the provider's id, and is followed from there. Only a
+    /// row that waits for a person, and only a move its lifecycle allows.
+    pub fn resume_with_ref(
+        &mut self,
+        id: &str,
+        to: State,
+        provider_ref: &str,
+        note: &str,
+    ) -> Result<Operation, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (from, recon) = state_of(&tx, id)?;
+        if !recon || !allowed(from, to) {
+            return Err(JournalError::IllegalTransition {
+                id: id.to_string(),
+                from,
+                to,
+            });
+        }
+        tx.execute(
+            "UPDATE operations SET state = ?2, needs_reconciliation = 0, recon_reason = NULL, \
+             provider_ref = ?3, updated_at = ?4, \
+             final_at = CASE WHEN ?5 THEN ?4 ELSE NULL END, \
+             lease_holder = NULL, lease_until = NULL, note = ?6 WHERE id = ?1",
+            params![id, to.tag(), provider_ref, now, to.is_final(), note],
+        )?;
+        tx.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'manual', ?3)",
+            params![
+                id,
+                now,
+                format!("{from} -> {to} by a person, the provider's id {provider_ref}: {note}")
+            ],
         )?;
         tx.commit()?;
         self.get(id)
@@ -441,7 +500,8 @@ mod tests {
         let (_d, mut j) = journal();
         j.record_pending(&new_op("{cas}", 100), "me", now_ms() + 60_000)?;
         j.transition("{cas}", "me", State::Held, &Facts::default())?;
-        // The capture begins: held -> pending.
+        // The create's driver lets the row go; the capture begins: held -> pending.
+        j.release("{cas}", "me")?;
         j.begin_action(
             "{cas}",
             "me",

@@ -73,6 +73,17 @@ pub async fn query(ctx: &Ctx, q: Query) {
 
 pub async fn resolve(ctx: &Ctx, id: String, to: State, note: String) {
     let rid = id.clone();
+    let allowed = db(ctx, move |j| j.get(&rid))
+        .await
+        .map(|op| crate::flows::may_resolve_as(&op, to));
+    if let Ok(false) = allowed {
+        ctx.emit(Event::Trouble {
+            id: Some(id),
+            key: "resolve.hold_needs_id",
+        });
+        return;
+    }
+    let rid = id.clone();
     match db(ctx, move |j| j.resolve_manually(&rid, to, &note)).await {
         Ok(op) => {
             tracing::info!(op = %op.id, state = %op.state, "resolved by a person");
@@ -81,6 +92,47 @@ pub async fn resolve(ctx: &Ctx, id: String, to: State, note: String) {
                 ctx.emit(Event::Detail { op, events });
             }
             ctx.emit(Event::Finished { op });
+        }
+        Err(e) => trouble(ctx, &e),
+    }
+    ctx.emit_counts().await;
+}
+
+/// A person gives the provider's id for a row that waits for them: it comes back into its
+/// lifecycle, and is followed from there when it is one the worker drives.
+pub async fn resume_with_ref(ctx: &Ctx, id: String, provider_ref: String, note: String) {
+    let rid = id.clone();
+    let op = match db(ctx, move |j| j.get(&rid)).await {
+        Ok(op) => op,
+        Err(e) => return trouble(ctx, &e),
+    };
+    let Some(to) = crate::flows::resumed_with_ref(&op) else {
+        return ctx.emit(Event::Trouble {
+            id: Some(id),
+            key: "resolve.no_ref_for_kind",
+        });
+    };
+    if !crate::flows::provider_ref_ok(op.kind, &provider_ref) {
+        return ctx.emit(Event::Trouble {
+            id: Some(id),
+            key: "resolve.bad_ref",
+        });
+    }
+    let rid = id.clone();
+    let r = provider_ref.trim().to_string();
+    match db(ctx, move |j| j.resume_with_ref(&rid, to, &r, &note)).await {
+        Ok(op) => {
+            tracing::info!(op = %op.id, state = %op.state, "brought back by a person with the provider's id");
+            let rid = id.clone();
+            if let Ok((op, events)) = db(ctx, move |j| Ok((j.get(&rid)?, j.events(&rid)?))).await {
+                ctx.emit(Event::Detail { op, events });
+            }
+            if super::driven(&op) {
+                ctx.emit(Event::Issued { op: op.clone() });
+                tokio::spawn(super::follow_owned(ctx.clone(), op.id.clone()));
+            } else {
+                ctx.emit(Event::Finished { op });
+            }
         }
         Err(e) => trouble(ctx, &e),
     }

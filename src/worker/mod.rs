@@ -287,6 +287,11 @@ async fn handle(ctx: Ctx, cmd: Command) {
         Command::LoadReport { date } => day::report(&ctx, date).await,
         Command::QueryJournal { query } => day::query(&ctx, query).await,
         Command::ResolveManually { id, to, note } => day::resolve(&ctx, id, to, note).await,
+        Command::ResumeWithRef {
+            id,
+            provider_ref,
+            note,
+        } => day::resume_with_ref(&ctx, id, provider_ref, note).await,
         Command::WooppayRequestCode { phone } => wooppay::request_code(&ctx, phone).await,
         Command::WooppayBalance => wooppay::balance(&ctx).await,
         Command::WooppayStatus { operation_id } => wooppay::status(&ctx, operation_id).await,
@@ -405,6 +410,11 @@ pub(crate) async fn commit_and_drive(
 /// notification instead).
 pub(crate) fn driven(op: &Operation) -> bool {
     op.state == State::Pending || (op.state == State::Issued && op.kind == Kind::WooppayInvoice)
+}
+
+/// [`follow`] for a spawned task.
+pub(crate) async fn follow_owned(ctx: Ctx, id: String) {
+    follow(&ctx, id).await;
 }
 
 /// Follows one row: drives it when this process can claim it, otherwise watches the

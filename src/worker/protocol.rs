@@ -62,6 +62,13 @@ pub enum Command {
     /// The journal screen's filtered list (answered with `Event::Journal`).
     QueryJournal { query: crate::journal::Query },
     /// A person found the outcome of a row that waits for reconciliation.
+    /// A person found a row that waits for them at the provider, with its id: it comes
+    /// back into its lifecycle (flows::resumed_with_ref).
+    ResumeWithRef {
+        id: String,
+        provider_ref: String,
+        note: String,
+    },
     ResolveManually {
         id: String,
         to: crate::journal::State,

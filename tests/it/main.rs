@@ -17,6 +17,7 @@ mod fuzz;
 mod hygiene;
 mod pay_flow;
 mod receipt;
+mod reconcile;
 mod recovery;
 mod screens;
 mod unambiguous;
