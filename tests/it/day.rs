@@ -428,5 +428,29 @@ fn report_and_resolution_snapshots() {
             &cmds[..],
             [Command::ResolveManually { to: State::Completed, note, .. }] if note == "Allpay: paid, tx 77"
         ));
+
+        // Or the provider's id: typed first, then the note; nothing is sent before both.
+        let mut by_id = model(lang);
+        by_id.screen = ScreenId::Detail;
+        by_id.detail.open(d.detail.op.clone().unwrap());
+        press(&mut by_id, KeyCode::Char('m'));
+        press(&mut by_id, KeyCode::Char('i'));
+        type_text(&mut by_id, "288638287");
+        assert!(press(&mut by_id, KeyCode::Enter).is_empty());
+        assert!(
+            render(&by_id).contains("288638287"),
+            "the id stays in sight"
+        );
+        assert!(
+            press(&mut by_id, KeyCode::Enter).is_empty(),
+            "a note is needed"
+        );
+        type_text(&mut by_id, "merchant cabinet");
+        let cmds = press(&mut by_id, KeyCode::Enter);
+        assert!(matches!(
+            &cmds[..],
+            [Command::ResumeWithRef { provider_ref, note, .. }]
+                if provider_ref == "288638287" && note == "merchant cabinet"
+        ));
     }
 }

@@ -22,9 +22,20 @@ pub struct DetailState {
     pub op: Option<Operation>,
     pub events: Vec<AuditEvent>,
     pub scroll: u16,
-    /// Recording what a person found out about a row that waits for reconciliation: the
-    /// outcome (once chosen) and the note.
-    pub resolving: Option<(Option<State>, Input)>,
+    /// Recording what a person found out about a row that waits for reconciliation: what
+    /// they found (once chosen) and the field being typed (the provider's id, then the note).
+    pub resolving: Option<(Option<Found>, Input)>,
+}
+
+/// What a person found at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// What happened to it: completed, declined, cancelled.
+    Outcome(State),
+    /// The operation itself, by the provider's id (being typed).
+    ProviderId,
+    /// The provider's id is typed; the note follows.
+    WithId(String),
 }
 
 impl DetailState {
@@ -54,6 +65,7 @@ pub fn hints(model: &Model) -> Vec<Hint> {
             ("c", "hint.found_completed"),
             ("d", "hint.found_declined"),
             ("x", "hint.found_cancelled"),
+            ("i", "hint.found_id"),
             ("Esc", "hint.back"),
         ],
         Some((Some(_), _)) => vec![("Enter", "hint.record"), ("Esc", "hint.back")],
@@ -91,14 +103,40 @@ fn on_resolve_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> V
     match to {
         None => {
             *to = match key.code {
-                KeyCode::Char('c') => Some(State::Completed),
-                KeyCode::Char('d') => Some(State::Declined),
-                KeyCode::Char('x') => Some(State::Cancelled),
+                KeyCode::Char('c') => Some(Found::Outcome(State::Completed)),
+                KeyCode::Char('d') => Some(Found::Outcome(State::Declined)),
+                KeyCode::Char('x') => Some(Found::Outcome(State::Cancelled)),
+                KeyCode::Char('i') => Some(Found::ProviderId),
                 _ => None,
             };
             Vec::new()
         }
-        Some(state) if action == Some(Action::Submit) => {
+        Some(Found::ProviderId) if action == Some(Action::Submit) => {
+            let typed = note.value().trim().to_string();
+            if typed.is_empty() {
+                model.notice = Some(crate::app::Note::Key("resolve.bad_ref"));
+                return Vec::new();
+            }
+            *to = Some(Found::WithId(typed));
+            *note = Input::default();
+            Vec::new()
+        }
+        Some(Found::WithId(provider_ref)) if action == Some(Action::Submit) => {
+            let text = note.value().trim().to_string();
+            if text.is_empty() {
+                model.notice = Some(crate::app::Note::Key("resolve.note_needed"));
+                return Vec::new();
+            }
+            let provider_ref = provider_ref.clone();
+            let id = d.op.as_ref().map(|o| o.id.clone()).unwrap_or_default();
+            d.resolving = None;
+            vec![Command::ResumeWithRef {
+                id,
+                provider_ref,
+                note: text,
+            }]
+        }
+        Some(Found::Outcome(state)) if action == Some(Action::Submit) => {
             let text = note.value().trim().to_string();
             if text.is_empty() {
                 model.notice = Some(crate::app::Note::Key("resolve.note_needed"));
@@ -170,12 +208,16 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             frame.render_widget(block, ask);
             match to {
                 None => frame.render_widget(Paragraph::new(t(lang, "resolve.choose")), inner),
-                Some(state) => {
-                    let label = format!(
-                        "{} · {}",
-                        t(lang, state.message_key()),
-                        t(lang, "resolve.note")
-                    );
+                Some(found) => {
+                    let label = match found {
+                        Found::Outcome(state) => format!(
+                            "{} · {}",
+                            t(lang, state.message_key()),
+                            t(lang, "resolve.note")
+                        ),
+                        Found::ProviderId => t(lang, "resolve.provider_id").to_string(),
+                        Found::WithId(r) => format!("{r} · {}", t(lang, "resolve.note")),
+                    };
                     let width = u16::try_from(label.chars().count() + 2).unwrap_or(30);
                     crate::app::widgets::field(frame, inner, &label, note, width, true, "");
                 }
