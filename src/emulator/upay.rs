@@ -17,7 +17,8 @@
 //! `044`'s repeated capture (same PartnerTrxId) is refused as "already captured", as a
 //! UPay that does not honour the repeat would; `046`'s first capture reply carries two
 //! `code` elements that disagree (`OK`, then `STPIMS-ERR-043`), after capturing, and its
-//! second the same two the other way round.
+//! second the same two the other way round. `047`'s check by HoldId answers only after the
+//! emulator's slow delay, with what was so when it was asked (a late, stale answer).
 //!
 //! One file, past 500 lines with its tests: the emulated STWS keeps its holds, cards and
 //! notifications together, as one service does.
@@ -51,6 +52,10 @@ pub const REPEAT_REFUSED_ACCOUNT: &str = "044";
 /// An account whose first capture reply has two `Result/code` that disagree (OK, then an
 /// error), after the capture was made; its second, the same two the other way round.
 pub const TWO_CODES_ACCOUNT: &str = "046";
+
+/// An account whose hold's check by HoldId answers late (after the emulator's `slow`), with
+/// what was so when it was asked: a stale answer, for the races of a check and an action.
+pub const SLOW_CHECK_ACCOUNT: &str = "047";
 
 /// Where the customer's 3-D Secure page is: `GET {base}{CONFIRM_PATH}{token}` confirms the
 /// card (or fails, for [`THREE_DS_FAILS`]) and sends the signed notification.
@@ -246,7 +251,22 @@ impl Upay {
                 let reply = self.capture(op);
                 apply_fault(fault, reply, &method, cx.slow)
             }
-            "partnerHoldCheckIPS" => self.check(op),
+            "partnerHoldCheckIPS" => {
+                let slow = text_in(op, "Type") != "partnerTrxId"
+                    && self
+                        .holds
+                        .get(text_in(op, "Target"))
+                        .is_some_and(|h| h.account == SLOW_CHECK_ACCOUNT);
+                let reply = self.check(op);
+                if slow {
+                    Reply::Slow {
+                        delay: cx.slow,
+                        reply: Box::new(reply),
+                    }
+                } else {
+                    reply
+                }
+            }
             _ => self.cancel(op),
         }
     }

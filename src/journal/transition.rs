@@ -251,12 +251,14 @@ impl Journal {
                 to: State::Pending,
             });
         }
-        let lease: Option<(String, i64)> = tx.query_row(
-            "SELECT lease_holder, lease_until FROM operations WHERE id = ?1 \
+        let lease: Option<(String, i64)> = tx
+            .query_row(
+                "SELECT lease_holder, lease_until FROM operations WHERE id = ?1 \
              AND lease_holder IS NOT NULL AND lease_until > ?2",
-            params![id, now],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        ).optional()?;
+                params![id, now],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
         if let Some((h, _)) = lease {
             return Err(JournalError::LeaseHeld {
                 id: id.to_string(),
@@ -538,6 +540,30 @@ mod tests {
             &Facts::default(),
         )?;
         assert_eq!(again.state, State::Completed);
+        Ok(())
+    }
+
+    /// An action never starts on a row whose lease is live, this holder's own included (its
+    /// own driver is still at work); once the lease is let go, it starts.
+    #[test]
+    fn begin_action_refuses_a_live_lease_its_own_included() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        j.record_pending(&new_op("{busy}", 100), "me", now_ms() + 60_000)?;
+        j.transition("{busy}", "me", State::Held, &Facts::default())?;
+        for holder in ["me", "another"] {
+            let r = j.begin_action("{busy}", holder, now_ms() + 60_000, State::Held, "{}", "x");
+            assert!(matches!(r, Err(JournalError::LeaseHeld { .. })), "{r:?}");
+        }
+        assert_eq!(j.get("{busy}")?.state, State::Held);
+        j.release("{busy}", "me")?;
+        let op = j.begin_action("{busy}", "me", now_ms() + 60_000, State::Held, "{}", "x")?;
+        assert_eq!(op.state, State::Pending);
+        // A second action finds it pending (and leased).
+        let r = j.begin_action("{busy}", "me", now_ms() + 60_000, State::Held, "{}", "y");
+        assert!(
+            matches!(r, Err(JournalError::IllegalTransition { .. })),
+            "{r:?}"
+        );
         Ok(())
     }
 

@@ -297,15 +297,72 @@ pub async fn act(ctx: &Ctx, id: String, action: HoldAction) {
     if let Err(reason) = client(ctx).await {
         return not_configured(ctx, Some(id), reason);
     }
+    // The command that placed the hold may have exited before giving its lease back: a
+    // lease of a process that is gone does not make the hold busy.
+    free_dead_leases(ctx).await;
+    // This process's own driver may have told of the hold (held) an instant before it lets
+    // the row go: the lease is live until then, and the action waits for it, a little. Any
+    // other live lease, or a row not held (an action under way), refuses at once.
+    let mut tries = 0;
+    let begun = loop {
+        let begun = begin(ctx, &id, action).await;
+        match &begun {
+            Err(JournalError::LeaseHeld { holder, .. })
+                if *holder == ctx.holder && tries < 120 && !ctx.shutdown.is_cancelled() =>
+            {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            _ => break begun,
+        }
+    };
+
+    match begun {
+        Ok(op) => {
+            tracing::info!(op = %op.id, ?action, "hold action committed; sending");
+            ctx.emit(Event::Recorded { op: op.clone() });
+            ctx.emit_counts().await;
+            super::poll::drive(ctx.clone(), op).await;
+        }
+        Err(e) => {
+            let key = match &e {
+                JournalError::IllegalTransition {
+                    from: State::Pending,
+                    ..
+                } => "upay.hold_busy",
+                JournalError::IllegalTransition { .. } => "upay.hold_not_held",
+                JournalError::NeedsReconciliation(_) | JournalError::LeaseHeld { .. } => {
+                    "upay.hold_busy"
+                }
+                JournalError::NotFound(_) => "error.not_found",
+                _ => "error.journal",
+            };
+            tracing::warn!(op = %id, error = %e, ?action, "hold action refused; nothing sent");
+            ctx.emit(Event::Trouble { id: Some(id), key });
+        }
+    }
+}
+
+/// One try at beginning `action` on the hold in row `id` (see [`act`]).
+async fn begin(ctx: &Ctx, id: &str, action: HoldAction) -> Result<Operation, JournalError> {
     let holder = ctx.holder.clone();
     let until = super::poll::first_lease(ctx);
-    let rid = id.clone();
-    let begun = db(ctx, move |j| {
+    let rid = id.to_string();
+    db(ctx, move |j| {
         let op = j.get(&rid)?;
         let mut p = hold_params(&op)
             .ok_or_else(|| JournalError::Corrupt(format!("{rid}: hold params unreadable")))?;
         if op.kind != Kind::UpayHold {
             return Err(JournalError::NotFound(rid));
+        }
+        // Not held (an action under way, or done): refused before a PartnerTrxId is taken.
+        // begin_action decides again in its transaction, the lease included.
+        if op.state != State::Held {
+            return Err(JournalError::IllegalTransition {
+                id: rid,
+                from: op.state,
+                to: State::Pending,
+            });
         }
         p.sent_before = Some(op.attempts);
         let what = match action {
@@ -324,28 +381,18 @@ pub async fn act(ctx: &Ctx, id: String, action: HoldAction) {
             serde_json::to_string(&p).map_err(|e| JournalError::Corrupt(format!("{rid}: {e}")))?;
         j.begin_action(&rid, &holder, until, State::Held, &json, &what)
     })
-    .await;
-    match begun {
-        Ok(op) => {
-            tracing::info!(op = %op.id, ?action, "hold action committed; sending");
-            ctx.emit(Event::Recorded { op: op.clone() });
-            ctx.emit_counts().await;
-            super::poll::drive(ctx.clone(), op).await;
-        }
-        Err(e) => {
-            let key = match &e {
-                JournalError::IllegalTransition {
-                    from: State::Pending,
-                    ..
-                } => "upay.hold_busy",
-                JournalError::IllegalTransition { .. } => "upay.hold_not_held",
-                JournalError::NeedsReconciliation(_) => "upay.hold_busy",
-                JournalError::NotFound(_) => "error.not_found",
-                _ => "error.journal",
-            };
-            tracing::warn!(op = %id, error = %e, ?action, "hold action refused; nothing sent");
-            ctx.emit(Event::Trouble { id: Some(id), key });
-        }
+    .await
+}
+
+/// Frees the leases of processes that are gone (their rows are not busy any more).
+async fn free_dead_leases(ctx: &Ctx) {
+    let ours = ctx.holder.clone();
+    if let Err(e) = db(ctx, move |j| {
+        j.release_dead_leases(|h| super::holder::holder_alive(&ours, h))
+    })
+    .await
+    {
+        tracing::warn!(error = %e, "could not look for leases of dead processes");
     }
 }
 
@@ -448,6 +495,46 @@ async fn refused_then_check(
     }
 }
 
+/// What a check's answer is about: the hold row as it was read before the check went out.
+#[derive(Debug, Clone)]
+struct Asked {
+    state: State,
+    phase: Option<Phase>,
+    partner_trx_id: Option<String>,
+    attempts: u32,
+}
+
+impl Asked {
+    fn of(op: &Operation) -> Asked {
+        let p = hold_params(op);
+        Asked {
+            state: op.state,
+            phase: p.as_ref().map(|p| p.phase),
+            partner_trx_id: p.and_then(|p| p.partner_trx_id),
+            attempts: op.attempts,
+        }
+    }
+
+    /// `Stale` when the row `now` is no longer the one asked about: another state, or the
+    /// same state after an action came and went (another phase, PartnerTrxId or send).
+    fn still(&self, now: &Operation) -> Result<(), JournalError> {
+        let same = Asked::of(now);
+        if same.state == self.state
+            && same.phase == self.phase
+            && same.partner_trx_id == self.partner_trx_id
+            && same.attempts == self.attempts
+        {
+            Ok(())
+        } else {
+            Err(JournalError::Stale {
+                id: now.id.clone(),
+                expected: self.state,
+                found: now.state,
+            })
+        }
+    }
+}
+
 /// The answer to a cashier's or a notification's check.
 #[derive(Debug, Clone)]
 pub struct CheckAnswer {
@@ -503,37 +590,71 @@ pub async fn check(ctx: &Ctx, by: CheckBy, target: String) {
     if let Some(op) = row.filter(|op| op.state == State::Held) {
         // The command that placed the hold may have exited before giving its lease back:
         // a lease of a process that is gone does not stand in the answer's way.
-        let ours = ctx.holder.clone();
-        if let Err(e) = db(ctx, move |j| {
-            j.release_dead_leases(|h| super::holder::holder_alive(&ours, h))
-        })
-        .await
-        {
-            tracing::warn!(error = %e, "could not look for leases of dead processes");
-        }
-        match judge_check(&op, &reply, now_ms()) {
-            (Verdict::Final(to), facts, _) => {
-                let holder = ctx.holder.clone();
-                let rid = op.id.clone();
-                match db(ctx, move |j| j.transition(&rid, &holder, to, &facts)).await {
-                    Ok(moved) => {
-                        tracing::info!(op = %moved.id, state = %moved.state, "hold moved by a check");
-                        answer.op = Some(moved);
-                    }
-                    Err(e) => tracing::warn!(op = %op.id, error = %e, "check answer not applied"),
-                }
+        free_dead_leases(ctx).await;
+        // The answer is about the row as it was read before the check went out (`op`: its
+        // state, its phase and PartnerTrxId); it applies only while the row still is so. A
+        // capture or cancel begun since owns the row, and a late answer never reopens it.
+        let (verdict, facts, _) = judge_check(&op, &reply, now_ms());
+        let asked = Asked::of(&op);
+        let holder = ctx.holder.clone();
+        let rid = op.id.clone();
+        let applied = match verdict {
+            Verdict::Final(to) => {
+                db(ctx, move |j| {
+                    asked.still(&j.get(&rid)?)?;
+                    j.apply_answer(&rid, &holder, asked.state, &[], &[(to, &facts)])
+                        .map(|_| ())
+                })
+                .await
             }
             // A capture kassa did not send, or of another sum: a person looks.
-            (Verdict::Reconcile(reason, detail), facts, _) => {
-                match person_for(ctx, &op.id, facts, reason, detail).await {
-                    Ok(()) => {
+            Verdict::Reconcile(reason, detail) => {
+                let moved = db(ctx, move |j| {
+                    asked.still(&j.get(&rid)?)?;
+                    j.apply_answer(&rid, &holder, asked.state, &[], &[(State::Pending, &facts)])
+                })
+                .await;
+                match moved {
+                    Ok(o) if o.state == State::Pending => {
+                        tracing::warn!(op = %op.id, reason, %detail, "UPay: needs reconciliation");
+                        let holder = ctx.holder.clone();
                         let rid = op.id.clone();
-                        answer.op = db(ctx, move |j| j.get(&rid)).await.ok().or(answer.op);
+                        let marked = db(ctx, move |j| {
+                            j.mark_reconciliation(&rid, &holder, reason, &detail)
+                        })
+                        .await;
+                        if marked.is_ok() {
+                            let rid = op.id.clone();
+                            if let Ok(op) = db(ctx, move |j| j.get(&rid)).await {
+                                ctx.emit(Event::NeedsReconciliation { op });
+                            }
+                        }
+                        marked
                     }
-                    Err(e) => tracing::warn!(op = %op.id, error = %e, "check answer not applied"),
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e),
                 }
             }
-            _ => {}
+            _ => Ok(()),
+        };
+        match applied {
+            Ok(()) => {}
+            Err(e @ JournalError::Stale { .. }) => {
+                tracing::info!(op = %op.id, error = %e, "a check's late answer not applied: the row moved since it was asked");
+            }
+            Err(e) => tracing::warn!(op = %op.id, error = %e, "check answer not applied"),
+        }
+        // The row as it is now, never as it was when the check went out: a stale "held"
+        // must not be shown over a capture under way.
+        let rid = op.id.clone();
+        if let Ok(now) = db(ctx, move |j| j.get(&rid)).await {
+            tracing::info!(op = %now.id, state = %now.state, "hold after its check");
+            answer.op = Some(now);
+        }
+    } else if let Some(op) = &answer.op {
+        let rid = op.id.clone();
+        if let Ok(now) = db(ctx, move |j| j.get(&rid)).await {
+            answer.op = Some(now);
         }
     }
     ctx.emit(Event::HoldChecked { answer });

@@ -1169,3 +1169,121 @@ async fn two_emulator_runs_never_hand_out_the_same_hold_id() {
     assert_ne!(holds[0].1, holds[1].1, "HoldId");
     assert_ne!(holds[0].2, holds[1].2, "TransactionId");
 }
+
+// ------------------------------------------------------------------------------------------
+// Races on one hold, each made deterministic by a slow reply: a check's late answer, a
+// cancel and a second capture pressed while a capture is in flight.
+
+/// A worker whose UPay requests wait 10 s for a reply: the emulator's slow replies (2.5 s)
+/// arrive late, not lost.
+fn patient_worker(h: &Harness) -> (Worker, UnboundedReceiver<Event>) {
+    let mut settings = h.settings.clone();
+    settings.upay.timeout = Duration::from_secs(10);
+    Worker::start(settings, h.journal()).unwrap()
+}
+
+/// The hold's trail, each line `kind: detail`.
+fn trail_lines(h: &Harness, id: &str) -> Vec<String> {
+    trail(h, id).lines().map(str::to_string).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_check_never_reopens_a_capture_and_no_cancel_or_second_capture_rides_on_it() {
+    use kassa::emulator::upay::SLOW_CHECK_ACCOUNT;
+    let h = Harness::start().await;
+    // The slow replies (2.5 s) are waited for, not timed out.
+    let (worker, mut events) = patient_worker(&h);
+    let token = confirmed_card(&h, &worker, &mut events).await;
+    // Account 047: a check by HoldId answers 2.5 s late with what was so when it was asked.
+    let held = place(&worker, &mut events, hold(&token, SLOW_CHECK_ACCOUNT, "10")).await;
+    assert_eq!(held.state, State::Held);
+    let hold_id = held.provider_ref.clone().unwrap();
+    // Past its minutes, no capture yet: the check's answer, read against the row as it was
+    // asked about, says "expired". Applied over a capture under way, it would lose it.
+    backdate(&h, &held.id, 61);
+
+    // r: the check goes out and is answered (late) about the hold as it is now.
+    worker.send(Command::CheckHold {
+        by: CheckBy::HoldId,
+        target: hold_id.clone(),
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // c: the capture begins while the check is out; its reply is slow too (2.5 s, after the
+    // capture was made), so the check's answer lands while the capture is pending.
+    h.emulator.queue_faults("slow").unwrap();
+    worker.send(Command::ActOnHold {
+        id: held.id.clone(),
+        action: HoldAction::Capture,
+    });
+    let begun = wait_for(&mut events, 10, |e| match e {
+        Event::Recorded { op } if op.id == held.id => Some(op),
+        _ => None,
+    })
+    .await;
+    assert_eq!(begun.state, State::Pending);
+    let trx = hold_params(&begun).unwrap().partner_trx_id.unwrap();
+
+    // x and c again, while the capture is in flight: both refused, nothing sent, the
+    // PartnerTrxId in flight kept.
+    for action in [HoldAction::Cancel, HoldAction::Capture] {
+        worker.send(Command::ActOnHold {
+            id: held.id.clone(),
+            action,
+        });
+        let key = wait_for(&mut events, 10, |e| match e {
+            Event::Trouble { id: Some(i), key } if i == held.id => Some(key),
+            _ => None,
+        })
+        .await;
+        assert_eq!(key, "upay.hold_busy", "{action:?}");
+        let row = h.journal().get(&held.id).unwrap();
+        assert_eq!(row.state, State::Pending, "{action:?}");
+        let p = hold_params(&row).unwrap();
+        assert_eq!(p.phase, kassa::flows::upay::Phase::Capture, "{action:?}");
+        assert_eq!(
+            p.partner_trx_id.as_deref(),
+            Some(trx.as_str()),
+            "{action:?}"
+        );
+    }
+
+    // The check's late answer: not applied, and the row it shows is the row as it is now.
+    let answer = wait_for(&mut events, 10, |e| match e {
+        Event::HoldChecked { answer } => Some(answer),
+        _ => None,
+    })
+    .await;
+    assert_eq!(answer.code, "OK");
+    let shown = answer.op.unwrap();
+    assert!(
+        matches!(shown.state, State::Pending | State::Completed),
+        "a stale check shows {:?}",
+        shown.state
+    );
+
+    // The capture's own reply decides: captured, once, never expired, never held again,
+    // never cancelled.
+    let done = settled(&mut events, &held.id).await;
+    assert_eq!(done.state, State::Completed, "{}", trail(&h, &held.id));
+    let p = hold_params(&done).unwrap();
+    assert_eq!(p.partner_trx_id.as_deref(), Some(trx.as_str()));
+    let ledger = h.emulator_holds().await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0]["state"], "captured");
+    assert_eq!(ledger[0]["captures"], 1);
+    assert_eq!(ledger[0]["partner_trx_id"], trx.as_str());
+    let lines = trail_lines(&h, &held.id);
+    let begun_at = lines.iter().position(|l| l.starts_with("action:")).unwrap();
+    assert!(
+        !lines[begun_at..]
+            .iter()
+            .any(|l| l.contains("-> expired") || l.contains("-> held")),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("action:")).count(),
+        1,
+        "one action begun: {lines:#?}"
+    );
+    worker.stop().await;
+}
