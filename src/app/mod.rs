@@ -40,6 +40,9 @@ pub enum Msg {
     Tick,
     /// The worker reports.
     Worker(Event),
+    /// Text pasted into the terminal (bracketed paste): text for the field being typed,
+    /// never keys.
+    Paste(String),
 }
 
 /// Which screen is in front.
@@ -255,6 +258,36 @@ impl Model {
 
     pub fn go(&mut self, screen: ScreenId) -> Vec<Command> {
         self.screen = screen;
+        // A money screen opens on an empty form for the next customer, unless something of
+        // its own is still on its way (then its progress is what the cashier needs).
+        // A result that came while the cashier was away is shown first.
+        use screens::{cash_in, pay, webmoney, wooppay};
+        match screen {
+            ScreenId::CashIn
+                if !self.cash_in.waiting()
+                    && !matches!(self.cash_in.step, cash_in::Step::Done(_)) =>
+            {
+                self.cash_in = CashInState::default()
+            }
+            ScreenId::Pay
+                if !self.pay.waiting() && !matches!(self.pay.step, pay::Step::Done(_)) =>
+            {
+                self.pay = PayState::default()
+            }
+            ScreenId::Webmoney
+                if !self.webmoney.waiting()
+                    && !matches!(self.webmoney.step, webmoney::Step::Done(_)) =>
+            {
+                self.webmoney = WmState::default()
+            }
+            ScreenId::Wooppay
+                if !self.wooppay.waiting()
+                    && !matches!(self.wooppay.step, wooppay::Step::Done(_)) =>
+            {
+                self.wooppay = WpState::default()
+            }
+            _ => {}
+        }
         match screen {
             ScreenId::Journal => vec![self.journal.command(self.local_now.date())],
             ScreenId::Day => vec![Command::LoadShift],
@@ -316,7 +349,42 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
         }
         Msg::Worker(ev) => on_event(model, ev),
         Msg::Key(key) => on_key(model, key),
+        Msg::Paste(text) => on_paste(model, &text),
     }
+}
+
+/// A paste is typed into the field that has the keyboard, character by character, with
+/// its line breaks and other control characters dropped: it can fill a field, never press
+/// Enter or answer a question. Where no field has the keyboard it is dropped, and said so.
+fn on_paste(model: &mut Model, text: &str) -> Vec<Command> {
+    if !model.typing() {
+        model.notice = Some(Note::Key("paste.ignored"));
+        return Vec::new();
+    }
+    let mut cmds = Vec::new();
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if !model.typing() {
+            break;
+        }
+        let key = KeyEvent::new(KeyCode::Char(c), crossterm::event::KeyModifiers::NONE);
+        // A search as you type may ask for rows; anything else a paste asks for is not the
+        // cashier's say-so and is dropped.
+        cmds.extend(on_key(model, key).into_iter().filter(|c| {
+            matches!(
+                c,
+                Command::QueryJournal { .. } | Command::LoadJournal { .. }
+            )
+        }));
+    }
+    // One query, for the text as pasted whole.
+    let last = cmds
+        .iter()
+        .rev()
+        .find(|c| matches!(c, Command::QueryJournal { .. }))
+        .cloned();
+    cmds.retain(|c| !matches!(c, Command::QueryJournal { .. }));
+    cmds.extend(last);
+    cmds
 }
 
 fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {

@@ -18,6 +18,8 @@ use crate::journal::Journal;
 use crate::worker::{Command, Worker};
 
 fn restore() {
+    // Pasted text arrives as keys again in whatever runs after kassa.
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
     if let Err(e) = ratatui::try_restore() {
         tracing::error!(error = %e, "restoring the terminal failed");
     }
@@ -55,6 +57,10 @@ pub async fn run(start: Start) -> Exit {
             return Exit::Usage;
         }
     };
+    // Pasted text comes as one paste, never as keys: a paste of "150⏎y" must not confirm.
+    if let Err(e) = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste) {
+        tracing::warn!(error = %e, "the terminal does not take bracketed paste");
+    }
     // ratatui's hook restores the terminal first; ours, outside it, logs the panic.
     log_panics();
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -226,6 +232,7 @@ async fn event_loop(
             input = keys.next() => match input {
                 Some(Ok(TermEvent::Key(k))) => Msg::Key(k),
                 Some(Ok(TermEvent::Resize(_, _))) => Msg::Resize,
+                Some(Ok(TermEvent::Paste(text))) => Msg::Paste(text),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => {
                     tracing::error!(error = %e, "reading the terminal failed");

@@ -1322,3 +1322,47 @@ fn wooppay_snapshots() {
         snap!("wp_needs_reconciliation", &recon);
     }
 }
+
+/// A paste is text for the field being typed, never keys: "150⏎y" pasted into the amount
+/// fills it with "150y" (refused as an amount), never confirms; a paste on a confirmation
+/// or a result is dropped, and said so. Nothing is ever sent.
+#[test]
+fn a_paste_never_confirms_a_payment() {
+    for lang in [Lang::Ru, Lang::En] {
+        let mut m = checked(lang, "");
+        let cmds = kassa::app::update(&mut m, Msg::Paste("150\ny\r\n".into()));
+        assert!(cmds.is_empty(), "{cmds:?}");
+        assert!(matches!(m.cash_in.step, Step::Form), "{:?}", m.cash_in.step);
+        assert!(render(&m).contains("150y"), "{}", render(&m));
+        // Enter now: the amount is refused, nothing is sent.
+        let cmds = press(&mut m, KeyCode::Enter);
+        assert!(
+            !cmds.iter().any(|c| matches!(c, Command::Start { .. })),
+            "{cmds:?}"
+        );
+
+        let (mut c, _) = confirmed(lang);
+        let cmds = kassa::app::update(&mut c, Msg::Paste("y".into()));
+        assert!(cmds.is_empty(), "{cmds:?}");
+        assert!(matches!(c.cash_in.step, Step::Confirm(_)), "still asking");
+    }
+}
+
+/// After Esc a money screen opens on an empty form for the next customer: the previous
+/// customer's checked wallet is gone, so "777 y" can never pay them again.
+#[test]
+fn a_form_left_with_esc_opens_empty_for_the_next_customer() {
+    let mut m = checked(Lang::En, "5 000");
+    press(&mut m, KeyCode::Esc);
+    assert_eq!(m.screen, ScreenId::Home);
+    press(&mut m, KeyCode::Char('1'));
+    assert_eq!(m.cash_in.step, Step::Form);
+    assert_eq!(m.cash_in.login.value(), "");
+    assert!(!render(&m).contains("77072734954"), "{}", render(&m));
+    type_text(&mut m, "777");
+    let cmds = press(&mut m, KeyCode::Char('y'));
+    assert!(
+        !cmds.iter().any(|c| matches!(c, Command::Start { .. })),
+        "{cmds:?}"
+    );
+}
