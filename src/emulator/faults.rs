@@ -91,18 +91,7 @@ const SERVICE_NAMESPACES: [&str; 4] = [
 
 /// The reply's text rewritten by `f` (a reply that is not whole is left as it is).
 fn rewrite(reply: Reply, f: impl FnOnce(&str) -> String) -> Reply {
-    match reply {
-        Reply::Full {
-            status,
-            content_type,
-            body,
-        } => Reply::Full {
-            status,
-            content_type,
-            body: f(&String::from_utf8_lossy(&body)).into_bytes(),
-        },
-        other => other,
-    }
+    rewrite_bytes(reply, |b| f(&String::from_utf8_lossy(b)).into_bytes())
 }
 
 /// The first `<tag ...>value</tag>` in `xml`: where it starts, where it ends, and its value.
