@@ -251,3 +251,142 @@ async fn a_webmoney_invoice_killed_mid_request_waits_for_a_person_and_is_not_res
         "never sent a second time"
     );
 }
+
+/// Three processes at once on one hold: `hold capture`, `hold check` and `hold cancel`. The
+/// check is answered late (account 047) about the hold as it was asked, past its minutes
+/// (so, read against the row it asked about, "expired"), and a capture's reply is slow: the
+/// check's answer lands while an action is under way. Every round, one action is made at
+/// UPay and the journal says the same; the other is refused before anything is sent; the
+/// late answer moves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_never_act_on_one_hold_at_once() {
+    use crate::upay_flow::{backdate, cli_card, cli_hold, trail};
+    let h = Harness::start().await;
+    let config = write_config(h.dir.path(), &h.emulator.base_url());
+    // UPay replies are waited for (the emulator's slow ones take 2.5 s), not timed out.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let upay_at = text.find("[upay]").unwrap();
+    let (head, tail) = text.split_at(upay_at);
+    let tail = tail.replacen("timeout_secs = 1", "timeout_secs = 10", 1);
+    std::fs::write(&config, format!("{head}{tail}")).unwrap();
+    let cfg = config.display().to_string();
+    let card = cli_card(&cfg).await;
+    let http = kassa::providers::http_client(Duration::from_secs(2)).unwrap();
+    let (mut captured, mut cancelled, mut doubled, mut lost, mut wrong_shown) = (0, 0, 0, 0, 0);
+    const ROUNDS: usize = 4;
+    for round in 0..ROUNDS {
+        let (id, hold_id) =
+            cli_hold(&cfg, &card, kassa::emulator::upay::SLOW_CHECK_ACCOUNT, "1").await;
+        backdate(&h, &id, 5);
+        http.delete(format!("{}/_emulator/faults", h.emulator.base_url()))
+            .send()
+            .await
+            .unwrap();
+        h.emulator.queue_faults("slow").unwrap();
+        let act = |action: &'static str| {
+            let cfg = cfg.clone();
+            let hold_id = hold_id.clone();
+            async move {
+                kassa(&[
+                    "--config",
+                    &cfg,
+                    "upay",
+                    "hold",
+                    action,
+                    "--hold-id",
+                    &hold_id,
+                    "--yes",
+                    "--json",
+                ])
+                .await
+            }
+        };
+        let check = {
+            let cfg = cfg.clone();
+            let hold_id = hold_id.clone();
+            async move {
+                kassa(&[
+                    "--config",
+                    &cfg,
+                    "upay",
+                    "hold",
+                    "check",
+                    "--hold-id",
+                    &hold_id,
+                    "--json",
+                ])
+                .await
+            }
+        };
+        // Capture and cancel first or second in turn.
+        let (cap, chk, can) = if round % 2 == 0 {
+            tokio::join!(act("capture"), check, act("cancel"))
+        } else {
+            let (can, chk, cap) = tokio::join!(act("cancel"), check, act("capture"));
+            (cap, chk, can)
+        };
+        let row = h.journal().get(&id).unwrap();
+        let ledger = h.emulator_holds().await;
+        let at_upay = ledger
+            .iter()
+            .find(|x| x["hold_id"] == hold_id.as_str())
+            .unwrap()
+            .clone();
+        let why = format!(
+            "round {round}: capture {cap:?}\ncheck {chk:?}\ncancel {can:?}\nrow {row:?}\nUPay {at_upay}\n{}",
+            trail(&h, &id)
+        );
+        match at_upay["state"].as_str().unwrap() {
+            "captured" => {
+                captured += 1;
+                assert_eq!(at_upay["captures"], 1, "{why}");
+                assert_eq!(cap.code, 0, "{why}");
+                assert_ne!(can.code, 0, "{why}");
+                if row.state != State::Completed {
+                    lost += 1;
+                }
+            }
+            "cancelled" => {
+                cancelled += 1;
+                if at_upay["captures"] != 0 {
+                    doubled += 1;
+                }
+                assert_eq!(can.code, 0, "{why}");
+                assert_ne!(cap.code, 0, "{why}");
+                if row.state != State::Cancelled {
+                    lost += 1;
+                }
+            }
+            other => panic!("neither captured nor cancelled ({other}): {why}"),
+        }
+        assert_eq!(chk.code, 0, "{why}");
+        let shown = chk.json()["operation"]["state"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // The answer comes 2.5 s after the check was asked; an action began long before:
+        // "held" (the row as it was asked about) or "expired" would be a stale state shown.
+        if shown == "expired" || shown == "held" {
+            wrong_shown += 1;
+        }
+        let lines = trail(&h, &id);
+        let begun = lines.find("action:").unwrap();
+        assert!(
+            !lines[begun..].contains("-> expired") && !lines[begun..].contains("-> held"),
+            "{why}"
+        );
+        assert_eq!(
+            lines.matches("action:").count(),
+            1,
+            "one action begun: {why}"
+        );
+    }
+    eprintln!(
+        "{ROUNDS} races: {captured} captured, {cancelled} cancelled, {lost} lost, {doubled} doubled, {wrong_shown} wrong state shown"
+    );
+    assert_eq!(
+        (lost, doubled, wrong_shown),
+        (0, 0, 0),
+        "lost, doubled, wrong state shown"
+    );
+}

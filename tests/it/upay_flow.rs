@@ -764,7 +764,7 @@ async fn cli(cfg: &str, args: &[&str]) -> common::Run {
 
 /// A card registered through the command line and confirmed by the customer: its journal
 /// id (what `hold create --card-token` takes).
-async fn cli_card(cfg: &str) -> String {
+pub(crate) async fn cli_card(cfg: &str) -> String {
     let r = common::kassa_stdin(
         &[
             "--config",
@@ -793,7 +793,12 @@ async fn cli_card(cfg: &str) -> String {
 }
 
 /// A hold placed through the command line: its journal id and HoldId.
-async fn cli_hold(cfg: &str, card: &str, account: &str, minutes: &str) -> (String, String) {
+pub(crate) async fn cli_hold(
+    cfg: &str,
+    card: &str,
+    account: &str,
+    minutes: &str,
+) -> (String, String) {
     let r = cli(
         cfg,
         &[
@@ -841,7 +846,7 @@ async fn cli_act(cfg: &str, action: &str, hold_id: &str) -> common::Run {
 
 /// Moves a row's creation `minutes` into the past, as if its hold had been placed then
 /// (the journal's clock is the only one a hold's minutes are counted by).
-fn backdate(h: &Harness, id: &str, minutes: i64) {
+pub(crate) fn backdate(h: &Harness, id: &str, minutes: i64) {
     let c = rusqlite::Connection::open(&h.settings.journal_path).unwrap();
     let n = c
         .execute(
@@ -852,7 +857,7 @@ fn backdate(h: &Harness, id: &str, minutes: i64) {
     assert_eq!(n, 1);
 }
 
-fn trail(h: &Harness, id: &str) -> String {
+pub(crate) fn trail(h: &Harness, id: &str) -> String {
     h.journal()
         .events(id)
         .unwrap()
