@@ -219,7 +219,12 @@ pub fn judge_captured(op: &Operation, reply: &Reply) -> (Verdict, Facts, Option<
         }
         _ => {}
     }
-    if let Some(paid) = reply.field("PaymentAmount") {
+    // A hold placed elsewhere was journaled without its sum (none is needed to capture it):
+    // UPay's PaymentAmount is what was taken, kept in the detail; nothing to compare.
+    if let Some(paid) = reply
+        .field("PaymentAmount")
+        .filter(|_| !op.amount.is_none())
+    {
         let held = op.amount.minor();
         if paid.parse::<i64>().ok() != Some(held) {
             tracing::warn!(op = %op.id, held, paid, "captured amount differs from the hold");

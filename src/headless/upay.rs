@@ -328,7 +328,7 @@ pub async fn hold_act(
     };
     let row = match journal.find_by_ref(Kind::UpayHold, &hold_id) {
         Ok(Some(op)) => op,
-        Ok(None) => return fail_usage(lang, w.json, "upay.hold_unknown", &[("id", &hold_id)]),
+        Ok(None) => return hold_act_elsewhere(settings, journal, &hold_id, action, yes, w).await,
         Err(e) => {
             let error = e.to_string();
             return fail_usage(lang, w.json, "error.journal_open", &[("error", &error)]);
@@ -391,6 +391,113 @@ pub async fn hold_act(
         action,
     });
     let code = wait_for_with(lang, &mut events, &id, &w, done).await;
+    worker.stop().await;
+    code
+}
+
+/// `kassa upay hold capture|cancel --hold-id ID` for a hold in no row of this journal
+/// (placed elsewhere): the worker asks UPay first, journals one row only when UPay knows the
+/// hold (and nothing was captured), then acts once; its amount is UPay's to say.
+async fn hold_act_elsewhere(
+    settings: &Settings,
+    journal: Journal,
+    hold_id: &str,
+    action: HoldAction,
+    yes: bool,
+    w: Wait,
+) -> Exit {
+    let lang = settings.lang;
+    if let Err(reason) = crate::providers::upay::client::UpayClient::from_settings(
+        &settings.upay,
+        settings.lang.code(),
+    ) {
+        return not_configured(lang, w.json, &reason);
+    }
+    let question = tf(
+        lang,
+        match action {
+            HoldAction::Capture => "upay.confirm_capture",
+            HoldAction::Cancel => "upay.confirm_cancel",
+        },
+        &[("amount", "—"), ("hold", hold_id)],
+    );
+    if let Some(code) = refused(lang, yes, &question) {
+        return code;
+    }
+    let (_, worker, mut events) = match open_for(settings, journal, None, w.json) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let want = match action {
+        HoldAction::Capture => State::Completed,
+        HoldAction::Cancel => State::Cancelled,
+    };
+    worker.send(Command::ActOnHold {
+        id: hold_id.to_string(),
+        action,
+    });
+    let code = loop {
+        match events.recv().await {
+            // Journaled (or found journaled meanwhile): followed as any hold's action.
+            Some(Event::Recorded { op }) if op.provider_ref.as_deref() == Some(hold_id) => {
+                if !w.json {
+                    eprintln!("{}", tf(lang, "cli.recorded", &[("id", &op.id)]));
+                }
+                break wait_for_with(lang, &mut events, &op.id, &w, |op| {
+                    if op.state == want {
+                        Exit::Done
+                    } else if op.state == State::Held || op.state.is_final() {
+                        Exit::Declined
+                    } else {
+                        exit_for(op)
+                    }
+                })
+                .await;
+            }
+            // UPay does not know the hold, or it is captured already: nothing journaled.
+            Some(Event::HoldChecked { answer }) if answer.target == hold_id => {
+                let status = answer
+                    .status
+                    .as_ref()
+                    .map(|s| t(lang, s.message_key()).to_string());
+                if w.json {
+                    println!(
+                        "{}",
+                        json!({
+                            "target": answer.target,
+                            "code": answer.code,
+                            "description": answer.description,
+                            "status": status,
+                            "amount": answer.amount.map(|a| a.to_wire_decimal()),
+                            "operation": null,
+                        })
+                    );
+                } else {
+                    let mut line = format!("{}: {}", answer.target, answer.code);
+                    if let Some(d) = &answer.description {
+                        line.push_str(&format!(" · {d}"));
+                    }
+                    if let Some(s) = &status {
+                        line.push_str(&format!(" · {s}"));
+                    }
+                    println!("{line}");
+                }
+                break Exit::Declined;
+            }
+            // This command's own worker: any trouble is this action's.
+            Some(Event::Trouble { key, .. }) => {
+                let msg = t(lang, key);
+                if w.json {
+                    println!("{}", json!({"error": msg, "code": key}));
+                } else {
+                    eprintln!("kassa: {msg}");
+                }
+                break Exit::Pending;
+            }
+            Some(_) => {}
+            None => break Exit::Pending,
+        }
+    };
     worker.stop().await;
     code
 }

@@ -297,6 +297,33 @@ pub async fn act(ctx: &Ctx, id: String, action: HoldAction) {
     if let Err(reason) = client(ctx).await {
         return not_configured(ctx, Some(id), reason);
     }
+    // A HoldId rather than a journal id (`hold capture --hold-id`): its row, or, for a hold
+    // placed elsewhere, one journaled once UPay says it knows the hold.
+    let rid = id.clone();
+    let known = db(ctx, move |j| {
+        Ok((j.find(&rid)?, j.find_by_ref(Kind::UpayHold, &rid)?))
+    })
+    .await;
+    let id = match known {
+        Ok((Some(op), _)) | Ok((None, Some(op))) => op.id,
+        Ok((None, None)) if crate::validate::hold_id(&id).is_ok() => {
+            return adopt(ctx, id, action).await;
+        }
+        Ok((None, None)) => {
+            tracing::warn!(op = %id, ?action, "no such hold; nothing sent");
+            return ctx.emit(Event::Trouble {
+                id: Some(id),
+                key: "error.not_found",
+            });
+        }
+        Err(e) => {
+            tracing::error!(op = %id, error = %e, "hold action: journal failed; nothing sent");
+            return ctx.emit(Event::Trouble {
+                id: Some(id),
+                key: "error.journal",
+            });
+        }
+    };
     // The command that placed the hold may have exited before giving its lease back: a
     // lease of a process that is gone does not make the hold busy.
     free_dead_leases(ctx).await;
@@ -339,6 +366,139 @@ pub async fn act(ctx: &Ctx, id: String, action: HoldAction) {
             };
             tracing::warn!(op = %id, error = %e, ?action, "hold action refused; nothing sent");
             ctx.emit(Event::Trouble { id: Some(id), key });
+        }
+    }
+}
+
+/// A capture or cancel of a hold placed elsewhere (its HoldId is in no row): UPay is asked
+/// first (a check by HoldId); only an OK without a payment (UPay knows the hold, nothing
+/// was captured) lets it go on. Then one row is journaled, before the first byte of the
+/// action is sent, already `pending` in the action's phase (a capture's PartnerTrxId
+/// committed with it), with the HoldId as its reference, and driven once like any other.
+/// Its amount is unknown (`Amount::none`): a capture needs none, and its reply's
+/// PaymentAmount is what was taken (kept in the row's detail). The hold's card, account and
+/// minutes are unknown too: such a row is never expired by kassa's clock. Anything else
+/// (UPay does not know the hold, it is captured already, no answer) journals nothing and
+/// sends nothing more; the check's answer is told as for any check.
+async fn adopt(ctx: &Ctx, hold_id: String, action: HoldAction) {
+    let upay = match client(ctx).await {
+        Ok(c) => c.clone(),
+        Err(reason) => return not_configured(ctx, Some(hold_id), reason),
+    };
+    let reply = match upay.hold_check(CheckBy::HoldId, &hold_id).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(hold = %hold_id, error = %e, "hold placed elsewhere: check failed; nothing sent");
+            return ctx.emit(Event::Trouble {
+                id: Some(hold_id),
+                key: e.message_key(),
+            });
+        }
+    };
+    let status = (reply.outcome() == Outcome::Ok).then(|| hold_status(&reply));
+    if status != Some(HoldStatus::Known) {
+        tracing::warn!(hold = %hold_id, code = %reply.code, ?status, "hold placed elsewhere: UPay's check does not let it go on; nothing journaled or sent");
+        let answer = CheckAnswer {
+            by: CheckBy::HoldId,
+            target: hold_id,
+            code: reply.code.clone(),
+            description: reply.description.clone(),
+            status,
+            amount: reply
+                .field("PaymentAmount")
+                .and_then(|a| a.trim().parse::<i64>().ok())
+                .and_then(|m| Amount::from_minor(m, CURRENCY).ok()),
+            op: None,
+        };
+        return ctx.emit(Event::HoldChecked { answer });
+    }
+    let holder = ctx.holder.clone();
+    let until = super::poll::first_lease(ctx);
+    let settings = ctx.settings.clone();
+    let hid = hold_id.clone();
+    let checked = Facts {
+        provider_status: Some(reply.code.clone()),
+        provider_message: reply.description.clone(),
+        provider_ref: Some(hold_id.clone()),
+        detail: Some(format!(
+            "hold {hold_id} placed elsewhere; UPay's check by HoldId answered {}",
+            reply.code
+        )),
+        link: None,
+        message_key: None,
+    };
+    let recorded = db(ctx, move |j| {
+        // Journaled meanwhile (another process, another press): that row decides.
+        let found = j.find_by_ref(Kind::UpayHold, &hid)?;
+        if let Some(op) = found {
+            return Ok(Err(op.id));
+        }
+        let (phase, trx, what) = match action {
+            HoldAction::Capture => {
+                let trx = j.next_counter("upay.partner_trx_id", trx_floor())?;
+                (
+                    Phase::Capture,
+                    Some(trx.to_string()),
+                    format!("capture, PartnerTrxId {trx}"),
+                )
+            }
+            HoldAction::Cancel => (Phase::Cancel, None, "cancel".to_string()),
+        };
+        let asked = crate::flows::Asked {
+            // One row per HoldId: the id is the HoldId's own, and the journal refuses an id
+            // twice in the insert's transaction, so two processes cannot both adopt it.
+            id: format!("hold-{hid}"),
+            amount: Amount::none(CURRENCY),
+            customer: hid.clone(),
+            customer_name: None,
+            params: crate::flows::Params::UpayHold(crate::flows::upay::HoldParams {
+                card_token: String::new(),
+                service_id: settings.upay.service_id,
+                account: String::new(),
+                minutes: 0,
+                phase,
+                partner_trx_id: trx,
+                sent_before: Some(0),
+            }),
+        };
+        let new = asked
+            .into_new(&settings)
+            .map_err(|e| JournalError::Corrupt(format!("hold {hid}: {e}")))?;
+        let op = match j.record_pending(&new, &holder, until) {
+            Ok(op) => op,
+            Err(JournalError::DuplicateId(id)) => return Ok(Err(id)),
+            Err(e) => return Err(e),
+        };
+        j.note(
+            &op.id,
+            "action",
+            &format!("placed elsewhere, known to UPay; {what}"),
+        )?;
+        j.transition_from(
+            &op.id,
+            &holder,
+            Some(State::Pending),
+            State::Pending,
+            &checked,
+        )
+        .map(Ok)
+    })
+    .await;
+    match recorded {
+        Ok(Ok(op)) => {
+            tracing::info!(op = %op.id, hold = %hold_id, ?action, "hold placed elsewhere journaled; sending");
+            ctx.emit(Event::Recorded { op: op.clone() });
+            ctx.emit_counts().await;
+            super::poll::drive(ctx.clone(), op).await;
+        }
+        // Its row exists after all: the ordinary way (busy, not held, or begun).
+        Ok(Err(id)) => Box::pin(act(ctx, id, action)).await,
+        Err(e) => {
+            tracing::error!(hold = %hold_id, error = %e, "hold placed elsewhere: not journaled; nothing sent");
+            ctx.emit(Event::Trouble {
+                id: Some(hold_id),
+                key: "error.not_recorded",
+            });
         }
     }
 }

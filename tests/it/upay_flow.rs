@@ -562,8 +562,10 @@ async fn the_command_line_registers_holds_captures_and_refuses_bad_input() {
         "--yes",
     ])
     .await;
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("not in this journal"), "{}", r.stderr);
+    // A HoldId in no row is asked about at UPay first; UPay does not know it: nothing
+    // journaled, nothing sent, UPay's words shown (a hold placed elsewhere would be acted on).
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stdout.contains("999: STPIMS-ERR-040"), "{r:?}");
 
     let ledger = h.emulator_holds().await;
     assert_eq!(ledger.len(), 1);
@@ -1291,4 +1293,117 @@ async fn a_late_check_never_reopens_a_capture_and_no_cancel_or_second_capture_ri
         "one action begun: {lines:#?}"
     );
     worker.stop().await;
+}
+
+// ------------------------------------------------------------------------------------------
+// Holds placed elsewhere: captured and cancelled by HoldId from a journal that has no row.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_placed_elsewhere_is_checked_then_journaled_then_acted_on_once() {
+    let h = Harness::start().await;
+    // Till A places the holds; till B (its own journal, the same UPay) acts on them.
+    let cfg_a = write_config(h.dir.path(), &h.emulator.base_url())
+        .display()
+        .to_string();
+    let b_dir = tempfile::tempdir().unwrap();
+    let cfg_b = write_config(b_dir.path(), &h.emulator.base_url())
+        .display()
+        .to_string();
+    let journal_b = || kassa::journal::Journal::open(&b_dir.path().join("kassa.db")).unwrap();
+    let card = cli_card(&cfg_a).await;
+    let (_, to_capture) = cli_hold(&cfg_a, &card, "301", "60").await;
+    let (_, to_cancel) = cli_hold(&cfg_a, &card, "302", "60").await;
+
+    // Capture by HoldId, no amount: UPay is asked first, then one row, then one capture.
+    let r = cli_act(&cfg_b, "capture", &to_capture).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["state"], "completed");
+    assert_eq!(v["provider_ref"], to_capture.as_str());
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("PaymentAmount 100000"),
+        "UPay's sum is kept: {v}"
+    );
+    let rows = journal_b().list(&ListFilter::default()).unwrap();
+    assert_eq!(rows.len(), 1, "one row");
+    let trail_b: Vec<String> = journal_b()
+        .events(&rows[0].id)
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{}: {}", e.kind, e.detail))
+        .collect();
+    assert!(
+        trail_b.iter().any(|l| l.contains("placed elsewhere")),
+        "{trail_b:#?}"
+    );
+    // Again: the row is followed, nothing sent.
+    let r = cli_act(&cfg_b, "capture", &to_capture).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(journal_b().list(&ListFilter::default()).unwrap().len(), 1);
+    let ledger = h.emulator_holds().await;
+    let captured = ledger
+        .iter()
+        .find(|x| x["hold_id"] == to_capture.as_str())
+        .unwrap();
+    assert_eq!(captured["captures"], 1);
+    assert_eq!(captured["state"], "captured");
+
+    // Cancel by HoldId, and a capture pressed at the same moment elsewhere (a second
+    // process on the same journal): one row, one action at UPay.
+    let (cancel, capture) = tokio::join!(
+        cli_act(&cfg_b, "cancel", &to_cancel),
+        cli_act(&cfg_b, "capture", &to_cancel)
+    );
+    let rows: Vec<Operation> = journal_b()
+        .list(&ListFilter::default())
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.provider_ref.as_deref() == Some(to_cancel.as_str()))
+        .collect();
+    let trails: Vec<Vec<String>> = rows
+        .iter()
+        .map(|o| {
+            journal_b()
+                .events(&o.id)
+                .unwrap()
+                .into_iter()
+                .map(|e| format!("{} {}: {}", e.at, e.kind, e.detail))
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 1, "one row per hold: {trails:#?}");
+    let at_upay = h
+        .emulator_holds()
+        .await
+        .into_iter()
+        .find(|x| x["hold_id"] == to_cancel.as_str())
+        .unwrap();
+    match at_upay["state"].as_str().unwrap() {
+        "cancelled" => {
+            assert_eq!(at_upay["captures"], 0);
+            assert_eq!(rows[0].state, State::Cancelled);
+            assert_eq!(cancel.code, 0, "{cancel:?}");
+            assert_ne!(capture.code, 0, "{capture:?}");
+        }
+        "captured" => {
+            assert_eq!(at_upay["captures"], 1);
+            assert_eq!(rows[0].state, State::Completed);
+            assert_eq!(capture.code, 0, "{capture:?}");
+            assert_ne!(cancel.code, 0, "{cancel:?}");
+        }
+        other => panic!("{other}: {cancel:?} {capture:?}"),
+    }
+
+    // A HoldId UPay does not know: nothing journaled, nothing sent, UPay's words shown.
+    let before = journal_b().list(&ListFilter::default()).unwrap().len();
+    let r = cli_act(&cfg_b, "cancel", "999999999").await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.json()["code"], "STPIMS-ERR-040");
+    assert_eq!(
+        journal_b().list(&ListFilter::default()).unwrap().len(),
+        before
+    );
 }
