@@ -238,7 +238,9 @@ fn cases() -> Vec<Case> {
     for v in ["0", "43201", "x"] {
         add("upay minutes", with(&hold, "--minutes", v), None);
     }
-    for v in ["12x", "", "999"] {
+    // A well-formed HoldId in no row ("999") is no bad input: it is asked about at UPay
+    // (a hold placed elsewhere), see upay_flow.
+    for v in ["12x", ""] {
         add(
             "upay hold id",
             args(&["upay", "hold", "capture", "--hold-id", v, "--yes"]),
