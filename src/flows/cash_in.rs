@@ -76,6 +76,7 @@ pub fn judge(
                     .or_else(|| reply.header.developer_message.clone()),
                 link: None,
                 message_key: None,
+                amount_minor: None,
             };
             if let Some(other) = other_operation(op, reply) {
                 return (

@@ -66,6 +66,7 @@ pub fn judge(result: &Result<PayReply, SendError>) -> (Verdict, Facts, Option<Tr
                     .or_else(|| reply.header.developer_message.clone()),
                 link: None,
                 message_key: None,
+                amount_minor: None,
             };
             match &reply.status {
                 Some(PayStatus::Completed) => (Verdict::Final(State::Completed), facts, None),

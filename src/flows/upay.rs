@@ -125,6 +125,7 @@ pub fn reply_facts(reply: &Reply) -> Facts {
         detail: reply.errors.clone().filter(|e| !e.is_empty()),
         link: None,
         message_key: None,
+        amount_minor: None,
     }
 }
 
@@ -184,6 +185,7 @@ fn captured_facts(reply: &Reply) -> Facts {
         detail: (!detail.is_empty()).then(|| detail.join("; ")),
         link: None,
         message_key: None,
+        amount_minor: None,
     }
 }
 
@@ -220,7 +222,15 @@ pub fn judge_captured(op: &Operation, reply: &Reply) -> (Verdict, Facts, Option<
         _ => {}
     }
     // A hold placed elsewhere was journaled without its sum (none is needed to capture it):
-    // UPay's PaymentAmount is what was taken, kept in the detail; nothing to compare.
+    // UPay's PaymentAmount is what was taken, and becomes the row's sum; nothing to compare.
+    if op.amount.is_none() {
+        let mut facts = facts;
+        facts.amount_minor = reply
+            .field("PaymentAmount")
+            .and_then(|p| p.trim().parse::<i64>().ok())
+            .filter(|p| *p > 0);
+        return (Verdict::Final(State::Completed), facts, None);
+    }
     if let Some(paid) = reply
         .field("PaymentAmount")
         .filter(|_| !op.amount.is_none())

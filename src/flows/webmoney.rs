@@ -66,6 +66,7 @@ pub fn judge(
                 )),
                 link: None,
                 message_key: None,
+                amount_minor: None,
             };
             let mut other = Vec::new();
             if let Some(o) = inv.orderid.as_deref().filter(|o| o.trim() != op.id) {
@@ -102,6 +103,7 @@ pub fn judge(
                 detail: None,
                 link: None,
                 message_key: Some(retval_key(r.retval)),
+                amount_minor: None,
             };
             if DOCUMENTED_RETVALS.contains(&r.retval) {
                 (Verdict::Final(State::Rejected), facts, None)

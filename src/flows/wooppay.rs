@@ -118,6 +118,7 @@ fn code_facts(code: i64) -> Facts {
         detail: None,
         link: None,
         message_key: Some(error_key(code)),
+        amount_minor: None,
     }
 }
 
@@ -147,6 +148,7 @@ pub fn judge_create(
                     detail: None,
                     link: Some(issued.operation_url),
                     message_key: None,
+                    amount_minor: None,
                 },
                 None,
             ),

@@ -87,6 +87,9 @@ pub struct Facts {
     pub detail: Option<String>,
     pub link: Option<String>,
     pub message_key: Option<String>,
+    /// The operation's sum in minor units, for a row journaled without one (a hold placed
+    /// elsewhere: UPay's PaymentAmount); never changes a sum the row has.
+    pub amount_minor: Option<i64>,
 }
 
 /// Which rows a list shows.

@@ -423,6 +423,7 @@ fn transition_in(
              provider_ref = COALESCE(?5, provider_ref), \
              detail = COALESCE(?6, detail), \
              link = COALESCE(?10, link), message_key = COALESCE(?11, message_key), \
+             amount_minor = CASE WHEN amount_minor = 0 AND ?12 IS NOT NULL THEN ?12 ELSE amount_minor END, \
              updated_at = ?7, final_at = COALESCE(?8, final_at), \
              lease_holder = CASE WHEN ?9 THEN NULL ELSE lease_holder END, \
              lease_until = CASE WHEN ?9 THEN NULL ELSE lease_until END, \
@@ -439,7 +440,8 @@ fn transition_in(
             final_at,
             to.is_final(),
             facts.link,
-            facts.message_key
+            facts.message_key,
+            facts.amount_minor
         ],
     )?;
     let what = if from == to {

@@ -127,6 +127,7 @@ async fn register_inner(
                     detail: None,
                     link: reply.field("ConfirmUrl").map(str::to_string),
                     message_key: None,
+                    amount_minor: None,
                 },
             ),
             (Outcome::Error(code), _) => (State::Declined, error_facts(&code, reply)),
@@ -426,6 +427,7 @@ async fn adopt(ctx: &Ctx, hold_id: String, action: HoldAction) {
         )),
         link: None,
         message_key: None,
+        amount_minor: None,
     };
     let recorded = db(ctx, move |j| {
         // Journaled meanwhile (another process, another press): that row decides.

@@ -1327,8 +1327,11 @@ async fn a_hold_placed_elsewhere_is_checked_then_journaled_then_acted_on_once() 
             .contains("PaymentAmount 100000"),
         "UPay's sum is kept: {v}"
     );
+    // The row's sum is UPay's PaymentAmount: the report and the journal show what was taken.
+    assert_eq!(v["amount"], "1000", "{v}");
     let rows = journal_b().list(&ListFilter::default()).unwrap();
     assert_eq!(rows.len(), 1, "one row");
+    assert_eq!(rows[0].amount.minor(), 100_000);
     let trail_b: Vec<String> = journal_b()
         .events(&rows[0].id)
         .unwrap()
