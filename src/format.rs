@@ -57,7 +57,10 @@ pub fn describe(lang: crate::i18n::Lang, op: &crate::journal::Operation) -> Stri
         "cli.op_line",
         &[
             ("id", &op.id),
-            ("state", crate::i18n::t(lang, op.state.message_key())),
+            (
+                "state",
+                crate::i18n::t(lang, crate::flows::state_key(op.kind, op.state)),
+            ),
             ("amount", &op.amount.display()),
             ("customer", &op.customer),
         ],

@@ -364,7 +364,7 @@ fn layout(r: &Receipt<'_>, width: usize, printable: bool) -> Vec<Line> {
             Style::Plain,
         );
     }
-    let mut state = t(lang, op.state.message_key()).to_uppercase();
+    let mut state = t(lang, crate::flows::state_key(op.kind, op.state)).to_uppercase();
     if op.needs_reconciliation {
         state.push_str(&format!(
             ", {}",

@@ -162,7 +162,7 @@ pub fn text(lang: Lang, r: &Report) -> Vec<String> {
         out.push(format!(
             "  {:<28} {:<16} {:>5}  {:>18}",
             t(lang, tl.kind.message_key()),
-            t(lang, tl.state.message_key()),
+            t(lang, crate::flows::state_key(tl.kind, tl.state)),
             tl.count,
             display(tl.minor, tl.currency)
         ));

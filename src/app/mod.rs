@@ -239,6 +239,8 @@ impl Model {
             || self.webmoney.sending()
             || self.upay.sending()
             || self.wooppay.sending()
+            // An invoice on the screen still waits for its payment: quitting asks first.
+            || self.wooppay.waiting()
     }
 
     /// A text field has the keyboard: letters are text, not commands.

@@ -303,6 +303,15 @@ pub fn provider_ref_ok(kind: Kind, raw: &str) -> bool {
     }
 }
 
+/// The catalogue key of a row's state as the cashier reads it for its kind: an X1 invoice
+/// "completed" is an invoice issued (WebMoney has it; nobody has paid yet).
+pub fn state_key(kind: Kind, state: State) -> &'static str {
+    match (kind, state) {
+        (Kind::WebmoneyInvoice, State::Completed) => "state.wm_issued",
+        _ => state.message_key(),
+    }
+}
+
 /// The provider's name as the cashier reads it ("no connection to UPay").
 pub fn provider_name(kind: Kind) -> &'static str {
     match kind {

@@ -286,7 +286,10 @@ async fn wait_for_with(
                     "cli.duplicate",
                     &[
                         ("id", &existing.id),
-                        ("state", t(lang, existing.state.message_key())),
+                        (
+                            "state",
+                            t(lang, crate::flows::state_key(existing.kind, existing.state)),
+                        ),
                         ("time", &local_time(existing.created_at)),
                     ],
                 );

@@ -206,7 +206,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
 
 /// The state as a word, with a sign, so colour is never the only signal.
 pub fn state_label(model: &Model, op: &Operation) -> String {
-    let word = t(model.lang, op.state.message_key()).to_uppercase();
+    let word = t(model.lang, crate::flows::state_key(op.kind, op.state)).to_uppercase();
     if op.needs_reconciliation {
         format!("{} !", t(model.lang, "state.needs_recon").to_uppercase())
     } else if op.state == State::Pending {

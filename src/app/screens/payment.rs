@@ -222,7 +222,7 @@ pub fn result_view(
     let when = local_time(op.final_at.unwrap_or(op.updated_at));
     let state = format!(
         "{}{}",
-        t(lang, op.state.message_key()).to_uppercase(),
+        t(lang, crate::flows::state_key(op.kind, op.state)).to_uppercase(),
         widgets::provider_code(lang, op)
     );
     let mut lines = vec![
@@ -291,7 +291,7 @@ pub fn duplicate_dialog(
         (t(lang, "cashin.earlier"), local_time(existing.created_at)),
         (
             t(lang, "cashin.status"),
-            t(lang, existing.state.message_key()).to_string(),
+            t(lang, crate::flows::state_key(existing.kind, existing.state)).to_string(),
         ),
         (t(lang, "cashin.operation"), existing.id.clone()),
     ];

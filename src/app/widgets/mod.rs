@@ -57,7 +57,9 @@ pub fn state_tone(op: &Operation) -> Tone {
 /// The provider's own status beside kassa's word, ` (DECLINED)`, unless it says the same.
 pub fn provider_code(lang: crate::i18n::Lang, op: &Operation) -> String {
     match &op.provider_status {
-        Some(s) if !t(lang, op.state.message_key()).eq_ignore_ascii_case(s) => format!(" ({s})"),
+        Some(s) if !t(lang, crate::flows::state_key(op.kind, op.state)).eq_ignore_ascii_case(s) => {
+            format!(" ({s})")
+        }
         _ => String::new(),
     }
 }
