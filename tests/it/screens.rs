@@ -1366,3 +1366,26 @@ fn a_form_left_with_esc_opens_empty_for_the_next_customer() {
         "{cmds:?}"
     );
 }
+
+/// The journal never cuts what a cashier acts on: a sum of 1 000 500,00 сўм, a masked card
+/// and "NEEDS RECONCILIATION" stay whole at 80 columns; the kind's name gives way first.
+#[test]
+fn the_journal_keeps_sums_cards_and_states_whole() {
+    for lang in [Lang::Ru, Lang::En] {
+        let mut m = model(lang);
+        press(&mut m, KeyCode::Char('6'));
+        let mut hold = op(State::Pending, None);
+        hold.id = "h1".into();
+        hold.kind = kassa::journal::Kind::UpayHold;
+        hold.amount =
+            kassa::money::Amount::from_minor(100_050_000, kassa::money::Currency::Uzs).unwrap();
+        hold.customer = "8600 12•• •••• 4321".into();
+        hold.needs_reconciliation = true;
+        worker(&mut m, Event::Journal { rows: vec![hold] });
+        let screen = render(&m);
+        assert!(screen.contains("1 000 500,00"), "{screen}");
+        assert!(screen.contains("8600 12•• •••• 4321"), "{screen}");
+        let recon = kassa::i18n::t(lang, "state.needs_recon").to_uppercase();
+        assert!(screen.contains(&recon), "{recon}: {screen}");
+    }
+}

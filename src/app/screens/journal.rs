@@ -253,21 +253,55 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         );
         return;
     }
-    let rows: Vec<Row<'_>> = j
+    // The columns a cashier acts on (whom, how much, what state) are never cut: they take
+    // the width their longest cell needs, and the kind's name gives way first.
+    let cells: Vec<(String, String, String, String)> = j
         .rows
         .iter()
         .map(|op| {
+            let customer = match (op.customer.is_empty(), &op.provider_ref) {
+                // An invoice for nobody in particular is known by its number.
+                (true, Some(r)) => format!("№ {r}"),
+                _ => op.customer.clone(),
+            };
+            (
+                t(lang, op.kind.short_key()).to_string(),
+                customer,
+                op.amount.display(),
+                state_label(model, op),
+            )
+        })
+        .collect();
+    let widest = |f: fn(&(String, String, String, String)) -> &String| {
+        let w = cells
+            .iter()
+            .map(|c| f(c).chars().count())
+            .max()
+            .unwrap_or(0);
+        u16::try_from(w).unwrap_or(u16::MAX)
+    };
+    // At least the widths the screen always had; more when a cell needs it.
+    let (kind_w, customer_w, amount_w, state_w) = (
+        widest(|c| &c.0).max(20),
+        widest(|c| &c.1).clamp(15, 24),
+        widest(|c| &c.2).max(15),
+        widest(|c| &c.3).max(12),
+    );
+    // The selection mark and the four gaps between five columns.
+    let room = inner.width.saturating_sub(1 + 4);
+    let kind_w = kind_w.min(room.saturating_sub(5 + customer_w + amount_w + state_w));
+    let rows: Vec<Row<'_>> = j
+        .rows
+        .iter()
+        .zip(cells)
+        .map(|(op, (kind, customer, amount, state))| {
             let tone = state_tone(op);
             Row::new(vec![
                 Cell::from(crate::app::widgets::hhmm(op.created_at)),
-                Cell::from(t(lang, op.kind.short_key()).to_string()),
-                Cell::from(match (op.customer.is_empty(), &op.provider_ref) {
-                    // An invoice for nobody in particular is known by its number.
-                    (true, Some(r)) => format!("№ {r}"),
-                    _ => op.customer.clone(),
-                }),
-                Cell::from(Line::from(op.amount.display()).right_aligned()),
-                Cell::from(Span::styled(state_label(model, op), style(model, tone))),
+                Cell::from(kind),
+                Cell::from(customer),
+                Cell::from(Line::from(amount).right_aligned()),
+                Cell::from(Span::styled(state, style(model, tone))),
             ])
         })
         .collect();
@@ -275,10 +309,10 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         rows,
         [
             Constraint::Length(5),
-            Constraint::Length(20),
-            Constraint::Length(15),
-            Constraint::Length(15),
-            Constraint::Min(12),
+            Constraint::Length(kind_w),
+            Constraint::Length(customer_w),
+            Constraint::Length(amount_w),
+            Constraint::Min(state_w),
         ],
     )
     .column_spacing(1)
