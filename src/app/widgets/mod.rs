@@ -131,9 +131,9 @@ pub fn chrome(model: &Model, frame: &mut Frame<'_>) -> Rect {
         Span::styled(right, style(model, Tone::Warn)),
     );
     // Footer: the keys that work now, then the journal's open work.
-    let keys: Vec<String> = hints(model)
+    let all: Vec<(&str, String)> = hints(model)
         .iter()
-        .map(|(k, what)| format!("{k} {}", t(lang, what)))
+        .map(|(k, what)| (*k, format!("{k} {}", t(lang, what))))
         .collect();
     let mut status = Vec::new();
     if let Some(n) = model.resuming {
@@ -153,23 +153,111 @@ pub fn chrome(model: &Model, frame: &mut Frame<'_>) -> Rect {
             &[("n", &model.counts.recon.to_string())],
         ));
     }
-    let right = match &model.notice {
+    let (items, tone) = match &model.notice {
         Some(n) => {
             let tone = match n {
                 crate::app::Note::Said { good: true, .. } => Tone::Good,
                 _ => Tone::Bad,
             };
-            Span::styled(format!("{} ", n.render(lang)), style(model, tone))
+            (vec![n.render(lang)], tone)
         }
-        None => Span::styled(format!("{} ", status.join(" · ")), style(model, Tone::Warn)),
+        None => (status, Tone::Warn),
     };
-    split_line(
-        frame,
-        bottom,
-        Span::raw(format!(" {}", keys.join(" · "))),
-        right,
-    );
+    footer(frame, bottom, &all, items, style(model, tone));
     body
+}
+
+/// The footer: whole key hints on the left, never cut mid-word, and the status on the
+/// right. The keys a cashier always needs (quit, help, back, yes, no, Enter) keep their
+/// place; the others give way whole when the line is short, and the status is shortened
+/// before it covers them.
+fn footer(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    hints: &[(&str, String)],
+    mut items: Vec<String>,
+    right_style: Style,
+) {
+    let must = |k: &str| matches!(k, "q" | "?" | "F1" | "Esc" | "y" | "n" | "Enter");
+    let width = |s: &str| u16::try_from(s.chars().count()).unwrap_or(u16::MAX);
+    let sep = 3; // " · "
+    let needed: u16 = hints
+        .iter()
+        .filter(|(k, _)| must(k))
+        .map(|(_, h)| width(h) + sep)
+        .sum::<u16>()
+        + 1;
+    // The keys take what they need, all but a quarter of the line (always the must-keep
+    // ones); the status and the messages get the rest, shortened rather than covering them.
+    let natural = if items.iter().all(String::is_empty) {
+        0
+    } else {
+        u16::try_from(items.join(" · ").chars().count() + 2).unwrap_or(u16::MAX)
+    };
+    let mut budget = area
+        .width
+        .saturating_sub(natural.min(area.width / 4))
+        .max(needed)
+        .min(area.width);
+    let mut keep = vec![false; hints.len()];
+    let mut kept = 0;
+    for pass in [true, false] {
+        for (i, (k, h)) in hints.iter().enumerate() {
+            if keep[i] || must(k) != pass {
+                continue;
+            }
+            let w = width(h) + if kept == 0 { 1 } else { sep };
+            if w <= budget {
+                keep[i] = true;
+                kept += 1;
+                budget -= w;
+            }
+        }
+    }
+    let keys_w: u16 = hints
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|((_, h), _)| width(h) + sep)
+        .sum::<u16>()
+        .saturating_sub(sep)
+        + 1;
+    let room = area.width.saturating_sub(keys_w + 1);
+    // The status's least lasting part ("resuming 4 operations") gives way first, whole.
+    let joined = |items: &[String]| format!("{} ", items.join(" · "));
+    while items.len() > 1 && width(&joined(&items)) > room {
+        items.remove(0);
+    }
+    let text = if items.iter().all(String::is_empty) {
+        String::new()
+    } else {
+        joined(&items)
+    };
+    let right_w = width(&text).min(room);
+    let left: Vec<&str> = hints
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|((_, h), _)| h.as_str())
+        .collect();
+    let shown = if width(&text) > right_w {
+        let cut: String = text
+            .chars()
+            .take(usize::from(right_w.saturating_sub(2)))
+            .collect();
+        format!("{cut}… ")
+    } else {
+        text
+    };
+    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(right_w)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(Line::from(format!(" {}", left.join(" · ")))),
+        l,
+    );
+    frame.render_widget(
+        Paragraph::new(Line::from(Span::styled(shown, right_style))),
+        r,
+    );
 }
 
 /// One line with text on the left and on the right; the right wins when space runs out.
