@@ -164,6 +164,16 @@ fn capture_and_cancel_are_asked_first_and_only_for_a_held_hold() {
         }
         other => panic!("{other:?}"),
     }
+    // Back to the list, and another new hold: its fields are empty, typing never appends
+    // to the last one's (112312 → 112312200200 once).
+    m.upay.step = Step::Holds;
+    press(&mut m, KeyCode::Char('n'));
+    assert!(matches!(m.upay.step, Step::HoldForm));
+    assert!(
+        m.upay.hold.iter().all(|i| i.value().is_empty()),
+        "{:?}",
+        m.upay.hold.iter().map(|i| i.value()).collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -224,6 +224,8 @@ fn on_holds_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec
             if s.card_row.is_none() {
                 s.error = Some(Note::Key("upay.no_card"));
             } else {
+                // A new hold starts from empty fields: typing never appends to the last one's.
+                s.hold = Default::default();
                 s.step = Step::HoldForm;
                 s.focus = 0;
             }
