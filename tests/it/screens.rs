@@ -1394,3 +1394,33 @@ fn the_journal_keeps_sums_cards_and_states_whole() {
         assert!(screen.contains(&recon), "{recon}: {screen}");
     }
 }
+
+/// The sum typed while the wallet is being checked is kept, not dropped: it is in the
+/// amount when the check answers.
+#[test]
+fn keys_typed_while_the_wallet_is_checked_are_kept() {
+    let mut m = model(Lang::En);
+    press(&mut m, KeyCode::Char('1'));
+    type_text(&mut m, "77072734954");
+    press(&mut m, KeyCode::Enter);
+    assert!(matches!(m.cash_in.step, Step::Checking { .. }));
+    type_text(&mut m, "5 000");
+    worker(
+        &mut m,
+        Event::UserChecked {
+            login: "77072734954".into(),
+            outcome: CheckOutcome::Found {
+                user: ivan(),
+                message: None,
+            },
+        },
+    );
+    assert_eq!(m.cash_in.amount.value(), "5 000");
+    let cmds = press(&mut m, KeyCode::Enter);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(
+        matches!(m.cash_in.step, Step::Confirm(_)),
+        "{:?}",
+        m.cash_in.step
+    );
+}

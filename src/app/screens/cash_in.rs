@@ -1,7 +1,7 @@
 //! Allpay cash-in: login → check → name and identification → amount → confirmation →
 //! progress → result with a receipt. The value shown in the confirmation is the value sent.
 
-use crossterm::event::{Event as TermEvent, KeyEvent};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -125,6 +125,12 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             if action == Some(Action::Back) {
                 // The answer, when it comes, is ignored: nothing moved.
                 model.cash_in.step = Step::Form;
+            } else if matches!(key.code, KeyCode::Char(c) if c.is_ascii_digit() || matches!(c, ' ' | ',' | '.'))
+                || key.code == KeyCode::Backspace
+            {
+                // The cashier types the sum while the wallet is being checked: it goes where
+                // the cursor will be, into the amount, rather than being lost.
+                model.cash_in.amount.handle_event(&TermEvent::Key(key));
             }
             Vec::new()
         }
