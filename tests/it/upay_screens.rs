@@ -203,6 +203,27 @@ fn upay_snapshots() {
         let screen = render(&waiting);
         assert!(screen.contains('█'), "the QR code is drawn at 80x24");
         snap!("upay_waiting_3ds", &waiting);
+        // x marks the card failed only after a question; n leaves it waiting.
+        let mut asked = waiting.clone();
+        assert!(
+            press(&mut asked, KeyCode::Char('x')).is_empty(),
+            "asked first"
+        );
+        assert!(render(&asked).contains(" y "), "{}", render(&asked));
+        assert!(press(&mut asked, KeyCode::Char('n')).is_empty());
+        assert_eq!(asked.upay.asking_card, None);
+        press(&mut asked, KeyCode::Char('c'));
+        let cmds = press(&mut asked, KeyCode::Char('y'));
+        assert!(
+            matches!(
+                cmds.as_slice(),
+                [Command::ConfirmCard {
+                    confirmed: true,
+                    ..
+                }]
+            ),
+            "{cmds:?}"
+        );
         let mut done = waiting.clone();
         worker(
             &mut done,

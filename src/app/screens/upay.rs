@@ -59,6 +59,9 @@ pub struct UpayState {
     pub card_row: Option<Box<Operation>>,
     pub holds: Vec<Operation>,
     pub selected: usize,
+    /// The cashier pressed c (true) or x (false) on a card waiting for the customer: asked
+    /// before the card is marked, since the customer's bank has not said so.
+    pub asking_card: Option<bool>,
 }
 
 impl UpayState {
@@ -88,12 +91,21 @@ impl UpayState {
             Step::Registering(_) | Step::Placing(_) => {
                 vec![("Esc", "hint.background"), ("g", "hint.journal")]
             }
-            Step::Card(_) => vec![
+            Step::Card(_) if self.asking_card.is_some() => {
+                vec![
+                    ("y", "hint.confirm"),
+                    ("n", "hint.no"),
+                    ("Esc", "hint.back"),
+                ]
+            }
+            // c and x only where they do something: a card waiting for the customer.
+            Step::Card(op) if op.state == State::Issued => vec![
                 ("c", "hint.card_confirmed"),
                 ("x", "hint.card_failed"),
                 ("h", "hint.holds"),
                 ("Esc", "hint.home"),
             ],
+            Step::Card(_) => vec![("h", "hint.holds"), ("Esc", "hint.home")],
             Step::Holds => vec![
                 ("n", "hint.new_hold"),
                 ("c", "hint.capture"),
@@ -169,13 +181,29 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             }
             _ => Vec::new(),
         },
+        Step::Card(op) if op.state == State::Issued && s.asking_card.is_some() => {
+            let confirmed = s.asking_card.unwrap_or(false);
+            match action {
+                Some(Action::Yes) => {
+                    let id = op.id.clone();
+                    model.upay.asking_card = None;
+                    vec![Command::ConfirmCard {
+                        target: CardTarget::Id(id),
+                        confirmed,
+                        note: "marked by the cashier".into(),
+                    }]
+                }
+                Some(Action::No | Action::Back) => {
+                    model.upay.asking_card = None;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            }
+        }
         Step::Card(op) => match key.code {
             KeyCode::Char('c' | 'x') if op.state == State::Issued => {
-                vec![Command::ConfirmCard {
-                    target: CardTarget::Id(op.id.clone()),
-                    confirmed: key.code == KeyCode::Char('c'),
-                    note: "marked by the cashier".into(),
-                }]
+                model.upay.asking_card = Some(key.code == KeyCode::Char('c'));
+                Vec::new()
             }
             KeyCode::Char('h') => open_holds(model),
             KeyCode::Char('g') => model.go(ScreenId::Journal),

@@ -222,14 +222,28 @@ fn card_view(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation) {
     ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let status = Line::styled(
-        format!(
-            "{} {}",
-            widgets::spinner(model.frame),
-            t(lang, "upay.waiting_3ds")
+    let status = match model.upay.asking_card {
+        Some(confirmed) => Line::styled(
+            t(
+                lang,
+                if confirmed {
+                    "upay.ask_card_confirmed"
+                } else {
+                    "upay.ask_card_failed"
+                },
+            )
+            .to_string(),
+            style(model, Tone::Warn),
         ),
-        style(model, Tone::Warn),
-    );
+        None => Line::styled(
+            format!(
+                "{} {}",
+                widgets::spinner(model.frame),
+                t(lang, "upay.waiting_3ds")
+            ),
+            style(model, Tone::Warn),
+        ),
+    };
     let link = Line::raw(url.clone());
     // The code takes the whole height; the words and the link go beside it.
     match QrView::new(&url) {
