@@ -313,12 +313,26 @@ pub async fn status(ctx: &Ctx, operation_id: i64) {
 /// Wooppay called a requestUrl (it carries no signature, so it is only a hint, DESIGN.md
 /// rule 6): one status query for every issued invoice; only the answers move rows.
 pub async fn notified(ctx: &Ctx) {
-    // The issued invoices, and the ones closed by their deathDate: a payment may come late.
+    // The issued invoices (however old), and the ones closed by their deathDate in the last
+    // day: a payment may come late.
     let filter = crate::journal::ListFilter {
-        pending_only: false,
+        pending_only: true,
         limit: Some(500),
     };
-    let rows: Vec<Operation> = match db(ctx, move |j| j.list(&filter)).await {
+    let closed = crate::journal::Query {
+        status: crate::journal::StatusFilter::Final,
+        provider: Some("wooppay".into()),
+        from: Some(crate::journal::now_ms() - 24 * 3_600_000),
+        limit: 500,
+        ..crate::journal::Query::default()
+    };
+    let rows: Vec<Operation> = match db(ctx, move |j| {
+        let mut rows = j.list(&filter)?;
+        rows.extend(j.query(&closed)?);
+        Ok(rows)
+    })
+    .await
+    {
         Ok(rows) => rows
             .into_iter()
             .filter(|o| {
