@@ -186,7 +186,13 @@ fn status_in_header(xml: &[u8]) -> Vec<u8> {
 /// The reply about another operation than the one asked: Allpay's transactionInfo naming
 /// another GUID and sum (document 003's common fields), X1's invoice another orderid.
 fn other_operation(xml: &[u8]) -> Vec<u8> {
-    if let Some((_, end, value)) = element(xml, "terminalPaymentTransactionStatus") {
+    // transactionInfo is document 003's (cash-in); document 001's pay reply has none.
+    let cash_in = xml
+        .windows(b"createCashInPaymentResponse".len())
+        .any(|w| w == b"createCashInPaymentResponse");
+    if let Some((_, end, value)) =
+        element(xml, "terminalPaymentTransactionStatus").filter(|_| cash_in)
+    {
         let mut out = xml[..end].to_vec();
         out.extend_from_slice(b"<transactionInfo><GUID>{00000000-0000-4000-8000-000000000001}</GUID><amount>1</amount><transactionStatus>");
         out.extend_from_slice(&value);

@@ -87,9 +87,15 @@ pub struct HoldParams {
 /// When a hold runs out: its row was committed just before the create went out, so this
 /// is, if anything, a little early.
 pub fn expires_at(op: &Operation) -> Option<i64> {
-    let minutes = i64::try_from(hold_params(op)?.minutes).ok()?;
+    let minutes = i64::try_from(hold_params(op)?.minutes)
+        .ok()
+        .filter(|m| *m > 0)?;
     Some(op.created_at.saturating_add(minutes.saturating_mul(60_000)))
 }
+
+/// How late after its minutes a hold UPay still knows is taken for expired: the row was
+/// committed before the create went out, and UPay's clock is not ours.
+pub const EXPIRY_GRACE_MS: i64 = 5 * 60_000;
 
 /// Whether sending this row's next request again cannot do anything twice: a capture (same
 /// PartnerTrxId), a cancel, or a create whose HoldId is known (it becomes a check).
@@ -267,7 +273,7 @@ pub fn judge_check(op: &Operation, reply: &Reply, now: i64) -> (Verdict, Facts, 
         Outcome::Ok => match hold_status(reply) {
             HoldStatus::Captured => judge_captured(op, reply),
             HoldStatus::Known if action_begun(op) => (Verdict::Pending, facts, None),
-            HoldStatus::Known if expires_at(op).is_some_and(|t| now > t) => {
+            HoldStatus::Known if expires_at(op).is_some_and(|t| now > t + EXPIRY_GRACE_MS) => {
                 (Verdict::Final(State::Expired), facts, None)
             }
             // A create "in process" whose hold UPay knows: whether it is held, no check
@@ -513,7 +519,7 @@ mod tests {
     }
 
     /// Past the hold's 60 minutes.
-    const LATE: i64 = 61 * 60_000;
+    const LATE: i64 = 61 * 60_000 + EXPIRY_GRACE_MS;
 
     #[test]
     fn a_check_reads_payment_fields_and_nothing_else() {

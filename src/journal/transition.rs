@@ -337,6 +337,20 @@ impl Journal {
                 to,
             });
         }
+        // One provider id names one operation: answers and actions find a row by it.
+        let taken: Option<String> = tx
+            .query_row(
+                "SELECT id FROM operations WHERE provider_ref = ?2 AND id != ?1 \
+                 AND kind = (SELECT kind FROM operations WHERE id = ?1)",
+                params![id, provider_ref],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(other) = taken {
+            return Err(JournalError::DuplicateId(format!(
+                "{provider_ref} (row {other})"
+            )));
+        }
         tx.execute(
             "UPDATE operations SET state = ?2, needs_reconciliation = 0, recon_reason = NULL, \
              provider_ref = ?3, updated_at = ?4, \

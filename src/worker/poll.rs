@@ -70,7 +70,6 @@ pub async fn drive(ctx: Ctx, op: Operation) {
         return;
     }
     let outcome = drive_inner(&ctx, op).await;
-    ctx.stop_driving(&id);
     match outcome {
         Ok(()) => {}
         // The row moved since this attempt went out (a person, another action): the late
@@ -99,6 +98,9 @@ pub async fn drive(ctx: Ctx, op: Operation) {
     if let Err(e) = db(&ctx, move |j| j.release(&rid, &holder)).await {
         tracing::warn!(op = %id, error = %e, "could not release the lease; it expires by itself");
     }
+    // Only now: a follower in this process (same holder) must not claim the row while
+    // this driver still holds it, or this release would free the lease under its send.
+    ctx.stop_driving(&id);
     ctx.emit_counts().await;
 }
 
@@ -225,8 +227,10 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                 let holder = ctx.holder.clone();
                 let rid = id.clone();
                 let kept = facts.clone();
+                let from = current;
                 db(ctx, move |j| {
-                    j.transition(&rid, &holder, current, &kept).map(|_| ())
+                    j.transition_from(&rid, &holder, Some(from), from, &kept)
+                        .map(|_| ())
                 })
                 .await?;
                 return needs_person(ctx, &id, reason, detail).await;

@@ -384,6 +384,18 @@ pub async fn notified(ctx: &Ctx) {
 /// Moves a known row by a status answer, where the move is legal: issued to a final
 /// state, completed to reversed. Anything else is left as it is.
 async fn apply_status(ctx: &Ctx, op: Operation, rec: &Record) -> Operation {
+    // A record of another sum (or one that does not read) is not this invoice's: it moves
+    // nothing here; the row's own poller hands it to a person with both sums.
+    if rec.sum_text.is_some() && rec.sum_minor != Some(op.amount.minor()) {
+        note(
+            ctx,
+            &op.id,
+            "anomaly",
+            format!("another sum: {}", rec.summary()),
+        )
+        .await;
+        return op;
+    }
     let settles = rec
         .status
         .map(OpStatus::from_code)

@@ -33,7 +33,7 @@ use kassa::providers::soap::{self, Element, MAX_DEPTH};
 use kassa::providers::upay::codec as upay;
 use kassa::providers::webmoney as wm;
 use kassa::providers::wooppay::codec::{self as wooppay, Variant};
-use kassa::providers::wooppay::{ErrorClass, OpStatus, error_class};
+use kassa::providers::wooppay::{ErrorClass, error_class};
 use kassa::providers::{SendError, reply_error};
 
 // ------------------------------------------------------------------------------------------
@@ -1645,11 +1645,12 @@ fn a_status_value_is_final_only_when_the_document_lists_it() {
             ),
             _ => (
                 wooppay_status_verdict(wooppay_operation_data(&t, "100").as_bytes()),
-                match wooppay::lenient_int(&text).map(OpStatus::from_code) {
-                    Some(OpStatus::Paid) => Verdict::Final(State::Completed),
-                    Some(OpStatus::Declined) => Verdict::Final(State::Declined),
-                    Some(OpStatus::Deleted) => Verdict::Final(State::Cancelled),
-                    Some(OpStatus::Reversed(_)) => Verdict::Final(State::Reversed),
+                // Document 000's status table, written out (not kassa's own OpStatus).
+                match wooppay::lenient_int(&text) {
+                    Some(4) => Verdict::Final(State::Completed),
+                    Some(3) => Verdict::Final(State::Declined),
+                    Some(7) => Verdict::Final(State::Cancelled),
+                    Some(5 | 6) => Verdict::Final(State::Reversed),
                     _ => Verdict::Pending,
                 },
             ),

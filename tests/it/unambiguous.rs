@@ -198,6 +198,16 @@ async fn a_wooppay_record_of_another_sum_or_two_statuses_is_never_paid() {
     assert_eq!(r.code, 3, "{r:?}");
     assert_eq!(v["state"], "issued", "{r:?}");
     assert_eq!(v["needs_reconciliation"], false);
+    // It was asked about after it became ripe (two statuses seen), not just never polled.
+    let ledger = _h.ledger().await;
+    let polls = ledger["wooppay"]["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["reference_id"] == v["id"])
+        .map(|i| i["polls"].as_u64().unwrap_or(0))
+        .unwrap_or(0);
+    assert!(polls >= 2, "polled {polls} times: {r:?}");
 }
 
 /// An invoice closed by its deathDate that Wooppay later says was paid: the late payment is

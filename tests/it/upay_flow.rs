@@ -847,13 +847,14 @@ async fn cli_act(cfg: &str, action: &str, hold_id: &str) -> common::Run {
 }
 
 /// Moves a row's creation `minutes` into the past, as if its hold had been placed then
-/// (the journal's clock is the only one a hold's minutes are counted by).
+/// (the journal's clock is the only one a hold's minutes are counted by), plus the grace
+/// kassa gives UPay's clock before it takes a hold for expired.
 pub(crate) fn backdate(h: &Harness, id: &str, minutes: i64) {
     let c = rusqlite::Connection::open(&h.settings.journal_path).unwrap();
     let n = c
         .execute(
             "UPDATE operations SET created_at = created_at - ?2 WHERE id = ?1",
-            rusqlite::params![id, minutes * 60_000],
+            rusqlite::params![id, minutes * 60_000 + kassa::flows::upay::EXPIRY_GRACE_MS],
         )
         .unwrap();
     assert_eq!(n, 1);
