@@ -170,19 +170,28 @@ async fn run(cli: Cli) -> Exit {
                 Cmd::Upay(UpayCmd::Hold(
                     cmd @ (HoldCmd::Capture { .. } | HoldCmd::Cancel { .. }),
                 )) => {
-                    let (hold_id, act, action) = match cmd {
-                        HoldCmd::Capture { hold_id, act } => {
-                            (hold_id, act, kassa::worker::upay::HoldAction::Capture)
-                        }
+                    let (hold_id, act, action, amount) = match cmd {
+                        HoldCmd::Capture {
+                            hold_id,
+                            amount,
+                            act,
+                        } => (
+                            hold_id,
+                            act,
+                            kassa::worker::upay::HoldAction::Capture,
+                            amount,
+                        ),
                         HoldCmd::Cancel { hold_id, act } => {
-                            (hold_id, act, kassa::worker::upay::HoldAction::Cancel)
+                            (hold_id, act, kassa::worker::upay::HoldAction::Cancel, None)
                         }
                         _ => unreachable!("matched above"),
                     };
-                    headless::upay::hold_act(
-                        &settings, journal, &hold_id, action, act.yes, act.wait,
-                    )
-                    .await
+                    let target = headless::upay::HoldTarget {
+                        hold_id: &hold_id,
+                        action,
+                        amount: amount.as_deref(),
+                    };
+                    headless::upay::hold_act(&settings, journal, target, act.yes, act.wait).await
                 }
                 Cmd::Upay(UpayCmd::Hold(HoldCmd::Check {
                     hold_id,

@@ -203,10 +203,13 @@ pub fn judge_captured(op: &Operation, reply: &Reply) -> (Verdict, Facts, Option<
     let facts = captured_facts(reply);
     let ours = hold_params(op).and_then(|p| p.partner_trx_id);
     let hold = op.provider_ref.as_deref().unwrap_or("-");
-    match (ours.as_deref(), reply.field("PartnerTrxId")) {
-        (Some(ours), Some(theirs)) if theirs != ours => {
+    let theirs = reply.field("PartnerTrxId").map(str::trim);
+    match (ours.as_deref(), theirs) {
+        (Some(ours), Some(theirs)) if theirs == ours => {}
+        (Some(ours), theirs) => {
             let detail = format!(
-                "hold {hold}: kassa's capture has PartnerTrxId {ours}, UPay's reply names {theirs}"
+                "hold {hold}: kassa's capture has PartnerTrxId {ours}, UPay's reply names {}",
+                theirs.unwrap_or("none")
             );
             return (
                 Verdict::Reconcile("recon.other_operation", detail),
@@ -225,32 +228,41 @@ pub fn judge_captured(op: &Operation, reply: &Reply) -> (Verdict, Facts, Option<
                 None,
             );
         }
-        _ => {}
     }
-    // A hold placed elsewhere was journaled without its sum (none is needed to capture it):
-    // UPay's PaymentAmount is what was taken, and becomes the row's sum; nothing to compare.
+    // Document 004's reply always names the sum taken; one that does not (or not as a
+    // number) says nothing about this hold's sum.
+    let raw = reply.field("PaymentAmount").map(str::trim);
+    let paid = raw.and_then(|p| p.parse::<i64>().ok()).filter(|p| *p > 0);
+    // A hold placed elsewhere may be journaled without its sum (none is needed to capture
+    // it): UPay's PaymentAmount is what was taken, and becomes the row's sum.
     if op.amount.is_none() {
-        let mut facts = facts;
-        facts.amount_minor = reply
-            .field("PaymentAmount")
-            .and_then(|p| p.trim().parse::<i64>().ok())
-            .filter(|p| *p > 0);
-        return (Verdict::Final(State::Completed), facts, None);
-    }
-    if let Some(paid) = reply
-        .field("PaymentAmount")
-        .filter(|_| !op.amount.is_none())
-    {
-        let held = op.amount.minor();
-        if paid.parse::<i64>().ok() != Some(held) {
-            tracing::warn!(op = %op.id, held, paid, "captured amount differs from the hold");
-            let detail = format!("held {held} tiyin, UPay says captured {paid}");
-            return (
-                Verdict::Reconcile("recon.upay_captured_other_amount", detail),
-                facts,
-                None,
-            );
+        if let Some(paid) = paid {
+            let mut facts = facts;
+            facts.amount_minor = Some(paid);
+            return (Verdict::Final(State::Completed), facts, None);
         }
+        let detail = format!(
+            "hold {hold}: UPay reports it captured but names no sum taken ({})",
+            raw.unwrap_or("no PaymentAmount")
+        );
+        return (
+            Verdict::Reconcile("recon.upay_captured_other_amount", detail),
+            facts,
+            None,
+        );
+    }
+    let held = op.amount.minor();
+    if paid != Some(held) {
+        tracing::warn!(op = %op.id, held, paid = raw.unwrap_or("-"), "captured amount differs from the hold");
+        let detail = format!(
+            "held {held} tiyin, UPay says captured {}",
+            raw.unwrap_or("no PaymentAmount")
+        );
+        return (
+            Verdict::Reconcile("recon.upay_captured_other_amount", detail),
+            facts,
+            None,
+        );
     }
     (Verdict::Final(State::Completed), facts, None)
 }
@@ -548,16 +560,20 @@ mod tests {
                 .detail
                 .is_some_and(|d| d.contains("PaymentAmount 100000"))
         );
-        for other in ["99900", "100001", "", "abc"] {
+        for other in ["99900", "100001", "", "abc", "100000 / 99900", "-100000"] {
             let r = if other.is_empty() {
-                ok(&[("TransactionId", "1"), ("PaymentAmount", "100000 / 99900")])
+                // Document 004's reply always names the sum: one that does not is no word on it.
+                ok(&[("TransactionId", "1"), ("PartnerTrxId", "26120101000000")])
             } else {
                 paid(other)
             };
             let Ok((v, _, _)) = judge_capture(&op, &r) else {
                 panic!("an OK is not a refusal")
             };
-            let shown = r.field("PaymentAmount").unwrap_or_default().to_string();
+            let shown = r
+                .field("PaymentAmount")
+                .unwrap_or("no PaymentAmount")
+                .to_string();
             assert_eq!(
                 v,
                 Verdict::Reconcile(
@@ -591,6 +607,40 @@ mod tests {
             matches!(v, Verdict::Reconcile("recon.other_operation", _)),
             "{v:?}"
         );
+        // A capture's OK that names no PartnerTrxId is not shown to be this capture.
+        let r = ok(&[("TransactionId", "1"), ("PaymentAmount", "100000")]);
+        let Ok((v, _, _)) = judge_capture(&op, &r) else {
+            panic!("an OK is not a refusal")
+        };
+        assert!(
+            matches!(v, Verdict::Reconcile("recon.other_operation", ref d) if d.contains("names none")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn a_hold_placed_elsewhere_takes_upays_sum_and_only_a_sum_it_names() {
+        let mut op = hold_row(State::Pending, Phase::Capture, Some(0), 1);
+        op.amount = Amount::none(CURRENCY);
+        let Ok((v, facts, _)) = judge_capture(&op, &paid("250000")) else {
+            panic!("an OK is not a refusal")
+        };
+        assert_eq!(v, Verdict::Final(State::Completed));
+        assert_eq!(facts.amount_minor, Some(250_000));
+        for no_sum in [
+            ok(&[("TransactionId", "1"), ("PartnerTrxId", "26120101000000")]),
+            paid("0"),
+            paid("abc"),
+        ] {
+            let Ok((v, facts, _)) = judge_capture(&op, &no_sum) else {
+                panic!("an OK is not a refusal")
+            };
+            assert!(
+                matches!(v, Verdict::Reconcile("recon.upay_captured_other_amount", _)),
+                "{no_sum:?}: {v:?}"
+            );
+            assert_eq!(facts.amount_minor, None);
+        }
     }
 
     #[test]

@@ -232,6 +232,11 @@ pub enum HoldCmd {
     Capture {
         #[arg(long)]
         hold_id: String,
+        /// The sum you expect taken (sum: 1000, "1 000", 1000,50): refused if the journal's
+        /// hold is of another; for a hold placed elsewhere, a capture UPay reports of another
+        /// sum waits for a person.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: Option<String>,
         #[command(flatten)]
         act: Act,
     },

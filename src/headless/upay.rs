@@ -313,22 +313,36 @@ fn print_op(lang: Lang, op: &Operation, json_out: bool) {
 }
 
 /// `kassa upay hold capture|cancel --hold-id ID`
+/// Which hold a capture or cancel is for, and the sum a capture is expected to take.
+pub struct HoldTarget<'a> {
+    pub hold_id: &'a str,
+    pub action: HoldAction,
+    pub amount: Option<&'a str>,
+}
+
 pub async fn hold_act(
     settings: &Settings,
     journal: Journal,
-    hold_id: &str,
-    action: HoldAction,
+    target: HoldTarget<'_>,
     yes: bool,
     w: Wait,
 ) -> Exit {
     let lang = settings.lang;
-    let hold_id = match validate::hold_id(hold_id) {
+    let action = target.action;
+    let hold_id = match validate::hold_id(target.hold_id) {
         Ok(h) => h,
         Err(key) => return fail_usage(lang, w.json, key, &[]),
     };
+    let expected = match target.amount.map(|a| Amount::parse(a, CURRENCY)) {
+        None => None,
+        Some(Ok(a)) => Some(a),
+        Some(Err(e)) => return fail_usage(lang, w.json, e.message_key(), &[]),
+    };
     let row = match journal.find_by_ref(Kind::UpayHold, &hold_id) {
         Ok(Some(op)) => op,
-        Ok(None) => return hold_act_elsewhere(settings, journal, &hold_id, action, yes, w).await,
+        Ok(None) => {
+            return hold_act_elsewhere(settings, journal, &hold_id, action, expected, yes, w).await;
+        }
         Err(e) => {
             let error = e.to_string();
             return fail_usage(lang, w.json, "error.journal_open", &[("error", &error)]);
@@ -348,6 +362,16 @@ pub async fn hold_act(
             exit_for(op)
         }
     };
+    // The journal knows what was held: a capture expected to take another sum is the
+    // cashier's mistake (another hold, another customer), refused before anything is sent.
+    if let Some(e) = expected.filter(|e| !row.amount.is_none() && *e != row.amount) {
+        return fail_usage(
+            lang,
+            w.json,
+            "upay.capture_other_amount",
+            &[("held", &row.amount.display()), ("asked", &e.display())],
+        );
+    }
     if row.state.is_final() {
         if row.state != want && !w.json {
             eprintln!("kassa: {}", t(lang, "upay.hold_not_held"));
@@ -389,6 +413,7 @@ pub async fn hold_act(
     worker.send(Command::ActOnHold {
         id: id.clone(),
         action,
+        expected: None,
     });
     let code = wait_for_with(lang, &mut events, &id, &w, done).await;
     worker.stop().await;
@@ -403,6 +428,7 @@ async fn hold_act_elsewhere(
     journal: Journal,
     hold_id: &str,
     action: HoldAction,
+    expected: Option<Amount>,
     yes: bool,
     w: Wait,
 ) -> Exit {
@@ -419,7 +445,13 @@ async fn hold_act_elsewhere(
             HoldAction::Capture => "upay.confirm_capture",
             HoldAction::Cancel => "upay.confirm_cancel",
         },
-        &[("amount", "—"), ("hold", hold_id)],
+        &[
+            (
+                "amount",
+                &expected.map_or_else(|| "—".to_string(), |a| a.display()),
+            ),
+            ("hold", hold_id),
+        ],
     );
     if let Some(code) = refused(lang, yes, &question) {
         return code;
@@ -435,6 +467,7 @@ async fn hold_act_elsewhere(
     worker.send(Command::ActOnHold {
         id: hold_id.to_string(),
         action,
+        expected,
     });
     let code = loop {
         match events.recv().await {

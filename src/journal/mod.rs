@@ -24,6 +24,7 @@ pub use day::{DRAWER, Query, Shift, StatusFilter, Total};
 pub use kind::Kind;
 pub use operation::{AuditEvent, Facts, ListFilter, NewOperation, Operation, Recorded};
 pub use state::{State, allowed};
+pub use transition::Answer;
 
 /// How long a statement waits for another connection's write before it fails; a lease's
 /// margin outlasts it.

@@ -1,18 +1,22 @@
 //! Reading rows: one by its id, the latest of a kind, lists, a range read one row at a
 //! time, a row the provider names, and how many are open.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::schema::{COLUMNS, row_to_op};
 use super::{AuditEvent, Journal, JournalError, Kind, ListFilter, Operation};
 
+/// Row `id`, read on `conn` (inside a caller's transaction).
+pub(super) fn get_in(conn: &Connection, id: &str) -> Result<Operation, JournalError> {
+    let sql = format!("SELECT {COLUMNS} FROM operations WHERE id = ?1");
+    conn.query_row(&sql, [id], row_to_op)
+        .optional()?
+        .ok_or_else(|| JournalError::NotFound(id.to_string()))?
+}
+
 impl Journal {
     pub fn get(&self, id: &str) -> Result<Operation, JournalError> {
-        let sql = format!("SELECT {COLUMNS} FROM operations WHERE id = ?1");
-        self.conn
-            .query_row(&sql, [id], row_to_op)
-            .optional()?
-            .ok_or_else(|| JournalError::NotFound(id.to_string()))?
+        get_in(&self.conn, id)
     }
 
     pub fn find(&self, id: &str) -> Result<Option<Operation>, JournalError> {

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::schema::{COLUMNS, row_to_op};
-use super::{Journal, JournalError, Kind, NewOperation, Operation, Recorded, now_ms};
+use super::{Facts, Journal, JournalError, Kind, NewOperation, Operation, Recorded, now_ms};
 use crate::money::Amount;
 
 fn duplicate_in(
@@ -44,7 +44,24 @@ impl Journal {
         holder: &str,
         lease_until: i64,
     ) -> Result<Operation, JournalError> {
-        match self.record(op, holder, lease_until, None)? {
+        match self.record(op, holder, lease_until, None, None)? {
+            Recorded::New(o) | Recorded::Duplicate(o) => Ok(o),
+        }
+    }
+
+    /// As [`Journal::record_pending`], for a row whose provider already knows it (a hold
+    /// placed elsewhere, found by UPay's check): the row, its trail note and what the
+    /// provider said (its id above all) are one transaction, so no crash leaves a pending
+    /// row that names nothing at the provider.
+    pub fn record_known(
+        &mut self,
+        op: &NewOperation,
+        holder: &str,
+        lease_until: i64,
+        note: &str,
+        facts: &Facts,
+    ) -> Result<Operation, JournalError> {
+        match self.record(op, holder, lease_until, None, Some((note, facts)))? {
             Recorded::New(o) | Recorded::Duplicate(o) => Ok(o),
         }
     }
@@ -59,7 +76,7 @@ impl Journal {
         lease_until: i64,
         since_ms: i64,
     ) -> Result<Recorded, JournalError> {
-        self.record(op, holder, lease_until, Some(since_ms))
+        self.record(op, holder, lease_until, Some(since_ms), None)
     }
 
     fn record(
@@ -68,6 +85,7 @@ impl Journal {
         holder: &str,
         lease_until: i64,
         duplicate_since: Option<i64>,
+        known: Option<(&str, &Facts)>,
     ) -> Result<Recorded, JournalError> {
         let now = now_ms();
         let tx = self
@@ -119,6 +137,20 @@ impl Journal {
                 )
             ],
         )?;
+        if let Some((note, facts)) = known {
+            tx.execute(
+                "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'action', ?3)",
+                params![op.id, now, note],
+            )?;
+            super::transition::transition_in(
+                &tx,
+                &op.id,
+                holder,
+                Some(super::State::Pending),
+                super::State::Pending,
+                facts,
+            )?;
+        }
         tx.commit()?;
         self.get(&op.id).map(Recorded::New)
     }
@@ -152,6 +184,35 @@ mod tests {
     use crate::journal::fixture::{journal, new_op};
     use crate::journal::{Facts, State};
     use crate::money::Currency;
+
+    /// A row the provider already knows is written with its id at the provider and its
+    /// note in the insert's own transaction; an id taken is refused whole.
+    #[test]
+    fn a_known_row_is_written_with_its_provider_id_at_once() -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        let facts = Facts {
+            provider_ref: Some("3794392756034717".into()),
+            ..Facts::default()
+        };
+        let op = j.record_known(
+            &new_op("hold-1", 100),
+            "me",
+            now_ms() + 1000,
+            "adopted",
+            &facts,
+        )?;
+        assert_eq!(op.state, State::Pending);
+        assert_eq!(op.provider_ref.as_deref(), Some("3794392756034717"));
+        let kinds: Vec<String> = j.events("hold-1")?.into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["created", "action", "state"]);
+        let again = j.record_known(&new_op("hold-1", 100), "you", now_ms() + 1000, "x", &facts);
+        assert!(
+            matches!(again, Err(JournalError::DuplicateId(_))),
+            "{again:?}"
+        );
+        assert_eq!(j.events("hold-1")?.len(), 3);
+        Ok(())
+    }
 
     #[test]
     fn duplicates_and_counts() -> Result<(), JournalError> {

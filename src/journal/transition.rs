@@ -140,46 +140,51 @@ impl Journal {
     }
 
     /// Applies an answer that came outside the row's own driver (a status query, a
-    /// notification): its notes and the move, in one transaction, compare-and-set on the
-    /// state the caller read. A row another live process holds is left to it (its own
-    /// driver reads the same answer): the notes are kept, the row is returned unmoved.
+    /// notification): its notes, the check that the row is still the one asked about, the
+    /// moves and, when the answer is for a person, the mark, all in one transaction,
+    /// compare-and-set on the state the caller read. The notes are kept whatever happens to
+    /// the moves: a row another live process holds is left to it (its own driver reads the
+    /// same answer) and returned unmoved; a row that moved since (`Stale`) or a move the
+    /// lifecycle refuses (`IllegalTransition`, noted as an anomaly) moves nothing.
     pub fn apply_answer(
         &mut self,
         id: &str,
         holder: &str,
-        expect: State,
-        notes: &[(&str, String)],
-        moves: &[(State, &Facts)],
+        answer: &Answer<'_>,
     ) -> Result<Operation, JournalError> {
         let now = now_ms();
-        let tx = self
+        let mut tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for (kind, detail) in notes {
+        for (kind, detail) in answer.notes {
             tx.execute(
                 "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
                 params![id, now, kind, detail],
             )?;
         }
-        let held_by_another: bool = tx.query_row(
-            "SELECT lease_holder IS NOT NULL AND lease_holder != ?2 AND lease_until > ?3 \
-             FROM operations WHERE id = ?1",
-            params![id, holder, now],
-            |r| r.get(0),
-        )?;
-        if !held_by_another {
-            let mut from = Some(expect);
-            for (to, facts) in moves {
-                match transition_in(&tx, id, holder, from, *to, facts) {
-                    Ok(_) => from = Some(*to),
-                    Err(e @ JournalError::IllegalTransition { .. }) => {
-                        drop(tx);
-                        self.note(id, "anomaly", &format!("refused, nothing moved: {e}"))?;
-                        return Err(e);
-                    }
-                    Err(e) => return Err(e),
-                }
+        let moved = {
+            let sp = tx.savepoint()?;
+            let r = moves_in(&sp, id, holder, answer, now);
+            if r.is_ok() {
+                sp.commit()?;
             }
+            r
+        };
+        match moved {
+            Ok(()) => {}
+            Err(e @ JournalError::Stale { .. }) => {
+                tx.commit()?;
+                return Err(e);
+            }
+            Err(e @ (JournalError::IllegalTransition { .. } | JournalError::LeaseHeld { .. })) => {
+                tx.execute(
+                    "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'anomaly', ?3)",
+                    params![id, now, format!("refused, nothing moved: {e}")],
+                )?;
+                tx.commit()?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
         }
         tx.commit()?;
         self.get(id)
@@ -195,26 +200,10 @@ impl Journal {
         reason: &str,
         detail: &str,
     ) -> Result<(), JournalError> {
-        let now = now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE operations SET needs_reconciliation = 1, recon_reason = ?2, updated_at = ?3, \
-             lease_holder = NULL, lease_until = NULL WHERE id = ?1 AND (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
-             AND (lease_holder IS NULL OR lease_holder = ?4 OR lease_until < ?3)",
-            params![id, reason, now, holder],
-        )?;
-        if n == 0 {
-            return Err(JournalError::LeaseHeld {
-                id: id.to_string(),
-                holder: "another process, or the row is not pending".into(),
-            });
-        }
-        tx.execute(
-            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'reconcile', ?3)",
-            params![id, now, format!("{reason}: {detail}")],
-        )?;
+        mark_in(&tx, id, holder, reason, detail, now_ms())?;
         tx.commit()?;
         Ok(())
     }
@@ -373,8 +362,8 @@ impl Journal {
 
 /// One move inside the caller's transaction; `Ok(false)` when the row already was in that
 /// final state (nothing to do).
-fn transition_in(
-    tx: &rusqlite::Transaction<'_>,
+pub(super) fn transition_in(
+    tx: &Connection,
     id: &str,
     holder: &str,
     expect: Option<State>,
@@ -621,4 +610,158 @@ mod tests {
         assert_eq!(j.get("{bad}")?.state, State::Pending);
         Ok(())
     }
+
+    /// An answer from outside the driver: its notes stay whatever becomes of its moves; the
+    /// row must still be the one asked about; a move and a person's mark are one.
+    #[test]
+    fn an_answer_keeps_its_notes_and_moves_only_the_row_it_was_asked_about()
+    -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        j.record_pending(&new_op("{ans}", 100), "me", now_ms() + 60_000)?;
+        j.transition("{ans}", "me", State::Held, &Facts::default())?;
+        j.release("{ans}", "me")?;
+        let facts = Facts::default();
+        let notes = [("record", "UPay said held".to_string())];
+        // Asked while pending; the row is held now: nothing moves, the note stays.
+        let stale = Answer {
+            expect: Some(State::Pending),
+            notes: &notes,
+            moves: &[(State::Completed, &facts)],
+            ..Answer::default()
+        };
+        let r = j.apply_answer("{ans}", "me", &stale);
+        assert!(matches!(r, Err(JournalError::Stale { .. })), "{r:?}");
+        assert_eq!(j.get("{ans}")?.state, State::Held);
+        let noted = |j: &Journal| -> Result<usize, JournalError> {
+            Ok(j.events("{ans}")?
+                .iter()
+                .filter(|e| e.detail == "UPay said held")
+                .count())
+        };
+        assert_eq!(noted(&j)?, 1);
+        // The row no longer the one asked about (the caller's own test): nothing moves.
+        let not_it = |_: &Operation| {
+            Err(JournalError::Stale {
+                id: "{ans}".into(),
+                expected: State::Held,
+                found: State::Held,
+            })
+        };
+        let asked = Answer {
+            expect: Some(State::Held),
+            notes: &notes,
+            still: Some(&not_it),
+            moves: &[(State::Pending, &facts)],
+            person: Some(("recon.other_operation", "another capture")),
+        };
+        let r = j.apply_answer("{ans}", "me", &asked);
+        assert!(matches!(r, Err(JournalError::Stale { .. })), "{r:?}");
+        let op = j.get("{ans}")?;
+        assert_eq!((op.state, op.needs_reconciliation), (State::Held, false));
+        assert_eq!(noted(&j)?, 2);
+        // Still it: out of held and marked for a person, together.
+        let it = |_: &Operation| Ok(());
+        let asked = Answer {
+            still: Some(&it),
+            ..asked
+        };
+        let op = j.apply_answer("{ans}", "me", &asked)?;
+        assert_eq!((op.state, op.needs_reconciliation), (State::Pending, true));
+        assert_eq!(op.recon_reason.as_deref(), Some("recon.other_operation"));
+        // A row another live process holds is its driver's: left unmoved, the note kept.
+        j.record_pending(&new_op("{other}", 100), "another", now_ms() + 60_000)?;
+        let busy = Answer {
+            expect: Some(State::Pending),
+            notes: &notes,
+            moves: &[(State::Completed, &facts)],
+            ..Answer::default()
+        };
+        assert_eq!(
+            j.apply_answer("{other}", "me", &busy)?.state,
+            State::Pending
+        );
+        assert_eq!(
+            j.events("{other}")?
+                .iter()
+                .filter(|e| e.kind == "record")
+                .count(),
+            1
+        );
+        Ok(())
+    }
+}
+
+/// What an answer from outside a row's driver does to it ([`Journal::apply_answer`]).
+#[derive(Default)]
+pub struct Answer<'a> {
+    /// The state the row had when the question was asked.
+    pub expect: Option<State>,
+    /// Trail entries kept whatever becomes of the moves: (kind, detail).
+    pub notes: &'a [(&'a str, String)],
+    /// The answer applies only while this holds of the row (`Err(Stale)` otherwise): a
+    /// check about a hold's capture says nothing once another capture was begun.
+    pub still: Option<&'a dyn Fn(&Operation) -> Result<(), JournalError>>,
+    pub moves: &'a [(State, &'a Facts)],
+    /// After the moves the row waits for a person: (reason, detail).
+    pub person: Option<(&'a str, &'a str)>,
+}
+
+/// The checks, moves and mark of [`Journal::apply_answer`], inside its transaction.
+fn moves_in(
+    conn: &Connection,
+    id: &str,
+    holder: &str,
+    answer: &Answer<'_>,
+    now: i64,
+) -> Result<(), JournalError> {
+    if let Some(still) = answer.still {
+        still(&super::read::get_in(conn, id)?)?;
+    }
+    let held_by_another: bool = conn.query_row(
+        "SELECT lease_holder IS NOT NULL AND lease_holder != ?2 AND lease_until > ?3 \
+         FROM operations WHERE id = ?1",
+        params![id, holder, now],
+        |r| r.get(0),
+    )?;
+    if held_by_another {
+        return Ok(());
+    }
+    let mut from = answer.expect;
+    for (to, facts) in answer.moves {
+        transition_in(conn, id, holder, from, *to, facts)?;
+        from = Some(*to);
+    }
+    if let Some((reason, detail)) = answer.person {
+        mark_in(conn, id, holder, reason, detail, now)?;
+    }
+    Ok(())
+}
+
+/// Marks `id` for a person inside the caller's transaction (see
+/// [`Journal::mark_reconciliation`]).
+fn mark_in(
+    conn: &Connection,
+    id: &str,
+    holder: &str,
+    reason: &str,
+    detail: &str,
+    now: i64,
+) -> Result<(), JournalError> {
+    let n = conn.execute(
+        "UPDATE operations SET needs_reconciliation = 1, recon_reason = ?2, updated_at = ?3, \
+         lease_holder = NULL, lease_until = NULL WHERE id = ?1 AND (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
+         AND (lease_holder IS NULL OR lease_holder = ?4 OR lease_until < ?3)",
+        params![id, reason, now, holder],
+    )?;
+    if n == 0 {
+        return Err(JournalError::LeaseHeld {
+            id: id.to_string(),
+            holder: "another process, or the row is not pending".into(),
+        });
+    }
+    conn.execute(
+        "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'reconcile', ?3)",
+        params![id, now, format!("{reason}: {detail}")],
+    )?;
+    Ok(())
 }

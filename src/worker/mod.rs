@@ -277,7 +277,11 @@ async fn handle(ctx: Ctx, cmd: Command) {
             confirmed,
             note,
         } => upay::confirm_card(&ctx, target, confirmed, note).await,
-        Command::ActOnHold { id, action } => upay::act(&ctx, id, action).await,
+        Command::ActOnHold {
+            id,
+            action,
+            expected,
+        } => upay::act(&ctx, id, action, expected).await,
         Command::CheckHold { by, target } => upay::check(&ctx, by, target).await,
         Command::Receipt { id, print } => day::receipt(&ctx, id, print).await,
         Command::Export { from } => day::export(&ctx, from).await,

@@ -46,10 +46,13 @@ pub enum Command {
         confirmed: bool,
         note: String,
     },
-    /// Capture or cancel the held hold in journal row `id`.
+    /// Capture or cancel the held hold in journal row `id` (or of HoldId `id`, placed
+    /// elsewhere). `expected`: the sum a capture of a hold placed elsewhere is expected to
+    /// take; UPay's PaymentAmount of another sum then waits for a person.
     ActOnHold {
         id: String,
         action: upay::HoldAction,
+        expected: Option<crate::money::Amount>,
     },
     /// The open shift and the cash taken since (answered with `Event::Shift`).
     LoadShift,

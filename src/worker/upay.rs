@@ -10,7 +10,7 @@ use crate::flows::upay::{
     CURRENCY, CardInput, HoldInput, HoldStatus, Phase, error_facts, hold_params, hold_status,
     judge_cancel, judge_capture, judge_check, judge_create, judge_refused, reply_facts,
 };
-use crate::journal::{Facts, JournalError, Kind, Operation, State, now_ms};
+use crate::journal::{Answer, Facts, JournalError, Kind, Operation, State, now_ms};
 use crate::money::Amount;
 use crate::providers::SendError;
 use crate::providers::upay::client::UpayClient;
@@ -294,7 +294,7 @@ pub enum HoldAction {
 /// a capture's PartnerTrxId is taken from the journal's counter and committed with the
 /// row's move to `pending`, before the first byte is sent, with the row's attempts so far
 /// (the attempts since are this action's sends: a refusal of its only send decides).
-pub async fn act(ctx: &Ctx, id: String, action: HoldAction) {
+pub async fn act(ctx: &Ctx, id: String, action: HoldAction, expected: Option<Amount>) {
     if let Err(reason) = client(ctx).await {
         return not_configured(ctx, Some(id), reason);
     }
@@ -308,7 +308,7 @@ pub async fn act(ctx: &Ctx, id: String, action: HoldAction) {
     let id = match known {
         Ok((Some(op), _)) | Ok((None, Some(op))) => op.id,
         Ok((None, None)) if crate::validate::hold_id(&id).is_ok() => {
-            return adopt(ctx, id, action).await;
+            return adopt(ctx, id, action, expected).await;
         }
         Ok((None, None)) => {
             tracing::warn!(op = %id, ?action, "no such hold; nothing sent");
@@ -381,7 +381,7 @@ pub async fn act(ctx: &Ctx, id: String, action: HoldAction) {
 /// minutes are unknown too: such a row is never expired by kassa's clock. Anything else
 /// (UPay does not know the hold, it is captured already, no answer) journals nothing and
 /// sends nothing more; the check's answer is told as for any check.
-async fn adopt(ctx: &Ctx, hold_id: String, action: HoldAction) {
+async fn adopt(ctx: &Ctx, hold_id: String, action: HoldAction, expected: Option<Amount>) {
     let upay = match client(ctx).await {
         Ok(c) => c.clone(),
         Err(reason) => return not_configured(ctx, Some(hold_id), reason),
@@ -450,7 +450,11 @@ async fn adopt(ctx: &Ctx, hold_id: String, action: HoldAction) {
             // One row per HoldId: the id is the HoldId's own, and the journal refuses an id
             // twice in the insert's transaction, so two processes cannot both adopt it.
             id: format!("hold-{hid}"),
-            amount: Amount::none(CURRENCY),
+            // A sum the cashier expects, compared with UPay's PaymentAmount when the
+            // capture is answered; none, and UPay's word becomes the row's sum.
+            amount: expected
+                .filter(|_| action == HoldAction::Capture)
+                .unwrap_or_else(|| Amount::none(CURRENCY)),
             customer: hid.clone(),
             customer_name: None,
             params: crate::flows::Params::UpayHold(crate::flows::upay::HoldParams {
@@ -466,24 +470,12 @@ async fn adopt(ctx: &Ctx, hold_id: String, action: HoldAction) {
         let new = asked
             .into_new(&settings)
             .map_err(|e| JournalError::Corrupt(format!("hold {hid}: {e}")))?;
-        let op = match j.record_pending(&new, &holder, until) {
-            Ok(op) => op,
-            Err(JournalError::DuplicateId(id)) => return Ok(Err(id)),
-            Err(e) => return Err(e),
-        };
-        j.note(
-            &op.id,
-            "action",
-            &format!("placed elsewhere, known to UPay; {what}"),
-        )?;
-        j.transition_from(
-            &op.id,
-            &holder,
-            Some(State::Pending),
-            State::Pending,
-            &checked,
-        )
-        .map(Ok)
+        let note = format!("placed elsewhere, known to UPay; {what}");
+        match j.record_known(&new, &holder, until, &note, &checked) {
+            Ok(op) => Ok(Ok(op)),
+            Err(JournalError::DuplicateId(id)) => Ok(Err(id)),
+            Err(e) => Err(e),
+        }
     })
     .await;
     match recorded {
@@ -494,7 +486,7 @@ async fn adopt(ctx: &Ctx, hold_id: String, action: HoldAction) {
             super::poll::drive(ctx.clone(), op).await;
         }
         // Its row exists after all: the ordinary way (busy, not held, or begun).
-        Ok(Err(id)) => Box::pin(act(ctx, id, action)).await,
+        Ok(Err(id)) => Box::pin(act(ctx, id, action, None)).await,
         Err(e) => {
             tracing::error!(hold = %hold_id, error = %e, "hold placed elsewhere: not journaled; nothing sent");
             ctx.emit(Event::Trouble {
@@ -600,7 +592,7 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
         (Phase::Create, Some(hold_id)) => check_row(upay, op, CheckBy::HoldId, &hold_id).await,
         (Phase::Capture, Some(hold_id)) => {
             let Some(trx) = p.partner_trx_id.as_deref() else {
-                return (Verdict::Pending, Facts::default(), Some(Trouble::NoStatus));
+                return no_hold_id(op);
             };
             match upay.hold_payment(&hold_id, trx).await {
                 Ok(reply) => match judge_capture(op, &reply) {
@@ -620,8 +612,22 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
             Err(e) => (Verdict::Pending, Facts::default(), Some(Trouble::Send(e))),
         },
         // A capture or cancel without a HoldId cannot be: a person looks.
-        (_, None) => (Verdict::Pending, Facts::default(), Some(Trouble::NoStatus)),
+        (_, None) => no_hold_id(op),
     }
+}
+
+/// A capture or cancel whose row names no HoldId (or a capture no PartnerTrxId): nothing
+/// can be sent or asked, so polling it would go on for ever; a person looks.
+fn no_hold_id(op: &Operation) -> (Verdict, Facts, Option<Trouble>) {
+    let detail = format!(
+        "{}: a hold action with no HoldId or PartnerTrxId in the journal; nothing can be sent or asked",
+        op.id
+    );
+    (
+        Verdict::Reconcile("recon.unreadable", detail),
+        Facts::default(),
+        None,
+    )
 }
 
 async fn check_row(
@@ -760,38 +766,41 @@ pub async fn check(ctx: &Ctx, by: CheckBy, target: String) {
         let asked = Asked::of(&op);
         let holder = ctx.holder.clone();
         let rid = op.id.clone();
+        let still = move |now: &Operation| asked.still(now);
         let applied = match verdict {
             Verdict::Final(to) => {
                 db(ctx, move |j| {
-                    asked.still(&j.get(&rid)?)?;
-                    j.apply_answer(&rid, &holder, asked.state, &[], &[(to, &facts)])
-                        .map(|_| ())
+                    let answer = Answer {
+                        expect: Some(State::Held),
+                        still: Some(&still),
+                        moves: &[(to, &facts)],
+                        ..Answer::default()
+                    };
+                    j.apply_answer(&rid, &holder, &answer).map(|_| ())
                 })
                 .await
             }
-            // A capture kassa did not send, or of another sum: a person looks.
+            // A capture kassa did not send, or of another sum: a person looks. The move
+            // out of held and the mark are one transaction: no capture can be begun on a
+            // row between them.
             Verdict::Reconcile(reason, detail) => {
+                let d = detail.clone();
                 let moved = db(ctx, move |j| {
-                    asked.still(&j.get(&rid)?)?;
-                    j.apply_answer(&rid, &holder, asked.state, &[], &[(State::Pending, &facts)])
+                    let answer = Answer {
+                        expect: Some(State::Held),
+                        still: Some(&still),
+                        moves: &[(State::Pending, &facts)],
+                        person: Some((reason, &d)),
+                        ..Answer::default()
+                    };
+                    j.apply_answer(&rid, &holder, &answer)
                 })
                 .await;
                 match moved {
-                    Ok(o) if o.state == State::Pending => {
+                    Ok(o) if o.needs_reconciliation => {
                         tracing::warn!(op = %op.id, reason, %detail, "UPay: needs reconciliation");
-                        let holder = ctx.holder.clone();
-                        let rid = op.id.clone();
-                        let marked = db(ctx, move |j| {
-                            j.mark_reconciliation(&rid, &holder, reason, &detail)
-                        })
-                        .await;
-                        if marked.is_ok() {
-                            let rid = op.id.clone();
-                            if let Ok(op) = db(ctx, move |j| j.get(&rid)).await {
-                                ctx.emit(Event::NeedsReconciliation { op });
-                            }
-                        }
-                        marked
+                        ctx.emit(Event::NeedsReconciliation { op: o });
+                        Ok(())
                     }
                     Ok(_) => Ok(()),
                     Err(e) => Err(e),

@@ -19,7 +19,7 @@ use crate::flows::wooppay::{
     WpInvoice, default_death_date, final_state, find_record, judge_create, judge_status,
     operation_id, params_of, reconcile,
 };
-use crate::journal::{Facts, Kind, Operation, State};
+use crate::journal::{Answer, Facts, Kind, Operation, State};
 use crate::providers::SendError;
 use crate::providers::wooppay::client::WooppayClient;
 use crate::providers::wooppay::codec::{InvoiceRequest, Record, Variant};
@@ -430,7 +430,13 @@ async fn apply_status(ctx: &Ctx, op: Operation, rec: &Record) -> Operation {
     }
     let expect = op.state;
     let moved = db(ctx, move |j| {
-        j.apply_answer(&id, &holder, expect, &notes, &[(to, &facts)])
+        let answer = Answer {
+            expect: Some(expect),
+            notes: &notes,
+            moves: &[(to, &facts)],
+            ..Answer::default()
+        };
+        j.apply_answer(&id, &holder, &answer)
     })
     .await;
     match moved {

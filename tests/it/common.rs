@@ -290,11 +290,14 @@ pub async fn kassa(args: &[&str]) -> Run {
     }
 }
 
-/// Whether `needle` (a CVV, say) occurs in `text` with no digit on either side.
+/// Whether `needle` (a CVV, say) occurs in `text` as a word of its own.
 pub fn standalone(text: &str, needle: &str) -> bool {
     text.match_indices(needle).any(|(i, _)| {
         let before = text[..i].chars().next_back();
         let after = text[i + needle.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+        // A hex key or a link's token may hold the digits by chance: only a word of its
+        // own counts.
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
     })
 }

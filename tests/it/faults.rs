@@ -239,6 +239,7 @@ async fn upay_hold_create_and_capture_under_every_fault() {
         worker.send(Command::ActOnHold {
             id: op.id.clone(),
             action: HoldAction::Capture,
+            expected: None,
         });
         let op = settled(&mut events, &op.id).await;
         h.emulator.queue_faults("").unwrap();

@@ -106,6 +106,7 @@ async fn act(
     worker.send(Command::ActOnHold {
         id: id.into(),
         action,
+        expected: None,
     });
     settled(events, id).await
 }
@@ -136,6 +137,7 @@ async fn register_hold_capture_and_cancel_with_the_journal_keeping_up() {
     worker.send(Command::ActOnHold {
         id: held.id.clone(),
         action: HoldAction::Cancel,
+        expected: None,
     });
     let key = wait_for(&mut events, 10, |e| match e {
         Event::Trouble { key, .. } => Some(key),
@@ -1222,6 +1224,7 @@ async fn a_late_check_never_reopens_a_capture_and_no_cancel_or_second_capture_ri
     worker.send(Command::ActOnHold {
         id: held.id.clone(),
         action: HoldAction::Capture,
+        expected: None,
     });
     let begun = wait_for(&mut events, 10, |e| match e {
         Event::Recorded { op } if op.id == held.id => Some(op),
@@ -1237,6 +1240,7 @@ async fn a_late_check_never_reopens_a_capture_and_no_cancel_or_second_capture_ri
         worker.send(Command::ActOnHold {
             id: held.id.clone(),
             action,
+            expected: None,
         });
         let key = wait_for(&mut events, 10, |e| match e {
             Event::Trouble { id: Some(i), key } if i == held.id => Some(key),
@@ -1410,4 +1414,89 @@ async fn a_hold_placed_elsewhere_is_checked_then_journaled_then_acted_on_once() 
         journal_b().list(&ListFilter::default()).unwrap().len(),
         before
     );
+}
+
+/// `--amount` on a capture by HoldId: a journaled hold of another sum is refused before
+/// anything is sent; a hold placed elsewhere is captured, and UPay's PaymentAmount of
+/// another sum than the one expected waits for a person (exit 3), never a plain success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_expected_to_take_another_sum_is_refused_or_goes_to_a_person() {
+    let h = Harness::start().await;
+    let cfg_a = write_config(h.dir.path(), &h.emulator.base_url())
+        .display()
+        .to_string();
+    let b_dir = tempfile::tempdir().unwrap();
+    let cfg_b = write_config(b_dir.path(), &h.emulator.base_url())
+        .display()
+        .to_string();
+    let card = cli_card(&cfg_a).await;
+    let (_, own) = cli_hold(&cfg_a, &card, "311", "60").await;
+    let (_, elsewhere) = cli_hold(&cfg_a, &card, "312", "60").await;
+    let (_, elsewhere_right) = cli_hold(&cfg_a, &card, "313", "60").await;
+    let capture = |cfg: &str, hold: &str, amount: &str| {
+        let (cfg, hold, amount) = (cfg.to_string(), hold.to_string(), amount.to_string());
+        async move {
+            cli(
+                &cfg,
+                &[
+                    "upay",
+                    "hold",
+                    "capture",
+                    "--hold-id",
+                    &hold,
+                    "--amount",
+                    &amount,
+                    "--yes",
+                    "--json",
+                ],
+            )
+            .await
+        }
+    };
+    let captures = |hold: &str| {
+        let hold = hold.to_string();
+        let h = &h;
+        async move {
+            h.emulator_holds()
+                .await
+                .into_iter()
+                .find(|x| x["hold_id"] == hold.as_str())
+                .unwrap()["captures"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+
+    // The journal holds 1 000 sum; 999 expected: refused, nothing sent.
+    let r = capture(&cfg_a, &own, "999").await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        format!("{r:?}").contains("999"),
+        "the sums are named: {r:?}"
+    );
+    assert_eq!(captures(&own).await, 0);
+    // Not a sum at all: refused, nothing sent.
+    let r = capture(&cfg_a, &own, "abc").await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(captures(&own).await, 0);
+    // The right sum: captured.
+    let r = capture(&cfg_a, &own, "1 000").await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(captures(&own).await, 1);
+
+    // Placed elsewhere, 999 expected, UPay takes 1 000: captured once, for a person.
+    let r = capture(&cfg_b, &elsewhere, "999").await;
+    assert_eq!(r.code, 3, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["needs_reconciliation"], true, "{v}");
+    assert_eq!(
+        v["reconciliation_reason"], "recon.upay_captured_other_amount",
+        "{v}"
+    );
+    assert_eq!(captures(&elsewhere).await, 1);
+    // Placed elsewhere, the sum UPay takes: completed.
+    let r = capture(&cfg_b, &elsewhere_right, "1000").await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["state"], "completed");
+    assert_eq!(captures(&elsewhere_right).await, 1);
 }

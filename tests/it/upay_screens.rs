@@ -141,7 +141,7 @@ fn capture_and_cancel_are_asked_first_and_only_for_a_held_hold() {
     let cmds = press(&mut m, KeyCode::Char('y'));
     assert!(matches!(
         cmds.as_slice(),
-        [Command::ActOnHold { id, action: HoldAction::Cancel }] if id == "h1"
+        [Command::ActOnHold { id, action: HoldAction::Cancel, expected: None }] if id == "h1"
     ));
     // A new hold goes on the journal's confirmed card.
     press(&mut m, KeyCode::Char('n'));

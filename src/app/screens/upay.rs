@@ -171,6 +171,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             Some(Action::Yes) => {
                 s.step = Step::Holds;
                 vec![Command::ActOnHold {
+                    expected: None,
                     id: op.id.clone(),
                     action: act,
                 }]
