@@ -691,6 +691,9 @@ mod tests {
     }
 }
 
+/// A test that the row is still the one a question was asked about.
+pub type Still = dyn Fn(&Operation) -> Result<(), JournalError>;
+
 /// What an answer from outside a row's driver does to it ([`Journal::apply_answer`]).
 #[derive(Default)]
 pub struct Answer<'a> {
@@ -700,7 +703,7 @@ pub struct Answer<'a> {
     pub notes: &'a [(&'a str, String)],
     /// The answer applies only while this holds of the row (`Err(Stale)` otherwise): a
     /// check about a hold's capture says nothing once another capture was begun.
-    pub still: Option<&'a dyn Fn(&Operation) -> Result<(), JournalError>>,
+    pub still: Option<&'a Still>,
     pub moves: &'a [(State, &'a Facts)],
     /// After the moves the row waits for a person: (reason, detail).
     pub person: Option<(&'a str, &'a str)>,
