@@ -6,7 +6,9 @@
 //! write under way or just done), or anywhere in a normal run's span. After the kills some
 //! commands are run again with the same id (the cashier retrying) and sometimes killed
 //! again, `kassa journal resume` is sometimes killed too, and a last `journal resume`
-//! finishes everything. Then the emulator's ledger is held against the journal: every
+//! finishes everything. While a hold is being captured, checks of the same hold run (and are
+//! sometimes killed) beside it: no answer of theirs may move the capture back to held.
+//! Then the emulator's ledger is held against the journal: every
 //! operation is final, or waits for reconciliation (only where repeating is not safe, and
 //! then the ledger has it at most once); nothing is charged twice and nothing is lost (every
 //! committed row the ledger has agrees with it; nothing in the ledger lacks a journal row).
@@ -125,6 +127,8 @@ struct Stats {
     doubled: u32,
     phases: [u32; 4],
     slow_kills: u32,
+    /// Hold checks run (or killed) while a capture of the same hold was under way.
+    checks: u32,
 }
 
 impl Stats {
@@ -501,6 +505,29 @@ async fn campaign(flow: Flow, seed: u64, target: u32) -> (Stats, Vec<String>) {
             let moment = pick_moment(&mut rng, op.slow, span_ms);
             tasks.push(tokio::spawn(kill_one(w.clone(), op.clone(), moment)));
         }
+        // A capture: the cashier (or another till) checks the hold meanwhile; its answer
+        // must never reopen the capture.
+        let mut checks = Vec::new();
+        if flow == Flow::HoldCapture {
+            for op in &batch {
+                if rng.u32(0..10) < 6 {
+                    let delay = rng.u64(0..=span_ms.max(50));
+                    let kill = (rng.u32(0..4) == 0).then(|| rng.u64(0..=span_ms.max(50)));
+                    checks.push(tokio::spawn(race_a_check(
+                        w.clone(),
+                        op.clone(),
+                        delay,
+                        kill,
+                    )));
+                }
+            }
+        }
+        for c in checks {
+            stats.checks += 1;
+            if let Some(p) = c.await.unwrap() {
+                problems.push(format!("round {round}: {p}"));
+            }
+        }
         for (t, op) in tasks.into_iter().zip(&batch) {
             if let Some(phase) = t.await.unwrap() {
                 stats.kills += 1;
@@ -627,6 +654,55 @@ async fn campaign(flow: Flow, seed: u64, target: u32) -> (Stats, Vec<String>) {
         }
     }
     (stats, problems)
+}
+
+/// `kassa upay hold check --hold-id` for `op`'s hold after `delay` ms, killed `kill` ms
+/// after it starts (if it has not ended); what went wrong, if anything.
+async fn race_a_check(w: Arc<World>, op: Op, delay: u64, kill: Option<u64>) -> Option<String> {
+    tokio::time::sleep(Duration::from_millis(delay)).await;
+    let args: Vec<String> = vec![
+        "--config".into(),
+        w.cfg.clone(),
+        "upay".into(),
+        "hold".into(),
+        "check".into(),
+        "--hold-id".into(),
+        op.key.clone(),
+        "--json".into(),
+    ];
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let Some(ms) = kill {
+        let mut child = kassa_child(&argv);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        if child.try_wait().unwrap().is_none() {
+            child.start_kill().unwrap();
+        }
+        let _ = child.wait().await;
+        return None;
+    }
+    let r = kassa(&argv).await;
+    (!matches!(r.code, 0 | 2 | 3)).then(|| {
+        format!(
+            "a check of hold {} racing its capture ended {}: {r:?}",
+            op.key, r.code
+        )
+    })
+}
+
+/// Whether the trail of a capture's row shows it moved back to held after the capture was
+/// begun (a check's stale answer reopening it): the emulator never refuses these captures.
+fn reopened(journal: &kassa::journal::Journal, id: &str) -> Option<String> {
+    let events = journal.events(id).unwrap_or_default();
+    let begun = events
+        .iter()
+        .position(|e| e.kind == "action" && e.detail.contains("capture"))?;
+    events[begun + 1..]
+        .iter()
+        .find(|e| {
+            e.kind == "state"
+                && (e.detail.contains("-> held") || e.detail.starts_with("still held"))
+        })
+        .map(|e| e.detail.clone())
 }
 
 /// `count` new operations; for a capture, the holds are placed first (without a kill).
@@ -844,6 +920,13 @@ fn check(w: &World, ops: &[Op], ledger: &Value, stats: &mut Stats, problems: &mu
                 )));
             }
         }
+        if flow == Flow::HoldCapture {
+            if let Some(d) = reopened(&w.h.journal(), &op.id) {
+                problems.push(says(&format!(
+                    "the capture was reopened after it began: {d}"
+                )));
+            }
+        }
         if r.needs_reconciliation {
             stats.recon += 1;
             if r.state != State::Pending || !flow.may_reconcile() {
@@ -1015,7 +1098,7 @@ async fn every_flow_survives_sigkill_at_random_moments() {
     let mut table = String::new();
     let _ = writeln!(
         table,
-        "{:<18} {:>5} {:>6} {:>4} {:>5} {:>7} {:>5} {:>6} {:>4} {:>7} | {:>6} {:>6} {:>6} {:>6} {:>4}",
+        "{:<18} {:>5} {:>6} {:>4} {:>5} {:>7} {:>5} {:>6} {:>4} {:>7} | {:>6} {:>6} {:>6} {:>6} {:>4} {:>6}",
         "flow",
         "kills",
         "resume",
@@ -1030,14 +1113,15 @@ async fn every_flow_survives_sigkill_at_random_moments() {
         "no-send",
         "flight",
         "reply",
-        "slow"
+        "slow",
+        "checks"
     );
     let mut total = Stats::default();
     let mut problems = Vec::new();
     for (f, (s, p)) in &results {
         let _ = writeln!(
             table,
-            "{:<18} {:>5} {:>6} {:>4} {:>5} {:>7} {:>5} {:>6} {:>4} {:>7} | {:>6} {:>6} {:>6} {:>6} {:>4}",
+            "{:<18} {:>5} {:>6} {:>4} {:>5} {:>7} {:>5} {:>6} {:>4} {:>7} | {:>6} {:>6} {:>6} {:>6} {:>4} {:>6}",
             f.name(),
             s.kills,
             s.resume_kills,
@@ -1052,9 +1136,11 @@ async fn every_flow_survives_sigkill_at_random_moments() {
             s.phases[1],
             s.phases[2],
             s.phases[3],
-            s.slow_kills
+            s.slow_kills,
+            s.checks
         );
         total.kills += s.kills;
+        total.checks += s.checks;
         total.resume_kills += s.resume_kills;
         total.ops += s.ops;
         total.final_ += s.final_;
@@ -1072,7 +1158,7 @@ async fn every_flow_survives_sigkill_at_random_moments() {
     let s = &total;
     let _ = writeln!(
         table,
-        "{:<18} {:>5} {:>6} {:>4} {:>5} {:>7} {:>5} {:>6} {:>4} {:>7} | {:>6} {:>6} {:>6} {:>6} {:>4}",
+        "{:<18} {:>5} {:>6} {:>4} {:>5} {:>7} {:>5} {:>6} {:>4} {:>7} | {:>6} {:>6} {:>6} {:>6} {:>4} {:>6}",
         "total",
         s.kills,
         s.resume_kills,
@@ -1087,12 +1173,13 @@ async fn every_flow_survives_sigkill_at_random_moments() {
         s.phases[1],
         s.phases[2],
         s.phases[3],
-        s.slow_kills
+        s.slow_kills,
+        s.checks
     );
     eprintln!(
         "{table}kills landed: no-row = before the row was committed, no-send = committed, nothing at the emulator yet, \
          flight = the request at the emulator and no reply journaled, reply = after the reply was journaled; \
-         slow = killed while a slow reply was outstanding.\nseed {seed}, {:.0?}",
+         slow = killed while a slow reply was outstanding; checks = hold checks racing a capture of their hold.\nseed {seed}, {:.0?}",
         started.elapsed()
     );
     assert!(
