@@ -186,7 +186,10 @@ pub fn card_expiry(input: &str, today: chrono::NaiveDate) -> Result<String, &'st
         .collect();
     let (mm, yy) = match t.split_once(['/', '.', '-']) {
         Some((m, y)) => (m.to_string(), y.to_string()),
-        None if t.len() == 4 => (t[..2].to_string(), t[2..].to_string()),
+        // By characters, never bytes: `1ю1` is four bytes.
+        None if t.chars().count() == 4 => {
+            (t.chars().take(2).collect(), t.chars().skip(2).collect())
+        }
         None => return Err("upay.expiry_format"),
     };
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());

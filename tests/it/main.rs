@@ -6,6 +6,7 @@
 mod common;
 mod screen;
 
+mod any_text;
 mod bad_input;
 mod cash_in_flow;
 mod cli;
