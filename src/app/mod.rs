@@ -408,6 +408,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         Overlay::None => {}
     }
     let typing = model.typing();
+    // Outside a text field a key means what it means on a US layout, whichever layout the
+    // cashier left on: the screens below only ever see `q`, never `й`.
+    let key = if typing { key } else { keys::by_position(key) };
     let action = if typing {
         keys::field_action(&key)
     } else {

@@ -1424,3 +1424,40 @@ fn keys_typed_while_the_wallet_is_checked_are_kept() {
         m.cash_in.step
     );
 }
+
+/// Command keys work by their position on the Russian layout wherever no text field has
+/// the keyboard (й = q, п = g, о/л = j/k); in a text field every Russian letter is text;
+/// the help shows both letters.
+#[test]
+fn command_keys_work_on_the_russian_layout_and_letters_stay_text_in_a_field() {
+    for lang in [Lang::Ru, Lang::En] {
+        let mut m = model(lang);
+        press(&mut m, KeyCode::Char('о'));
+        assert_eq!(m.home.selected, 1, "о is j: down");
+        press(&mut m, KeyCode::Char('л'));
+        assert_eq!(m.home.selected, 0, "л is k: up");
+        press(&mut m, KeyCode::Char('?'));
+        assert_eq!(m.overlay, Overlay::Help);
+        let help = render(&m);
+        assert!(help.contains("q й"), "{help}");
+        press(&mut m, KeyCode::Esc);
+        press(&mut m, KeyCode::Char('Й'));
+        assert!(!m.quit, "Shift+й is Q: nothing");
+        let mut q = model(lang);
+        press(&mut q, KeyCode::Char('й'));
+        assert!(q.quit, "й is q: nothing in flight, so it quits");
+        // In the cash-in login field a Russian letter is text, never a command.
+        press(&mut m, KeyCode::Char('1'));
+        assert_eq!(m.screen, ScreenId::CashIn);
+        type_text(&mut m, "йп");
+        assert_eq!(m.cash_in.login.value(), "йп");
+        assert_eq!(m.overlay, Overlay::None);
+        assert_eq!(m.screen, ScreenId::CashIn);
+        // Out of the field (the journal, no search): п opens nothing there, в is d.
+        press(&mut m, KeyCode::Esc);
+        press(&mut m, KeyCode::Char('6'));
+        assert_eq!(m.screen, ScreenId::Journal);
+        press(&mut m, KeyCode::Char('й'));
+        assert!(m.quit, "{lang:?}");
+    }
+}

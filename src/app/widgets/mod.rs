@@ -385,6 +385,11 @@ pub fn help(model: &Model, frame: &mut Frame<'_>) {
         .collect();
     lines.push(Line::raw(""));
     for (k, what) in hints(model) {
+        // A letter key works on the Russian layout too: both are shown.
+        let k = match crate::app::keys::ru_twin(k) {
+            Some(ru) => format!("{k} {ru}"),
+            None => k.to_string(),
+        };
         lines.push(Line::raw(format!("  {k:<7} {}", t(lang, what))));
     }
     lines.push(Line::raw(format!(
