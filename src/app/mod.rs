@@ -491,7 +491,8 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             if !screens::cash_in::on_trouble(model, id.as_deref(), key)
                 && !screens::pay::on_trouble(model, id.as_deref(), key)
                 && !screens::webmoney::on_trouble(model, key)
-                && (model.screen != ScreenId::Upay || !screens::upay::on_trouble(model, key))
+                && (model.screen != ScreenId::Upay
+                    || !screens::upay::on_trouble(model, id.as_deref(), key))
                 && !screens::day::on_trouble(model, key)
                 && !screens::wooppay::on_trouble(model, id.as_deref(), key)
             {

@@ -303,11 +303,17 @@ pub fn provider_ref_ok(kind: Kind, raw: &str) -> bool {
     }
 }
 
-/// The catalogue key of a row's state as the cashier reads it for its kind: an X1 invoice
-/// "completed" is an invoice issued (WebMoney has it; nobody has paid yet).
+/// The catalogue key of a row's state as the cashier reads it for its kind: each kind
+/// says its own final word (a wallet topped up, a bill paid, a hold captured), and an X1
+/// invoice "completed" is an invoice issued (WebMoney has it; nobody has paid yet).
 pub fn state_key(kind: Kind, state: State) -> &'static str {
     match (kind, state) {
         (Kind::WebmoneyInvoice, State::Completed) => "state.wm_issued",
+        (Kind::AllpayCashIn, State::Completed) => "state.topped_up",
+        (Kind::AllpayPay, State::Completed) => "state.paid",
+        (Kind::WooppayInvoice, State::Completed) => "state.invoice_paid",
+        (Kind::UpayHold, State::Completed) => "state.captured",
+        (Kind::UpayCard, State::Completed) => "state.card_confirmed",
         _ => state.message_key(),
     }
 }

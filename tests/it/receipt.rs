@@ -131,7 +131,7 @@ const EN_58: &[&str] = &[
     "  {0f8fad5b-d9cb-469f-a165-70867",
     "  728950e}",
     "Provider ref.             981234",
-    "*Status                 COMPLETED",
+    "*Status                 TOPPED UP",
     "--------------------------------",
     "Payment link:",
     "https://p.example/i/34365",
@@ -178,7 +178,7 @@ fn a_russian_receipt_on_80_mm_is_cp866_with_the_same_layout_as_on_screen() {
         "Сумма                                 5 000,00 ₸",
         "Операция  {0f8fad5b-d9cb-469f-a165-70867728950e}",
         "Номер у провайдера                        981234",
-        "Статус                                 ЗАВЕРШЕНО",
+        "Статус                                 ЗАЧИСЛЕНО",
         "------------------------------------------------",
     ];
     assert_eq!(lines, want_text);
@@ -311,7 +311,7 @@ fn saved_receipt_is_a_utf8_file_named_by_date_and_id() {
     );
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(text, receipt::text_lines(&r, 32).join("\n") + "\n");
-    assert!(text.contains("5 000,00 ₸") && text.contains("ЗАВЕРШЕНО"));
+    assert!(text.contains("5 000,00 ₸") && text.contains("ЗАЧИСЛЕНО"));
     // An id with characters no file system likes becomes a safe name.
     let mut odd = cash_in();
     odd.id = "../../etc/passwd:*?".into();

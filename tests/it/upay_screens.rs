@@ -254,3 +254,111 @@ fn upay_snapshots() {
         snap!("upay_confirm_capture", &holds);
     }
 }
+
+/// The holds screen tells what became of each action and check asked there: a capture UPay
+/// refused (its words and code, the hold still held), a capture done, a check's answer; an
+/// old message goes with the next key; a check's older reading never covers a newer row.
+#[test]
+fn the_holds_screen_tells_what_each_action_and_check_came_to() {
+    use kassa::providers::upay::codec::CheckBy;
+    use kassa::worker::upay::CheckAnswer;
+    for lang in [Lang::Ru, Lang::En] {
+        let mut m = model(lang);
+        press(&mut m, KeyCode::F(3));
+        let held = hold_op("h1", State::Held, "3794392756000001", 100_000);
+        worker(
+            &mut m,
+            Event::Journal {
+                rows: vec![held.clone(), card_op(State::Completed)],
+            },
+        );
+        // A capture, refused by UPay: the hold stands, UPay's words say why.
+        press(&mut m, KeyCode::Char('c'));
+        let cmds = press(&mut m, KeyCode::Char('y'));
+        assert!(matches!(cmds.as_slice(), [Command::ActOnHold { .. }]));
+        let sent = render(&m);
+        assert!(
+            sent.contains(if lang == Lang::En {
+                "Capture sent"
+            } else {
+                "Списание отправлено"
+            }),
+            "{sent}"
+        );
+        let refused = Operation {
+            provider_status: Some("STPIMS-ERR-044".into()),
+            provider_message: Some("Hold expired".into()),
+            updated_at: T0 + 10,
+            ..held.clone()
+        };
+        worker(&mut m, Event::Finished { op: refused });
+        let shown = render(&m);
+        assert!(
+            shown.contains("STPIMS-ERR-044") && shown.contains("Hold expired"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(if lang == Lang::En {
+                "refused the capture"
+            } else {
+                "отказал в списании"
+            }),
+            "{shown}"
+        );
+        snap!("holds_capture_refused", &m);
+        // The next key takes the old message away.
+        press(&mut m, KeyCode::Down);
+        assert!(!render(&m).contains("STPIMS-ERR-044"));
+        // A check: asked, then UPay's answer, with its code.
+        let cmds = press(&mut m, KeyCode::Char('r'));
+        assert!(matches!(
+            cmds.as_slice(),
+            [Command::CheckHold { by: CheckBy::HoldId, target }] if target == "3794392756000001"
+        ));
+        assert!(render(&m).contains("3794392756000001"));
+        // A capture's result comes first, then the check's reading taken before it.
+        let captured = Operation {
+            state: State::Completed,
+            provider_status: Some("OK".into()),
+            updated_at: T0 + 30,
+            ..held.clone()
+        };
+        worker(&mut m, Event::Finished { op: captured });
+        let older = Operation {
+            updated_at: T0 + 20,
+            ..held.clone()
+        };
+        worker(
+            &mut m,
+            Event::HoldChecked {
+                answer: CheckAnswer {
+                    by: CheckBy::HoldId,
+                    target: "3794392756000001".into(),
+                    code: "OK".into(),
+                    description: Some("Success".into()),
+                    status: Some(kassa::flows::upay::HoldStatus::Known),
+                    amount: None,
+                    op: Some(older),
+                },
+            },
+        );
+        assert_eq!(
+            m.upay.holds[0].state,
+            State::Completed,
+            "the newer row stays"
+        );
+        let shown = render(&m);
+        assert!(
+            shown.contains("Success") && shown.contains("(OK)"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(if lang == Lang::En {
+                "UPay knows the hold"
+            } else {
+                "UPay знает этот холд"
+            }),
+            "{shown}"
+        );
+    }
+}

@@ -62,6 +62,20 @@ pub struct UpayState {
     /// The cashier pressed c (true) or x (false) on a card waiting for the customer: asked
     /// before the card is marked, since the customer's bank has not said so.
     pub asking_card: Option<bool>,
+    /// What became of the cashier's last action or check on the holds screen.
+    pub told: Option<Told>,
+    /// The hold row a capture or cancel was asked for here, until its outcome is told.
+    pub acting: Option<(String, HoldAction)>,
+    /// The hold row and HoldId a check was asked for here, until its answer is told.
+    pub checking: Option<(String, String)>,
+}
+
+/// A line on the holds screen about the cashier's last action: what it says, and whether
+/// it is good news, bad news, or still on its way.
+#[derive(Debug, Clone)]
+pub struct Told {
+    pub note: Note,
+    pub tone: crate::app::widgets::Tone,
 }
 
 impl UpayState {
@@ -170,6 +184,14 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
         Step::ConfirmAction(act, op) => match action {
             Some(Action::Yes) => {
                 s.step = Step::Holds;
+                s.acting = Some((op.id.clone(), act));
+                s.told = Some(Told {
+                    note: Note::Key(match act {
+                        HoldAction::Capture => "upay.told_capturing",
+                        HoldAction::Cancel => "upay.told_cancelling",
+                    }),
+                    tone: crate::app::widgets::Tone::Dim,
+                });
                 vec![Command::ActOnHold {
                     expected: None,
                     id: op.id.clone(),
@@ -235,6 +257,11 @@ fn open_holds(model: &mut Model) -> Vec<Command> {
 
 fn on_holds_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
     let s = &mut model.upay;
+    // An old message never stays over what the cashier does next.
+    s.error = None;
+    if s.acting.is_none() && s.checking.is_none() {
+        s.told = None;
+    }
     match (action, key.code) {
         (Some(Action::Back), _) => return model.go(ScreenId::Home),
         (Some(Action::Up), _) => s.selected = s.selected.saturating_sub(1),
@@ -242,11 +269,26 @@ fn on_holds_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec
             s.selected = (s.selected + 1).min(s.holds.len().saturating_sub(1));
         }
         (Some(Action::Reload), _) => {
-            if let Some(h) = s.selected_hold().and_then(|h| h.provider_ref.clone()) {
+            let selected = s
+                .selected_hold()
+                .map(|h| (h.id.clone(), h.provider_ref.clone()));
+            if let Some((row, Some(h))) = selected.clone() {
+                s.checking = Some((row, h.clone()));
+                s.told = Some(Told {
+                    note: Note::Provider {
+                        key: "upay.told_checking",
+                        text: Some(h.clone()),
+                        code: None,
+                    },
+                    tone: crate::app::widgets::Tone::Dim,
+                });
                 return vec![Command::CheckHold {
                     by: CheckBy::HoldId,
                     target: h,
                 }];
+            }
+            if selected.is_some() {
+                s.error = Some(Note::Key("upay.no_hold_id"));
             }
         }
         (_, KeyCode::Char('n')) => {
@@ -381,10 +423,23 @@ fn submit_hold(s: &mut UpayState, (service_id, default_minutes): (u64, u64)) {
     }
 }
 
-/// A worker trouble about this screen (not set up, not recorded, a refused action).
-pub fn on_trouble(model: &mut Model, key: &'static str) -> bool {
+/// A worker trouble about this screen (not set up, not recorded, a refused action, a
+/// check or an action asked here that could not be sent).
+pub fn on_trouble(model: &mut Model, id: Option<&str>, key: &'static str) -> bool {
     let s = &mut model.upay;
-    let ours = key.starts_with("upay.")
+    let about_ours = id.is_some_and(|id| {
+        s.checking
+            .as_ref()
+            .is_some_and(|(row, h)| row == id || h == id)
+            || s.acting.as_ref().is_some_and(|(a, _)| a == id)
+    });
+    if about_ours {
+        s.checking = None;
+        s.acting = None;
+        s.told = None;
+    }
+    let ours = about_ours
+        || key.starts_with("upay.")
         || (key == "error.not_recorded"
             && matches!(s.step, Step::Registering(_) | Step::Placing(_)));
     if ours {
@@ -458,17 +513,26 @@ pub fn on_event(model: &mut Model, ev: &Event) {
                 s.step = Step::Placed(Box::new(op.clone()));
             }
             if op.kind == Kind::UpayHold {
-                match s.holds.iter_mut().find(|h| h.id == op.id) {
-                    Some(h) => *h = op.clone(),
-                    None => s.holds.insert(0, op.clone()),
+                keep_newer(&mut s.holds, op, true);
+                if s.acting.as_ref().is_some_and(|(id, _)| *id == op.id) {
+                    let (_, act) = s
+                        .acting
+                        .take()
+                        .unwrap_or((String::new(), HoldAction::Capture));
+                    s.told = Some(told_action(act, op));
                 }
             }
         }
         Event::HoldChecked { answer } => {
             if let Some(op) = &answer.op {
-                if let Some(h) = s.holds.iter_mut().find(|h| h.id == op.id) {
-                    *h = op.clone();
-                }
+                keep_newer(&mut s.holds, op, false);
+            }
+            if s.checking
+                .as_ref()
+                .is_some_and(|(_, h)| *h == answer.target)
+            {
+                s.checking = None;
+                s.told = Some(told_check(answer));
             }
         }
         other => match &mut s.step {
@@ -477,6 +541,70 @@ pub fn on_event(model: &mut Model, ev: &Event) {
             }
             _ => {}
         },
+    }
+}
+
+/// Puts `op` in the list unless the list has a newer reading of the row: a check's answer
+/// read just before a capture's result must not be shown over it.
+fn keep_newer(holds: &mut Vec<Operation>, op: &Operation, insert: bool) {
+    match holds.iter_mut().find(|h| h.id == op.id) {
+        Some(h) if h.updated_at <= op.updated_at => *h = op.clone(),
+        Some(_) => {}
+        None if insert => holds.insert(0, op.clone()),
+        None => {}
+    }
+}
+
+/// What a capture or cancel asked for on this screen came to, in the row's own words.
+fn told_action(act: HoldAction, op: &Operation) -> Told {
+    use crate::app::widgets::Tone;
+    let provider = |key| Note::Provider {
+        key,
+        text: op.provider_message.clone(),
+        code: op.provider_status.clone(),
+    };
+    let (note, tone) = if op.needs_reconciliation {
+        (Note::Key("upay.told_person"), Tone::Bad)
+    } else {
+        match (act, op.state) {
+            (HoldAction::Capture, State::Completed) => {
+                (Note::Key("upay.told_captured"), Tone::Good)
+            }
+            (HoldAction::Cancel, State::Cancelled) => {
+                (Note::Key("upay.told_cancelled"), Tone::Good)
+            }
+            // Back to held: UPay refused; its words say why.
+            (HoldAction::Capture, State::Held) => {
+                (provider("upay.told_capture_refused"), Tone::Bad)
+            }
+            (HoldAction::Cancel, State::Held) => (provider("upay.told_cancel_refused"), Tone::Bad),
+            (_, State::Pending) => (Note::Key("upay.told_pending"), Tone::Warn),
+            (_, state) => (
+                provider(crate::flows::state_key(op.kind, state)),
+                Tone::Warn,
+            ),
+        }
+    };
+    Told { note, tone }
+}
+
+/// A check's answer as UPay gave it: what it says of the hold, its words and its code.
+fn told_check(answer: &crate::worker::upay::CheckAnswer) -> Told {
+    use crate::app::widgets::Tone;
+    let (key, tone) = match &answer.status {
+        Some(crate::flows::upay::HoldStatus::Captured) => {
+            ("upay.told_checked_captured", Tone::Normal)
+        }
+        Some(crate::flows::upay::HoldStatus::Known) => ("upay.told_checked_known", Tone::Normal),
+        None => ("upay.told_check_refused", Tone::Bad),
+    };
+    Told {
+        note: Note::Provider {
+            key,
+            text: answer.description.clone(),
+            code: Some(answer.code.clone()),
+        },
+        tone,
     }
 }
 

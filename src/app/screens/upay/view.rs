@@ -283,6 +283,19 @@ fn holds_view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             style(model, Tone::Bad),
         ));
     }
+    if let Some(told) = &s.told {
+        let sign = match told.tone {
+            Tone::Good => "✔",
+            Tone::Bad => "✖",
+            Tone::Warn => "!",
+            Tone::Dim => "…",
+            _ => "·",
+        };
+        lines.push(Line::styled(
+            format!(" {sign} {}", told.note.render(lang)),
+            style(model, told.tone),
+        ));
+    }
     if s.holds.is_empty() {
         lines.push(Line::styled(
             format!(" {}", t(lang, "upay.no_holds")),
@@ -294,7 +307,7 @@ fn holds_view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             (State::Held, Some(until)) => {
                 tf(lang, "upay.held_until", &[("time", &widgets::hhmm(until))])
             }
-            (st, _) => t(lang, st.message_key()).to_uppercase(),
+            (st, _) => t(lang, crate::flows::state_key(h.kind, st)).to_uppercase(),
         };
         let state = if h.needs_reconciliation {
             format!("{} !", t(lang, "state.needs_recon").to_uppercase())
@@ -317,5 +330,6 @@ fn holds_view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         };
         lines.push(Line::styled(text, style(model, tone)));
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    // A message with the provider's words may be longer than a line: it wraps, the rows fit.
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
