@@ -15,7 +15,7 @@ use std::time::Instant;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 
-use crate::i18n::{Lang, t};
+use crate::i18n::{Lang, t, tf};
 use crate::worker::{Command, Event};
 use keys::Action;
 use screens::{
@@ -157,6 +157,9 @@ pub struct Model {
     /// `update` stays a function of its input.
     pub fresh: Fresh,
     pub quit: bool,
+    /// Operations on their way that the cashier left with `n` to start another: their
+    /// outcome is told in the status line when it comes.
+    pub background: Vec<String>,
 }
 
 /// New ids, one of each kind, for the request the cashier may confirm next.
@@ -213,6 +216,7 @@ impl Model {
             local_now: chrono::Local::now().naive_local(),
             fresh: Fresh::new(),
             quit: false,
+            background: Vec::new(),
         }
     }
 
@@ -508,6 +512,9 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             if finished {
                 model.resuming = None;
             }
+            if let Event::Finished { op } | Event::NeedsReconciliation { op } = &other {
+                tell_background(model, op);
+            }
             let mut cmds = match owner(&other) {
                 Some(ScreenId::CashIn) => screens::cash_in::on_event(model, other),
                 Some(ScreenId::Pay) => {
@@ -535,6 +542,43 @@ fn on_event(model: &mut Model, ev: Event) -> Vec<Command> {
             cmds
         }
     }
+}
+
+/// The outcome of an operation the cashier left on its way to start another, in the status
+/// line: what it was, its sum and its state in its kind's own word.
+fn tell_background(model: &mut Model, op: &crate::journal::Operation) {
+    let Some(i) = model.background.iter().position(|id| *id == op.id) else {
+        return;
+    };
+    model.background.swap_remove(i);
+    let lang = model.lang;
+    let state = if op.needs_reconciliation {
+        t(lang, "state.needs_recon").to_string()
+    } else {
+        t(lang, crate::flows::state_key(op.kind, op.state)).to_string()
+    };
+    let amount = if op.amount.is_none() {
+        String::new()
+    } else {
+        op.amount.display()
+    };
+    let text = tf(
+        lang,
+        "notice.background_done",
+        &[
+            ("what", t(lang, op.kind.message_key())),
+            ("amount", &amount),
+            ("state", &state),
+        ],
+    );
+    let good = !op.needs_reconciliation
+        && matches!(
+            op.state,
+            crate::journal::State::Completed
+                | crate::journal::State::Held
+                | crate::journal::State::Issued
+        );
+    model.notice = Some(Note::Said { text, good });
 }
 
 /// The screen an event is for: the one that owns the operation's kind, or the one that

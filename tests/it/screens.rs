@@ -1461,3 +1461,63 @@ fn command_keys_work_on_the_russian_layout_and_letters_stay_text_in_a_field() {
         assert!(m.quit, "{lang:?}");
     }
 }
+
+/// A section is never stuck on its running operation: `n` on a payment on its way opens an
+/// empty form for the next customer; the first goes on, its outcome never lands on the new
+/// form, and it is told in the status line when it comes.
+#[test]
+fn n_starts_another_while_one_is_on_its_way_and_its_outcome_is_told() {
+    for lang in [Lang::Ru, Lang::En] {
+        let (mut m, _) = confirmed(lang);
+        let cmds = press(&mut m, KeyCode::Char('y'));
+        assert!(
+            matches!(cmds.as_slice(), [Command::Start { .. }]),
+            "{cmds:?}"
+        );
+        assert!(matches!(m.cash_in.step, Step::Sending(_)));
+        let footer = render(&m);
+        assert!(
+            footer.contains(if lang == Lang::En {
+                "another"
+            } else {
+                "ещё одна"
+            }),
+            "{footer}"
+        );
+        assert!(
+            press(&mut m, KeyCode::Char('n')).is_empty(),
+            "n sends nothing"
+        );
+        assert_eq!(m.cash_in.step, Step::Form);
+        assert_eq!(
+            m.cash_in.login.value(),
+            "",
+            "the next customer's form is empty"
+        );
+        // The next customer's wallet is typed; the first payment's outcome comes.
+        type_text(&mut m, "77011112233");
+        worker(
+            &mut m,
+            Event::Finished {
+                op: op(State::Completed, Some("COMPLETED")),
+            },
+        );
+        assert_eq!(
+            m.cash_in.step,
+            Step::Form,
+            "the outcome never covers the new form"
+        );
+        assert_eq!(m.cash_in.login.value(), "77011112233");
+        let shown = render(&m);
+        assert!(
+            shown.contains(if lang == Lang::En {
+                "topped up"
+            } else {
+                "зачислено"
+            }),
+            "{shown}"
+        );
+        assert!(shown.contains("5 000,00"), "{shown}");
+        snap!("another_while_one_goes_on", &m);
+    }
+}

@@ -362,3 +362,54 @@ fn the_holds_screen_tells_what_each_action_and_check_came_to() {
         );
     }
 }
+
+/// Several cards per run: `n` on a card's result (or while one is registering) opens an
+/// empty card form; a card left waiting for its customer is told when it is confirmed.
+#[test]
+fn another_card_can_be_registered_after_any_outcome() {
+    for lang in [Lang::Ru, Lang::En] {
+        let mut m = filled(lang, "4111 1111 1111 1111");
+        press(&mut m, KeyCode::Enter);
+        let cmds = press(&mut m, KeyCode::Char('y'));
+        assert!(matches!(cmds.as_slice(), [Command::RegisterCard { .. }]));
+        worker(
+            &mut m,
+            Event::Recorded {
+                op: card_op(State::Pending),
+            },
+        );
+        worker(
+            &mut m,
+            Event::Finished {
+                op: card_op(State::Issued),
+            },
+        );
+        assert!(matches!(m.upay.step, Step::Card(_)));
+        // The customer has the link; the next customer comes.
+        press(&mut m, KeyCode::Char('n'));
+        assert!(matches!(m.upay.step, Step::CardForm));
+        assert!(m.upay.card.iter().all(|i| i.value().is_empty()));
+        type_text(&mut m, "5555");
+        worker(
+            &mut m,
+            Event::Finished {
+                op: card_op(State::Completed),
+            },
+        );
+        assert!(matches!(m.upay.step, Step::CardForm), "the new form stays");
+        assert_eq!(m.upay.card[0].value(), "5555");
+        let shown = render(&m);
+        assert!(
+            shown.contains(if lang == Lang::En {
+                "confirmed"
+            } else {
+                "подтверждена"
+            }),
+            "{shown}"
+        );
+        // A card's final result: n again.
+        m.upay.step = Step::Card(Box::new(card_op(State::Declined)));
+        press(&mut m, KeyCode::Char('n'));
+        assert!(matches!(m.upay.step, Step::CardForm));
+    }
+}

@@ -102,7 +102,11 @@ impl CashInState {
             Step::Checking { .. } => vec![("Esc", "hint.back")],
             Step::Confirm(_) => vec![("y", "hint.top_up"), ("Esc", "hint.back")],
             Step::Duplicate { .. } => vec![("y", "hint.send_again"), ("n", "hint.dont_send")],
-            Step::Sending(_) => vec![("Esc", "hint.background"), ("g", "hint.journal")],
+            Step::Sending(_) => vec![
+                ("n", "hint.another"),
+                ("Esc", "hint.background"),
+                ("g", "hint.journal"),
+            ],
             Step::Done(_) => vec![
                 ("n", "hint.new_op"),
                 ("g", "hint.journal"),
@@ -168,7 +172,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
         },
         Step::Sending(_) | Step::Done(_) => {
             let done = matches!(s.step, Step::Done(_));
-            match after_key(action, key.code, done) {
+            match after_key(action, key.code) {
                 After::Home => {
                     if done {
                         model.cash_in.reset();
@@ -176,6 +180,9 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                     model.go(ScreenId::Home)
                 }
                 After::New => {
+                    if let Step::Sending(p) = &model.cash_in.step {
+                        model.background.push(p.id.clone());
+                    }
                     model.cash_in.reset();
                     Vec::new()
                 }

@@ -113,7 +113,11 @@ impl PayState {
             Step::Checking(_) => vec![("Esc", "hint.back")],
             Step::Confirm { .. } => vec![("y", "hint.pay"), ("Esc", "hint.back")],
             Step::Duplicate { .. } => vec![("y", "hint.send_again"), ("n", "hint.dont_send")],
-            Step::Sending(_) => vec![("Esc", "hint.background"), ("g", "hint.journal")],
+            Step::Sending(_) => vec![
+                ("n", "hint.another"),
+                ("Esc", "hint.background"),
+                ("g", "hint.journal"),
+            ],
             Step::Done(_) => vec![
                 ("n", "hint.new_op"),
                 ("g", "hint.journal"),
@@ -187,7 +191,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
         },
         Step::Sending(_) | Step::Done(_) => {
             let done = matches!(s.step, Step::Done(_));
-            match after_key(action, key.code, done) {
+            match after_key(action, key.code) {
                 After::Home => {
                     if done {
                         s.reset();
@@ -195,7 +199,13 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                     model.go(ScreenId::Home)
                 }
                 After::New => {
-                    s.reset();
+                    if let Step::Sending(p) = &s.step {
+                        let id = p.id.clone();
+                        s.reset();
+                        model.background.push(id);
+                    } else {
+                        s.reset();
+                    }
                     vec![Command::LoadRecentPayees]
                 }
                 After::Journal => model.go(ScreenId::Journal),

@@ -97,7 +97,7 @@ pub enum After {
     Home,
     /// g: the journal.
     Journal,
-    /// n on a result: a new operation.
+    /// n: a new operation, from an empty form (one on its way goes on in the background).
     New,
     Nothing,
 }
@@ -105,12 +105,12 @@ pub enum After {
 pub fn after_key(
     action: Option<crate::app::keys::Action>,
     code: crossterm::event::KeyCode,
-    done: bool,
 ) -> After {
     use crate::app::keys::Action;
     match (action, code) {
         (Some(Action::Back), _) => After::Home,
-        (Some(Action::No), _) if done => After::New,
+        // Also while one is on its way: it goes on, and the section is never stuck on it.
+        (Some(Action::No), _) => After::New,
         (_, crossterm::event::KeyCode::Char('g')) => After::Journal,
         _ => After::Nothing,
     }

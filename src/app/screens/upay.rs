@@ -103,7 +103,11 @@ impl UpayState {
                 vec![("y", "hint.confirm"), ("Esc", "hint.back")]
             }
             Step::Registering(_) | Step::Placing(_) => {
-                vec![("Esc", "hint.background"), ("g", "hint.journal")]
+                vec![
+                    ("n", "hint.another"),
+                    ("Esc", "hint.background"),
+                    ("g", "hint.journal"),
+                ]
             }
             Step::Card(_) if self.asking_card.is_some() => {
                 vec![
@@ -116,10 +120,15 @@ impl UpayState {
             Step::Card(op) if op.state == State::Issued => vec![
                 ("c", "hint.card_confirmed"),
                 ("x", "hint.card_failed"),
+                ("n", "hint.new_card"),
                 ("h", "hint.holds"),
                 ("Esc", "hint.home"),
             ],
-            Step::Card(_) => vec![("h", "hint.holds"), ("Esc", "hint.home")],
+            Step::Card(_) => vec![
+                ("n", "hint.new_card"),
+                ("h", "hint.holds"),
+                ("Esc", "hint.home"),
+            ],
             Step::Holds => vec![
                 ("n", "hint.new_hold"),
                 ("c", "hint.capture"),
@@ -127,7 +136,11 @@ impl UpayState {
                 ("r", "hint.check"),
                 ("Esc", "hint.home"),
             ],
-            Step::Placed(_) => vec![("h", "hint.holds"), ("Esc", "hint.home")],
+            Step::Placed(_) => vec![
+                ("n", "hint.new_hold"),
+                ("h", "hint.holds"),
+                ("Esc", "hint.home"),
+            ],
         }
     }
 
@@ -228,23 +241,67 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                 model.upay.asking_card = Some(key.code == KeyCode::Char('c'));
                 Vec::new()
             }
+            // Another customer's card: this one's outcome still comes (its notification).
+            KeyCode::Char('n') => {
+                if op.state == State::Issued {
+                    model.background.push(op.id.clone());
+                }
+                new_card(model);
+                Vec::new()
+            }
             KeyCode::Char('h') => open_holds(model),
             KeyCode::Char('g') => model.go(ScreenId::Journal),
             _ if action == Some(Action::Back) => model.go(ScreenId::Home),
             _ => Vec::new(),
         },
-        Step::Registering(_) | Step::Placing(_) => match (action, key.code) {
+        Step::Registering(p) | Step::Placing(p) => match (action, key.code) {
             (Some(Action::Back), _) => model.go(ScreenId::Home),
             (_, KeyCode::Char('g')) => model.go(ScreenId::Journal),
+            // Another one while this one is on its way: it goes on in the background.
+            (_, KeyCode::Char('n')) => {
+                let placing = matches!(model.upay.step, Step::Placing(_));
+                if !p.id.is_empty() {
+                    model.background.push(p.id.clone());
+                }
+                if placing {
+                    new_hold(model);
+                } else {
+                    new_card(model);
+                }
+                Vec::new()
+            }
             _ => Vec::new(),
         },
         Step::Placed(_) => match (action, key.code) {
             (Some(Action::Back), _) => model.go(ScreenId::Home),
             (_, KeyCode::Char('h')) => open_holds(model),
+            (_, KeyCode::Char('n')) => {
+                new_hold(model);
+                Vec::new()
+            }
             _ => Vec::new(),
         },
         Step::Holds => on_holds_key(model, key, action),
     }
+}
+
+/// An empty card form for the next customer (the confirmed card holds go on stays).
+fn new_card(model: &mut Model) {
+    let s = &mut model.upay;
+    s.card = Default::default();
+    s.focus = 0;
+    s.error = None;
+    s.asking_card = None;
+    s.step = Step::CardForm;
+}
+
+/// An empty hold form on the journal's confirmed card.
+fn new_hold(model: &mut Model) {
+    let s = &mut model.upay;
+    s.hold = Default::default();
+    s.focus = 0;
+    s.error = None;
+    s.step = Step::HoldForm;
 }
 
 fn open_holds(model: &mut Model) -> Vec<Command> {

@@ -88,7 +88,11 @@ impl WmState {
             ],
             Step::Confirm(_) => vec![("y", "hint.issue"), ("Esc", "hint.back")],
             Step::Duplicate { .. } => vec![("y", "hint.send_again"), ("n", "hint.dont_send")],
-            Step::Sending(_) => vec![("Esc", "hint.background"), ("g", "hint.journal")],
+            Step::Sending(_) => vec![
+                ("n", "hint.another"),
+                ("Esc", "hint.background"),
+                ("g", "hint.journal"),
+            ],
             Step::Done(_) => vec![
                 ("n", "hint.new_op"),
                 ("g", "hint.journal"),
@@ -147,7 +151,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
         },
         Step::Sending(_) | Step::Done(_) => {
             let done = matches!(s.step, Step::Done(_));
-            match after_key(action, key.code, done) {
+            match after_key(action, key.code) {
                 After::Home => {
                     if done {
                         model.webmoney = WmState::default();
@@ -155,6 +159,9 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                     model.go(ScreenId::Home)
                 }
                 After::New => {
+                    if let Step::Sending(p) = &model.webmoney.step {
+                        model.background.push(p.id.clone());
+                    }
                     model.webmoney = WmState::default();
                     model.webmoney.prefill(&model.wm_purse);
                     Vec::new()

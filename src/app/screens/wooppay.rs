@@ -172,8 +172,13 @@ impl WpState {
             ],
             Step::Confirm(_) => vec![("y", "hint.issue"), ("Esc", "hint.back")],
             Step::Duplicate { .. } => vec![("y", "hint.send_again"), ("n", "hint.dont_send")],
-            Step::Sending(_) => vec![("Esc", "hint.background"), ("g", "hint.journal")],
+            Step::Sending(_) => vec![
+                ("n", "hint.another"),
+                ("Esc", "hint.background"),
+                ("g", "hint.journal"),
+            ],
             Step::Issued { .. } => vec![
+                ("n", "hint.another"),
                 ("c", "wooppay.hint.copy"),
                 ("r", "wooppay.hint.balance"),
                 ("g", "hint.journal"),
@@ -301,7 +306,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                 }
                 return Vec::new();
             }
-            match after_key(action, key.code, done) {
+            match after_key(action, key.code) {
                 After::Home => {
                     if done {
                         reset(model);
@@ -309,6 +314,10 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                     model.go(ScreenId::Home)
                 }
                 After::New => {
+                    if let Step::Sending(p) | Step::Issued { progress: p, .. } = &model.wooppay.step
+                    {
+                        model.background.push(p.id.clone());
+                    }
                     reset(model);
                     vec![Command::WooppayBalance]
                 }

@@ -102,9 +102,12 @@ fn screen_title(model: &Model) -> &'static str {
 /// Draws the title line and the footer; returns the body's area.
 pub fn chrome(model: &Model, frame: &mut Frame<'_>) -> Rect {
     let lang = model.lang;
-    let [top, body, bottom] = Layout::vertical([
+    // The title, the screen, a status line of its own (messages, the journal's open work)
+    // and the keys: a message never covers a key.
+    let [top, body, status_line, bottom] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
+        Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(frame.area());
@@ -153,18 +156,56 @@ pub fn chrome(model: &Model, frame: &mut Frame<'_>) -> Rect {
             &[("n", &model.counts.recon.to_string())],
         ));
     }
-    let (items, tone) = match &model.notice {
-        Some(n) => {
-            let tone = match n {
-                crate::app::Note::Said { good: true, .. } => Tone::Good,
-                _ => Tone::Bad,
-            };
-            (vec![n.render(lang)], tone)
-        }
-        None => (status, Tone::Warn),
-    };
-    footer(frame, bottom, &all, items, style(model, tone));
+    let notice = model.notice.as_ref().map(|n| {
+        let tone = match n {
+            crate::app::Note::Said { good: true, .. } => Tone::Good,
+            _ => Tone::Bad,
+        };
+        (n.render(lang), tone)
+    });
+    status_bar(model, frame, status_line, notice, &status);
+    footer(frame, bottom, &all, Vec::new(), style(model, Tone::Warn));
     body
+}
+
+/// The status line: the last message on the left (cut at the end when it is longer than
+/// the line), the journal's open work on the right, whole.
+fn status_bar(
+    model: &Model,
+    frame: &mut Frame<'_>,
+    area: Rect,
+    notice: Option<(String, Tone)>,
+    status: &[String],
+) {
+    let right = if status.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", status.join(" · "))
+    };
+    let rw = u16::try_from(right.chars().count())
+        .unwrap_or(area.width)
+        .min(area.width);
+    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);
+    if let Some((text, tone)) = notice {
+        let room = usize::from(l.width.saturating_sub(2));
+        let text = if text.chars().count() > room {
+            let cut: String = text.chars().take(room.saturating_sub(1)).collect();
+            format!("{cut}…")
+        } else {
+            text
+        };
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(
+                format!(" {text}"),
+                style(model, tone),
+            ))),
+            l,
+        );
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(Span::styled(right, style(model, Tone::Warn)))),
+        r,
+    );
 }
 
 /// The footer: whole key hints on the left, never cut mid-word, and the status on the
