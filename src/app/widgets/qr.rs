@@ -217,6 +217,65 @@ mod tests {
         }
     }
 
+    /// A cashier's terminal is usually dark: the code drawn inside a dark screen, with dark
+    /// cells on all four sides of it, must still decode (its light border is its own).
+    #[test]
+    fn a_code_decodes_on_a_dark_surround() {
+        for polarity in [Polarity::DarkOnLight, Polarity::Inverted] {
+            let qr = QrView::new(URL).unwrap().polarity(polarity);
+            let (w, h) = qr.size();
+            let (mx, my) = (6u16, 3u16);
+            let screen = Rect::new(0, 0, w + 2 * mx, h + 2 * my);
+            let mut buf = Buffer::empty(screen);
+            qr.render(Rect::new(mx, my, w, h), &mut buf);
+            // What the eye (and a phone) sees: a cell is light where it is drawn light.
+            let light = |x: u16, y: u16, half: usize| -> bool {
+                let c = &buf[(x, y)];
+                let sym = c.symbol();
+                let drawn_top = matches!(sym, "█" | "▀");
+                let drawn_bottom = matches!(sym, "█" | "▄");
+                let drawn = if half == 0 { drawn_top } else { drawn_bottom };
+                match polarity {
+                    // Blocks in black on a white cell background; outside the code the
+                    // terminal's own dark background.
+                    Polarity::DarkOnLight => c.bg == Color::White && !drawn,
+                    // Blocks in the terminal's light foreground on its dark background.
+                    Polarity::Inverted => drawn,
+                }
+            };
+            let scale = 4usize;
+            let cols = usize::from(screen.width);
+            let rows = usize::from(screen.height) * 2;
+            let mut img =
+                rqrr::PreparedImage::prepare_from_greyscale(cols * scale, rows * scale, |x, y| {
+                    let (cx, py) = (x / scale, y / scale);
+                    let cx = u16::try_from(cx).unwrap();
+                    let cy = u16::try_from(py / 2).unwrap();
+                    if light(cx, cy, py % 2) { 255 } else { 0 }
+                });
+            let grids = img.detect_grids();
+            assert_eq!(grids.len(), 1, "{polarity:?}: one code found");
+            let (_, content) = grids[0].decode().expect("decodes");
+            assert_eq!(content, URL, "{polarity:?}");
+            // Its light border is whole on all four sides: the quiet rows top and bottom,
+            // the quiet columns left and right.
+            let side = qr.modules() + 2;
+            for x in 0..side {
+                let x16 = mx + u16::try_from(x).unwrap();
+                assert!(light(x16, my, 0), "{polarity:?}: top at {x}");
+                let last = side - 1;
+                let y = my + u16::try_from(last / 2).unwrap();
+                assert!(light(x16, y, last % 2), "{polarity:?}: bottom at {x}");
+            }
+            for row in 0..side {
+                let y = my + u16::try_from(row / 2).unwrap();
+                assert!(light(mx, y, row % 2), "{polarity:?}: left at {row}");
+                let right = mx + u16::try_from(side - 1).unwrap();
+                assert!(light(right, y, row % 2), "{polarity:?}: right at {row}");
+            }
+        }
+    }
+
     #[test]
     fn the_documents_links_fit_in_24_rows() {
         let qr = QrView::new(URL).unwrap();
