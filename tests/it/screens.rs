@@ -1521,3 +1521,48 @@ fn n_starts_another_while_one_is_on_its_way_and_its_outcome_is_told() {
         snap!("another_while_one_goes_on", &m);
     }
 }
+
+/// An issued invoice's QR code can be shown again from the journal (after a restart, for a
+/// customer who came back): `o` on its detail opens it on the Wooppay screen, followed there;
+/// a paid one offers no QR.
+#[test]
+fn an_issued_invoices_qr_is_shown_again_from_the_journal() {
+    for lang in [Lang::Ru, Lang::En] {
+        let mut m = model(lang);
+        let issued = wp_op(State::Issued, Some("status 1"));
+        m.screen = ScreenId::Detail;
+        m.detail.open(issued.clone());
+        let shown = render(&m);
+        assert!(
+            shown.contains(if lang == Lang::En {
+                "QR code again"
+            } else {
+                "снова QR-код"
+            }),
+            "{shown}"
+        );
+        let cmds = press(&mut m, KeyCode::Char('o'));
+        assert_eq!(m.screen, ScreenId::Wooppay);
+        assert!(
+            matches!(cmds.as_slice(), [Command::WooppayBalance]),
+            "{cmds:?}"
+        );
+        assert!(matches!(&m.wooppay.step, WpStep::Issued { op, .. } if op.id == REF));
+        let qr = render(&m);
+        assert!(qr.contains("█") && qr.contains("50145291"), "{qr}");
+        // Its payment comes: shown there, as for an invoice issued in this run.
+        worker(
+            &mut m,
+            Event::Finished {
+                op: wp_op(State::Completed, Some("status 4")),
+            },
+        );
+        assert!(matches!(&m.wooppay.step, WpStep::Done(op) if op.state == State::Completed));
+        // A paid invoice's detail has no QR to show.
+        let mut m = model(lang);
+        m.screen = ScreenId::Detail;
+        m.detail.open(wp_op(State::Completed, Some("status 4")));
+        press(&mut m, KeyCode::Char('o'));
+        assert_eq!(m.screen, ScreenId::Detail);
+    }
+}

@@ -14,7 +14,7 @@ use crate::app::widgets::{Tone, state_tone, style};
 use crate::app::{Model, ScreenId};
 use crate::format::local_time;
 use crate::i18n::t;
-use crate::journal::{AuditEvent, Operation, State};
+use crate::journal::{AuditEvent, Kind, Operation, State};
 use crate::worker::Command;
 
 #[derive(Debug, Clone, Default)]
@@ -82,11 +82,67 @@ pub fn hints(model: &Model) -> Vec<Hint> {
                 ("Esc", "hint.back"),
             ]
         }
+        None if model.detail.op.as_ref().is_some_and(has_qr) => vec![
+            ("o", "hint.show_qr"),
+            ("↑↓", "hint.scroll"),
+            ("r", "hint.reload"),
+            ("Esc", "hint.back"),
+        ],
         None => vec![
             ("↑↓", "hint.scroll"),
             ("r", "hint.reload"),
             ("Esc", "hint.back"),
         ],
+    }
+}
+
+/// Whether the row's link is still for its customer to open: a Wooppay invoice waiting for
+/// its payment, a UPay card waiting for its 3-D Secure confirmation.
+fn has_qr(op: &Operation) -> bool {
+    match op.kind {
+        Kind::WooppayInvoice => {
+            op.state == State::Issued && crate::flows::wooppay::operation_url(op).is_some()
+        }
+        Kind::UpayCard => op.state == State::Issued && op.link.is_some(),
+        _ => false,
+    }
+}
+
+/// `o`: the row's QR code on its own screen again (after a restart, or for a customer who
+/// came back), followed there as when it was issued. Something that screen was showing on
+/// its way goes on in the background.
+fn show_qr(model: &mut Model, op: Operation) -> Vec<Command> {
+    use super::payment::Progress;
+    use super::{upay, wooppay};
+    match op.kind {
+        Kind::WooppayInvoice => {
+            if let wooppay::Step::Sending(p) | wooppay::Step::Issued { progress: p, .. } =
+                &model.wooppay.step
+            {
+                if p.id != op.id {
+                    model.background.push(p.id.clone());
+                }
+            }
+            let mut progress = Progress::new(op.id.clone(), op.amount, op.customer.clone());
+            progress.recorded = true;
+            progress.status = op.provider_status.clone();
+            model.wooppay.step = wooppay::Step::Issued {
+                op: Box::new(op),
+                progress,
+            };
+            model.go(ScreenId::Wooppay)
+        }
+        Kind::UpayCard => {
+            if let upay::Step::Registering(p) = &model.upay.step {
+                if !p.id.is_empty() {
+                    model.background.push(p.id.clone());
+                }
+            }
+            model.upay.asking_card = None;
+            model.upay.step = upay::Step::Card(Box::new(op));
+            model.go(ScreenId::Upay)
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -166,6 +222,11 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
     if key.code == KeyCode::Char('m') && d.op.as_ref().is_some_and(|o| o.needs_reconciliation) {
         d.resolving = Some((None, Input::default()));
         return Vec::new();
+    }
+    if key.code == KeyCode::Char('o') {
+        if let Some(op) = d.op.clone().filter(has_qr) {
+            return show_qr(model, op);
+        }
     }
     match action {
         Some(Action::Up) => {
