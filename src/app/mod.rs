@@ -149,6 +149,11 @@ pub struct Model {
     pub clipboard: Option<String>,
     /// Frame counter for the spinner.
     pub frame: u64,
+    /// How many times the screen has been drawn, counted by the loop (a test counts its own).
+    pub draws: u64,
+    /// The question on screen and the draw count when it appeared: a `y` that comes before
+    /// the question was ever drawn was typed before the cashier could read it.
+    pub asked: Option<(&'static str, u64)>,
     /// The time of the message being handled, set by the loop (tests set it themselves).
     pub now: Instant,
     /// The till's local wall clock at that moment (today's report, a deathDate's check).
@@ -212,6 +217,8 @@ impl Model {
             notice: None,
             clipboard: None,
             frame: 0,
+            draws: 0,
+            asked: None,
             now,
             local_now: chrono::Local::now().naive_local(),
             fresh: Fresh::new(),
@@ -245,6 +252,49 @@ impl Model {
             || self.wooppay.sending()
             // An invoice on the screen still waits for its payment: quitting asks first.
             || self.wooppay.waiting()
+    }
+
+    /// The question on screen that `y` answers, if any: money moves, or a shift closes, or
+    /// kassa quits, only on a `y` to one of these.
+    pub fn question(&self) -> Option<&'static str> {
+        use screens::{cash_in, day, pay, upay, webmoney, wooppay};
+        if self.overlay == Overlay::QuitConfirm {
+            return Some("quit");
+        }
+        match self.screen {
+            ScreenId::CashIn => match self.cash_in.step {
+                cash_in::Step::Confirm(_) => Some("cash_in.confirm"),
+                cash_in::Step::Duplicate { .. } => Some("cash_in.duplicate"),
+                _ => None,
+            },
+            ScreenId::Pay => match self.pay.step {
+                pay::Step::Confirm { .. } => Some("pay.confirm"),
+                pay::Step::Duplicate { .. } => Some("pay.duplicate"),
+                _ => None,
+            },
+            ScreenId::Webmoney => match self.webmoney.step {
+                webmoney::Step::Confirm(_) => Some("webmoney.confirm"),
+                webmoney::Step::Duplicate { .. } => Some("webmoney.duplicate"),
+                _ => None,
+            },
+            ScreenId::Wooppay => match self.wooppay.step {
+                wooppay::Step::Confirm(_) => Some("wooppay.confirm"),
+                wooppay::Step::Duplicate { .. } => Some("wooppay.duplicate"),
+                _ => None,
+            },
+            ScreenId::Upay => match &self.upay.step {
+                upay::Step::ConfirmCard(_) => Some("upay.card"),
+                upay::Step::ConfirmHold(_) => Some("upay.hold"),
+                upay::Step::ConfirmAction(..) => Some("upay.action"),
+                upay::Step::Card(_) if self.upay.asking_card.is_some() => Some("upay.mark"),
+                _ => None,
+            },
+            ScreenId::Day => match self.day.step {
+                day::Step::ClosePending(_) => Some("day.close"),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// A text field has the keyboard: letters are text, not commands.
@@ -347,6 +397,16 @@ impl Model {
 
 /// Applies one message; returns what the worker must do. No I/O happens here.
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
+    let before = model.question();
+    let cmds = apply(model, msg);
+    let after = model.question();
+    if after != before {
+        model.asked = after.map(|q| (q, model.draws));
+    }
+    cmds
+}
+
+fn apply(model: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Resize => Vec::new(),
         Msg::Tick => {
@@ -394,6 +454,18 @@ fn on_paste(model: &mut Model, text: &str) -> Vec<Command> {
 }
 
 fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
+    // A yes to a question not yet drawn was typed before the cashier could read it (a
+    // burst of keys, a paste without bracketing): it answers nothing, and the cashier is
+    // told to look and press again.
+    if keys::action(&key) == Some(Action::Yes)
+        && !model.typing()
+        && model
+            .asked
+            .is_some_and(|(q, at)| at == model.draws && model.question() == Some(q))
+    {
+        model.notice = Some(Note::Key("notice.yes_too_early"));
+        return Vec::new();
+    }
     match model.overlay {
         Overlay::Help => {
             if keys::action(&key).is_some() || key.code == crossterm::event::KeyCode::Char(' ') {

@@ -210,6 +210,7 @@ async fn event_loop(
                 tracing::error!(error = %e, "drawing failed");
                 return Exit::Usage;
             }
+            model.draws = model.draws.wrapping_add(1);
             dirty = false;
         }
         if model.quit {
@@ -254,10 +255,38 @@ async fn event_loop(
                 tracing::warn!(error = %e, "copying to the clipboard failed");
             }
         }
-        // One draw covers a burst of worker events.
+        // One draw covers a burst of worker events, and of keys already waiting: keys that
+        // came in one burst are handled before the screen they lead to is drawn, so a `y`
+        // among them never answers a question nobody has seen yet.
         while let Ok(e) = events.try_recv() {
             for c in update(model, Msg::Worker(e)) {
                 worker.send(c);
+            }
+        }
+        loop {
+            // Polled in this task's own context (never with a no-op waker: crossterm's
+            // stream hands its waker to a thread once, and a lost one loses the next keys).
+            let ready = tokio::select! {
+                biased;
+                input = keys.next() => input,
+                () = std::future::ready(()) => None,
+            };
+            let Some(Ok(input)) = ready else { break };
+            let msg = match input {
+                TermEvent::Key(k) => Msg::Key(k),
+                TermEvent::Paste(text) => Msg::Paste(text),
+                TermEvent::Resize(_, _) => Msg::Resize,
+                _ => continue,
+            };
+            // Each key its own moment and its own fresh ids, as if it came alone.
+            model.now = Instant::now();
+            model.local_now = chrono::Local::now().naive_local();
+            model.fresh = crate::app::Fresh::new();
+            for c in update(model, msg) {
+                worker.send(c);
+            }
+            if model.quit {
+                break;
             }
         }
         dirty = true;

@@ -43,8 +43,12 @@ pub fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
+/// A key pressed as a cashier presses one: the screen it leads to is drawn before the next
+/// (the loop draws between keys that do not come in one burst).
 pub fn press(m: &mut Model, code: KeyCode) -> Vec<Command> {
-    update(m, key(code))
+    let cmds = update(m, key(code));
+    m.draws += 1;
+    cmds
 }
 
 /// Every character of `text` pressed in turn; the commands of all the presses.
@@ -58,7 +62,9 @@ pub fn type_text(m: &mut Model, text: &str) -> Vec<Command> {
 
 /// `ev` arriving from the worker.
 pub fn worker(m: &mut Model, ev: Event) -> Vec<Command> {
-    update(m, Msg::Worker(ev))
+    let cmds = update(m, Msg::Worker(ev));
+    m.draws += 1;
+    cmds
 }
 
 /// The screen drawn on a `width` x `height` terminal.

@@ -1566,3 +1566,74 @@ fn an_issued_invoices_qr_is_shown_again_from_the_journal() {
         assert_eq!(m.screen, ScreenId::Detail);
     }
 }
+
+/// Keys that come in one burst (typed ahead, a paste the terminal does not bracket) are
+/// handled before the screen they lead to is drawn: a `y` among them answers no question
+/// the cashier has not seen, and the screen says to look and press again.
+#[test]
+fn a_yes_typed_before_the_question_was_drawn_answers_nothing() {
+    for lang in [Lang::Ru, Lang::En] {
+        let mut m = checked(lang, "5 000");
+        // Enter and y in one burst: no draw between them.
+        assert!(
+            update(
+                &mut m,
+                Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+            )
+            .is_empty()
+        );
+        assert!(matches!(m.cash_in.step, Step::Confirm(_)));
+        let cmds = update(
+            &mut m,
+            Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)),
+        );
+        assert!(cmds.is_empty(), "nothing sent: {cmds:?}");
+        assert!(matches!(m.cash_in.step, Step::Confirm(_)), "still asked");
+        let shown = render(&m);
+        assert!(
+            shown.contains(if lang == Lang::En {
+                "before the question"
+            } else {
+                "раньше, чем вопрос"
+            }),
+            "{shown}"
+        );
+        // Drawn, read, answered: sent.
+        m.draws += 1;
+        let cmds = update(
+            &mut m,
+            Msg::Key(KeyEvent::new(KeyCode::Char('н'), KeyModifiers::NONE)),
+        );
+        assert!(
+            matches!(cmds.as_slice(), [Command::Start { .. }]),
+            "{cmds:?}"
+        );
+        // A like payment's question, brought by the worker, and a y before it was drawn.
+        let p = match &cmds[0] {
+            Command::Start {
+                request: kassa::flows::Request::CashIn(p),
+                ..
+            } => p.clone(),
+            other => panic!("{other:?}"),
+        };
+        update(
+            &mut m,
+            Msg::Worker(Event::Duplicate {
+                request: kassa::flows::Request::CashIn(p),
+                existing: op(State::Completed, Some("COMPLETED")),
+            }),
+        );
+        assert!(matches!(m.cash_in.step, Step::Duplicate { .. }));
+        let cmds = update(
+            &mut m,
+            Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)),
+        );
+        assert!(cmds.is_empty(), "never sent again unseen: {cmds:?}");
+        // n and Esc are always heard.
+        update(
+            &mut m,
+            Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE)),
+        );
+        assert_eq!(m.cash_in.step, Step::Form);
+    }
+}
