@@ -1637,3 +1637,50 @@ fn a_yes_typed_before_the_question_was_drawn_answers_nothing() {
         assert_eq!(m.cash_in.step, Step::Form);
     }
 }
+
+/// A long journal: PgUp/PgDn a page, Home/End and g/G to either end, the position shown;
+/// Enter opens the row under the cursor even after the list changed under it.
+#[test]
+fn a_long_journal_pages_and_shows_where_the_cursor_is() {
+    for lang in [Lang::Ru, Lang::En] {
+        let mut m = model(lang);
+        press(&mut m, KeyCode::Char('6'));
+        let rows: Vec<Operation> = (0..40)
+            .map(|i| {
+                let mut o = op(State::Completed, Some("COMPLETED"));
+                o.id = format!("{{row-{i}}}");
+                o
+            })
+            .collect();
+        worker(&mut m, Event::Journal { rows: rows.clone() });
+        assert!(render(&m).contains("1/40"));
+        press(&mut m, KeyCode::PageDown);
+        assert_eq!(m.journal.selected, 15);
+        press(&mut m, KeyCode::End);
+        assert_eq!(m.journal.selected, 39);
+        assert!(render(&m).contains("40/40"), "{}", render(&m));
+        press(&mut m, KeyCode::PageDown);
+        assert_eq!(m.journal.selected, 39, "never past the end");
+        press(&mut m, KeyCode::PageUp);
+        assert_eq!(m.journal.selected, 24);
+        press(&mut m, KeyCode::Char('g'));
+        assert_eq!(m.journal.selected, 0);
+        press(&mut m, KeyCode::Char('G'));
+        assert_eq!(m.journal.selected, 39);
+        press(&mut m, KeyCode::Home);
+        assert_eq!(m.journal.selected, 0);
+        // On the Russian layout: п is g, П is G.
+        press(&mut m, KeyCode::Char('П'));
+        assert_eq!(m.journal.selected, 39);
+        // A new row arrives on top: the cursor stays on its row, and Enter opens that one.
+        let mut newer = vec![op(State::Pending, None)];
+        newer[0].id = "{new}".into();
+        newer.extend(rows);
+        worker(&mut m, Event::Journal { rows: newer });
+        let cmds = press(&mut m, KeyCode::Enter);
+        assert!(
+            matches!(&cmds[..], [Command::LoadOperation { id }] if id == "{row-39}"),
+            "{cmds:?}"
+        );
+    }
+}

@@ -26,6 +26,9 @@ const PROVIDERS: [Option<&str>; 5] = [
     Some("webmoney"),
 ];
 
+/// Rows PgUp and PgDn move by: about a screen's worth at 80x24.
+const PAGE: usize = 15;
+
 /// Which days the list covers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Days {
@@ -121,6 +124,7 @@ pub fn hints(model: &Model) -> Vec<Hint> {
     }
     vec![
         ("Enter", "hint.details"),
+        ("PgUp/PgDn", "hint.page"),
         ("f", "hint.status_filter"),
         ("p", "hint.provider_filter"),
         ("d", "hint.days_filter"),
@@ -150,7 +154,25 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             }
         };
     }
+    let last = j.rows.len().saturating_sub(1);
     match (action, key.code) {
+        // Long lists: a page at a time, or to either end (g and G as in a pager).
+        (_, KeyCode::PageUp) => {
+            j.selected = j.selected.saturating_sub(PAGE);
+            Vec::new()
+        }
+        (_, KeyCode::PageDown) => {
+            j.selected = (j.selected + PAGE).min(last);
+            Vec::new()
+        }
+        (_, KeyCode::Home | KeyCode::Char('g')) => {
+            j.selected = 0;
+            Vec::new()
+        }
+        (_, KeyCode::End | KeyCode::Char('G')) => {
+            j.selected = last;
+            Vec::new()
+        }
         (Some(Action::Up), _) => {
             j.selected = j.selected.saturating_sub(1);
             Vec::new()
@@ -235,12 +257,18 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     } else {
         area
     };
-    let block = Block::default()
+    let j = &model.journal;
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .title(format!(" {filter} "));
+    if !j.rows.is_empty() {
+        // Where the cursor is in a list longer than the screen.
+        block = block.title_bottom(
+            Line::from(format!(" {}/{} ", j.selected + 1, j.rows.len())).right_aligned(),
+        );
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let j = &model.journal;
     if j.rows.is_empty() {
         let text = if j.loaded {
             t(lang, "journal.empty").to_string()
