@@ -84,9 +84,79 @@ pub fn tf(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     out
 }
 
+/// Which plural form a count takes: Russian has three (1 операция, 2 операции, 5 операций;
+/// 21 like 1, 12–14 like 5), English two (1 operation, 2 operations; the catalogue writes
+/// English's "other" as both `few` and `many`).
+pub fn plural_form(lang: Lang, n: u64) -> &'static str {
+    match lang {
+        Lang::En if n == 1 => "one",
+        Lang::En => "many",
+        Lang::Ru => match (n % 10, n % 100) {
+            (1, r) if r != 11 => "one",
+            (2..=4, r) if !(12..=14).contains(&r) => "few",
+            _ => "many",
+        },
+    }
+}
+
+/// [`tf`] for a text about `n` things: `key.one`, `key.few` or `key.many` by the language's
+/// plural rules, with `{n}` filled in as well as `args`.
+pub fn tn(lang: Lang, key: &str, n: u64, args: &[(&str, &str)]) -> String {
+    let count = n.to_string();
+    let mut all = vec![("n", count.as_str())];
+    all.extend_from_slice(args);
+    tf(lang, &format!("{key}.{}", plural_form(lang, n)), &all)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plural_forms_follow_each_languages_rules() {
+        let ru = |n| plural_form(Lang::Ru, n);
+        for (n, form) in [
+            (0, "many"),
+            (1, "one"),
+            (2, "few"),
+            (4, "few"),
+            (5, "many"),
+            (11, "many"),
+            (12, "many"),
+            (14, "many"),
+            (21, "one"),
+            (22, "few"),
+            (111, "many"),
+            (101, "one"),
+            (1_000_002, "few"),
+        ] {
+            assert_eq!(ru(n), form, "{n}");
+        }
+        assert_eq!(plural_form(Lang::En, 1), "one");
+        for n in [0, 2, 11, 21] {
+            assert_eq!(plural_form(Lang::En, n), "many", "{n}");
+        }
+        assert_eq!(
+            tn(Lang::Ru, "status.resuming", 1, &[]),
+            "возобновляем 1 операцию"
+        );
+        assert_eq!(
+            tn(Lang::Ru, "status.resuming", 3, &[]),
+            "возобновляем 3 операции"
+        );
+        assert_eq!(
+            tn(Lang::Ru, "status.resuming", 25, &[]),
+            "возобновляем 25 операций"
+        );
+        assert_eq!(
+            tn(Lang::En, "status.resuming", 1, &[]),
+            "resuming 1 operation"
+        );
+        assert_eq!(
+            tn(Lang::En, "status.recon", 2, &[]),
+            "! 2 need reconciliation"
+        );
+    }
 
     #[test]
     fn catalogues_parse_and_have_the_same_keys() {

@@ -81,11 +81,28 @@ impl Report {
         })
     }
 
-    /// Completed money per currency: what moved (an issued invoice is not money received;
-    /// a completed invoice is paid).
+    /// Completed rows per currency, whatever they are (kept in the JSON as before).
     pub fn completed_by_currency(&self) -> BTreeMap<&'static str, (u32, i64)> {
+        self.by_currency(|t| t.state == State::Completed)
+    }
+
+    /// Money received per currency: completed rows that took money (a wallet topped up, a
+    /// bill paid, a Wooppay invoice paid, a hold captured). An X1 invoice "completed" is an
+    /// invoice issued, nobody has paid it yet; a card registration moves no money.
+    pub fn received_by_currency(&self) -> BTreeMap<&'static str, (u32, i64)> {
+        self.by_currency(|t| {
+            t.state == State::Completed && !matches!(t.kind, Kind::WebmoneyInvoice | Kind::UpayCard)
+        })
+    }
+
+    /// WebMoney invoices issued, per currency.
+    pub fn invoices_issued_by_currency(&self) -> BTreeMap<&'static str, (u32, i64)> {
+        self.by_currency(|t| t.state == State::Completed && t.kind == Kind::WebmoneyInvoice)
+    }
+
+    fn by_currency(&self, take: impl Fn(&Total) -> bool) -> BTreeMap<&'static str, (u32, i64)> {
         let mut out: BTreeMap<&'static str, (u32, i64)> = BTreeMap::new();
-        for t in self.totals.iter().filter(|t| t.state == State::Completed) {
+        for t in self.totals.iter().filter(|t| take(t)) {
             let e = out.entry(t.currency.code()).or_default();
             e.0 += t.count;
             e.1 += t.minor;
@@ -109,11 +126,14 @@ impl Report {
                 })
             })
             .collect();
-        let completed: serde_json::Map<String, serde_json::Value> = self
-            .completed_by_currency()
-            .into_iter()
-            .map(|(c, (n, m))| (c.to_string(), json!({"count": n, "total": decimal(m)})))
-            .collect();
+        let per_currency = |m: BTreeMap<&'static str, (u32, i64)>| {
+            m.into_iter()
+                .map(|(c, (n, m))| (c.to_string(), json!({"count": n, "total": decimal(m)})))
+                .collect::<serde_json::Map<String, serde_json::Value>>()
+        };
+        let completed = per_currency(self.completed_by_currency());
+        let received = per_currency(self.received_by_currency());
+        let invoices_issued = per_currency(self.invoices_issued_by_currency());
         let by_hour: Vec<_> = self
             .by_hour
             .iter()
@@ -138,6 +158,8 @@ impl Report {
             "date": self.date.to_string(),
             "lines": lines,
             "completed": completed,
+            "received": received,
+            "invoices_issued": invoices_issued,
             "by_hour": by_hour,
             "pending": self.pending_count,
             "pending_ids": self.pending.iter().map(|o| o.id.clone()).collect::<Vec<_>>(),
@@ -168,12 +190,23 @@ pub fn text(lang: Lang, r: &Report) -> Vec<String> {
         ));
     }
     out.push(String::new());
-    for (code, (n, minor)) in r.completed_by_currency() {
+    for (code, (n, minor)) in r.received_by_currency() {
         if let Some(c) = crate::money::Currency::from_code(code) {
-            out.push(tf(
+            out.push(crate::i18n::tn(
                 lang,
                 "report.completed",
-                &[("n", &n.to_string()), ("total", &display(minor, c))],
+                n.into(),
+                &[("total", &display(minor, c))],
+            ));
+        }
+    }
+    for (code, (n, minor)) in r.invoices_issued_by_currency() {
+        if let Some(c) = crate::money::Currency::from_code(code) {
+            out.push(crate::i18n::tn(
+                lang,
+                "report.invoices_issued",
+                n.into(),
+                &[("total", &display(minor, c))],
             ));
         }
     }

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{Exit, fail_usage};
 use crate::export::{ExportError, export_to, range};
-use crate::i18n::{Lang, tf};
+use crate::i18n::Lang;
 use crate::journal::Journal;
 
 /// `kassa journal export --csv FILE [--from DATE] [--to DATE]`: exit 0 with the file
@@ -38,11 +38,7 @@ pub fn journal_export(
             } else {
                 println!(
                     "{}",
-                    tf(
-                        lang,
-                        "export.done",
-                        &[("n", &n.to_string()), ("path", &shown)]
-                    )
+                    crate::i18n::tn(lang, "export.done", n, &[("path", &shown)])
                 );
             }
             Exit::Done

@@ -219,10 +219,11 @@ pub async fn export(ctx: &Ctx, from: Option<i64>) {
     .map_err(|e| JournalError::Corrupt(format!("export task: {e}")))
     .and_then(|r| r);
     let outcome = match outcome {
-        Ok(Ok(n)) => Ok(crate::i18n::tf(
+        Ok(Ok(n)) => Ok(crate::i18n::tn(
             lang,
             "export.done",
-            &[("n", &n.to_string()), ("path", &file.display().to_string())],
+            n,
+            &[("path", &file.display().to_string())],
         )),
         Ok(Err(e)) => Err(crate::i18n::tf(
             lang,

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
-use crate::screen::{self, GUID, T0, model, press, render, snap, type_text, worker};
+use crate::screen::{self, GUID, T0, model, press, render, render_at, snap, type_text, worker};
 
 use common::{Harness, cash_in, kassa, payment, wait_for, write_config};
 use crossterm::event::KeyCode;
@@ -390,6 +390,60 @@ fn report_and_resolution_snapshots() {
         );
         assert!(matches!(m.day.step, Step::Report(_)));
         snap!("report", &m);
+        // The whole day in the chart at any width, and a long report scrolls to its end.
+        for (w, h) in [(60, 20), (120, 40)] {
+            let shown = render_at(&m, w, h);
+            assert!(
+                shown.contains("00") && shown.contains("22"),
+                "{w}x{h}:\n{shown}"
+            );
+        }
+        let mut long = m.clone();
+        let mut many = report.clone();
+        many.pending_count = 30;
+        many.pending = (0..30)
+            .map(|i| kassa::journal::Operation {
+                id: format!("{{pending-{i}}}"),
+                kind: Kind::AllpayCashIn,
+                state: State::Pending,
+                amount: kassa::money::Amount::from_minor(100_000, Currency::Kzt).unwrap(),
+                customer: "77072734954".into(),
+                customer_name: None,
+                endpoint: "demo-emulator/x".into(),
+                identity: "72222222221".into(),
+                provider_status: None,
+                provider_message: None,
+                provider_ref: None,
+                detail: None,
+                needs_reconciliation: false,
+                recon_reason: None,
+                link: None,
+                message_key: None,
+                note: None,
+                attempts: 1,
+                created_at: T0,
+                updated_at: T0,
+                final_at: None,
+                params: None,
+            })
+            .collect();
+        worker(
+            &mut long,
+            Event::Report {
+                report: Box::new(many),
+            },
+        );
+        assert!(
+            !render(&long).contains("{pending-29}"),
+            "the end is below the screen"
+        );
+        press(&mut long, KeyCode::End);
+        let end = render(&long);
+        assert!(end.contains("{pending-29}"), "{end}");
+        press(&mut long, KeyCode::Home);
+        assert_eq!(long.day.scroll, 0);
+        press(&mut long, KeyCode::PageDown);
+        assert_eq!(long.day.scroll, 10);
 
         // A row that needs reconciliation: m, then what the provider said, then a note.
         let mut d = model(lang);

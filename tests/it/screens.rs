@@ -396,12 +396,26 @@ fn counts_and_resuming_reach_the_status_line() {
     let wide = crate::screen::render_at(&m, 120, 30);
     assert!(wide.contains("resuming 2 operations"), "{wide}");
     assert!(wide.contains("⟳ 2 pending"), "{wide}");
-    assert!(wide.contains("! 1 need reconciliation"), "{wide}");
-    // At 80 columns the keys stay whole; the status gives way from its least lasting part
-    // ("resuming", then the pending count), keeping what waits for a person.
+    assert!(wide.contains("! 1 needs reconciliation"), "{wide}");
+    // At 80 columns the keys stay whole on their own line; the status line has it all.
     let screen = render(&m);
     assert!(screen.contains("? help · q quit"), "{screen}");
-    assert!(screen.contains("! 1 need reconciliation"), "{screen}");
+    assert!(screen.contains("! 1 needs reconciliation"), "{screen}");
+    assert!(screen.contains("resuming 2 operations"), "{screen}");
+    // One of a thing is one in both languages.
+    let mut ru = model(Lang::Ru);
+    worker(&mut ru, Event::Resuming { count: 1 });
+    worker(
+        &mut ru,
+        Event::Counts {
+            pending: 21,
+            recon: 3,
+            active: 1,
+        },
+    );
+    let screen = render(&ru);
+    assert!(screen.contains("возобновляем 1 операцию"), "{screen}");
+    assert!(screen.contains("! 3 требуют сверки"), "{screen}");
 }
 
 // ---- the utility payment screen ------------------------------------------------------

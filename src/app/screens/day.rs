@@ -13,7 +13,7 @@ use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{self, Tone, style};
 use crate::app::{Model, Note, ScreenId};
 use crate::format::amount as display;
-use crate::i18n::{t, tf};
+use crate::i18n::{t, tf, tn};
 use crate::journal::{DRAWER, Shift};
 use crate::money::Amount;
 use crate::report::Report;
@@ -40,6 +40,8 @@ pub struct DayState {
     pub shift: Option<Shift>,
     pub taken: i64,
     pub error: Option<Note>,
+    /// The report's first line on screen: a long day scrolls.
+    pub scroll: u16,
 }
 
 impl DayState {
@@ -63,7 +65,12 @@ impl DayState {
                 vec![("Enter", "hint.confirm"), ("Esc", "hint.back")]
             }
             Step::ClosePending(_) => vec![("y", "hint.close_anyway"), ("n", "hint.dont_close")],
-            Step::Closed(_) | Step::Report(_) => vec![("Esc", "hint.back")],
+            Step::Report(_) => vec![
+                ("↑↓", "hint.scroll"),
+                ("PgUp/PgDn", "hint.page"),
+                ("Esc", "hint.back"),
+            ],
+            Step::Closed(_) => vec![("Esc", "hint.back")],
         }
     }
 }
@@ -142,7 +149,27 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                 _ => {}
             }
         }
-        Step::Closed(_) | Step::Report(_) => {
+        Step::Report(r) => {
+            // Never past the last line: the report's lines as the screen prints them.
+            let last = u16::try_from(crate::report::text(model.lang, r).len())
+                .unwrap_or(u16::MAX)
+                .saturating_sub(1);
+            match (action, key.code) {
+                (Some(Action::Back), _) => {
+                    d.step = Step::Shift;
+                    d.scroll = 0;
+                    return vec![Command::LoadShift];
+                }
+                (Some(Action::Up), _) => d.scroll = d.scroll.saturating_sub(1),
+                (Some(Action::Down), _) => d.scroll = (d.scroll + 1).min(last),
+                (_, KeyCode::PageUp) => d.scroll = d.scroll.saturating_sub(10),
+                (_, KeyCode::PageDown) => d.scroll = (d.scroll + 10).min(last),
+                (_, KeyCode::Home) => d.scroll = 0,
+                (_, KeyCode::End) => d.scroll = last,
+                _ => {}
+            }
+        }
+        Step::Closed(_) => {
             if action == Some(Action::Back) {
                 d.step = Step::Shift;
                 return vec![Command::LoadShift];
@@ -165,6 +192,7 @@ pub fn on_event(model: &mut Model, ev: &Event) {
             d.step = Step::Closed(shift.clone());
         }
         Event::Report { report } if model.screen == ScreenId::Day => {
+            d.scroll = 0;
             d.step = Step::Report(report.clone());
         }
         _ => {}
@@ -221,10 +249,11 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         lines.push(Line::styled(
             format!(
                 "  {}",
-                tf(
+                tn(
                     lang,
                     "shift.pending_warning",
-                    &[("n", &model.counts.pending.to_string())]
+                    model.counts.pending.into(),
+                    &[]
                 )
             ),
             style(model, Tone::Warn),
@@ -274,10 +303,11 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             frame,
             t(lang, "shift.close_title"),
             &[],
-            &tf(
+            &tn(
                 lang,
                 "shift.pending_warning",
-                &[("n", &model.counts.pending.to_string())],
+                model.counts.pending.into(),
+                &[],
             ),
             &[
                 ("y", t(lang, "hint.close_anyway")),
@@ -340,19 +370,35 @@ fn closed_view(model: &Model, frame: &mut Frame<'_>, area: Rect, s: &Shift) {
 
 fn report_view(model: &Model, frame: &mut Frame<'_>, area: Rect, r: &Report) {
     let lang = model.lang;
-    let block = Block::default().borders(Borders::ALL).title(format!(
-        " {} ",
-        tf(lang, "report.title", &[("date", &r.date.to_string())])
-    ));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let [text, chart] = Layout::vertical([Constraint::Min(6), Constraint::Length(8)]).areas(inner);
     let lines: Vec<Line<'_>> = crate::report::text(lang, r)
         .into_iter()
         .skip(1)
         .map(Line::raw)
         .collect();
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text);
+    let total = lines.len();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(
+            " {} ",
+            tf(lang, "report.title", &[("date", &r.date.to_string())])
+        ))
+        .title_bottom(
+            Line::from(format!(
+                " {}/{} ",
+                (usize::from(model.day.scroll) + 1).min(total.max(1)),
+                total
+            ))
+            .right_aligned(),
+        );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [text, chart] = Layout::vertical([Constraint::Min(6), Constraint::Length(8)]).areas(inner);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((model.day.scroll, 0)),
+        text,
+    );
     // Takings by hour at the till's currency (other currencies are in the lines above).
     let mut hours = [0i64; 24];
     for (h, c, m) in &r.by_hour {
@@ -362,18 +408,30 @@ fn report_view(model: &Model, frame: &mut Frame<'_>, area: Rect, r: &Report) {
             }
         }
     }
-    let first = hours.iter().position(|m| *m > 0).unwrap_or(9).min(12);
-    let bars: Vec<Bar<'_>> = (first..(first + 12).min(24))
-        .map(|h| {
-            let major = u64::try_from(hours[h] / 100).unwrap_or(0);
+    // The whole day at any width: hours go into bins of 1, 2, 3, 4, 6 or 12 so that every
+    // bin gets a bar at least two cells wide (its label, "09", fits under it).
+    let span = usize::from(chart.width).max(1);
+    let per = [1usize, 2, 3, 4, 6, 12]
+        .into_iter()
+        .find(|p| (24 / p) * 3 <= span + 1)
+        .unwrap_or(24);
+    let bins = 24 / per;
+    let bar_width = u16::try_from(((span + 1) / bins).saturating_sub(1).max(1)).unwrap_or(1);
+    let bars: Vec<Bar<'_>> = (0..bins)
+        .map(|b| {
+            let sum: i64 = hours[b * per..(b + 1) * per].iter().sum();
+            let major = u64::try_from(sum / 100).unwrap_or(0);
+            let value = compact(major);
             Bar::default()
                 .value(major)
-                .label(Line::from(format!("{h:02}")))
-                .text_value(if major > 0 {
-                    compact(major)
-                } else {
-                    String::new()
-                })
+                .label(Line::from(format!("{:02}", b * per)))
+                .text_value(
+                    if major > 0 && value.chars().count() <= usize::from(bar_width) {
+                        value
+                    } else {
+                        String::new()
+                    },
+                )
         })
         .collect();
     let chart_widget = BarChart::default()
@@ -383,7 +441,7 @@ fn report_view(model: &Model, frame: &mut Frame<'_>, area: Rect, r: &Report) {
             DRAWER.symbol()
         )))
         .data(BarGroup::default().bars(&bars))
-        .bar_width(5)
+        .bar_width(bar_width)
         .bar_gap(1)
         .bar_style(style(model, Tone::Accent));
     frame.render_widget(chart_widget, chart);

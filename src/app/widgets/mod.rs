@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
 use crate::app::{Model, ScreenId, hints};
-use crate::i18n::{t, tf};
+use crate::i18n::{t, tn};
 use crate::journal::{Operation, State};
 
 /// What a colour means; with NO_COLOR the words and signs carry it alone.
@@ -140,21 +140,13 @@ pub fn chrome(model: &Model, frame: &mut Frame<'_>) -> Rect {
         .collect();
     let mut status = Vec::new();
     if let Some(n) = model.resuming {
-        status.push(tf(lang, "status.resuming", &[("n", &n.to_string())]));
+        status.push(tn(lang, "status.resuming", n as u64, &[]));
     }
     if model.counts.pending > 0 {
-        status.push(tf(
-            lang,
-            "status.pending",
-            &[("n", &model.counts.pending.to_string())],
-        ));
+        status.push(tn(lang, "status.pending", model.counts.pending.into(), &[]));
     }
     if model.counts.recon > 0 {
-        status.push(tf(
-            lang,
-            "status.recon",
-            &[("n", &model.counts.recon.to_string())],
-        ));
+        status.push(tn(lang, "status.recon", model.counts.recon.into(), &[]));
     }
     let notice = model.notice.as_ref().map(|n| {
         let tone = match n {
