@@ -69,7 +69,7 @@ pub fn describe(lang: crate::i18n::Lang, op: &crate::journal::Operation) -> Stri
         s.push_str(&format!(" ({st})"));
     }
     if let Some(m) = &op.provider_message {
-        s.push_str(&format!(" · {m}"));
+        s.push_str(&format!(" · {}", provider_words(op.kind, m)));
     }
     if let Some(k) = &op.message_key {
         s.push_str(&format!(" · {}", crate::i18n::t_or_raw(lang, k)));
@@ -106,6 +106,90 @@ pub fn explanations(
     out
 }
 
+/// The provider's own words, marked as theirs (they come in the provider's language):
+/// `Allpay: «Кошелёк пополнен»`.
+pub fn provider_words(kind: crate::journal::Kind, text: &str) -> String {
+    format!("{}: «{}»", crate::flows::provider_name(kind), text.trim())
+}
+
+/// One line of a row's trail in the cashier's language. The journal writes its trail in a
+/// fixed technical form ("attempt 2 by pid…", "pending -> completed; status COMPLETED");
+/// the lines a cashier meets every day are read back into words, the provider's status
+/// marked as the provider's ("Allpay: «COMPLETED»"), the holder's process id left out.
+/// Anything else is shown as written.
+pub fn trail(
+    lang: crate::i18n::Lang,
+    kind: crate::journal::Kind,
+    event_kind: &str,
+    detail: &str,
+) -> String {
+    use crate::i18n::{t, tf};
+    use crate::journal::State;
+    let state = |tag: &str| {
+        State::from_tag(tag.trim()).map(|s| t(lang, crate::flows::state_key(kind, s)).to_string())
+    };
+    let said = |status: &str| {
+        let status = status.trim();
+        (!status.is_empty() && status != "-").then(|| {
+            tf(
+                lang,
+                "trail.provider_said",
+                &[
+                    ("provider", crate::flows::provider_name(kind)),
+                    ("status", status),
+                ],
+            )
+        })
+    };
+    let with_status = |words: String, status: &str| match said(status) {
+        Some(s) => format!("{words} · {s}"),
+        None => words,
+    };
+    match event_kind {
+        "sent" => {
+            if let Some(n) = detail
+                .strip_prefix("attempt ")
+                .and_then(|r| r.split(' ').next())
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return tf(lang, "trail.sent", &[("n", n)]);
+            }
+        }
+        "state" => {
+            if let Some((moved, status)) = detail.split_once("; status ") {
+                if let Some(still) = moved.strip_prefix("still ") {
+                    if let Some(st) = state(still) {
+                        return with_status(tf(lang, "trail.still", &[("state", &st)]), status);
+                    }
+                }
+                if let Some((from, to)) = moved.split_once(" -> ") {
+                    if let (Some(a), Some(b)) = (state(from), state(to)) {
+                        return with_status(format!("{a} → {b}"), status);
+                    }
+                }
+            }
+        }
+        "created" => {
+            if let Some(rest) = detail.strip_prefix("pending; ") {
+                if let Some((sum, _)) = rest.split_once(" to ") {
+                    return tf(lang, "trail.created", &[("sum", sum)]);
+                }
+            }
+        }
+        "action" => {
+            let what = detail.rsplit("; ").next().unwrap_or(detail);
+            if let Some(trx) = what.strip_prefix("capture, PartnerTrxId ") {
+                return tf(lang, "trail.capture", &[("trx", trx)]);
+            }
+            if what == "cancel" {
+                return t(lang, "trail.cancel").to_string();
+            }
+        }
+        _ => {}
+    }
+    detail.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +201,57 @@ mod tests {
         assert_eq!(decimal(100_000_000_000), "1000000000.00");
         assert_eq!(amount(-5_050, Currency::Kzt), "-50,50 ₸");
         assert_eq!(amount(0, Currency::Kzt), "0,00 ₸");
+    }
+
+    #[test]
+    fn the_trail_reads_in_the_cashiers_words() {
+        use crate::i18n::Lang;
+        use crate::journal::Kind;
+        let k = Kind::AllpayCashIn;
+        assert_eq!(
+            trail(Lang::Ru, k, "sent", "attempt 2 by 4242@ns:boot"),
+            "попытка 2"
+        );
+        assert_eq!(
+            trail(Lang::Ru, k, "state", "still pending; status PENDING"),
+            "по-прежнему в обработке · Allpay: «PENDING»"
+        );
+        assert_eq!(
+            trail(
+                Lang::En,
+                k,
+                "state",
+                "pending -> completed; status COMPLETED"
+            ),
+            "pending → topped up · Allpay: «COMPLETED»"
+        );
+        assert_eq!(
+            trail(
+                Lang::Ru,
+                Kind::UpayHold,
+                "action",
+                "held -> pending; capture, PartnerTrxId 26120101"
+            ),
+            "списание, номер 26120101"
+        );
+        assert_eq!(
+            trail(
+                Lang::En,
+                k,
+                "created",
+                "pending; 5000.00 to 77072734954 via http://x"
+            ),
+            "recorded before sending: 5000.00"
+        );
+        // What the journal writes in another form is shown as it is.
+        assert_eq!(
+            trail(Lang::Ru, k, "note", "paid at the bank"),
+            "paid at the bank"
+        );
+        assert_eq!(
+            trail(Lang::Ru, k, "state", "odd -> thing; status x"),
+            "odd -> thing; status x"
+        );
     }
 
     #[test]

@@ -165,7 +165,7 @@ async fn a_hold_found_by_a_person_is_held_then_captured_never_closed_as_captured
     ])
     .await;
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("HoldId"), "{r:?}");
+    assert!(r.stderr.contains("UPay number"), "{r:?}");
     let r = kassa(&[
         "--config",
         &cfg,

@@ -321,7 +321,10 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         lines.push(kv(t(lang, "cashin.tx_id"), r.clone()));
     }
     if let Some(m) = &op.provider_message {
-        lines.push(kv(t(lang, "cashin.message"), m.clone()));
+        lines.push(kv(
+            t(lang, "cashin.message"),
+            crate::format::provider_words(op.kind, m),
+        ));
     }
     for (label, value) in crate::format::explanations(lang, op) {
         lines.push(kv(t(lang, label), value));
@@ -346,7 +349,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             " {}  {:<10} {}",
             crate::app::widgets::hhmmss(e.at),
             crate::i18n::t_or_raw(lang, &format!("event.{}", e.kind)),
-            e.detail
+            crate::format::trail(lang, op.kind, &e.kind, &e.detail)
         )));
     }
     frame.render_widget(

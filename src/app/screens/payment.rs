@@ -241,7 +241,11 @@ pub fn result_view(
         lines.push(kv(lang, "cashin.tx_id", r.clone()));
     }
     if let Some(m) = &op.provider_message {
-        lines.push(kv(lang, "cashin.message", m.clone()));
+        lines.push(kv(
+            lang,
+            "cashin.message",
+            crate::format::provider_words(op.kind, m),
+        ));
     }
     lines.push(Line::raw(""));
     let advice = match (op.state, op.needs_reconciliation) {
