@@ -237,8 +237,10 @@ pub async fn confirm_card(ctx: &Ctx, target: CardTarget, confirmed: bool, note: 
     } else {
         State::Declined
     };
+    // Who said so, in kassa's words (a catalogue key from the cashier's screen, or the
+    // notification's summary): never UPay's own message, which this is not.
     let facts = Facts {
-        provider_message: Some(note),
+        message_key: Some(note),
         ..Facts::default()
     };
     let holder = ctx.holder.clone();

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use crate::app::keys::{Action, Hint};
 use crate::app::widgets::{Tone, style};
 use crate::app::{Model, Note, ScreenId};
-use crate::i18n::{t, tf};
+use crate::i18n::t;
 use crate::worker::Command;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -112,13 +112,10 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         let selected = i == model.home.selected;
         let ready = f.target.is_some();
         let subtitle = if f.target == Some(ScreenId::Journal) {
-            tf(
-                lang,
-                "home.journal.counts",
-                &[
-                    ("pending", &model.counts.pending.to_string()),
-                    ("recon", &model.counts.recon.to_string()),
-                ],
+            format!(
+                "{} · {}",
+                crate::i18n::tn(lang, "home.journal.pending", model.counts.pending.into(), &[]),
+                crate::i18n::tn(lang, "home.journal.recon", model.counts.recon.into(), &[])
             )
         } else if ready {
             t(lang, f.subtitle).to_string()

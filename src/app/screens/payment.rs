@@ -234,7 +234,10 @@ pub fn result_view(
         Line::raw(format!("  {}", t(lang, op.kind.message_key()))),
     ];
     lines.extend(rows);
-    lines.push(kv(lang, "cashin.sum", op.amount.display()));
+    // A card registration moves no money: no sum to show.
+    if !op.amount.is_none() {
+        lines.push(kv(lang, "cashin.sum", op.amount.display()));
+    }
     lines.push(kv(lang, "cashin.operation", op.id.clone()));
     lines.push(kv(lang, "cashin.status", state));
     if let Some(r) = &op.shown_ref() {

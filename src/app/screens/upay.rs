@@ -226,7 +226,11 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
                     vec![Command::ConfirmCard {
                         target: CardTarget::Id(id),
                         confirmed,
-                        note: "marked by the cashier".into(),
+                        note: if confirmed {
+                            "upay.marked_confirmed".into()
+                        } else {
+                            "upay.marked_failed".into()
+                        },
                     }]
                 }
                 Some(Action::No | Action::Back) => {
