@@ -302,7 +302,14 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             ),
             Span::raw(crate::app::widgets::provider_code(lang, op)),
         ]),
-        kv(t(lang, "cashin.sum"), op.amount.display()),
+        kv(
+            t(lang, "cashin.sum"),
+            if op.amount.is_none() {
+                "—".to_string()
+            } else {
+                op.amount.display()
+            },
+        ),
         kv(
             t(lang, "cashin.customer"),
             format!(

@@ -114,7 +114,12 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         let subtitle = if f.target == Some(ScreenId::Journal) {
             format!(
                 "{} · {}",
-                crate::i18n::tn(lang, "home.journal.pending", model.counts.pending.into(), &[]),
+                crate::i18n::tn(
+                    lang,
+                    "home.journal.pending",
+                    model.counts.pending.into(),
+                    &[]
+                ),
                 crate::i18n::tn(lang, "home.journal.recon", model.counts.recon.into(), &[])
             )
         } else if ready {

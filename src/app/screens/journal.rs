@@ -295,7 +295,12 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             (
                 t(lang, op.kind.short_key()).to_string(),
                 customer,
-                op.amount.display(),
+                // A card registration moves no money.
+                if op.amount.is_none() {
+                    "—".to_string()
+                } else {
+                    op.amount.display()
+                },
                 state_label(model, op),
             )
         })

@@ -3,8 +3,9 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 use tui_input::Input;
 
 use super::{CARD_LABELS, HOLD_LABELS, Step, masked};
@@ -302,34 +303,81 @@ fn holds_view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             style(model, Tone::Dim),
         ));
     }
-    for (i, h) in s.holds.iter().enumerate() {
-        let state = match (h.state, expires_at(h)) {
-            (State::Held, Some(until)) => {
-                tf(lang, "upay.held_until", &[("time", &widgets::hhmm(until))])
-            }
-            (st, _) => t(lang, crate::flows::state_key(h.kind, st)).to_uppercase(),
-        };
-        let state = if h.needs_reconciliation {
-            format!("{} !", t(lang, "state.needs_recon").to_uppercase())
-        } else {
-            state
-        };
-        let marker = if i == s.selected { "›" } else { " " };
-        let text = format!(
-            "{marker}{} {:<16} {:>16} {:<14} {}",
-            widgets::hhmm(h.created_at),
-            h.provider_ref.as_deref().unwrap_or("—"),
-            h.amount.display(),
-            h.customer,
-            state
-        );
-        let tone = if h.needs_reconciliation {
-            Tone::Bad
-        } else {
-            state_tone(h)
-        };
-        lines.push(Line::styled(text, style(model, tone)));
-    }
-    // A message with the provider's words may be longer than a line: it wraps, the rows fit.
+    // The hold's number, sum and state are never cut: they keep their widths, and the
+    // account gives way first on a narrow screen.
+    let rows: Vec<(String, String, String, String, String, Tone)> = s
+        .holds
+        .iter()
+        .map(|h| {
+            let state = match (h.state, expires_at(h)) {
+                (State::Held, Some(until)) => {
+                    tf(lang, "upay.held_until", &[("time", &widgets::hhmm(until))])
+                }
+                (st, _) => t(lang, crate::flows::state_key(h.kind, st)).to_uppercase(),
+            };
+            let state = if h.needs_reconciliation {
+                format!("{} !", t(lang, "state.needs_recon").to_uppercase())
+            } else {
+                state
+            };
+            let tone = if h.needs_reconciliation {
+                Tone::Bad
+            } else {
+                state_tone(h)
+            };
+            (
+                widgets::hhmm(h.created_at),
+                h.provider_ref.clone().unwrap_or_else(|| "—".into()),
+                h.amount.display(),
+                h.customer.clone(),
+                state,
+                tone,
+            )
+        })
+        .collect();
+    let width = |f: fn(&(String, String, String, String, String, Tone)) -> &String| {
+        u16::try_from(rows.iter().map(|r| f(r).chars().count()).max().unwrap_or(0))
+            .unwrap_or(u16::MAX)
+    };
+    let (ref_w, sum_w, state_w) = (width(|r| &r.1), width(|r| &r.2), width(|r| &r.4));
+    let room = area.width.saturating_sub(2 + 1 + 5 + 4);
+    let account_w = width(|r| &r.3)
+        .min(room.saturating_sub(ref_w + sum_w + state_w))
+        .max(1);
+    // The messages above the list, as many rows as they take wrapped.
+    let per_row = usize::from(inner.width.max(1));
+    let head = lines
+        .iter()
+        .map(|l| l.width().div_ceil(per_row).max(1))
+        .sum::<usize>();
+    let head = u16::try_from(head).unwrap_or(u16::MAX);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    let [_, list] = Layout::vertical([Constraint::Length(head), Constraint::Min(0)]).areas(inner);
+    let table_rows: Vec<Row<'_>> = rows
+        .into_iter()
+        .map(|(at, hold, sum, account, state, tone)| {
+            Row::new(vec![
+                Cell::from(at),
+                Cell::from(hold),
+                Cell::from(Line::from(sum).right_aligned()),
+                Cell::from(account),
+                Cell::from(Span::styled(state, style(model, tone))),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        table_rows,
+        [
+            Constraint::Length(5),
+            Constraint::Length(ref_w),
+            Constraint::Length(sum_w),
+            Constraint::Length(account_w),
+            Constraint::Min(state_w),
+        ],
+    )
+    .column_spacing(1)
+    .highlight_symbol("›")
+    .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
+    let mut state = TableState::default().with_selected(Some(s.selected));
+    frame.render_stateful_widget(table, list, &mut state);
 }
