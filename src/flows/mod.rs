@@ -314,6 +314,7 @@ pub fn state_key(kind: Kind, state: State) -> &'static str {
         (Kind::WooppayInvoice, State::Completed) => "state.invoice_paid",
         (Kind::UpayHold, State::Completed) => "state.captured",
         (Kind::UpayCard, State::Completed) => "state.card_confirmed",
+        (Kind::UpayCard, State::Issued) => "state.card_waiting",
         _ => state.message_key(),
     }
 }

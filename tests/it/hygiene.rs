@@ -224,6 +224,8 @@ async fn after_every_flow_the_journal_the_log_and_the_screens_hold_no_secret() {
             assert_clean(&format!("the detail of {}", op.id), &render_at(&m, 120, 40));
         }
     }
+    // Every word those screens needed is in both catalogues (an event's kind among them).
+    crate::screen::assert_catalogue_complete();
 }
 
 #[tokio::test]

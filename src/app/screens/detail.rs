@@ -355,7 +355,7 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
         lines.push(Line::raw(format!(
             " {}  {:<10} {}",
             crate::app::widgets::hhmmss(e.at),
-            crate::i18n::t_or_raw(lang, &format!("event.{}", e.kind)),
+            t(lang, &format!("event.{}", e.kind)),
             crate::format::trail(lang, op.kind, &e.kind, &e.detail)
         )));
     }

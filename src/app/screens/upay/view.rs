@@ -269,6 +269,9 @@ fn card_view(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation) {
     }
 }
 
+/// A hold as the list shows it: time, HoldId, sum, account, state and its tone.
+type HoldRow = (String, String, String, String, String, Tone);
+
 fn holds_view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     let lang = model.lang;
     let s = &model.upay;
@@ -305,7 +308,7 @@ fn holds_view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
     }
     // The hold's number, sum and state are never cut: they keep their widths, and the
     // account gives way first on a narrow screen.
-    let rows: Vec<(String, String, String, String, String, Tone)> = s
+    let rows: Vec<HoldRow> = s
         .holds
         .iter()
         .map(|h| {
@@ -335,7 +338,7 @@ fn holds_view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
             )
         })
         .collect();
-    let width = |f: fn(&(String, String, String, String, String, Tone)) -> &String| {
+    let width = |f: fn(&HoldRow) -> &String| {
         u16::try_from(rows.iter().map(|r| f(r).chars().count()).max().unwrap_or(0))
             .unwrap_or(u16::MAX)
     };
