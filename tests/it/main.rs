@@ -17,6 +17,8 @@ mod faults;
 mod fuzz;
 mod hygiene;
 mod pay_flow;
+#[cfg(unix)]
+mod pty;
 mod receipt;
 mod reconcile;
 mod recovery;
