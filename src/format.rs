@@ -129,7 +129,9 @@ pub fn trail(
         State::from_tag(tag.trim()).map(|s| t(lang, crate::flows::state_key(kind, s)).to_string())
     };
     let said = |status: &str| {
+        // A Wooppay status is kept as "status 4": the number is Wooppay's word.
         let status = status.trim();
+        let status = status.strip_prefix("status ").unwrap_or(status);
         (!status.is_empty() && status != "-").then(|| {
             tf(
                 lang,

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use tui_input::Input;
 
 use crate::app::{Model, ScreenId, hints};
-use crate::i18n::{t, tn};
+use crate::i18n::{t, tf, tn};
 use crate::journal::{Operation, State};
 
 /// What a colour means; with NO_COLOR the words and signs carry it alone.
@@ -58,7 +58,12 @@ pub fn state_tone(op: &Operation) -> Tone {
 pub fn provider_code(lang: crate::i18n::Lang, op: &Operation) -> String {
     match &op.provider_status {
         Some(s) if !t(lang, crate::flows::state_key(op.kind, op.state)).eq_ignore_ascii_case(s) => {
-            format!(" ({s})")
+            // The journal keeps a Wooppay status as "status 4": the number is Wooppay's,
+            // the word is the cashier's.
+            match s.strip_prefix("status ") {
+                Some(n) => format!(" ({})", tf(lang, "provider.status_n", &[("n", n)])),
+                None => format!(" ({s})"),
+            }
         }
         _ => String::new(),
     }

@@ -380,7 +380,10 @@ fn issued(model: &Model, frame: &mut Frame<'_>, area: Rect, op: &Operation, p: &
             status,
             p.status
                 .as_deref()
-                .map(|s| format!(" ({s})"))
+                .map(|s| match s.strip_prefix("status ") {
+                    Some(n) => format!(" ({})", tf(lang, "provider.status_n", &[("n", n)])),
+                    None => format!(" ({s})"),
+                })
                 .unwrap_or_default()
         )),
         Line::raw(balance_line(model)),
