@@ -94,8 +94,10 @@ pub fn explanations(
     if let Some(k) = &op.message_key {
         out.push(("detail.outcome", crate::i18n::t_or_raw(lang, k).to_string()));
     }
+    // What the provider's reply carried for the record (its reason, its ids and sums): the
+    // provider's words, marked as theirs.
     if let Some(d) = &op.detail {
-        out.push(("detail.reason", d.clone()));
+        out.push(("detail.reason", provider_words(op.kind, d)));
     }
     if let Some(l) = &op.link {
         out.push(("detail.link", l.clone()));

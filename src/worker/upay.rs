@@ -423,12 +423,11 @@ async fn adopt(ctx: &Ctx, hold_id: String, action: HoldAction, expected: Option<
         provider_status: Some(reply.code.clone()),
         provider_message: reply.description.clone(),
         provider_ref: Some(hold_id.clone()),
-        detail: Some(format!(
-            "hold {hold_id} placed elsewhere; UPay's check by HoldId answered {}",
-            reply.code
-        )),
+        // UPay's words are its status and message; kassa's own (placed elsewhere) are the
+        // trail's note and this key.
+        detail: None,
         link: None,
-        message_key: None,
+        message_key: Some("upay.placed_elsewhere".into()),
         amount_minor: None,
     };
     let recorded = db(ctx, move |j| {

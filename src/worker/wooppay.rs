@@ -219,7 +219,8 @@ async fn poll_status(
         let rid = op.id.clone();
         let paid = Facts {
             provider_status: Some("status 4".into()),
-            detail: Some(format!("paid, then reported reversed: {}", rec.summary())),
+            detail: Some(rec.summary()),
+            message_key: Some("wooppay.paid_then_reversed".into()),
             ..Facts::default()
         };
         // Both moves in one transaction: a crash between them would leave "completed" for good.
