@@ -65,6 +65,7 @@ pub struct WooppaySection {
     pub password_env: Option<String>,
     pub invoice_ttl_minutes: Option<u64>,
     pub timeout_secs: Option<u64>,
+    pub ping_sweep_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -80,6 +81,8 @@ pub struct UpaySection {
     pub hold_minutes: Option<u64>,
     pub notify_url: Option<String>,
     pub notify_listen: Option<String>,
+    pub notify_tls_cert: Option<PathBuf>,
+    pub notify_tls_key: Option<PathBuf>,
     pub timeout_secs: Option<u64>,
 }
 

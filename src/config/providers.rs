@@ -53,6 +53,9 @@ pub struct UpaySettings {
     pub hold_minutes: u64,
     pub notify_url: String,
     pub notify_listen: Option<String>,
+    /// The listener's certificate chain and key (PEM), when it serves TLS itself rather
+    /// than behind a proxy.
+    pub notify_tls: Option<(PathBuf, PathBuf)>,
     pub timeout: Duration,
 }
 
@@ -66,6 +69,8 @@ pub struct WooppaySettings {
     pub password: SecretRef,
     pub invoice_ttl_minutes: u64,
     pub timeout: Duration,
+    /// Unsigned requestUrl pings are coalesced: at most one status sweep this often.
+    pub ping_sweep: Duration,
 }
 
 /// The test service's SOAP address (the document writes `/api/wsd/`, cut short).
@@ -113,6 +118,18 @@ pub(super) fn upay_settings(file: &ConfigFile, path: &Path) -> Result<UpaySettin
         hold_minutes: check_positive(path, "upay.hold_minutes", u.hold_minutes, 60, 60 * 24 * 30)?,
         notify_url: u.notify_url.clone().unwrap_or_default(),
         notify_listen: u.notify_listen.clone(),
+        notify_tls: match (&u.notify_tls_cert, &u.notify_tls_key) {
+            (None, None) => None,
+            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+            _ => {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key: "upay.notify_tls_cert".into(),
+                    expected: "notify_tls_cert and notify_tls_key together (PEM files), or neither"
+                        .into(),
+                });
+            }
+        },
         timeout: Duration::from_secs(check_positive(
             path,
             "upay.timeout_secs",
@@ -162,6 +179,13 @@ pub(super) fn wooppay_settings(
             w.timeout_secs,
             30,
             600,
+        )?),
+        ping_sweep: Duration::from_secs(check_positive(
+            path,
+            "wooppay.ping_sweep_secs",
+            w.ping_sweep_secs,
+            10,
+            3600,
         )?),
     })
 }

@@ -207,6 +207,7 @@ impl Settings {
                 hold_minutes: 60,
                 notify_url: format!("{base}{}", crate::demo::NOTIFY_PATH),
                 notify_listen: None,
+                notify_tls: None,
                 timeout: Duration::from_secs(10),
             },
             wooppay: WooppaySettings {
@@ -219,6 +220,7 @@ impl Settings {
                 },
                 invoice_ttl_minutes: 60,
                 timeout: Duration::from_secs(10),
+                ping_sweep: Duration::from_secs(10),
             },
             printer: None,
             demo: true,

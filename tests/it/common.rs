@@ -74,6 +74,7 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
             hold_minutes: 60,
             notify_url: "http://127.0.0.1:9/notify".into(),
             notify_listen: None,
+            notify_tls: None,
             timeout: Duration::from_secs(1),
         },
         wooppay: kassa::config::WooppaySettings {
@@ -86,6 +87,8 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
             },
             invoice_ttl_minutes: 60,
             timeout: Duration::from_secs(1),
+            // Tests ping and sweep within a second.
+            ping_sweep: Duration::from_millis(200),
         },
         printer: None,
         demo: false,
