@@ -10,6 +10,7 @@ mod day;
 mod kind;
 mod leases;
 mod operation;
+mod notices;
 mod read;
 mod record;
 mod schema;
@@ -24,6 +25,7 @@ pub use day::{DRAWER, Query, Shift, StatusFilter, Total};
 pub use kind::Kind;
 pub use operation::{AuditEvent, Facts, ListFilter, NewOperation, Operation, Recorded};
 pub use state::{State, allowed};
+pub use notices::{Notice, NoticeSource};
 pub use transition::Answer;
 
 /// How long a statement waits for another connection's write before it fails; a lease's

@@ -83,6 +83,20 @@ UPDATE operations SET note = substr(detail, 9), detail = NULL WHERE detail LIKE 
 UPDATE operations SET message_key = detail, detail = NULL
     WHERE detail LIKE 'wm.retval.%' OR detail LIKE 'upay.%' OR detail LIKE 'wooppay.err.%';
 "#,
+    // Notifications from the providers, kept before the provider is told they arrived:
+    // one a crash interrupted is acted on at the next start.
+    r#"
+CREATE TABLE notices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL,
+    handled_at INTEGER
+);
+CREATE INDEX notices_open ON notices(handled_at);
+"#,
 ];
 
 pub(super) const COLUMNS: &str = "id, kind, state, amount_minor, currency, customer, customer_name, endpoint, \
