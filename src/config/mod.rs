@@ -6,6 +6,7 @@
 
 mod file;
 mod printer;
+mod process;
 mod providers;
 mod secret;
 mod settings;
@@ -13,10 +14,11 @@ mod settings;
 use std::path::{Path, PathBuf};
 
 pub use file::{
-    AllpaySection, ConfigFile, JournalSection, PrinterSection, UiSection, UpaySection,
-    WebmoneySection, WooppaySection, WorkerSection,
+    AllpaySection, ConfigFile, JournalSection, LogSection, NetworkSection, PrinterSection,
+    UiSection, UpaySection, WebmoneySection, WooppaySection, WorkerSection,
 };
 pub use printer::{PaperWidth, PrinterSettings, PrinterTarget};
+pub use process::{DEFAULT_LOG_KEEP_DAYS, ProcessSettings, process};
 pub use providers::{
     AllpaySettings, DEFAULT_CASH_IN_URL, DEFAULT_TERMINAL_URL, DEFAULT_UPAY_URL, DEFAULT_WM_URL,
     DEFAULT_WOOPPAY_URL, DEMO_REQUESTER, KeySource, UpaySettings, WebmoneySettings, WmAuth,
@@ -58,13 +60,39 @@ pub fn default_config_path() -> Option<PathBuf> {
 }
 
 fn check_url(path: &Path, key: &str, url: &str) -> Result<String, ConfigError> {
+    let invalid = |expected: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        expected,
+    };
     match reqwest::Url::parse(url) {
+        // A password in a URL would travel in every request's log line, in the journal's
+        // endpoint column and in any error that quotes the URL: it is refused, and the
+        // message does not repeat it.
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => Err(invalid(format!(
+            "a URL without `user:password@` (credentials in a URL end up in logs and the \
+             journal; give secrets with their own keys), got \"{}\"",
+            redact_url(url)
+        ))),
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(url.into()),
-        _ => Err(ConfigError::Invalid {
-            path: path.to_path_buf(),
-            key: key.to_string(),
-            expected: format!("a whole http:// or https:// URL, got \"{url}\""),
-        }),
+        _ => Err(invalid(format!(
+            "a whole http:// or https:// URL, got \"{}\"",
+            redact_url(url)
+        ))),
+    }
+}
+
+/// `url` with whatever stands before an `@` in its authority replaced by `***`, so that a
+/// message can quote a URL without its credentials (even one that does not parse).
+pub(crate) fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => url.to_string(),
     }
 }
 

@@ -104,8 +104,8 @@ pub(super) fn upay_settings(file: &ConfigFile, path: &Path) -> Result<UpaySettin
     )?;
     // The document posts to the service URL; `?wsdl` is for reading the contract only.
     let url = url.trim_end_matches("?wsdl").to_string();
-    let secret = |key: &str, inline: &Option<String>, env: &Option<String>| SecretRef {
-        inline: inline.clone().map(Secret::new),
+    let secret = |key: &str, inline: &Option<Secret>, env: &Option<String>| SecretRef {
+        inline: inline.clone(),
         env: env.clone(),
         key: key.to_string(),
     };
@@ -162,7 +162,7 @@ pub(super) fn wooppay_settings(
         url,
         login,
         password: SecretRef {
-            inline: w.password.clone().map(Secret::new),
+            inline: w.password.clone(),
             env: w.password_env.clone(),
             key: "wooppay.password".into(),
         },
@@ -220,7 +220,7 @@ pub(super) fn webmoney_settings(
         "classic" => WmAuth::Classic {
             kwm: w.kwm.clone().map(KeySource::File),
             password: SecretRef {
-                inline: w.kwm_password.clone().map(Secret::new),
+                inline: w.kwm_password.clone(),
                 env: w.kwm_password_env.clone(),
                 key: "webmoney.kwm_password".into(),
             },

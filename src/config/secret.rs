@@ -25,6 +25,15 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// A secret read from the file goes straight into a [`Secret`]: the string the TOML reader
+/// made is moved, not copied, so the section's `Debug` never shows it and it is cleared
+/// when the section is dropped.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        String::deserialize(d).map(Secret::new)
+    }
+}
+
 /// A secret given inline or by the name of an environment variable, read when needed (so
 /// that a variable for a flow not used today need not be set).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,9 +63,9 @@ impl SecretRef {
 pub fn secret(
     path: &Path,
     key: &str,
-    inline: &Option<String>,
+    inline: &Option<Secret>,
     env: &Option<String>,
-) -> Result<Option<String>, ConfigError> {
+) -> Result<Option<Secret>, ConfigError> {
     match (inline, env) {
         (Some(_), Some(_)) => Err(ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -65,7 +74,7 @@ pub fn secret(
         }),
         (Some(v), None) => Ok(Some(v.clone())),
         (None, Some(var)) => match std::env::var(var) {
-            Ok(v) => Ok(Some(v)),
+            Ok(v) => Ok(Some(Secret::new(v))),
             Err(_) => Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 key: format!("{key}_env"),
@@ -83,7 +92,12 @@ mod tests {
     #[test]
     fn secrets_come_from_env_or_file_not_both() {
         let p = Path::new("c.toml");
-        let r = secret(p, "wooppay.password", &Some("a".into()), &Some("B".into()));
+        let r = secret(
+            p,
+            "wooppay.password",
+            &Some(Secret::new("a".into())),
+            &Some("B".into()),
+        );
         assert!(
             r.map_err(|e| e.to_string())
                 .err()

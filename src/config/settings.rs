@@ -129,6 +129,9 @@ impl Settings {
                 });
             }
         }
+        // `[network]` and `[log]` are installed process-wide at start-up (ProcessSettings);
+        // checked here too, so that a bad value is refused wherever a file is resolved.
+        super::ProcessSettings::resolve(file, path)?;
         let printer = file
             .printer
             .as_ref()
@@ -292,6 +295,102 @@ mod tests {
         assert!(!plain_http_off_machine(
             "https://b2bapi.upaydev.uz/STAPI/STWS"
         ));
+    }
+
+    #[test]
+    fn no_settings_debug_shows_a_secret() {
+        // Every secret key inline, each with a value found nowhere else in the file.
+        let text = "[wooppay]\nlogin = \"merchant\"\npassword = \"wp-Secret-1\"\n\
+                    [upay]\nusername = \"partner\"\npassword = \"up-Secret-2\"\n\
+                    partner_key = \"pk-Secret-3\"\n\
+                    [webmoney]\nauth = \"classic\"\nkwm = \"/k.kwm\"\n\
+                    kwm_password = \"wm-Secret-4\"\n\
+                    [network]\nproxy = \"http://10.0.0.1:3128\"\n";
+        let secrets = ["wp-Secret-1", "up-Secret-2", "pk-Secret-3", "wm-Secret-4"];
+        let path = Path::new("/etc/kassa/config.toml");
+        let file = ConfigFile::parse(text, path).map_err(|e| e.to_string());
+        let file = file.as_ref().ok();
+        let settings = file.map(|f| Settings::resolve(f, path).map_err(|e| e.to_string()));
+        let settings = settings.as_ref().and_then(|s| s.as_ref().ok());
+        // The secrets are there to be found...
+        assert_eq!(
+            settings.and_then(|s| s.wooppay.password.get().ok()),
+            Some(Secret::new("wp-Secret-1".into()))
+        );
+        assert_eq!(
+            settings.and_then(|s| s.upay.partner_key.get().ok()),
+            Some(Secret::new("pk-Secret-3".into()))
+        );
+        let (Some(f), Some(s)) = (file, settings) else {
+            panic!("the config did not resolve: {settings:?}");
+        };
+        // ...and no Debug of the file, its sections, the settings or any part shows one.
+        let shown = [
+            format!("{f:?}"),
+            format!("{f:#?}"),
+            format!("{:?}", f.wooppay),
+            format!("{:?}", f.upay),
+            format!("{:?}", f.webmoney),
+            format!("{:?}", f.network),
+            format!("{:?}", f.log),
+            format!("{s:?}"),
+            format!("{s:#?}"),
+            format!("{:?}", s.allpay),
+            format!("{:?}", s.wooppay),
+            format!("{:?}", s.upay),
+            format!("{:?}", s.webmoney),
+            format!("{:?}", s.webmoney.auth),
+            format!("{:?}", s.wooppay.password),
+            format!("{:?}", s.upay.password),
+            format!("{:?}", s.upay.partner_key),
+            format!("{:?}", s.wooppay.password.get()),
+            format!(
+                "{:?}",
+                crate::config::ProcessSettings::resolve(f, path).ok()
+            ),
+        ];
+        for text in &shown {
+            for secret in secrets {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
+        assert!(shown[0].contains("Secret(***)"), "{}", shown[0]);
+        // The demo's settings hold the emulator's secrets: not shown either.
+        let demo = format!("{:?}", Settings::demo("http://127.0.0.1:1", Lang::En));
+        for secret in [
+            crate::demo::wooppay::DEMO_PASSWORD,
+            crate::demo::upay::DEMO_PASSWORD,
+            crate::demo::upay::DEMO_PARTNER_KEY,
+            crate::demo::webmoney::DEMO_PASSWORD,
+        ] {
+            // Quoted: the demo journal is `kassa-demo.db`, its password `kassa-demo`.
+            assert!(!demo.contains(&format!("{secret:?}")), "{secret} in {demo}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_an_endpoint_url_are_refused_unrepeated() {
+        for key in [
+            "allpay.cash_in_url",
+            "allpay.terminal_url",
+            "wooppay.url",
+            "upay.url",
+            "webmoney.url",
+        ] {
+            let (section, name) = key.split_once('.').unwrap_or_default();
+            for url in [
+                "https://agent:hunter2@beta.allpay.kz/x",
+                "https://hunter2@beta.allpay.kz/x",
+                "http://agent:hunter2@127.0.0.1:8080/x",
+            ] {
+                let m = message(&format!("[{section}]\n{name} = \"{url}\"\n"));
+                assert!(m.contains(key) && m.contains("user:password@"), "{m}");
+                assert!(!m.contains("hunter2"), "{m}");
+            }
+        }
+        // A URL too broken to parse is not repeated with its credentials either.
+        let m = message("[upay]\nurl = \"https://u:hunter2@\"\n");
+        assert!(m.contains("upay.url") && !m.contains("hunter2"), "{m}");
     }
 
     #[test]
