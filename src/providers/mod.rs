@@ -53,13 +53,42 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Builds the HTTP client every provider uses: rustls on the ring provider with the webpki
-/// roots (DESIGN.md "TLS"); certificate verification is always on.
+/// roots (DESIGN.md "TLS"); certificate verification is always on. No proxy from the
+/// environment is ever used: only `[network] proxy`, when the config names one.
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
     http_client_tls(timeout, None, None)
 }
 
-fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+/// Every certificate in a PEM file (a chain, a CA bundle); none is an error.
+pub fn pem_certificates(
+    path: &std::path::Path,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let chain = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if chain.is_empty() {
+        return Err(format!("{}: no certificate in it", path.display()));
+    }
+    Ok(chain)
+}
+
+/// The first private key (PKCS#8, PKCS#1 or SEC1) in a PEM file. The file's bytes are
+/// read into a buffer cleared when dropped, and the key itself is cleared by rustls.
+pub fn pem_private_key(
+    path: &std::path::Path,
+) -> Result<rustls::pki_types::PrivateKeyDer<'static>, String> {
+    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::pem::{self, PemObject};
+    let pem = zeroize::Zeroizing::new(
+        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
+    );
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
+        pem::Error::NoItemsFound => format!("{}: no private key in it", path.display()),
+        e => format!("{}: {e}", path.display()),
+    })
 }
 
 /// As [`http_client`], with a client certificate and key (PEM: WebMoney Keeper Light) and
@@ -72,9 +101,7 @@ pub fn http_client_tls(
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(ca) = extra_ca {
-        let pem = read_pem(ca)?;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert = cert.map_err(|e| format!("{}: {e}", ca.display()))?;
+        for cert in pem_certificates(ca)? {
             roots
                 .add(cert)
                 .map_err(|e| format!("{}: {e}", ca.display()))?;
@@ -87,24 +114,11 @@ pub fn http_client_tls(
         .with_root_certificates(roots);
     let tls = match client_auth {
         None => builder.with_no_client_auth(),
-        Some((cert, key)) => {
-            let pem = read_pem(cert)?;
-            let chain = rustls_pemfile::certs(&mut pem.as_slice())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("{}: {e}", cert.display()))?;
-            if chain.is_empty() {
-                return Err(format!("{}: no certificate in it", cert.display()));
-            }
-            let pem = zeroize::Zeroizing::new(read_pem(key)?);
-            let private = rustls_pemfile::private_key(&mut pem.as_slice())
-                .map_err(|e| format!("{}: {e}", key.display()))?
-                .ok_or_else(|| format!("{}: no private key in it", key.display()))?;
-            builder
-                .with_client_auth_cert(chain, private)
-                .map_err(|e| format!("client certificate: {e}"))?
-        }
+        Some((cert, key)) => builder
+            .with_client_auth_cert(pem_certificates(cert)?, pem_private_key(key)?)
+            .map_err(|e| format!("client certificate: {e}"))?,
     };
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -112,18 +126,36 @@ pub fn http_client_tls(
         // A redirect would send the request (with its id) to a host the journal never
         // recorded (DESIGN.md rule 1): a 3xx is an answer we cannot read, so pending.
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("kassa/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())
+        .user_agent(concat!("kassa/", env!("CARGO_PKG_VERSION")));
+    // reqwest reads HTTPS_PROXY, HTTP_PROXY and ALL_PROXY by default: a variable set in a
+    // till's environment (by a login script, a VPN client, malware) would route payments
+    // and their keys through a host nobody configured. Only `[network] proxy` is used.
+    let builder = match crate::config::process().proxy {
+        None => builder.no_proxy(),
+        Some(p) => {
+            builder.proxy(reqwest::Proxy::all(&p).map_err(|e| format!("network.proxy: {e}"))?)
+        }
+    };
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// A request body for reqwest that leaves no copy of its own behind: the buffer is handed
+/// over (not copied) and cleared when the last reference to it drops, after the request is
+/// written or abandoned. What kassa cannot reach: hyper writes it to the socket as is, but
+/// rustls encrypts it through buffers of its own (cleared only by being reused), and the
+/// kernel's socket buffer holds it until sent.
+pub fn zeroizing_body(body: zeroize::Zeroizing<String>) -> reqwest::Body {
+    reqwest::Body::from(bytes::Bytes::from_owner(body))
 }
 
 /// Posts a SOAP request and returns the body of a 200 reply, or of a 500 that carries a
-/// Fault; anything else is an error classified for the money rules.
+/// Fault; anything else is an error classified for the money rules. The body may carry a
+/// password, a partner key or a card: it is cleared once sent ([`zeroizing_body`]).
 pub async fn post_soap(
     http: &reqwest::Client,
     url: &str,
     action: &str,
-    body: String,
+    body: zeroize::Zeroizing<String>,
 ) -> Result<Vec<u8>, SendError> {
     post_soap_with(http, url, action, body, None).await
 }
@@ -134,7 +166,7 @@ pub async fn post_soap_with(
     http: &reqwest::Client,
     url: &str,
     action: &str,
-    body: String,
+    body: zeroize::Zeroizing<String>,
     cookie: Option<&str>,
 ) -> Result<Vec<u8>, SendError> {
     let mut req = http
@@ -147,7 +179,11 @@ pub async fn post_soap_with(
         v.set_sensitive(true);
         req = req.header(reqwest::header::COOKIE, v);
     }
-    let resp = req.body(body).send().await.map_err(classify)?;
+    let resp = req
+        .body(zeroizing_body(body))
+        .send()
+        .await
+        .map_err(classify)?;
     let status = resp.status();
     let bytes = read_capped(resp).await?;
     if status.is_success() {
