@@ -238,7 +238,13 @@ impl CashInClient {
             requester: &req,
         };
         let body = encode_check_user(&h, user_name, self.signer.as_deref());
-        let bytes = post_soap(&self.http, &self.url, "checkUserAndValidateCashIn", body).await?;
+        let bytes = post_soap(
+            &self.http,
+            &self.url,
+            "checkUserAndValidateCashIn",
+            zeroize::Zeroizing::new(body),
+        )
+        .await?;
         decode_check_user(&bytes).map_err(reply_error)
     }
 
@@ -256,7 +262,13 @@ impl CashInClient {
             requester: &req,
         };
         let body = encode_cash_in(&h, to_user, amount, guid, self.signer.as_deref());
-        let bytes = post_soap(&self.http, &self.url, "createCashInPayment", body).await?;
+        let bytes = post_soap(
+            &self.http,
+            &self.url,
+            "createCashInPayment",
+            zeroize::Zeroizing::new(body),
+        )
+        .await?;
         decode_cash_in(&bytes).map_err(reply_error)
     }
 }

@@ -1,5 +1,9 @@
 //! Allpay (KZ): the cash-in API (document 003) and the utility payment API
 //! (document 001). Both carry the same request and response headers, written and read here.
+//!
+//! Their requests carry the agent's login (`requester`), a customer's wallet and amounts,
+//! but no password or key; they are sent like every request, from a buffer cleared once
+//! sent (`providers::post_soap`).
 
 pub mod cash_in;
 pub mod pay;

@@ -167,7 +167,13 @@ impl PayClient {
             requester: &self.requester,
         };
         let body = encode_check(&h, p.login, p.service, p.account, Some(p.amount), None);
-        let bytes = post_soap(&self.http, &self.url, "payForServicesCheck", body).await?;
+        let bytes = post_soap(
+            &self.http,
+            &self.url,
+            "payForServicesCheck",
+            zeroize::Zeroizing::new(body),
+        )
+        .await?;
         decode_check(&bytes).map_err(reply_error)
     }
 
@@ -185,7 +191,13 @@ impl PayClient {
             requester: &self.requester,
         };
         let body = encode_pay(&h, p, value_date, rrn, None);
-        let bytes = post_soap(&self.http, &self.url, "payForServicesPay", body).await?;
+        let bytes = post_soap(
+            &self.http,
+            &self.url,
+            "payForServicesPay",
+            zeroize::Zeroizing::new(body),
+        )
+        .await?;
         decode_pay(&bytes).map_err(reply_error)
     }
 }

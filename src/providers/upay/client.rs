@@ -3,6 +3,8 @@
 //! journal row is the worker's business (issue 6).
 
 use super::codec::{self, CardRequest, CheckBy, Common, HoldRequest, Reply};
+use zeroize::Zeroizing;
+
 use super::token;
 use crate::config::{Secret, UpaySettings};
 use crate::providers::{SendError, post_soap, reply_error};
@@ -34,8 +36,10 @@ impl UpayClient {
         })
     }
 
-    async fn call(&self, method: &str, body: &str) -> Result<Reply, SendError> {
-        let bytes = post_soap(&self.http, &self.url, method, body.to_string()).await?;
+    /// Sends `body` (built in a buffer cleared when dropped; it carries the partner key, and
+    /// a card registration the card number and CVV) without copying it.
+    async fn call(&self, method: &str, body: Zeroizing<String>) -> Result<Reply, SendError> {
+        let bytes = post_soap(&self.http, &self.url, method, body).await?;
         codec::decode(method, &bytes).map_err(reply_error)
     }
 
@@ -48,15 +52,16 @@ impl UpayClient {
     }
 
     pub async fn register_card(&self, c: &CardRequest<'_>) -> Result<Reply, SendError> {
-        let t = token::register_card(
+        // The token is a digest of the card number, its CVV and the password.
+        let t = Zeroizing::new(token::register_card(
             &self.username,
             c.number,
             c.expiry,
             c.cvv,
             self.password.expose(),
-        );
+        ));
         let body = codec::encode_register_card(&self.common(&t), c);
-        self.call("partnerRegisterCardIPS", &body).await
+        self.call("partnerRegisterCardIPS", body).await
     }
 
     pub async fn hold_create(&self, h: &HoldRequest<'_>) -> Result<Reply, SendError> {
@@ -69,7 +74,7 @@ impl UpayClient {
             self.password.expose(),
         );
         let body = codec::encode_hold_create(&self.common(&t), h);
-        self.call("partnerHoldCreateIPS", &body).await
+        self.call("partnerHoldCreateIPS", body).await
     }
 
     /// Captures a hold; a retry must carry the same `partner_trx_id`.
@@ -85,18 +90,18 @@ impl UpayClient {
             self.password.expose(),
         );
         let body = codec::encode_hold_payment(&self.common(&t), hold_id, partner_trx_id);
-        self.call("partnerHoldPaymentIPS", &body).await
+        self.call("partnerHoldPaymentIPS", body).await
     }
 
     pub async fn hold_check(&self, by: CheckBy, target: &str) -> Result<Reply, SendError> {
         let t = token::hold_check(&self.username, target, self.password.expose());
         let body = codec::encode_hold_check(&self.common(&t), by, target);
-        self.call("partnerHoldCheckIPS", &body).await
+        self.call("partnerHoldCheckIPS", body).await
     }
 
     pub async fn hold_cancel(&self, hold_id: &str) -> Result<Reply, SendError> {
         let t = token::hold_cancel(&self.username, hold_id, self.password.expose());
         let body = codec::encode_hold_cancel(&self.common(&t), hold_id);
-        self.call("partnerHoldCancelIPS", &body).await
+        self.call("partnerHoldCancelIPS", body).await
     }
 }

@@ -56,11 +56,13 @@ impl WooppayClient {
     ) -> Result<Reply, SendError> {
         let cookie = session.map(|s| Zeroizing::new(format!("session={}", s.expose())));
         let action = format!("{}#{method}", codec::NAMESPACE);
+        // A request may be sent twice (again after a new login), so each send gets its own
+        // copy, made straight into a buffer that is cleared once it is sent.
         let bytes = post_soap_with(
             &self.http,
             &self.url,
             &action,
-            body.to_string(),
+            Zeroizing::new(body.to_string()),
             cookie.as_deref().map(String::as_str),
         )
         .await?;
@@ -71,7 +73,10 @@ impl WooppayClient {
     /// is returned as its reply (error 101 and the like).
     pub async fn login(&self) -> Result<Reply, SendError> {
         let password = self.password.get().map_err(SendError::NotSent)?;
-        let body = codec::encode_login(&self.login, password.expose());
+        // The login request carries the password: held in a buffer cleared when dropped.
+        // (The codec builds it by appending to a String; a grown String's earlier, smaller
+        // buffers are freed without being cleared, which this cannot reach.)
+        let body = Zeroizing::new(codec::encode_login(&self.login, password.expose()));
         let reply = self.post("core_login", &body, None).await?;
         if reply.ok() {
             match reply.session() {
