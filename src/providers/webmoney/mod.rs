@@ -230,11 +230,15 @@ impl X1Client {
     }
 
     /// Sends one invoice with this `reqn` (a new one per attempt; the signature with it).
+    /// The request carries no secret (the signature is made for this request and proves
+    /// nothing for another; the key never leaves the signer), so its body is a plain String.
     pub async fn send(&self, inv: &Invoice, reqn: u64) -> Result<Reply, SendError> {
         let body = match &self.auth {
             Auth::Light => encode(inv, reqn, None),
             Auth::Classic { wmid, signer } => {
-                let sign = signer.sign(&signed_bytes(inv, reqn));
+                let sign = signer.try_sign(&signed_bytes(inv, reqn)).map_err(|e| {
+                    SendError::NotSent(format!("no random bytes for the signature: {e}"))
+                })?;
                 encode(inv, reqn, Some((wmid, &sign)))
             }
         };

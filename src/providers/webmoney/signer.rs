@@ -126,15 +126,30 @@ impl Signer {
         groups.into_iter().rev().collect()
     }
 
-    /// Signs `data` with fresh random bytes from the OS.
-    pub fn sign(&self, data: &[u8]) -> String {
-        let mut random = Zeroizing::new([0u8; 40]);
-        for chunk in random.chunks_mut(16) {
-            let r = uuid::Uuid::new_v4().into_bytes();
-            chunk.copy_from_slice(&r[..chunk.len()]);
-        }
-        self.sign_with(data, &random)
+    /// Signs `data` with 40 fresh random bytes from the operating system's generator
+    /// (getrandom(2) on Linux). All 320 bits are random: UUID v4 bytes, used before, fix 6
+    /// bits in every 16 bytes. An error means the generator could not be read; nothing is
+    /// signed then, and nothing is sent.
+    pub fn try_sign(&self, data: &[u8]) -> Result<String, getrandom::Error> {
+        let random = random_bytes()?;
+        Ok(self.sign_with(data, &random))
     }
+
+    /// As [`Signer::try_sign`], for the emulator and tests: a generator that cannot be read
+    /// is a broken machine, and this panics (as the UUID generator did).
+    pub fn sign(&self, data: &[u8]) -> String {
+        match self.try_sign(data) {
+            Ok(s) => s,
+            Err(e) => panic!("the operating system's random generator failed: {e}"),
+        }
+    }
+}
+
+/// The 40 random bytes of one signature, from the operating system's generator.
+fn random_bytes() -> Result<Zeroizing<[u8; 40]>, getrandom::Error> {
+    let mut random = Zeroizing::new([0u8; 40]);
+    getrandom::fill(random.as_mut_slice())?;
+    Ok(random)
 }
 
 /// Writes a key file in the Keeper Classic layout: for our own test and demo keys, so that
@@ -242,5 +257,28 @@ mod tests {
         let e = BigUint::from(65_537u32);
         assert!(verify(b"1000000000001Z00000000000110.5test", &sig, &e, &n));
         assert!(!verify(b"something else", &sig, &e, &n));
+        let again = s.try_sign(b"1000000000001Z00000000000110.5test");
+        assert!(
+            again.as_ref().is_ok_and(|a| *a != sig),
+            "fresh bytes each time"
+        );
+        assert!(again.is_ok_and(|a| verify(b"1000000000001Z00000000000110.5test", &a, &e, &n)));
+    }
+
+    #[test]
+    fn every_random_bit_varies() {
+        // 64 draws: a bit that is the same in all of them is fixed (as UUID v4's version and
+        // variant bits were), with odds of 2^-63 for a truly random one.
+        let mut ones = [0u8; 40];
+        let mut zeros = [0u8; 40];
+        for _ in 0..64 {
+            let r = random_bytes().expect("the OS generator");
+            for (i, b) in r.iter().enumerate() {
+                ones[i] |= b;
+                zeros[i] |= !b;
+            }
+        }
+        assert_eq!(ones, [0xff; 40], "a bit never 1");
+        assert_eq!(zeros, [0xff; 40], "a bit never 0");
     }
 }
