@@ -14,6 +14,7 @@ pub mod http1;
 pub mod i18n;
 pub mod ids;
 pub mod journal;
+pub mod logs;
 pub mod mask;
 pub mod money;
 pub mod providers;

@@ -68,6 +68,10 @@ async fn settings(cli: &Cli) -> Result<(Settings, Option<Emulator>), String> {
     }
     let file = ConfigFile::load(&path).map_err(|e| e.to_string())?;
     let mut s = Settings::resolve(&file, &path).map_err(|e| e.to_string())?;
+    // [network] proxy and [log] keep_days, read by every HTTP client and the log clean-up.
+    config::ProcessSettings::resolve(&file, &path)
+        .map_err(|e| e.to_string())?
+        .install();
     if let Some(l) = lang_override {
         s.lang = l;
     }
@@ -91,6 +95,7 @@ fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking:
         .with_ansi(false)
         .try_init()
         .ok()?;
+    kassa::logs::remove_expired(dir);
     Some(guard)
 }
 
