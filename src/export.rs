@@ -49,8 +49,39 @@ impl From<std::io::Error> for ExportError {
     }
 }
 
-/// One operation as a CSV record, in [`COLUMNS`] order.
+/// The columns that hold a number kassa wrote (an amount may be negative, `-50.50`): they
+/// stay numbers. Every other column is text and may hold what a customer, a cashier or a
+/// provider typed.
+pub const NUMERIC_COLUMNS: [&str; 2] = ["amount", "attempts"];
+
+/// A text cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a leading tab
+/// or carriage return that some strip before looking) gets a leading `'`, so that it is
+/// shown as the text it is: a customer's name `=HYPERLINK(...)` or a provider's message
+/// `@SUM(...)` does nothing when the file is opened.
+pub fn neutralise(cell: String) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell,
+    }
+}
+
+/// One operation as a CSV record, in [`COLUMNS`] order, its text cells neutralised.
 pub fn record(op: &Operation) -> [String; 15] {
+    neutralise_record(raw_record(op))
+}
+
+/// The cells of a record with its text cells neutralised and its numbers as they are.
+fn neutralise_record(raw: [String; 15]) -> [String; 15] {
+    let mut i = 0;
+    raw.map(|cell| {
+        let numeric = NUMERIC_COLUMNS.contains(&COLUMNS[i]);
+        i += 1;
+        if numeric { cell } else { neutralise(cell) }
+    })
+}
+
+/// One operation's cells as they are.
+fn raw_record(op: &Operation) -> [String; 15] {
     [
         op.id.clone(),
         local_rfc3339(op.created_at),
@@ -237,6 +268,53 @@ mod tests {
             range(Some("x"), None),
             Err(("export.bad_date", _))
         ));
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_and_numbers_kept() {
+        for (cell, out) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+7 707 123", "'+7 707 123"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("Иванов И.", "Иванов И."),
+            ("77072734954", "77072734954"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise(cell.to_string()), out, "{cell:?}");
+        }
+        assert_eq!(
+            NUMERIC_COLUMNS
+                .iter()
+                .filter(|c| COLUMNS.contains(c))
+                .count(),
+            2
+        );
+        let at = |name: &str| {
+            COLUMNS
+                .iter()
+                .position(|c| *c == name)
+                .unwrap_or(usize::MAX)
+        };
+        let mut raw: [String; 15] = Default::default();
+        raw[at("customer_name")] = "=cmd|' /C calc'!A0".into();
+        raw[at("provider_message")] = "-1".into();
+        raw[at("customer")] = "+77071234567".into();
+        raw[at("amount")] = "-50.50".into();
+        raw[at("attempts")] = "3".into();
+        let r = neutralise_record(raw);
+        assert_eq!(r[at("customer_name")], "'=cmd|' /C calc'!A0");
+        assert_eq!(r[at("provider_message")], "'-1");
+        assert_eq!(r[at("customer")], "'+77071234567");
+        assert_eq!(
+            r[at("amount")],
+            "-50.50",
+            "a negative amount stays a number"
+        );
+        assert_eq!(r[at("attempts")], "3");
     }
 
     #[test]
