@@ -23,6 +23,7 @@ mod receipt;
 mod reconcile;
 mod recovery;
 mod screens;
+mod secrets;
 mod unambiguous;
 mod upay_client;
 mod upay_flow;
