@@ -1,6 +1,6 @@
-//! A deliberately small HTTP/1.1 server, for the emulator and the notification listener.
-//! It is our own rather than hyper's because the emulator must misbehave on purpose at the
-//! socket level: reset a connection after the charge is recorded (SO_LINGER 0), cut a body
+//! A deliberately small HTTP/1.1 server, for the emulator only (the notification listener,
+//! exposed to the network, is hyper's: `callbacks`). It is our own rather than hyper's
+//! because the emulator must misbehave on purpose at the socket level: reset a connection after the charge is recorded (SO_LINGER 0), cut a body
 //! short, answer late. One request per connection (`Connection: close`), bodies by
 //! Content-Length, nothing else.
 

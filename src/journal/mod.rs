@@ -9,8 +9,8 @@ mod counters;
 mod day;
 mod kind;
 mod leases;
-mod operation;
 mod notices;
+mod operation;
 mod read;
 mod record;
 mod schema;
@@ -23,9 +23,9 @@ use rusqlite::Connection;
 
 pub use day::{DRAWER, Query, Shift, StatusFilter, Total};
 pub use kind::Kind;
+pub use notices::{Notice, NoticeSource};
 pub use operation::{AuditEvent, Facts, ListFilter, NewOperation, Operation, Recorded};
 pub use state::{State, allowed};
-pub use notices::{Notice, NoticeSource};
 pub use transition::Answer;
 
 /// How long a statement waits for another connection's write before it fails; a lease's

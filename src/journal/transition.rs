@@ -208,6 +208,35 @@ impl Journal {
         Ok(())
     }
 
+    /// Asks a person about a row whatever its state (a final card the provider later
+    /// contradicted): the row does not move; it shows as waiting for a person until one
+    /// says which word was true.
+    pub fn flag_for_person(
+        &mut self,
+        id: &str,
+        reason: &str,
+        detail: &str,
+    ) -> Result<Operation, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE operations SET needs_reconciliation = 1, recon_reason = ?2, updated_at = ?3 \
+             WHERE id = ?1",
+            params![id, reason, now],
+        )?;
+        if n == 0 {
+            return Err(JournalError::NotFound(id.to_string()));
+        }
+        tx.execute(
+            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'reconcile', ?3)",
+            params![id, now, format!("{reason}: {detail}")],
+        )?;
+        tx.commit()?;
+        self.get(id)
+    }
+
     /// Starts an action on a long-lived row (capture or cancel of a `held` UPay hold): in
     /// one transaction it checks the row is still `from` and free, writes the action's
     /// params (its PartnerTrxId among them) and makes it `pending` under `holder`'s lease,
@@ -281,7 +310,10 @@ impl Journal {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (from, recon) = state_of(&tx, id)?;
-        if !recon || !to.is_final() || !allowed(from, to) {
+        // A final row a person was asked about (two words of the provider that disagree)
+        // keeps its state: the person's word clears the question, it never moves the row.
+        let keeps = from.is_final() && from == to;
+        if !recon || !to.is_final() || !(allowed(from, to) || keeps) {
             return Err(JournalError::IllegalTransition {
                 id: id.to_string(),
                 from,

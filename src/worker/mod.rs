@@ -32,10 +32,11 @@ use crate::providers::allpay::pay::PayClient;
 use crate::flows::Asked;
 pub use crate::flows::cash_in::CashInPayment;
 mod holder;
+mod notices;
 mod protocol;
 
 pub use crate::flows::{Trouble, Verdict};
-pub use protocol::{CheckOutcome, Command, Event};
+pub use protocol::{Ack, CheckOutcome, Command, Event, Notified};
 
 /// What every worker task shares.
 #[derive(Clone)]
@@ -59,6 +60,8 @@ pub struct Ctx {
     events: mpsc::UnboundedSender<Event>,
     pub shutdown: CancellationToken,
     active: Arc<Mutex<HashSet<String>>>,
+    /// When the last Wooppay sweep ran, and whether one is already due.
+    sweeps: Arc<Mutex<notices::Sweeps>>,
 }
 
 /// Runs a journal call on the blocking pool (SQLite with synchronous=FULL waits on disk).
@@ -187,6 +190,7 @@ impl Worker {
             events: ev_tx,
             shutdown: CancellationToken::new(),
             active: Arc::new(Mutex::new(HashSet::new())),
+            sweeps: Arc::default(),
         };
         let loop_ctx = ctx.clone();
         tokio::spawn(async move {
@@ -299,7 +303,8 @@ async fn handle(ctx: Ctx, cmd: Command) {
         Command::WooppayRequestCode { phone } => wooppay::request_code(&ctx, phone).await,
         Command::WooppayBalance => wooppay::balance(&ctx).await,
         Command::WooppayStatus { operation_id } => wooppay::status(&ctx, operation_id).await,
-        Command::WooppayNotified => wooppay::notified(&ctx).await,
+        Command::WooppayNotified => notices::wooppay_ping(&ctx),
+        Command::Notice { call, ack } => notices::received(&ctx, call, ack).await,
         Command::ResumeAll => resume_all(&ctx).await,
         Command::LoadJournal { pending_only } => {
             let filter = ListFilter {
@@ -515,6 +520,8 @@ async fn resume_all(ctx: &Ctx) {
         }
         if first {
             ctx.emit_counts().await;
+            // Notifications a previous run kept and did not finish acting on.
+            notices::replay(ctx).await;
         }
         first = false;
         tokio::select! {

@@ -93,9 +93,48 @@ pub enum Command {
     WooppayBalance,
     /// One status query by operationId (headless `wooppay status`).
     WooppayStatus { operation_id: i64 },
-    /// Wooppay called a requestUrl (the callbacks listener sends this; the call has no
-    /// signature): a status check of every issued invoice, nothing more.
+    /// Wooppay called a requestUrl (the call has no signature): a status check of every
+    /// issued invoice, nothing more. Sweeps are coalesced: at most one per
+    /// `[wooppay] ping_sweep_secs`, however many calls come in.
     WooppayNotified,
+    /// A call the listener accepted: kept in the journal first (a UPay notification), then
+    /// `ack` says so and the listener answers its caller; then acted on.
+    Notice { call: Notified, ack: Ack },
+}
+
+/// A call to the listener, read and (for UPay) its signature checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notified {
+    /// A signed UPay notification: what it names and what it said.
+    Upay {
+        source: crate::journal::NoticeSource,
+        target: String,
+        status: String,
+        message: String,
+    },
+    /// Wooppay called an invoice's requestUrl.
+    WooppayPing,
+}
+
+/// Where the worker tells the listener that a notice is kept (`true`) or could not be
+/// (`false`): the caller is answered 200 only after that.
+#[derive(Debug, Clone)]
+pub struct Ack(std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<bool>>>>);
+
+impl Ack {
+    pub fn new() -> (Ack, tokio::sync::oneshot::Receiver<bool>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (
+            Ack(std::sync::Arc::new(std::sync::Mutex::new(Some(tx)))),
+            rx,
+        )
+    }
+
+    pub fn send(&self, kept: bool) {
+        if let Some(tx) = self.0.lock().ok().and_then(|mut t| t.take()) {
+            let _ = tx.send(kept);
+        }
+    }
 }
 
 /// Why a wallet check gave no answer.

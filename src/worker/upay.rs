@@ -201,42 +201,68 @@ async fn person_for(
 pub async fn confirm_card(ctx: &Ctx, target: CardTarget, confirmed: bool, note: String) {
     // A quick customer's notification can overtake the registration's own reply: give the
     // reply a few seconds to be recorded before calling the card unknown.
-    let mut tries = 0;
-    let found = loop {
-        let t = target.clone();
-        let found = db(ctx, move |j| match t {
-            CardTarget::Id(id) => j.find(&id),
-            CardTarget::Token(t) => j.find_by_ref(Kind::UpayCard, &t),
-        })
-        .await;
-        tries += 1;
-        if !matches!(found, Ok(None)) || tries >= 50 || ctx.shutdown.is_cancelled() {
-            break found;
+    for _ in 0..50 {
+        if settle_card(ctx, &target, confirmed, note.clone()).await || ctx.shutdown.is_cancelled() {
+            return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
+    }
+    tracing::warn!("card confirmation for a card not in the journal; ignored");
+}
+
+/// A card registration's signed notification (kept in the journal's inbox first): `false`
+/// when the card's row is not in the journal (yet).
+pub async fn card_notified(ctx: &Ctx, target: CardTarget, confirmed: bool, note: String) -> bool {
+    settle_card(ctx, &target, confirmed, note).await
+}
+
+/// Records a card's outcome. The first word decides (the cashier's or a notification's): a
+/// card waiting for its customer becomes confirmed or failed; the same word again changes
+/// nothing but the trail; a later, different word (the signature covers neither the status
+/// nor a time, so it cannot tell which is true) leaves the card as it is and waits for a
+/// person. `false` when the card is not in the journal.
+async fn settle_card(ctx: &Ctx, target: &CardTarget, confirmed: bool, note: String) -> bool {
+    let t = target.clone();
+    let found = db(ctx, move |j| match t {
+        CardTarget::Id(id) => j.find(&id),
+        CardTarget::Token(t) => j.find_by_ref(Kind::UpayCard, &t),
+    })
+    .await;
     let op = match found {
         Ok(Some(op)) if op.kind == Kind::UpayCard => op,
-        Ok(_) => {
-            tracing::warn!("card confirmation for a card not in the journal; ignored");
-            return;
-        }
+        Ok(_) => return false,
         Err(e) => {
             tracing::error!(error = %e, "card confirmation: journal failed");
-            return;
+            return true;
         }
     };
-    if op.state != State::Issued {
-        tracing::info!(op = %op.id, state = %op.state, "card already settled; confirmation noted only");
-        let rid = op.id.clone();
-        let _ = db(ctx, move |j| j.note(&rid, "notify", &note)).await;
-        return;
-    }
     let to = if confirmed {
         State::Completed
     } else {
         State::Declined
     };
+    if op.state != State::Issued {
+        let rid = op.id.clone();
+        if op.state == to {
+            tracing::info!(op = %op.id, state = %op.state, "card already settled the same way; noted only");
+            let _ = db(ctx, move |j| {
+                j.note(&rid, "notify", &format!("again: {note}"))
+            })
+            .await;
+        } else {
+            tracing::warn!(op = %op.id, state = %op.state, ?to, "a card's later word contradicts its first; a person decides");
+            let detail = format!("the card is {}, then: {note}", op.state);
+            let flagged = db(ctx, move |j| {
+                j.flag_for_person(&rid, "recon.upay_card_contradicted", &detail)
+            })
+            .await;
+            if let Ok(op) = flagged {
+                ctx.emit(Event::NeedsReconciliation { op });
+            }
+        }
+        ctx.emit_counts().await;
+        return true;
+    }
     // Who said so, in kassa's words (a catalogue key from the cashier's screen, or the
     // notification's summary): never UPay's own message, which this is not.
     let facts = Facts {
@@ -245,14 +271,23 @@ pub async fn confirm_card(ctx: &Ctx, target: CardTarget, confirmed: bool, note: 
     };
     let holder = ctx.holder.clone();
     let rid = op.id.clone();
-    match db(ctx, move |j| j.transition(&rid, &holder, to, &facts)).await {
+    match db(ctx, move |j| {
+        j.transition_from(&rid, &holder, Some(State::Issued), to, &facts)
+    })
+    .await
+    {
         Ok(op) => {
             tracing::info!(op = %op.id, state = %op.state, card = %params_mask(&op), "card registration settled");
             ctx.emit(Event::Finished { op });
         }
+        // Settled meanwhile by another word: that one was first; this one is judged again.
+        Err(JournalError::Stale { .. }) => {
+            return Box::pin(settle_card(ctx, target, confirmed, String::new())).await;
+        }
         Err(e) => tracing::error!(op = %op.id, error = %e, "card confirmation failed"),
     }
     ctx.emit_counts().await;
+    true
 }
 
 /// Which card registration a confirmation is for.

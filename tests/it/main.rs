@@ -16,6 +16,7 @@ mod export;
 mod faults;
 mod fuzz;
 mod hygiene;
+mod listener;
 mod pay_flow;
 #[cfg(unix)]
 mod pty;
