@@ -12,6 +12,11 @@ pub enum Exit {
     Declined,
     /// Not final yet or unknown: pending, or waiting for a person.
     Pending,
+    /// Nothing was sent and nothing is pending: not confirmed, refused as a likely
+    /// duplicate, or stopped before any row was written (a check that could not be made).
+    /// A row once committed is never this, even if its first send failed: it will be sent,
+    /// so a script must not retry it with a new id.
+    NotSent,
 }
 
 impl Exit {
@@ -21,6 +26,7 @@ impl Exit {
             Exit::Usage => 1,
             Exit::Declined => 2,
             Exit::Pending => 3,
+            Exit::NotSent => 4,
         }
     }
 }

@@ -96,7 +96,7 @@ fn print_check(lang: Lang, login: &str, outcome: &CheckOutcome, json_out: bool) 
                 eprintln!("kassa: {text}");
             }
             // Nothing was sent and nothing is pending: the check could not be made.
-            Exit::Usage
+            Exit::NotSent
         }
     }
 }
@@ -157,10 +157,10 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> Ex
                 }
                 worker.stop().await;
                 // No such wallet: refused (2). No answer to the check: nothing was sent,
-                // so nothing is pending either (1).
+                // so nothing is pending either (4).
                 return match c {
                     Exit::Done | Exit::Declined => Exit::Declined,
-                    _ => Exit::Usage,
+                    _ => Exit::NotSent,
                 };
             }
             None => None,
@@ -277,13 +277,15 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> Exit {
                 worker.stop().await;
                 return Exit::Declined;
             }
+            // The check could not be made: nothing was sent, nothing is pending.
             Some(PayCheck::Failed { key }) => {
                 worker.stop().await;
-                return fail_usage(lang, json_out, key, &[]);
+                fail_usage(lang, json_out, key, &[]);
+                return Exit::NotSent;
             }
             None => {
                 worker.stop().await;
-                return Exit::Usage;
+                return Exit::NotSent;
             }
         }
         let question = tf(

@@ -63,7 +63,11 @@ pub struct Act {
 #[command(
     name = "kassa",
     version,
-    about = "Terminal cashier console (Allpay, Wooppay, UPay, WebMoney)"
+    about = "Terminal cashier console (Allpay, Wooppay, UPay, WebMoney)",
+    after_help = "Exit codes: 0 done as asked; 1 usage or configuration error; 2 declined, \
+rejected, cancelled or expired; 3 still pending or waiting for a person; 4 nothing was sent \
+and nothing is pending (not confirmed, a likely duplicate, or a check that could not be \
+made). A row once committed is never 4: never retry it with a new id."
 )]
 pub struct Cli {
     /// Configuration file (default: config.toml in the platform's config dir).

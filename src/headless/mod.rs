@@ -89,7 +89,7 @@ fn fail_usage(lang: Lang, json_out: bool, key: &str, args: &[(&str, &str)]) -> E
 fn confirm(lang: Lang, question: &str) -> Result<bool, Exit> {
     if !std::io::stdin().is_terminal() {
         eprintln!("kassa: {}", t(lang, "cli.no_terminal_to_confirm"));
-        return Err(Exit::Usage);
+        return Err(Exit::NotSent);
     }
     eprint!("{question} {} ", t(lang, "cli.yes_no"));
     let _ = std::io::stderr().flush();
@@ -113,7 +113,7 @@ fn refused(lang: Lang, yes: bool, question: &str) -> Option<Exit> {
         Ok(true) => None,
         Ok(false) => {
             eprintln!("{}", t(lang, "cli.cancelled"));
-            Some(Exit::Declined)
+            Some(Exit::NotSent)
         }
         Err(code) => Some(code),
     }
@@ -301,7 +301,7 @@ async fn wait_for_with(
                 } else {
                     eprintln!("kassa: {msg}");
                 }
-                return Exit::Usage;
+                return Exit::NotSent;
             }
             Event::Trouble { id: Some(tid), key } if tid == id => {
                 let msg = t(lang, key);
@@ -310,10 +310,12 @@ async fn wait_for_with(
                 } else {
                     eprintln!("kassa: {msg}");
                 }
-                return if matches!(key, "error.not_recorded" | "error.id_taken") {
-                    Exit::Usage
-                } else {
-                    Exit::Pending
+                // Not written: nothing was sent, nothing is pending (4); an id the journal
+                // has for another operation is the caller's mistake (1).
+                return match key {
+                    "error.not_recorded" => Exit::NotSent,
+                    "error.id_taken" => Exit::Usage,
+                    _ => Exit::Pending,
                 };
             }
             _ => {}

@@ -90,7 +90,8 @@ async fn cash_in_completes_and_prints_json() {
 async fn without_yes_and_without_a_terminal_no_money_moves() {
     let c = Cli::start().await;
     let r = c.run(&["allpay", "cash-in", "77072734954", "100"]).await;
-    assert_eq!(r.code, 1, "{r:?}");
+    // Not confirmed: nothing was sent and nothing is pending.
+    assert_eq!(r.code, 4, "{r:?}");
     assert!(r.stderr.contains("--yes"), "{r:?}");
     assert!(c.h.emulator.cash_in_ledger().is_empty());
     let r = c.run(&["journal", "list", "--json"]).await;
@@ -160,7 +161,8 @@ async fn a_repeat_is_refused_without_new_and_a_known_id_is_followed() {
     let again = c
         .run(&["allpay", "cash-in", "77072734954", "500", "--yes", "--json"])
         .await;
-    assert_eq!(again.code, 1, "{again:?}");
+    // Refused as a likely duplicate: nothing sent, nothing pending.
+    assert_eq!(again.code, 4, "{again:?}");
     assert_eq!(again.json()["existing"]["id"], id.as_str());
     assert_eq!(c.h.emulator.cash_in_ledger().len(), 1);
     // The same id again follows the operation: no new charge.
@@ -425,7 +427,7 @@ async fn pay_repeat_needs_new_and_a_known_rrn_is_followed() {
     assert_eq!(first.code, 0, "{first:?}");
     let id = first.json()["id"].as_str().unwrap().to_string();
     let again = c.run(&args).await;
-    assert_eq!(again.code, 1, "{again:?}");
+    assert_eq!(again.code, 4, "{again:?}");
     let mut follow = args.to_vec();
     follow.extend(["--id", id.as_str()]);
     let r = c.run(&follow).await;
@@ -575,4 +577,34 @@ async fn webmoney_invoice_is_issued_and_bad_fields_are_named() {
         1,
         "only the issued one"
     );
+}
+
+/// Exit 4 means nothing was sent and nothing is pending (a script may try again with a new
+/// id); a row once committed is never 4, even when its first send failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_4_only_when_nothing_was_sent_and_nothing_is_pending() {
+    let c = Cli::start().await;
+    // The wallet check could not be made (HTTP 500 on the check): nothing written.
+    let r = c
+        .run(&["allpay", "cash-in", "77000000500", "100", "--yes", "--json"])
+        .await;
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(c.h.emulator.cash_in_ledger().is_empty());
+    let rows = c.run(&["journal", "list", "--json"]).await.json();
+    assert_eq!(rows["operations"].as_array().unwrap().len(), 0);
+    // A committed payment whose first send got HTTP 500 (after the charge): it is sent
+    // again with its GUID and completes; never 4.
+    let r = c
+        .run(&[
+            "allpay",
+            "cash-in",
+            "77072734954",
+            "100.51",
+            "--yes",
+            "--json",
+        ])
+        .await;
+    assert_ne!(r.code, 4, "{r:?}");
+    assert!(matches!(r.code, 0 | 3), "{r:?}");
+    assert_eq!(c.h.emulator.cash_in_ledger().len(), 1);
 }
