@@ -167,13 +167,13 @@ pub fn range(from: Option<&str>, to: Option<&str>) -> Result<(i64, i64), Refusal
     };
     let from_day = from.map(|f| day("from", f)).transpose()?;
     let to_day = to.map(|t| day("to", t)).transpose()?;
-    if let (Some(f), Some(t)) = (from_day, to_day) {
-        if f > t {
-            return Err((
-                "export.range",
-                vec![("from", f.to_string()), ("to", t.to_string())],
-            ));
-        }
+    if let (Some(f), Some(t)) = (from_day, to_day)
+        && f > t
+    {
+        return Err((
+            "export.range",
+            vec![("from", f.to_string()), ("to", t.to_string())],
+        ));
     }
     let unrepresentable = |d: NaiveDate| {
         (

@@ -161,23 +161,23 @@ pub fn trail(
         }
         "state" => {
             if let Some((moved, status)) = detail.split_once("; status ") {
-                if let Some(still) = moved.strip_prefix("still ") {
-                    if let Some(st) = state(still) {
-                        return with_status(tf(lang, "trail.still", &[("state", &st)]), status);
-                    }
+                if let Some(still) = moved.strip_prefix("still ")
+                    && let Some(st) = state(still)
+                {
+                    return with_status(tf(lang, "trail.still", &[("state", &st)]), status);
                 }
-                if let Some((from, to)) = moved.split_once(" -> ") {
-                    if let (Some(a), Some(b)) = (state(from), state(to)) {
-                        return with_status(format!("{a} → {b}"), status);
-                    }
+                if let Some((from, to)) = moved.split_once(" -> ")
+                    && let (Some(a), Some(b)) = (state(from), state(to))
+                {
+                    return with_status(format!("{a} → {b}"), status);
                 }
             }
         }
         "created" => {
-            if let Some(rest) = detail.strip_prefix("pending; ") {
-                if let Some((sum, _)) = rest.split_once(" to ") {
-                    return tf(lang, "trail.created", &[("sum", sum)]);
-                }
+            if let Some(rest) = detail.strip_prefix("pending; ")
+                && let Some((sum, _)) = rest.split_once(" to ")
+            {
+                return tf(lang, "trail.created", &[("sum", sum)]);
             }
         }
         "action" => {

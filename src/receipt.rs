@@ -329,10 +329,10 @@ fn layout(r: &Receipt<'_>, width: usize, printable: bool) -> Vec<Line> {
         width,
         Style::Plain,
     );
-    if let Some(name) = op.customer_name.as_deref().map(str::trim) {
-        if !name.is_empty() {
-            pair(&mut out, "", &prep(name), width, Style::Plain);
-        }
+    if let Some(name) = op.customer_name.as_deref().map(str::trim)
+        && !name.is_empty()
+    {
+        pair(&mut out, "", &prep(name), width, Style::Plain);
     }
     if !op.amount.is_none() {
         let amount = format!(

@@ -171,7 +171,7 @@ fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A card's expiry as `MM/YY`, `MM.YY`, `MMYY` or `MM/YYYY`: a real month, not in the past

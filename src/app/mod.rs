@@ -508,13 +508,12 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         _ => {}
     }
     model.notice = None;
-    if !typing {
-        if let (Some(op), KeyCode::Char(c @ ('p' | 's'))) = (model.shown_result(), key.code) {
-            return vec![Command::Receipt {
-                id: op.id.clone(),
-                print: c == 'p',
-            }];
-        }
+    if !typing && let (Some(op), KeyCode::Char(c @ ('p' | 's'))) = (model.shown_result(), key.code)
+    {
+        return vec![Command::Receipt {
+            id: op.id.clone(),
+            print: c == 'p',
+        }];
     }
     match model.screen {
         ScreenId::Home => screens::home::on_key(model, action),

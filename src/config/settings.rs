@@ -120,14 +120,15 @@ impl Settings {
         if let Some(u) = &file.webmoney.url {
             check_url(path, "webmoney.url", u)?;
         }
-        if let Some(auth) = &file.webmoney.auth {
-            if auth != "light" && auth != "classic" {
-                return Err(ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    key: "webmoney.auth".into(),
-                    expected: format!("\"light\" or \"classic\", got \"{auth}\""),
-                });
-            }
+        if let Some(auth) = &file.webmoney.auth
+            && auth != "light"
+            && auth != "classic"
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "webmoney.auth".into(),
+                expected: format!("\"light\" or \"classic\", got \"{auth}\""),
+            });
         }
         // `[network]` and `[log]` are installed process-wide at start-up (ProcessSettings);
         // checked here too, so that a bad value is refused wherever a file is resolved.

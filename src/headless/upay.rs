@@ -195,15 +195,15 @@ fn not_configured(lang: Lang, json_out: bool, reason: &str) -> Exit {
 /// and never has to be shown), or the token itself.
 fn resolve_card(journal: &Journal, raw: &str) -> Result<String, &'static str> {
     let raw = raw.trim();
-    if let Ok(Some(op)) = journal.find(raw) {
-        if op.kind == Kind::UpayCard {
-            // An issued card may have been confirmed without kassa hearing of it (no
-            // listener): UPay itself says whether its token is active.
-            return match (op.state, op.provider_ref) {
-                (State::Completed | State::Issued, Some(token)) => Ok(token),
-                _ => Err("upay.card_not_registered"),
-            };
-        }
+    if let Ok(Some(op)) = journal.find(raw)
+        && op.kind == Kind::UpayCard
+    {
+        // An issued card may have been confirmed without kassa hearing of it (no
+        // listener): UPay itself says whether its token is active.
+        return match (op.state, op.provider_ref) {
+            (State::Completed | State::Issued, Some(token)) => Ok(token),
+            _ => Err("upay.card_not_registered"),
+        };
     }
     validate::card_token(raw)
 }

@@ -99,10 +99,10 @@ impl Journal {
         if exists.is_some() {
             return Err(JournalError::DuplicateId(op.id.clone()));
         }
-        if let Some(since) = duplicate_since {
-            if let Some(existing) = duplicate_in(&tx, op.kind, &op.customer, op.amount, since)? {
-                return Ok(Recorded::Duplicate(existing));
-            }
+        if let Some(since) = duplicate_since
+            && let Some(existing) = duplicate_in(&tx, op.kind, &op.customer, op.amount, since)?
+        {
+            return Ok(Recorded::Duplicate(existing));
         }
         tx.execute(
             "INSERT INTO operations (id, kind, state, amount_minor, currency, customer, \

@@ -463,10 +463,10 @@ async fn follow(ctx: &Ctx, id: String) {
                 return;
             }
             let rid = id.clone();
-            if let Ok(op) = db(ctx, move |j| j.get(&rid)).await {
-                if !driven(&op) || op.needs_reconciliation {
-                    return;
-                }
+            if let Ok(op) = db(ctx, move |j| j.get(&rid)).await
+                && (!driven(&op) || op.needs_reconciliation)
+            {
+                return;
             }
         }
         tokio::select! {

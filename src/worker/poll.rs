@@ -237,11 +237,11 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
             }
             Verdict::Pending | Verdict::Open(_) => {
                 let from = current;
-                if let Verdict::Open(to) = verdict {
-                    if to != current {
-                        current = to;
-                        phase_start = attempt.saturating_sub(1);
-                    }
+                if let Verdict::Open(to) = verdict
+                    && to != current
+                {
+                    current = to;
+                    phase_start = attempt.saturating_sub(1);
                 }
                 let age =
                     Duration::from_millis(u64::try_from(now_ms() - op.created_at).unwrap_or(0));

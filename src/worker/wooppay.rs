@@ -80,10 +80,10 @@ pub async fn start(ctx: &Ctx, mut inv: WpInvoice, allow_duplicate: bool) {
         });
         return;
     }
-    if let Some(code) = &inv.sms_code {
-        if let Ok(mut codes) = ctx.sms_codes.lock() {
-            codes.insert(inv.reference_id.clone(), code.clone());
-        }
+    if let Some(code) = &inv.sms_code
+        && let Ok(mut codes) = ctx.sms_codes.lock()
+    {
+        codes.insert(inv.reference_id.clone(), code.clone());
     }
     let asked = inv.asked();
     let id = inv.reference_id.clone();

@@ -571,13 +571,13 @@ async fn campaign(flow: Flow, seed: u64, target: u32) -> (Stats, Vec<String>) {
                 stats.kills += 1;
                 stats.phase(phase);
             }
-            if let Some((n, r)) = ran {
-                if !matches!(r.code, 0 | 2 | 3) {
-                    problems.push(format!(
-                        "round {round}: op {n} run again ended {}: {r:?}",
-                        r.code
-                    ));
-                }
+            if let Some((n, r)) = ran
+                && !matches!(r.code, 0 | 2 | 3)
+            {
+                problems.push(format!(
+                    "round {round}: op {n} run again ended {}: {r:?}",
+                    r.code
+                ));
             }
         }
 
@@ -920,12 +920,12 @@ fn check(w: &World, ops: &[Op], ledger: &Value, stats: &mut Stats, problems: &mu
                 )));
             }
         }
-        if flow == Flow::HoldCapture {
-            if let Some(d) = reopened(&w.h.journal(), &op.id) {
-                problems.push(says(&format!(
-                    "the capture was reopened after it began: {d}"
-                )));
-            }
+        if flow == Flow::HoldCapture
+            && let Some(d) = reopened(&w.h.journal(), &op.id)
+        {
+            problems.push(says(&format!(
+                "the capture was reopened after it began: {d}"
+            )));
         }
         if r.needs_reconciliation {
             stats.recon += 1;

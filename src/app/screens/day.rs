@@ -402,10 +402,10 @@ fn report_view(model: &Model, frame: &mut Frame<'_>, area: Rect, r: &Report) {
     // Takings by hour at the till's currency (other currencies are in the lines above).
     let mut hours = [0i64; 24];
     for (h, c, m) in &r.by_hour {
-        if *c == DRAWER {
-            if let Some(slot) = hours.get_mut(*h as usize) {
-                *slot += m;
-            }
+        if *c == DRAWER
+            && let Some(slot) = hours.get_mut(*h as usize)
+        {
+            *slot += m;
         }
     }
     // The whole day at any width: hours go into bins of 1, 2, 3, 4, 6 or 12 so that every

@@ -118,10 +118,9 @@ fn show_qr(model: &mut Model, op: Operation) -> Vec<Command> {
         Kind::WooppayInvoice => {
             if let wooppay::Step::Sending(p) | wooppay::Step::Issued { progress: p, .. } =
                 &model.wooppay.step
+                && p.id != op.id
             {
-                if p.id != op.id {
-                    model.background.push(p.id.clone());
-                }
+                model.background.push(p.id.clone());
             }
             let mut progress = Progress::new(op.id.clone(), op.amount, op.customer.clone());
             progress.recorded = true;
@@ -133,10 +132,10 @@ fn show_qr(model: &mut Model, op: Operation) -> Vec<Command> {
             model.go(ScreenId::Wooppay)
         }
         Kind::UpayCard => {
-            if let upay::Step::Registering(p) = &model.upay.step {
-                if !p.id.is_empty() {
-                    model.background.push(p.id.clone());
-                }
+            if let upay::Step::Registering(p) = &model.upay.step
+                && !p.id.is_empty()
+            {
+                model.background.push(p.id.clone());
             }
             model.upay.asking_card = None;
             model.upay.step = upay::Step::Card(Box::new(op));
@@ -223,10 +222,10 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
         d.resolving = Some((None, Input::default()));
         return Vec::new();
     }
-    if key.code == KeyCode::Char('o') {
-        if let Some(op) = d.op.clone().filter(has_qr) {
-            return show_qr(model, op);
-        }
+    if key.code == KeyCode::Char('o')
+        && let Some(op) = d.op.clone().filter(has_qr)
+    {
+        return show_qr(model, op);
     }
     match action {
         Some(Action::Up) => {

@@ -539,10 +539,10 @@ pub fn on_event(model: &mut Model, ev: &Event) {
             }
         }
         Event::HoldNumbered { hold } => {
-            if let Step::Placing(p) = &mut s.step {
-                if p.id.is_empty() {
-                    p.id = hold.id.clone().unwrap_or_default();
-                }
+            if let Step::Placing(p) = &mut s.step
+                && p.id.is_empty()
+            {
+                p.id = hold.id.clone().unwrap_or_default();
             }
         }
         Event::Duplicate {

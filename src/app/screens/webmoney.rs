@@ -251,10 +251,11 @@ pub fn on_event(model: &mut Model, ev: &Event) {
     let s = &mut model.webmoney;
     match ev {
         Event::InvoiceNumbered { invoice } => {
-            if let Step::Sending(p) = &mut s.step {
-                if p.id.is_empty() && p.target == invoice.customer_wmid {
-                    p.id = invoice.orderid.map(|o| o.to_string()).unwrap_or_default();
-                }
+            if let Step::Sending(p) = &mut s.step
+                && p.id.is_empty()
+                && p.target == invoice.customer_wmid
+            {
+                p.id = invoice.orderid.map(|o| o.to_string()).unwrap_or_default();
             }
         }
         Event::Duplicate {

@@ -285,10 +285,10 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
             let done = matches!(s.step, Step::Done(_));
             if action == Some(Action::Reload) {
                 // On a paid invoice r asks its status again: a later reversal shows up.
-                if let Step::Done(op) = &s.step {
-                    if let Some(operation_id) = paid_operation(op) {
-                        return vec![Command::WooppayStatus { operation_id }];
-                    }
+                if let Step::Done(op) = &s.step
+                    && let Some(operation_id) = paid_operation(op)
+                {
+                    return vec![Command::WooppayStatus { operation_id }];
                 }
                 return vec![Command::WooppayBalance];
             }
@@ -453,20 +453,21 @@ pub fn on_event(model: &mut Model, ev: &Event) -> Vec<Command> {
     match ev {
         Event::WooppayBalance { result } => s.balance = Some(result.clone()),
         Event::WooppayStatus { op: Some(o), .. } => {
-            if let Step::Done(shown) = &mut s.step {
-                if shown.id == o.id {
-                    **shown = o.clone();
-                }
+            if let Step::Done(shown) = &mut s.step
+                && shown.id == o.id
+            {
+                **shown = o.clone();
             }
         }
         Event::WooppayCode { phone, result } => {
-            if let Step::Code { invoice, phase } = &mut s.step {
-                if invoice.phone == *phone && *phase == CodePhase::Requesting {
-                    *phase = match result {
-                        Ok(()) => CodePhase::Sent,
-                        Err(f) => CodePhase::Failed(f.clone()),
-                    };
-                }
+            if let Step::Code { invoice, phase } = &mut s.step
+                && invoice.phone == *phone
+                && *phase == CodePhase::Requesting
+            {
+                *phase = match result {
+                    Ok(()) => CodePhase::Sent,
+                    Err(f) => CodePhase::Failed(f.clone()),
+                };
             }
         }
         Event::Duplicate {
@@ -515,11 +516,10 @@ pub fn on_event(model: &mut Model, ev: &Event) -> Vec<Command> {
                     trouble_detail: Some(d),
                     ..
                 } = other
+                    && let Some(code) = d.strip_prefix("error_code ").and_then(|c| c.parse().ok())
                 {
-                    if let Some(code) = d.strip_prefix("error_code ").and_then(|c| c.parse().ok()) {
-                        let key = crate::providers::wooppay::error_key(code);
-                        p.trouble_detail = Some(format!("{} ({code})", crate::i18n::t(lang, &key)));
-                    }
+                    let key = crate::providers::wooppay::error_key(code);
+                    p.trouble_detail = Some(format!("{} ({code})", crate::i18n::t(lang, &key)));
                 }
             }
         }
