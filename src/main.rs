@@ -1,6 +1,8 @@
 //! The `kassa` command: parses the arguments, loads the configuration, starts the emulator
 //! under `--demo`, and hands over to the TUI or a headless command. Exit codes: 0 done,
-//! 1 usage or configuration, 2 declined/rejected, 3 pending or needs reconciliation.
+//! 1 usage or configuration, 2 declined/rejected/not found, 3 pending or needs
+//! reconciliation, 4 nothing sent and nothing pending. Under `--json` every error, clap's
+//! and the configuration's included, is one JSON object on stdout.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,13 +24,14 @@ fn main() -> ExitCode {
     // Usage errors are exit 1 by the contract (clap's own is 2, which means "declined").
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: printed as asked, exit 0.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                Exit::Usage
-            } else {
-                Exit::Done
-            });
+            return ExitCode::from(Exit::Done);
+        }
+        Err(e) => {
+            usage_error(&e);
+            return ExitCode::from(Exit::Usage);
         }
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -44,13 +47,86 @@ fn main() -> ExitCode {
     ExitCode::from(rt.block_on(run(cli)))
 }
 
-/// Settings from `--demo` (with the emulator it needs) or from the config file.
-async fn settings(cli: &Cli) -> Result<(Settings, Option<Emulator>), String> {
+/// A command line clap refused: a one-line summary in the chosen language (`--lang`, else
+/// `KASSA_LANG`, else the config file's), then clap's own text; under `--json` one error object on
+/// stdout with both (docs/cli.schema.json `error`, code `cli.usage_error`).
+fn usage_error(e: &clap::Error) {
+    use clap::error::ErrorKind;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let json_out = args.iter().any(|a| a == "--json");
+    let arg = |name: &str| {
+        let prefix = format!("{name}=");
+        args.iter().enumerate().find_map(|(i, a)| {
+            a.strip_prefix(&prefix)
+                .map(str::to_string)
+                .or_else(|| (a == name).then(|| args.get(i + 1).cloned()).flatten())
+        })
+    };
+    // The language as the command line, the environment, or the config file's [ui] lang
+    // would have set it.
+    let from_config = || {
+        let path = arg("--config")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("KASSA_CONFIG").map(PathBuf::from))
+            .or_else(config::default_config_path)?;
+        ConfigFile::load(&path).ok()?.ui.lang
+    };
+    let lang = arg("--lang")
+        .or_else(|| std::env::var("KASSA_LANG").ok())
+        .and_then(|l| <Lang as clap::ValueEnum>::from_str(l.trim(), true).ok())
+        .or_else(from_config)
+        .unwrap_or_default();
+    let summary = match e.kind() {
+        ErrorKind::UnknownArgument | ErrorKind::InvalidSubcommand => "cli.usage_unknown",
+        ErrorKind::MissingRequiredArgument
+        | ErrorKind::MissingSubcommand
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => "cli.usage_missing",
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::InvalidUtf8 => {
+            "cli.usage_invalid"
+        }
+        ErrorKind::ArgumentConflict => "cli.usage_conflict",
+        _ => "cli.usage_error",
+    };
+    let text = t(lang, summary);
+    if json_out {
+        let usage = e.render().to_string();
+        println!(
+            "{}",
+            serde_json::json!({
+                "error": text,
+                "code": "cli.usage_error",
+                "usage": usage.trim_end(),
+                "id": null,
+                "sent": false,
+            })
+        );
+    } else {
+        eprintln!("kassa: {text}");
+        let _ = e.print();
+    }
+}
+
+/// Settings from `--demo` (with the emulator it needs) or from the config file; an error
+/// is its catalogue key and its text.
+async fn settings(cli: &Cli) -> Result<(Settings, Option<Emulator>), (&'static str, String)> {
     let lang_override = cli.lang;
+    let lang = lang_override.unwrap_or_default();
+    let invalid = |e: String| {
+        (
+            "config.invalid",
+            tf(lang, "config.invalid", &[("error", &e)]),
+        )
+    };
     if cli.demo {
         let emu = Emulator::start("127.0.0.1:0", emulator::Options::demo())
             .await
-            .map_err(|e| format!("cannot start the demo emulator: {e}"))?;
+            .map_err(|e| {
+                let error = e.to_string();
+                (
+                    "error.emulator",
+                    tf(lang, "error.emulator", &[("error", &error)]),
+                )
+            })?;
         let s = Settings::demo(&emu.base_url(), lang_override.unwrap_or_default());
         return Ok((s, Some(emu)));
     }
@@ -59,18 +135,20 @@ async fn settings(cli: &Cli) -> Result<(Settings, Option<Emulator>), String> {
         None => config::default_config_path().unwrap_or_else(|| PathBuf::from("config.toml")),
     };
     if cli.config.is_none() && !path.exists() {
-        let lang = lang_override.unwrap_or_default();
-        return Err(tf(
-            lang,
+        return Err((
             "cli.no_config",
-            &[("path", &path.display().to_string())],
+            tf(
+                lang,
+                "cli.no_config",
+                &[("path", &path.display().to_string())],
+            ),
         ));
     }
-    let file = ConfigFile::load(&path).map_err(|e| e.to_string())?;
-    let mut s = Settings::resolve(&file, &path).map_err(|e| e.to_string())?;
+    let file = ConfigFile::load(&path).map_err(|e| invalid(e.to_string()))?;
+    let mut s = Settings::resolve(&file, &path).map_err(|e| invalid(e.to_string()))?;
     // [network] proxy and [log] keep_days, read by every HTTP client and the log clean-up.
     config::ProcessSettings::resolve(&file, &path)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| invalid(e.to_string()))?
         .install();
     if let Some(l) = lang_override {
         s.lang = l;
@@ -108,6 +186,28 @@ async fn run(cli: Cli) -> Exit {
     {
         return run_emulator(listen, *pending_polls, *slow_ms).await;
     }
+    match &cli.command {
+        // Made in memory, then written: a closed pipe (`| head`) is no panic.
+        Some(Cmd::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "kassa", &mut out);
+            return write_out(&out);
+        }
+        Some(Cmd::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            return match clap_mangen::Man::new(cmd).render(&mut out) {
+                Ok(()) => write_out(&out),
+                Err(e) => {
+                    eprintln!("kassa: {e}");
+                    Exit::Usage
+                }
+            };
+        }
+        _ => {}
+    }
+    let json_out = cli.command.as_ref().is_some_and(Cmd::json);
     if cli.command.is_none() && cli.demo {
         // The TUI draws its first frame before it starts the emulator.
         let _log = init_logging(&config::data_dir());
@@ -116,8 +216,13 @@ async fn run(cli: Cli) -> Exit {
     }
     let (settings, emu) = match settings(&cli).await {
         Ok(x) => x,
-        Err(msg) => {
-            eprintln!("kassa: {msg}");
+        Err((key, msg)) => {
+            headless::print_error(
+                json_out,
+                key,
+                &msg,
+                serde_json::json!({"id": null, "sent": false}),
+            );
             return Exit::Usage;
         }
     };
@@ -147,15 +252,19 @@ async fn run(cli: Cli) -> Exit {
             let journal = match Journal::open(&settings.journal_path) {
                 Ok(j) => j,
                 Err(e) => {
-                    eprintln!(
-                        "kassa: {}",
-                        tf(lang, "error.journal_open", &[("error", &e.to_string())])
+                    let key = "error.journal_open";
+                    let msg = tf(lang, key, &[("error", &e.to_string())]);
+                    headless::print_error(
+                        json_out,
+                        key,
+                        &msg,
+                        serde_json::json!({"id": null, "sent": false}),
                     );
                     return Exit::Usage;
                 }
             };
             match cmd {
-                Cmd::Emulator { .. } => Exit::Usage,
+                Cmd::Emulator { .. } | Cmd::Completions { .. } | Cmd::Man => Exit::Usage,
                 Cmd::Allpay(AllpayCmd::CheckUser { login, json }) => {
                     headless::check_user(&settings, journal, &login, json).await
                 }
@@ -279,6 +388,14 @@ async fn run(cli: Cli) -> Exit {
         e.stop();
     }
     code
+}
+
+/// Writes generated text to stdout; a reader that went away early is not an error.
+fn write_out(bytes: &[u8]) -> Exit {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
+    Exit::Done
 }
 
 async fn run_emulator(listen: &str, pending_polls: u32, slow_ms: u64) -> Exit {

@@ -3,7 +3,10 @@
 
 use serde_json::json;
 
-use super::{CashInArgs, Exit, PayArgs, fail_usage, follow_known, open_for, refused, wait_for};
+use super::{
+    CashInArgs, Exit, PayArgs, fail_usage, follow_known, open_for, print_error, print_not_found,
+    refused, wait_for,
+};
 use crate::config::Settings;
 use crate::i18n::{Lang, t, tf};
 use crate::ids;
@@ -71,31 +74,30 @@ fn print_check(lang: Lang, login: &str, outcome: &CheckOutcome, json_out: bool) 
             }
             Exit::Done
         }
-        CheckOutcome::NotFound { message } => {
-            if json_out {
-                println!(
-                    "{}",
-                    json!({"login": login, "found": false, "message": message})
-                );
-            } else {
-                println!("{login}: {}", t(lang, "cashin.no_such_user"));
-                if let Some(m) = message.as_deref().filter(|m| !m.is_empty()) {
-                    println!("{m}");
-                }
-            }
-            Exit::Declined
-        }
+        CheckOutcome::NotFound { message } => print_not_found(
+            json_out,
+            login,
+            t(lang, "cashin.no_such_user"),
+            None,
+            message.clone().filter(|m| !m.is_empty()),
+        ),
         CheckOutcome::Failed { key, code, message } => {
             let mut text = t(lang, key).to_string();
             if let (Some(c), Some(m)) = (code, message) {
                 text.push_str(&format!(": {m} ({c})"));
             }
-            if json_out {
-                println!("{}", json!({"login": login, "found": null, "error": text}));
-            } else {
-                eprintln!("kassa: {text}");
-            }
             // Nothing was sent and nothing is pending: the check could not be made.
+            print_error(
+                json_out,
+                key,
+                &text,
+                json!({
+                    "id": null,
+                    "sent": false,
+                    "provider_status": code,
+                    "provider_message": message,
+                }),
+            );
             Exit::NotSent
         }
     }
@@ -174,7 +176,7 @@ pub async fn cash_in(settings: &Settings, journal: Journal, a: CashInArgs) -> Ex
                 ("name", name.as_deref().unwrap_or("")),
             ],
         );
-        if let Some(code) = refused(lang, a.money.yes, &question) {
+        if let Some(code) = refused(lang, a.money.yes, &question, json_out) {
             worker.stop().await;
             return code;
         }
@@ -264,14 +266,20 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> Exit {
                 }
             }
             Some(PayCheck::Refused { code, message }) => {
+                // Refused by the check: nothing was written or sent, so no id either.
                 let msg = format!("{}: {message} ({code})", t(lang, "pay.refused"));
-                if json_out {
-                    println!(
-                        "{}",
-                        json!({"id": rrn, "error": msg, "code": code, "state": "rejected"})
-                    );
-                } else {
-                    eprintln!("kassa: {msg}");
+                print_error(
+                    json_out,
+                    "pay.refused",
+                    &msg,
+                    json!({
+                        "id": null,
+                        "sent": false,
+                        "provider_status": code,
+                        "provider_message": message,
+                    }),
+                );
+                if !json_out {
                     eprintln!("{}", t(lang, "cli.nothing_sent"));
                 }
                 worker.stop().await;
@@ -280,7 +288,12 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> Exit {
             // The check could not be made: nothing was sent, nothing is pending.
             Some(PayCheck::Failed { key }) => {
                 worker.stop().await;
-                fail_usage(lang, json_out, key, &[]);
+                print_error(
+                    json_out,
+                    key,
+                    t(lang, key),
+                    json!({"id": null, "sent": false}),
+                );
                 return Exit::NotSent;
             }
             None => {
@@ -297,7 +310,7 @@ pub async fn pay(settings: &Settings, journal: Journal, a: PayArgs) -> Exit {
                 ("login", &payment.login),
             ],
         );
-        if let Some(code) = refused(lang, a.money.yes, &question) {
+        if let Some(code) = refused(lang, a.money.yes, &question, json_out) {
             worker.stop().await;
             return code;
         }

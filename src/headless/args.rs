@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgGroup, Parser, Subcommand};
 
 use crate::i18n::Lang;
 
@@ -24,7 +24,7 @@ pub struct Wait {
     /// Return after the first reply.
     #[arg(long)]
     pub no_wait: bool,
-    /// One JSON object on stdout with the operation's id and state.
+    /// One JSON object on stdout: the operation, or kassa's error (docs/cli.schema.json).
     #[arg(long)]
     pub json: bool,
     /// Done when the operation is issued (a Wooppay invoice without `--wait-paid`).
@@ -59,10 +59,17 @@ pub struct Act {
     pub wait: Wait,
 }
 
+/// `kassa --version`: the version, and the git commit and build date when the build knew
+/// them (build.rs).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("KASSA_BUILD_INFO"));
+
+/// The heading of the flags every command takes, in every `--help`.
+const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kassa",
-    version,
+    version = VERSION,
     about = "Terminal cashier console (Allpay, Wooppay, UPay, WebMoney)",
     after_help = "Exit codes: 0 done as asked; 1 usage or configuration error; 2 declined, \
 rejected, cancelled or expired; 3 still pending or waiting for a person; 4 nothing was sent \
@@ -71,13 +78,19 @@ made). A row once committed is never 4: never retry it with a new id."
 )]
 pub struct Cli {
     /// Configuration file (default: config.toml in the platform's config dir).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "KASSA_CONFIG",
+        help_heading = GLOBAL
+    )]
     pub config: Option<PathBuf>,
     /// Run against the built-in emulator with a separate demo journal; needs no config.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub demo: bool,
-    /// Language of the interface.
-    #[arg(long, global = true, value_enum)]
+    /// Language of the interface and of the messages (default: [ui] lang).
+    #[arg(long, global = true, value_enum, env = "KASSA_LANG", help_heading = GLOBAL)]
     pub lang: Option<Lang>,
     #[command(subcommand)]
     pub command: Option<Cmd>,
@@ -87,6 +100,7 @@ pub struct Cli {
 pub enum Cmd {
     /// The sandbox emulator of every provider, standalone.
     Emulator {
+        /// The address to listen on (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:8089")]
         listen: String,
         /// Polls a payment stays PENDING before its final state.
@@ -116,16 +130,60 @@ pub enum Cmd {
         /// The local day (default: today).
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
+        /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
     },
+    /// Shell completions on stdout: `kassa completions bash > /etc/bash_completion.d/kassa`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout: `kassa man > kassa.1; man ./kassa.1`.
+    Man,
+}
+
+impl Cmd {
+    /// Whether the command was asked for `--json` (its errors are JSON too).
+    pub fn json(&self) -> bool {
+        match self {
+            Cmd::Emulator { .. } | Cmd::Completions { .. } | Cmd::Man => false,
+            Cmd::Report { json, .. } => *json,
+            Cmd::Allpay(AllpayCmd::CheckUser { json, .. }) => *json,
+            Cmd::Allpay(AllpayCmd::CashIn(a)) => a.money.wait.json,
+            Cmd::Allpay(AllpayCmd::Pay(a)) => a.money.wait.json,
+            Cmd::Webmoney(WebmoneyCmd::Invoice(a)) => a.money.wait.json,
+            Cmd::Upay(UpayCmd::RegisterCard(a)) => a.money.wait.json,
+            Cmd::Upay(UpayCmd::Hold(h)) => match h {
+                HoldCmd::Create(a) => a.money.wait.json,
+                HoldCmd::Capture { act, .. } | HoldCmd::Cancel { act, .. } => act.wait.json,
+                HoldCmd::Check { json, .. } => *json,
+            },
+            Cmd::Wooppay(w) => match w {
+                WooppayCmd::Invoice(a) => a.money.wait.json,
+                WooppayCmd::RequestCode { json, .. }
+                | WooppayCmd::Status { json, .. }
+                | WooppayCmd::Balance { json } => *json,
+            },
+            Cmd::Journal(j) => match j {
+                JournalCmd::List { json, .. }
+                | JournalCmd::Show { json, .. }
+                | JournalCmd::Resume { json, .. }
+                | JournalCmd::Resolve { json, .. }
+                | JournalCmd::Export { json, .. } => *json,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum AllpayCmd {
     /// Who owns a wallet login, and are they identified.
     CheckUser {
+        /// The wallet login: the customer's phone (77071234567).
         login: String,
+        /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
     },
@@ -138,6 +196,7 @@ pub enum AllpayCmd {
 /// `kassa allpay cash-in LOGIN AMOUNT`
 #[derive(Debug, Clone, clap::Args)]
 pub struct CashInArgs {
+    /// The wallet login: the customer's phone (77071234567).
     pub login: String,
     /// In tenge: 1000, "1 000", 1000,50 or 1000.5.
     #[arg(allow_hyphen_values = true)]
@@ -234,6 +293,7 @@ pub enum HoldCmd {
     Create(HoldArgs),
     /// Capture a held hold (its PartnerTrxId is committed before sending).
     Capture {
+        /// UPay's HoldId of the hold.
         #[arg(long)]
         hold_id: String,
         /// The sum you expect taken (sum: 1000, "1 000", 1000,50): refused if the journal's
@@ -246,17 +306,22 @@ pub enum HoldCmd {
     },
     /// Cancel a held hold.
     Cancel {
+        /// UPay's HoldId of the hold.
         #[arg(long)]
         hold_id: String,
         #[command(flatten)]
         act: Act,
     },
     /// Ask UPay about a hold, by HoldId or by a capture's PartnerTrxId.
+    #[command(group(ArgGroup::new("target").required(true).args(["hold_id", "partner_trx_id"])))]
     Check {
-        #[arg(long, group = "target", required = true)]
+        /// The hold's HoldId.
+        #[arg(long)]
         hold_id: Option<String>,
-        #[arg(long, group = "target", required = true)]
+        /// A capture's PartnerTrxId.
+        #[arg(long)]
         partner_trx_id: Option<String>,
+        /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
     },
@@ -293,17 +358,21 @@ pub enum WooppayCmd {
         /// The customer's mobile number (77012345678, +7 701 234-56-78).
         #[arg(long)]
         phone: String,
+        /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
     },
     /// An operation's status (cash_getOperationData).
     Status {
+        /// Wooppay's operationId (a number).
         operation_id: String,
+        /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
     },
     /// The merchant's balance.
     Balance {
+        /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
     },
@@ -349,21 +418,27 @@ pub struct WpInvoiceArgs {
 pub enum JournalCmd {
     /// Operations, newest first.
     List {
+        /// Only the operations not final yet.
         #[arg(long)]
         pending: bool,
+        /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
     },
     /// One operation with its audit trail.
     Show {
+        /// The operation's id (a GUID may be typed without braces).
         id: String,
+        /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
     },
     /// Drive every pending operation to a final state.
     Resume {
+        /// How long to drive them, in seconds.
         #[arg(long, default_value = "120", value_parser = seconds, value_name = "TIMEOUT")]
         timeout: Duration,
+        /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
     },
@@ -371,6 +446,7 @@ pub enum JournalCmd {
     /// (--to), or the provider's id for it (--provider-id: a UPay HoldId, a Wooppay
     /// operationId, a WebMoney invoice id), which brings it back into its lifecycle.
     Resolve {
+        /// The operation's id.
         id: String,
         /// completed, declined or cancelled.
         #[arg(
@@ -379,11 +455,14 @@ pub enum JournalCmd {
             required_unless_present = "provider_id"
         )]
         to: Option<String>,
+        /// The provider's id for it: a UPay HoldId, a Wooppay operationId, a WebMoney
+        /// invoice id.
         #[arg(long)]
         provider_id: Option<String>,
         /// What the person found and where (always written to the trail).
         #[arg(long, allow_hyphen_values = true)]
         note: String,
+        /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
     },
@@ -398,6 +477,7 @@ pub enum JournalCmd {
         /// The last day, YYYY-MM-DD, local time, included (default: the last operation).
         #[arg(long, value_name = "DATE")]
         to: Option<String>,
+        /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
     },

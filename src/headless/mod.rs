@@ -3,6 +3,8 @@
 //! reconciliation, 1 usage or configuration) and `--json` output.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::json;
@@ -49,7 +51,9 @@ pub fn exit_for(op: &Operation) -> Exit {
     }
 }
 
-/// One operation as `--json` prints it. No secrets are in a row to begin with.
+/// One operation as `--json` prints it, the same shape from every command (docs/cli.schema.json,
+/// `operation`). No secrets are in a row to begin with. The amount is a decimal with two
+/// places and its currency's code; a row that moves no money (a card registration) has none.
 pub fn op_json(op: &Operation) -> serde_json::Value {
     json!({
         "id": op.id,
@@ -57,7 +61,7 @@ pub fn op_json(op: &Operation) -> serde_json::Value {
         "state": op.state.tag(),
         "needs_reconciliation": op.needs_reconciliation,
         "reconciliation_reason": op.recon_reason,
-        "amount": op.amount.to_wire_decimal(),
+        "amount": amount_json(op.amount),
         "currency": op.amount.currency().code(),
         "customer": op.customer,
         "customer_name": op.customer_name,
@@ -75,20 +79,99 @@ pub fn op_json(op: &Operation) -> serde_json::Value {
     })
 }
 
-fn fail_usage(lang: Lang, json_out: bool, key: &str, args: &[(&str, &str)]) -> Exit {
-    let msg = tf(lang, key, args);
-    if json_out {
-        println!("{}", json!({"error": msg, "code": key}));
+/// An amount as every `--json` shape has it: `"5000.00"`, or null for none.
+pub fn amount_json(a: crate::money::Amount) -> serde_json::Value {
+    if a.is_none() {
+        serde_json::Value::Null
     } else {
-        eprintln!("kassa: {msg}");
+        json!(crate::format::decimal(a.minor()))
     }
+}
+
+/// Adds the fields of `extra` (an object) to `v` (an object).
+fn merge(v: &mut serde_json::Value, extra: serde_json::Value) {
+    if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+}
+
+/// kassa's own error, one shape everywhere (docs/cli.schema.json, `error`): `code` is a
+/// stable catalogue key (or `duplicate`, `not_found`), `error` its text in the chosen
+/// language; `extra` adds `id`, `sent`, `provider_status`, `provider_message`, `existing`.
+/// Without `--json` the text goes to stderr.
+pub fn print_error(json_out: bool, code: &str, text: &str, extra: serde_json::Value) {
+    if json_out {
+        let mut v = json!({"error": text, "code": code});
+        merge(&mut v, extra);
+        println!("{v}");
+    } else {
+        eprintln!("kassa: {text}");
+    }
+}
+
+/// A lookup that found nothing (no such wallet, hold or Wooppay operation): one shape
+/// (docs/cli.schema.json, `not_found`) and one exit code (2) whatever was looked up.
+pub fn print_not_found(
+    json_out: bool,
+    target: &str,
+    text: &str,
+    provider_status: Option<String>,
+    provider_message: Option<String>,
+) -> Exit {
+    if json_out {
+        println!(
+            "{}",
+            json!({
+                "found": false,
+                "target": target,
+                "code": "not_found",
+                "error": text,
+                "provider_status": provider_status,
+                "provider_message": provider_message,
+            })
+        );
+    } else {
+        println!("{target}: {text}");
+        let said = [provider_message, provider_status.map(|s| format!("({s})"))];
+        let said: Vec<_> = said.into_iter().flatten().collect();
+        if !said.is_empty() {
+            println!("{}", said.join(" "));
+        }
+    }
+    Exit::Declined
+}
+
+fn fail_usage(lang: Lang, json_out: bool, key: &str, args: &[(&str, &str)]) -> Exit {
+    print_error(json_out, key, &tf(lang, key, args), json!({}));
     Exit::Usage
 }
 
+/// A trouble the worker reported before this command's row was written (its number could
+/// not be had, the row could not be written, or the id is another operation's): nothing
+/// was sent and nothing is pending (4), or the caller's id was wrong (1).
+fn trouble_before_row(lang: Lang, json_out: bool, key: &str) -> Exit {
+    print_error(
+        json_out,
+        key,
+        t(lang, key),
+        json!({"id": null, "sent": false}),
+    );
+    match key {
+        "error.not_recorded" => Exit::NotSent,
+        _ => Exit::Usage,
+    }
+}
+
 /// Asks on the terminal; refuses when there is none.
-fn confirm(lang: Lang, question: &str) -> Result<bool, Exit> {
+fn confirm(lang: Lang, question: &str, json_out: bool) -> Result<bool, Exit> {
     if !std::io::stdin().is_terminal() {
-        eprintln!("kassa: {}", t(lang, "cli.no_terminal_to_confirm"));
+        let key = "cli.no_terminal_to_confirm";
+        print_error(
+            json_out,
+            key,
+            t(lang, key),
+            json!({"id": null, "sent": false}),
+        );
         return Err(Exit::NotSent);
     }
     eprint!("{question} {} ", t(lang, "cli.yes_no"));
@@ -104,15 +187,20 @@ fn confirm(lang: Lang, question: &str) -> Result<bool, Exit> {
 }
 
 /// Takes `--yes` or asks on the terminal; `Some(exit code)` when the answer is no or
-/// cannot be had, and nothing may be sent.
-fn refused(lang: Lang, yes: bool, question: &str) -> Option<Exit> {
+/// cannot be had, and nothing may be sent (said on stdout under `--json`).
+fn refused(lang: Lang, yes: bool, question: &str, json_out: bool) -> Option<Exit> {
     if yes {
         return None;
     }
-    match confirm(lang, question) {
+    match confirm(lang, question, json_out) {
         Ok(true) => None,
         Ok(false) => {
-            eprintln!("{}", t(lang, "cli.cancelled"));
+            let key = "cli.cancelled";
+            if json_out {
+                print_error(true, key, t(lang, key), json!({"id": null, "sent": false}));
+            } else {
+                eprintln!("{}", t(lang, key));
+            }
             Some(Exit::NotSent)
         }
         Err(code) => Some(code),
@@ -139,6 +227,19 @@ async fn follow_known(
     wait_for(lang, events, &op.id, w).await
 }
 
+/// The journal this process opened, to read a row again when a wait ends before the
+/// operation does (`--no-wait`, `--timeout`): the row as it is then, in the usual shape.
+static JOURNAL_PATH: OnceLock<PathBuf> = OnceLock::new();
+
+/// The row `id` as the journal has it now, else as the worker last showed it.
+fn row_now(id: &str, last: Option<&Operation>) -> Option<Operation> {
+    JOURNAL_PATH
+        .get()
+        .and_then(|p| Journal::open(p).ok())
+        .and_then(|j| j.find(id).ok().flatten())
+        .or_else(|| last.cloned())
+}
+
 /// Looks `id` up in the journal (a known id is followed, never sent again: rule 8), then
 /// starts the worker on that journal.
 fn open_for(
@@ -148,6 +249,7 @@ fn open_for(
     json_out: bool,
 ) -> Result<(Option<Operation>, Worker, UnboundedReceiver<Event>), Exit> {
     let lang = settings.lang;
+    let _ = JOURNAL_PATH.set(settings.journal_path.clone());
     let known = match id.map(|i| journal.find(i)).transpose() {
         Ok(k) => k.flatten(),
         Err(e) => {
@@ -171,20 +273,41 @@ fn open_for(
     }
 }
 
+/// Fields a command adds to the operation it prints (a card registration's link).
+type Extra = fn(&Operation) -> serde_json::Value;
+
+/// No fields beyond the operation's own.
+fn no_extra(_: &Operation) -> serde_json::Value {
+    json!({})
+}
+
+/// Prints an operation: its one JSON object, or its line of text.
+fn show_op(lang: Lang, op: &Operation, json_out: bool, extra: Extra) {
+    if json_out {
+        let mut v = op_json(op);
+        merge(&mut v, extra(op));
+        println!("{v}");
+    } else {
+        println!("{}", describe(lang, op));
+    }
+}
+
 /// Waits for `id` to end (or for the first reply with `--no-wait`), printing progress on
 /// stderr and the result on stdout.
 async fn wait_for(lang: Lang, events: &mut UnboundedReceiver<Event>, id: &str, w: &Wait) -> Exit {
-    wait_for_with(lang, events, id, w, exit_for).await
+    wait_for_with(lang, events, id, w, exit_for, no_extra).await
 }
 
 /// As [`wait_for`], with the command's own idea of which state is success (a hold create
-/// is done when `held`, a capture refused back to `held` is not).
+/// is done when `held`, a capture refused back to `held` is not) and of what it adds to
+/// the operation's object.
 async fn wait_for_with(
     lang: Lang,
     events: &mut UnboundedReceiver<Event>,
     id: &str,
     w: &Wait,
     exit_of: impl Fn(&Operation) -> Exit,
+    extra: Extra,
 ) -> Exit {
     let deadline = deadline_after(w.timeout);
     // The row as the worker last showed it: what a timeout reports (an invoice issued is
@@ -194,11 +317,11 @@ async fn wait_for_with(
         let ev = tokio::select! {
             e = events.recv() => e,
             _ = tokio::time::sleep_until(deadline) => {
-                return timed_out(lang, id, last.as_ref(), w.json);
+                return not_final(lang, id, last.as_ref(), w.json, extra);
             }
         };
         let Some(ev) = ev else {
-            return timed_out(lang, id, last.as_ref(), w.json);
+            return not_final(lang, id, last.as_ref(), w.json, extra);
         };
         match &ev {
             Event::Recorded { op } | Event::Issued { op } if op.id == id => {
@@ -241,7 +364,7 @@ async fn wait_for_with(
                     );
                 }
                 if w.no_wait {
-                    return finish_pending(lang, id, w.json);
+                    return not_final(lang, id, last.as_ref(), w.json, extra);
                 }
             }
             Event::Issued { op } if op.id == id && w.until_issued => {
@@ -249,11 +372,7 @@ async fn wait_for_with(
                 return Exit::Done;
             }
             Event::Finished { op } | Event::NeedsReconciliation { op } if op.id == id => {
-                if w.json {
-                    println!("{}", op_json(&op));
-                } else {
-                    println!("{}", describe(lang, &op));
-                }
+                show_op(lang, &op, w.json, extra);
                 return exit_of(&op);
             }
             Event::Duplicate {
@@ -293,58 +412,45 @@ async fn wait_for_with(
                         ("time", &local_time(existing.created_at)),
                     ],
                 );
-                if w.json {
-                    println!(
-                        "{}",
-                        json!({"error": msg, "code": "duplicate", "existing": op_json(&existing)})
-                    );
-                } else {
-                    eprintln!("kassa: {msg}");
-                }
+                print_error(
+                    w.json,
+                    "duplicate",
+                    &msg,
+                    json!({"id": null, "sent": false, "existing": op_json(&existing)}),
+                );
                 return Exit::NotSent;
             }
             Event::Trouble { id: Some(tid), key } if tid == id => {
-                let msg = t(lang, key);
-                if w.json {
-                    println!("{}", json!({"id": id, "error": msg, "code": key}));
-                } else {
-                    eprintln!("kassa: {msg}");
-                }
                 // Not written: nothing was sent, nothing is pending (4); an id the journal
-                // has for another operation is the caller's mistake (1).
-                return match key {
-                    "error.not_recorded" => Exit::NotSent,
-                    "error.id_taken" => Exit::Usage,
-                    _ => Exit::Pending,
+                // has for another operation is the caller's mistake (1). Either way this
+                // command's id is in no row of its own.
+                let (code, extra) = match key {
+                    "error.not_recorded" => (Exit::NotSent, json!({"id": null, "sent": false})),
+                    "error.id_taken" => (Exit::Usage, json!({"id": null, "sent": false})),
+                    _ => (Exit::Pending, json!({"id": id})),
                 };
+                print_error(w.json, key, t(lang, key), extra);
+                return code;
             }
             _ => {}
         }
     }
 }
 
-fn finish_pending(lang: Lang, id: &str, json_out: bool) -> Exit {
-    if json_out {
-        println!(
-            "{}",
-            json!({"id": id, "state": "pending", "needs_reconciliation": false})
-        );
-    } else {
-        println!("{}", tf(lang, "cli.still_pending", &[("id", id)]));
+/// The wait ended before the operation did (`--no-wait`, `--timeout`): the row as it is
+/// now, in the shape of every operation; not final, so 3.
+fn not_final(lang: Lang, id: &str, last: Option<&Operation>, json_out: bool, extra: Extra) -> Exit {
+    match row_now(id, last) {
+        Some(op) if json_out || op.state != State::Pending => show_op(lang, &op, json_out, extra),
+        Some(_) => println!("{}", tf(lang, "cli.still_pending", &[("id", id)])),
+        None => {
+            let key = "cli.still_pending";
+            if json_out {
+                print_error(true, key, &tf(lang, key, &[("id", id)]), json!({"id": id}));
+            } else {
+                println!("{}", tf(lang, key, &[("id", id)]));
+            }
+        }
     }
     Exit::Pending
-}
-
-fn timed_out(lang: Lang, id: &str, last: Option<&Operation>, json_out: bool) -> Exit {
-    match last {
-        Some(op) if op.state != State::Pending => {
-            if json_out {
-                println!("{}", op_json(op));
-            } else {
-                println!("{}", describe(lang, op));
-            }
-            Exit::Pending
-        }
-        _ => finish_pending(lang, id, json_out),
-    }
 }

@@ -8,7 +8,8 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::{
-    Exit, Wait, exit_for, fail_usage, follow_known, op_json, open_for, refused, wait_for_with,
+    Exit, Wait, amount_json, exit_for, fail_usage, follow_known, no_extra, open_for, print_error,
+    print_not_found, refused, show_op, trouble_before_row, wait_for_with,
 };
 use crate::config::Settings;
 use crate::flows::upay::{CURRENCY, CardInput, HoldInput, hold_params};
@@ -125,7 +126,7 @@ pub async fn register_card(settings: &Settings, journal: Journal, a: RegisterArg
         "upay.confirm_register",
         &[("card", &mask_pan(&number)), ("holder", &holder)],
     );
-    if let Some(code) = refused(lang, a.money.yes, &question) {
+    if let Some(code) = refused(lang, a.money.yes, &question, json_out) {
         return code;
     }
     let (_, worker, mut events) = match open_for(settings, journal, None, json_out) {
@@ -147,12 +148,17 @@ pub async fn register_card(settings: &Settings, journal: Journal, a: RegisterArg
                 if !json_out {
                     eprintln!("{}", tf(lang, "cli.recorded", &[("id", &op.id)]));
                 }
-                break wait_for_with(lang, &mut events, &op.id, &a.money.wait, |op| {
-                    card_done(lang, op, json_out)
-                })
+                break wait_for_with(
+                    lang,
+                    &mut events,
+                    &op.id,
+                    &a.money.wait,
+                    |op| card_done(lang, op, json_out),
+                    card_extra,
+                )
                 .await;
             }
-            Some(Event::Trouble { key, .. }) => break fail_usage(lang, json_out, key, &[]),
+            Some(Event::Trouble { key, .. }) => break trouble_before_row(lang, json_out, key),
             Some(_) => {}
             None => break Exit::Usage,
         }
@@ -162,32 +168,27 @@ pub async fn register_card(settings: &Settings, journal: Journal, a: RegisterArg
 }
 
 /// A registration that came back with its token and link is done (the customer confirms
-/// it on their phone; the link is printed for them).
+/// it on their phone; the link is printed for them, after the operation's line).
 fn card_done(lang: Lang, op: &Operation, json_out: bool) -> Exit {
     if op.state == State::Issued {
-        if let Some(url) = &op.link {
-            if json_out {
-                println!(
-                    "{}",
-                    json!({"id": op.id, "confirm_url": url, "card_token": op.shown_ref()})
-                );
-            } else {
-                println!("{}", tf(lang, "upay.confirm_link", &[("url", url)]));
-                println!("{}", tf(lang, "upay.card_id_hint", &[("id", &op.id)]));
-            }
+        if let Some(url) = op.link.as_ref().filter(|_| !json_out) {
+            println!("{}", tf(lang, "upay.confirm_link", &[("url", url)]));
+            println!("{}", tf(lang, "upay.card_id_hint", &[("id", &op.id)]));
         }
         return Exit::Done;
     }
     exit_for(op)
 }
 
+/// What a card registration adds to its operation's object: the 3-D Secure link the
+/// customer opens (the same object, never a second one).
+fn card_extra(op: &Operation) -> serde_json::Value {
+    json!({"confirm_url": op.link})
+}
+
 fn not_configured(lang: Lang, json_out: bool, reason: &str) -> Exit {
     let msg = format!("{}: {reason}", t(lang, "upay.not_configured"));
-    if json_out {
-        println!("{}", json!({"error": msg, "code": "upay.not_configured"}));
-    } else {
-        eprintln!("kassa: {msg}");
-    }
+    print_error(json_out, "upay.not_configured", &msg, json!({}));
     Exit::Usage
 }
 
@@ -276,7 +277,7 @@ pub async fn hold_create(settings: &Settings, journal: Journal, a: HoldArgs) -> 
                 ("minutes", &hold.minutes.to_string()),
             ],
         );
-        if let Some(code) = refused(lang, a.money.yes, &question) {
+        if let Some(code) = refused(lang, a.money.yes, &question, json_out) {
             worker.stop().await;
             return code;
         }
@@ -289,14 +290,24 @@ pub async fn hold_create(settings: &Settings, journal: Journal, a: HoldArgs) -> 
                 Some(Event::HoldNumbered { hold }) => break hold.id,
                 Some(Event::Trouble { key, .. }) => {
                     worker.stop().await;
-                    return fail_usage(lang, json_out, key, &[]);
+                    return trouble_before_row(lang, json_out, key);
                 }
                 Some(_) => {}
                 None => break None,
             }
         };
         match id {
-            Some(id) => wait_for_with(lang, &mut events, &id, &a.money.wait, held_is_done).await,
+            Some(id) => {
+                wait_for_with(
+                    lang,
+                    &mut events,
+                    &id,
+                    &a.money.wait,
+                    held_is_done,
+                    no_extra,
+                )
+                .await
+            }
             None => Exit::Usage,
         }
     };
@@ -305,11 +316,7 @@ pub async fn hold_create(settings: &Settings, journal: Journal, a: HoldArgs) -> 
 }
 
 fn print_op(lang: Lang, op: &Operation, json_out: bool) {
-    if json_out {
-        println!("{}", op_json(op));
-    } else {
-        println!("{}", crate::format::describe(lang, op));
-    }
+    show_op(lang, op, json_out, no_extra);
 }
 
 /// `kassa upay hold capture|cancel --hold-id ID`
@@ -387,12 +394,14 @@ pub async fn hold_act(
     if row.state == State::Pending {
         // An action already under way (or the create itself): follow it, never start another.
         let same = hold_params(&row).is_some_and(|p| p.phase == phase);
-        if !same && !w.json {
-            eprintln!("kassa: {}", t(lang, "upay.hold_busy"));
-        }
         let code = if same {
             follow_known(lang, &worker, &mut events, &row, true, &w).await
         } else {
+            // Another action owns the hold: said, and the row as it is (pending).
+            if !w.json {
+                eprintln!("kassa: {}", t(lang, "upay.hold_busy"));
+            }
+            print_op(lang, &row, w.json);
             Exit::Pending
         };
         worker.stop().await;
@@ -406,7 +415,7 @@ pub async fn hold_act(
         },
         &[("amount", &row.amount.display()), ("hold", &hold_id)],
     );
-    if let Some(code) = refused(lang, yes, &question) {
+    if let Some(code) = refused(lang, yes, &question, w.json) {
         worker.stop().await;
         return code;
     }
@@ -415,7 +424,7 @@ pub async fn hold_act(
         action,
         expected: None,
     });
-    let code = wait_for_with(lang, &mut events, &id, &w, done).await;
+    let code = wait_for_with(lang, &mut events, &id, &w, done, no_extra).await;
     worker.stop().await;
     code
 }
@@ -453,7 +462,7 @@ async fn hold_act_elsewhere(
             ("hold", hold_id),
         ],
     );
-    if let Some(code) = refused(lang, yes, &question) {
+    if let Some(code) = refused(lang, yes, &question, w.json) {
         return code;
     }
     let (_, worker, mut events) = match open_for(settings, journal, None, w.json) {
@@ -476,7 +485,7 @@ async fn hold_act_elsewhere(
                 if !w.json {
                     eprintln!("{}", tf(lang, "cli.recorded", &[("id", &op.id)]));
                 }
-                break wait_for_with(lang, &mut events, &op.id, &w, |op| {
+                let want_done = move |op: &Operation| {
                     if op.state == want {
                         Exit::Done
                     } else if op.state == State::Held || op.state.is_final() {
@@ -484,48 +493,25 @@ async fn hold_act_elsewhere(
                     } else {
                         exit_for(op)
                     }
-                })
-                .await;
+                };
+                break wait_for_with(lang, &mut events, &op.id, &w, want_done, no_extra).await;
             }
             // UPay does not know the hold, or it is captured already: nothing journaled.
             Some(Event::HoldChecked { answer }) if answer.target == hold_id => {
-                let status = answer
-                    .status
-                    .as_ref()
-                    .map(|s| t(lang, s.message_key()).to_string());
-                if w.json {
-                    println!(
-                        "{}",
-                        json!({
-                            "target": answer.target,
-                            "code": answer.code,
-                            "description": answer.description,
-                            "status": status,
-                            "amount": answer.amount.map(|a| a.to_wire_decimal()),
-                            "operation": null,
-                        })
-                    );
-                } else {
-                    let mut line = format!("{}: {}", answer.target, answer.code);
-                    if let Some(d) = &answer.description {
-                        line.push_str(&format!(" · {d}"));
-                    }
-                    if let Some(s) = &status {
-                        line.push_str(&format!(" · {s}"));
-                    }
-                    println!("{line}");
-                }
+                // Whatever UPay said of it, the asked action was not done.
+                print_check_answer(lang, w.json, &answer);
                 break Exit::Declined;
             }
-            // This command's own worker: any trouble is this action's.
+            // This command's own worker: any trouble is this action's check, which could
+            // not be made; nothing was journaled or sent.
             Some(Event::Trouble { key, .. }) => {
-                let msg = t(lang, key);
-                if w.json {
-                    println!("{}", json!({"error": msg, "code": key}));
-                } else {
-                    eprintln!("kassa: {msg}");
-                }
-                break Exit::Pending;
+                print_error(
+                    w.json,
+                    key,
+                    t(lang, key),
+                    json!({"id": null, "sent": false}),
+                );
+                break Exit::NotSent;
             }
             Some(_) => {}
             None => break Exit::Pending,
@@ -566,48 +552,12 @@ pub async fn hold_check(
     let code = loop {
         match events.recv().await {
             Some(Event::HoldChecked { answer }) => {
-                let status = answer
-                    .status
-                    .as_ref()
-                    .map(|s| t(lang, s.message_key()).to_string());
-                if json_out {
-                    println!(
-                        "{}",
-                        json!({
-                            "target": answer.target,
-                            "code": answer.code,
-                            "description": answer.description,
-                            "status": status,
-                            "amount": answer.amount.map(|a| a.to_wire_decimal()),
-                            "operation": answer.op.as_ref().map(op_json),
-                        })
-                    );
-                } else {
-                    let mut line = format!("{}: {}", answer.target, answer.code);
-                    if let Some(d) = &answer.description {
-                        line.push_str(&format!(" · {d}"));
-                    }
-                    if let Some(s) = &status {
-                        line.push_str(&format!(" · {s}"));
-                    }
-                    if let Some(a) = answer.amount {
-                        line.push_str(&format!(" · {}", a.display()));
-                    }
-                    println!("{line}");
-                    if let Some(op) = &answer.op {
-                        println!("{}", crate::format::describe(lang, op));
-                    }
-                }
-                break Exit::Done;
+                break print_check_answer(lang, json_out, &answer);
             }
+            // No answer: the check could not be made; nothing was sent, nothing is pending.
             Some(Event::Trouble { key, .. }) => {
-                let msg = t(lang, key);
-                if json_out {
-                    println!("{}", json!({"error": msg, "code": key}));
-                } else {
-                    eprintln!("kassa: {msg}");
-                }
-                break Exit::Pending;
+                print_error(json_out, key, t(lang, key), json!({"sent": false}));
+                break Exit::NotSent;
             }
             Some(_) => {}
             None => break Exit::Pending,
@@ -615,4 +565,71 @@ pub async fn hold_check(
     };
     worker.stop().await;
     code
+}
+
+/// A hold check's answer (docs/cli.schema.json `hold_check`): UPay's code and words as
+/// `provider_status` and `provider_message`, what it says of the hold as `status`, and the
+/// journal's row after it. A check UPay answers with an error about a hold the journal does
+/// not have is `not_found`, exit 2, as a Wooppay status that finds nothing.
+fn print_check_answer(
+    lang: Lang,
+    json_out: bool,
+    answer: &crate::worker::upay::CheckAnswer,
+) -> Exit {
+    if answer.status.is_none() && answer.op.is_none() {
+        return print_not_found(
+            json_out,
+            &answer.target,
+            t(lang, "upay.no_such_target"),
+            Some(answer.code.clone()),
+            answer.description.clone(),
+        );
+    }
+    let status_text = answer
+        .status
+        .as_ref()
+        .map(|s| t(lang, s.message_key()).to_string());
+    if json_out {
+        println!(
+            "{}",
+            json!({
+                "found": answer.status.is_some(),
+                "target": answer.target,
+                "by": match answer.by {
+                    CheckBy::HoldId => "hold_id",
+                    CheckBy::PartnerTrxId => "partner_trx_id",
+                },
+                "provider_status": answer.code,
+                "provider_message": answer.description,
+                "status": answer.status.as_ref().map(|s| match s {
+                    crate::flows::upay::HoldStatus::Captured => "captured",
+                    crate::flows::upay::HoldStatus::Known => "known",
+                }),
+                "status_text": status_text,
+                "amount": answer.amount.map(amount_json),
+                "currency": CURRENCY.code(),
+                "operation": answer.op.as_ref().map(super::op_json),
+            })
+        );
+    } else {
+        let mut line = format!("{}: {}", answer.target, answer.code);
+        if let Some(d) = &answer.description {
+            line.push_str(&format!(" · {d}"));
+        }
+        if let Some(s) = &status_text {
+            line.push_str(&format!(" · {s}"));
+        }
+        if let Some(a) = answer.amount {
+            line.push_str(&format!(" · {}", a.display()));
+        }
+        println!("{line}");
+        if let Some(op) = &answer.op {
+            println!("{}", crate::format::describe(lang, op));
+        }
+    }
+    if answer.status.is_some() {
+        Exit::Done
+    } else {
+        Exit::Declined
+    }
 }

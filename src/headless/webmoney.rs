@@ -2,7 +2,10 @@
 
 use serde_json::json;
 
-use super::{Exit, InvoiceArgs, fail_usage, follow_known, open_for, refused, wait_for};
+use super::{
+    Exit, InvoiceArgs, fail_usage, follow_known, open_for, print_error, refused,
+    trouble_before_row, wait_for,
+};
 use crate::config::Settings;
 use crate::i18n::{t, tf};
 use crate::journal::Journal;
@@ -62,11 +65,7 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
     // Nothing is recorded for an invoice that could not be signed or sent: say why now.
     if let Err(reason) = crate::worker::webmoney::client(&settings.webmoney) {
         let msg = format!("{}: {reason}", t(lang, "wm.not_configured"));
-        if json_out {
-            println!("{}", json!({"error": msg, "code": "wm.not_configured"}));
-        } else {
-            eprintln!("kassa: {msg}");
-        }
+        print_error(json_out, "wm.not_configured", &msg, json!({}));
         return Exit::Usage;
     }
     let id = orderid.map(|o| o.to_string());
@@ -87,7 +86,7 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
                 ("purse", &invoice.purse),
             ],
         );
-        if let Some(code) = refused(lang, a.money.yes, &question) {
+        if let Some(code) = refused(lang, a.money.yes, &question, json_out) {
             worker.stop().await;
             return code;
         }
@@ -103,7 +102,7 @@ pub async fn wm_invoice(settings: &Settings, journal: Journal, a: InvoiceArgs) -
                 }
                 Some(Event::Trouble { key, .. }) => {
                     worker.stop().await;
-                    return fail_usage(lang, json_out, key, &[]);
+                    return trouble_before_row(lang, json_out, key);
                 }
                 Some(_) => {}
                 None => break None,

@@ -6,7 +6,10 @@
 pub use super::args::WpInvoiceArgs;
 use serde_json::json;
 
-use super::{Exit, fail_usage, follow_known, op_json, open_for, refused, wait_for};
+use super::{
+    Exit, fail_usage, follow_known, op_json, open_for, print_error, print_not_found, refused,
+    wait_for,
+};
 use crate::config::{Secret, Settings};
 use crate::flows::wooppay::WpInvoice;
 use crate::i18n::{Lang, t, tf};
@@ -87,14 +90,7 @@ fn configured(settings: &Settings) -> Result<(), String> {
 
 fn not_configured(lang: Lang, json_out: bool, reason: &str) -> Exit {
     let msg = format!("{}: {reason}", t(lang, "wooppay.not_configured"));
-    if json_out {
-        println!(
-            "{}",
-            json!({"error": msg, "code": "wooppay.not_configured"})
-        );
-    } else {
-        eprintln!("kassa: {msg}");
-    }
+    print_error(json_out, "wooppay.not_configured", &msg, json!({}));
     Exit::Usage
 }
 
@@ -137,7 +133,7 @@ pub async fn invoice(settings: &Settings, journal: Journal, a: WpInvoiceArgs) ->
                 ),
             ],
         );
-        if let Some(code) = refused(lang, a.money.yes, &question) {
+        if let Some(code) = refused(lang, a.money.yes, &question, json_out) {
             worker.stop().await;
             return code;
         }
@@ -163,6 +159,8 @@ fn failure_exit(f: &WpFailure) -> Exit {
     }
 }
 
+/// A failed call as kassa's error shape: `code` the catalogue key, Wooppay's error code
+/// (when it gave one) as `provider_status`.
 fn print_failure(lang: Lang, json_out: bool, f: &WpFailure, extra: serde_json::Value) -> Exit {
     let (key, code) = f.message();
     let mut msg = crate::i18n::t_or_raw(lang, &key).to_string();
@@ -170,15 +168,23 @@ fn print_failure(lang: Lang, json_out: bool, f: &WpFailure, extra: serde_json::V
         msg.push_str(&format!(" ({c})"));
     }
     if json_out {
-        let mut v = json!({"error": msg, "code": key, "error_code": code});
-        if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
-            o.extend(e);
-        }
-        println!("{v}");
+        let mut all = json!({"provider_status": code.map(|c| c.to_string())});
+        super::merge(&mut all, extra);
+        print_error(true, &key, &msg, all);
     } else {
         eprintln!("kassa: Wooppay: {msg}");
     }
     failure_exit(f)
+}
+
+/// A lookup (status, balance) that got no readable answer: nothing was sent and nothing is
+/// pending, so 4, as any check that could not be made; other failures as [`failure_exit`].
+fn lookup_failure(lang: Lang, json_out: bool, f: &WpFailure) -> Exit {
+    let code = print_failure(lang, json_out, f, json!({"sent": false}));
+    match f {
+        WpFailure::Send(_) => Exit::NotSent,
+        _ => code,
+    }
 }
 
 fn start(
@@ -240,7 +246,7 @@ pub async fn request_code(
                 if !json_out && unknown {
                     eprintln!("{}", t(lang, "wooppay.code_not_repeated"));
                 }
-                break print_failure(lang, json_out, &f, json!({"phone": phone, "sent": null}));
+                break print_failure(lang, json_out, &f, json!({"sent": null}));
             }
             Some(_) => {}
             None => break Exit::Pending,
@@ -276,7 +282,7 @@ pub async fn balance(settings: &Settings, journal: Journal, json_out: bool) -> E
                 break Exit::Done;
             }
             Some(Event::WooppayBalance { result: Err(f) }) => {
-                break print_failure(lang, json_out, &f, json!({}));
+                break lookup_failure(lang, json_out, &f);
             }
             Some(_) => {}
             None => break Exit::Pending,
@@ -316,15 +322,22 @@ pub async fn status(
                 let word = status
                     .map(|s| t(lang, s.message_key()).to_string())
                     .unwrap_or_else(|| "-".into());
+                let state = status
+                    .and_then(|s| crate::flows::wooppay::final_state(&s))
+                    .unwrap_or(State::Pending);
                 if json_out {
                     println!(
                         "{}",
                         json!({
+                            "found": true,
+                            "target": operation_id.to_string(),
                             "operation_id": operation_id,
-                            "status": rec.status,
+                            "state": state.tag(),
+                            "provider_status": rec.status.map(|s| s.to_string()),
                             "status_text": word,
-                            "sum": rec.sum_minor.map(crate::format::decimal),
+                            "amount": rec.sum_minor.map(crate::format::decimal),
                             "fee": rec.fee_minor.map(crate::format::decimal),
+                            "currency": Currency::Kzt.code(),
                             "date": rec.date,
                             "from": rec.from_subject,
                             "to": rec.to_subject,
@@ -357,8 +370,21 @@ pub async fn status(
                     None => Exit::Pending,
                 };
             }
+            // Wooppay knows no such operation: answered as a hold check that finds nothing.
+            Some(Event::WooppayStatus { result: Err(f), .. })
+                if failure_exit(&f) == Exit::Declined =>
+            {
+                let (key, code) = f.message();
+                break print_not_found(
+                    json_out,
+                    &operation_id.to_string(),
+                    crate::i18n::t_or_raw(lang, &key),
+                    code.map(|c| c.to_string()),
+                    None,
+                );
+            }
             Some(Event::WooppayStatus { result: Err(f), .. }) => {
-                break print_failure(lang, json_out, &f, json!({"operation_id": operation_id}));
+                break lookup_failure(lang, json_out, &f);
             }
             Some(_) => {}
             None => break Exit::Pending,

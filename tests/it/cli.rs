@@ -68,7 +68,7 @@ async fn cash_in_completes_and_prints_json() {
     assert_eq!(r.code, 0, "{r:?}");
     let v = r.json();
     assert_eq!(v["state"], "completed");
-    assert_eq!(v["amount"], "1000.5");
+    assert_eq!(v["amount"], "1000.50");
     assert_eq!(v["currency"], "KZT");
     let id = v["id"].as_str().unwrap().to_string();
     assert!(id.starts_with('{') && id.ends_with('}'));
@@ -319,7 +319,7 @@ async fn pay_checks_then_pays_and_prints_json() {
     let v = r.json();
     assert_eq!(v["state"], "completed");
     assert_eq!(v["kind"], "allpay.pay");
-    assert_eq!(v["amount"], "1500");
+    assert_eq!(v["amount"], "1500.00");
     assert_eq!(v["customer"], "185/1234567");
     let ledger = c.h.emulator.pay_ledger();
     assert_eq!(ledger.len(), 1);

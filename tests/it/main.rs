@@ -10,6 +10,7 @@ mod any_text;
 mod bad_input;
 mod cash_in_flow;
 mod cli;
+mod cli_json;
 mod crash_campaign;
 mod day;
 mod export;

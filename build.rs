@@ -1,0 +1,58 @@
+//! Build information for `kassa --version`: the git commit and the build date, when known.
+//! Never fails: without git (a tarball) or a clock the version stands alone.
+
+use std::process::Command;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    // Rebuilt when the checked-out commit moves (only files that exist: a missing one
+    // would make cargo rerun this every time).
+    let mut watched = vec![".git/HEAD".to_string(), ".git/packed-refs".to_string()];
+    if let Ok(head) = std::fs::read_to_string(".git/HEAD")
+        && let Some(r) = head.trim().strip_prefix("ref: ")
+    {
+        watched.push(format!(".git/{r}"));
+    }
+    for f in watched.iter().filter(|f| std::path::Path::new(f).exists()) {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short=10", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit()));
+    let date = build_date();
+    let info = match (commit, date) {
+        (Some(c), Some(d)) => format!(" ({c} {d})"),
+        (Some(c), None) => format!(" ({c})"),
+        (None, Some(d)) => format!(" ({d})"),
+        (None, None) => String::new(),
+    };
+    println!("cargo:rustc-env=KASSA_BUILD_INFO={info}");
+}
+
+/// The build's UTC day, YYYY-MM-DD; `SOURCE_DATE_EPOCH` wins for reproducible builds.
+fn build_date() -> Option<String> {
+    println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    let secs = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) => s.trim().parse::<u64>().ok()?,
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs(),
+    };
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    Some(format!("{y:04}-{m:02}-{d:02}"))
+}
