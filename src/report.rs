@@ -181,12 +181,18 @@ pub fn text(lang: Lang, r: &Report) -> Vec<String> {
         out.push(t(lang, "report.empty").to_string());
     }
     for tl in &r.totals {
+        // A card registration moves no money: no sum beside it.
+        let sum = if tl.kind == Kind::UpayCard {
+            "—".to_string()
+        } else {
+            display(tl.minor, tl.currency)
+        };
         out.push(format!(
             "  {:<28} {:<16} {:>5}  {:>18}",
             t(lang, tl.kind.message_key()),
             t(lang, crate::flows::state_key(tl.kind, tl.state)),
             tl.count,
-            display(tl.minor, tl.currency)
+            sum
         ));
     }
     out.push(String::new());
