@@ -608,3 +608,147 @@ async fn exit_4_only_when_nothing_was_sent_and_nothing_is_pending() {
     assert!(matches!(r.code, 0 | 3), "{r:?}");
     assert_eq!(c.h.emulator.cash_in_ledger().len(), 1);
 }
+
+/// Every argument and every command says what it is for, and the flags every command
+/// takes stand under their own heading in every `--help`.
+#[test]
+fn every_argument_and_subcommand_has_help_and_the_global_flags_their_heading() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        if cmd.get_about().is_none() && path != "kassa" {
+            missing.push(format!("{path}: no about"));
+        }
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            if a.get_help().is_none() {
+                missing.push(format!("{path} {id}: no help"));
+            }
+            if ["config", "demo", "lang"].contains(&id)
+                && a.get_help_heading() != Some("Global options")
+            {
+                missing.push(format!("{path} {id}: not under Global options"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut cmd = kassa::headless::args::Cli::command();
+    cmd.build();
+    let mut missing = Vec::new();
+    walk(&cmd, "kassa", &mut missing);
+    assert!(missing.is_empty(), "{missing:#?}");
+}
+
+fn kassa_env(args: &[&str], env: &[(&str, &str)]) -> common::Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env("HOME", std::env::temp_dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_man_version_and_environment() {
+    for (shell, says) in [
+        ("bash", "_kassa"),
+        ("zsh", "#compdef kassa"),
+        ("fish", "complete -c kassa"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let r = kassa(&["completions", shell]).await;
+        assert_eq!(r.code, 0, "{shell}: {r:?}");
+        assert!(
+            r.stdout.contains(says),
+            "{shell}: {}",
+            &r.stdout[..200.min(r.stdout.len())]
+        );
+        assert!(r.stdout.contains("cash-in"), "{shell}");
+    }
+    let r = kassa(&["man"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains(".TH kassa") && r.stdout.contains("KASSA_CONFIG"),
+        "{r:?}"
+    );
+    let r = kassa(&["--version"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .starts_with(concat!("kassa ", env!("CARGO_PKG_VERSION"))),
+        "{r:?}"
+    );
+    // The either/or of a hold check is in its usage.
+    let r = kassa(&["upay", "hold", "check", "--help"]).await;
+    assert!(
+        r.stdout
+            .contains("<--hold-id <HOLD_ID>|--partner-trx-id <PARTNER_TRX_ID>>"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("Global options:"), "{r:?}");
+
+    // KASSA_CONFIG for --config, KASSA_LANG for --lang; the flags win.
+    let c = Cli::start().await;
+    let env = [("KASSA_CONFIG", c.config.as_str()), ("KASSA_LANG", "ru")];
+    let r = kassa_env(
+        &["allpay", "cash-in", "77072734954", "12,345", "--yes"],
+        &env,
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("двух знаков"), "{r:?}");
+    let r = kassa_env(
+        &[
+            "--lang",
+            "en",
+            "allpay",
+            "cash-in",
+            "77072734954",
+            "12,345",
+            "--yes",
+        ],
+        &env,
+    );
+    assert!(r.stderr.contains("two decimals"), "{r:?}");
+    let r = kassa_env(&["journal", "list", "--json"], &env);
+    assert_eq!(r.code, 0, "the journal of KASSA_CONFIG: {r:?}");
+    // clap's own error: a one-line summary in the chosen language, then clap's text.
+    let r = kassa_env(&["allpay", "cash-in"], &env);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.starts_with("kassa: Не хватает") && r.stderr.contains("Usage:"),
+        "{r:?}"
+    );
+}
+
+/// A hold check and a Wooppay status that find nothing answer alike: exit 2 and the same
+/// words without --json too; a check that could not be made is 4 (nothing sent or pending).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_that_find_nothing_answer_alike() {
+    let c = Cli::start().await;
+    let hold = c
+        .run(&["upay", "hold", "check", "--hold-id", "999999999"])
+        .await;
+    let op = c.run(&["wooppay", "status", "987654321"]).await;
+    let wallet = c.run(&["allpay", "check-user", magic::UNKNOWN_USER]).await;
+    for r in [&hold, &op, &wallet] {
+        assert_eq!(r.code, 2, "{r:?}");
+    }
+    assert!(hold.stdout.starts_with("999999999: "), "{hold:?}");
+    assert!(op.stdout.starts_with("987654321: "), "{op:?}");
+    // The wallet check that cannot be made: 4, nothing written.
+    let r = c.run(&["allpay", "check-user", magic::CHECK_FAULT]).await;
+    assert_eq!(r.code, 4, "{r:?}");
+}
