@@ -8,7 +8,8 @@ pub enum Exit {
     Done,
     /// Bad input, kassa not set up, or refused before anything was sent.
     Usage,
-    /// The provider said no: declined, rejected, cancelled, expired, reversed.
+    /// The provider said no: declined, rejected, cancelled, expired, reversed; or a lookup
+    /// found nothing (no such wallet, hold or Wooppay operation: one `not_found` shape).
     Declined,
     /// Not final yet or unknown: pending, or waiting for a person.
     Pending,

@@ -130,12 +130,18 @@ pub fn print_not_found(
                 "provider_message": provider_message,
             })
         );
+    } else if let Some(status) = &provider_status {
+        // The provider's code and words first, as the provider's answers are shown
+        // elsewhere, then kassa's.
+        match &provider_message {
+            Some(m) => println!("{target}: {status} · {m}"),
+            None => println!("{target}: {status}"),
+        }
+        println!("{text}");
     } else {
         println!("{target}: {text}");
-        let said = [provider_message, provider_status.map(|s| format!("({s})"))];
-        let said: Vec<_> = said.into_iter().flatten().collect();
-        if !said.is_empty() {
-            println!("{}", said.join(" "));
+        if let Some(m) = &provider_message {
+            println!("{m}");
         }
     }
     Exit::Declined
