@@ -983,7 +983,7 @@ async fn a_refused_repeat_of_a_lost_capture_is_checked_by_its_partner_trx_id() {
     assert_eq!(r.code, 0, "{r:?}");
     let v = r.json();
     assert_eq!(v["status"], "captured");
-    assert_eq!(v["amount"], "1000");
+    assert_eq!(v["amount"], "1000.00");
     let r = cli(
         &cfg,
         &["upay", "hold", "check", "--hold-id", &hold_id, "--json"],
@@ -991,10 +991,11 @@ async fn a_refused_repeat_of_a_lost_capture_is_checked_by_its_partner_trx_id() {
     .await;
     assert_eq!(r.code, 0, "{r:?}");
     let v = r.json();
-    assert_eq!(v["code"], "OK");
+    assert_eq!(v["provider_status"], "OK");
     assert_eq!(v["amount"], serde_json::Value::Null);
+    assert_eq!(v["status"], "known", "{v}");
     assert!(
-        v["status"].as_str().unwrap().contains("known to UPay"),
+        v["status_text"].as_str().unwrap().contains("known to UPay"),
         "{v}"
     );
     assert_eq!(v["operation"]["state"], "completed");
@@ -1333,7 +1334,7 @@ async fn a_hold_placed_elsewhere_is_checked_then_journaled_then_acted_on_once() 
         "UPay's sum is kept: {v}"
     );
     // The row's sum is UPay's PaymentAmount: the report and the journal show what was taken.
-    assert_eq!(v["amount"], "1000", "{v}");
+    assert_eq!(v["amount"], "1000.00", "{v}");
     let rows = journal_b().list(&ListFilter::default()).unwrap();
     assert_eq!(rows.len(), 1, "one row");
     assert_eq!(rows[0].amount.minor(), 100_000);
@@ -1409,7 +1410,8 @@ async fn a_hold_placed_elsewhere_is_checked_then_journaled_then_acted_on_once() 
     let before = journal_b().list(&ListFilter::default()).unwrap().len();
     let r = cli_act(&cfg_b, "cancel", "999999999").await;
     assert_eq!(r.code, 2, "{r:?}");
-    assert_eq!(r.json()["code"], "STPIMS-ERR-040");
+    assert_eq!(r.json()["provider_status"], "STPIMS-ERR-040");
+    assert_eq!(r.json()["code"], "not_found");
     assert_eq!(
         journal_b().list(&ListFilter::default()).unwrap().len(),
         before

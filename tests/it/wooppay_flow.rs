@@ -457,7 +457,8 @@ async fn cli_invoice_issued_then_paid_and_status_and_balance() {
     ])
     .await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.json()["status"], 4);
+    assert_eq!(run.json()["provider_status"], "4");
+    assert_eq!(run.json()["state"], "completed");
     let run = kassa(&["--config", &cfg, "wooppay", "balance", "--json"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["balance"], "18921.50");
@@ -508,7 +509,7 @@ async fn cli_variants_codes_and_exit_codes() {
     ])
     .await;
     assert_eq!(run.code, 2, "{run:?}");
-    assert_eq!(run.json()["error_code"], 225);
+    assert_eq!(run.json()["provider_status"], "225");
     // Declined while waiting for payment: 2. A server error: still pending, 3.
     let run = kassa(&[
         "--config",
