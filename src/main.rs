@@ -165,12 +165,24 @@ fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking:
         .buffered_lines_limit(1024)
         .lossy(false)
         .finish(appender);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KASSA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false)
+    // `KASSA_LOG=debug` or `KASSA_LOG=info,kassa::worker=debug`: per-target levels are all a
+    // till needs, so the regex-based env filter (and its crates) stays out of the build.
+    let filter: tracing_subscriber::filter::Targets = std::env::var("KASSA_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new()
+                .with_default(tracing_subscriber::filter::LevelFilter::INFO)
+        });
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false),
+        )
+        .with(filter)
         .try_init()
         .ok()?;
     kassa::logs::remove_expired(dir);
