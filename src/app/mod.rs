@@ -7,6 +7,7 @@
 
 pub mod keys;
 pub mod screens;
+mod stop;
 mod tui;
 pub mod widgets;
 

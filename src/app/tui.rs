@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
-use tokio::signal::unix::{SignalKind, signal};
 
 use super::{Model, Msg, update, view};
 use crate::config::{DEMO_REQUESTER, Settings};
@@ -201,8 +200,7 @@ async fn event_loop(
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut hup = signal(SignalKind::hangup()).ok();
+    let mut stop = super::stop::Stop::new();
     let mut dirty = true;
     loop {
         if dirty {
@@ -219,11 +217,8 @@ async fn event_loop(
         // Worker events first: what happened to money reaches the model before the next key.
         let msg = tokio::select! {
             biased;
-            _ = async { match term.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
-                tracing::info!("SIGTERM: quitting; operations in flight resume on the next start");
-                return Exit::Done;
-            }
-            _ = async { match hup.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
+            why = stop.recv() => {
+                tracing::info!(%why, "asked to stop: quitting; operations in flight resume on the next start");
                 return Exit::Done;
             }
             ev = events.recv() => match ev {
