@@ -38,6 +38,12 @@ export WINEPREFIX="$work/prefix" WINEDEBUG=-all
 # Wine's own first-start notes go to stderr; kassa's output is what is checked.
 wine() { (cd "$work" && timeout 300 /usr/lib/wine/wine64 ./kassa.exe "$@" 2>>"$work/wine.log"); }
 
+echo "== the library's unit tests, as Windows runs them (under Wine)"
+mkdir -p "target/$TARGET/debug/deps"
+cp "$work/bcryptprimitives.dll" "target/$TARGET/debug/deps/"
+CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=/usr/lib/wine/wine64 \
+  cargo test --locked --target "$TARGET" --lib 2>>"$work/wine.log"
+
 echo "== kassa.exe --help, --version"
 wine --help | grep -q "Exit codes"
 wine --version | grep -q "^kassa "
@@ -48,4 +54,4 @@ echo "$out" | grep -q '"state":"completed"' || { echo "cash-in did not complete:
 id=$(echo "$out" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
 echo "== kassa.exe --demo journal list"
 wine --demo journal list --json | grep -qF "$id" || { echo "journal list does not show $id"; exit 1; }
-echo "windows-check: kassa.exe built and ran under Wine: help, version, a demo cash-in completed and journaled"
+echo "windows-check: kassa.exe built and ran under Wine: the unit tests, help, version, a demo cash-in completed and journaled"

@@ -74,7 +74,7 @@ pub(super) fn printer_settings(
         (Some(d), None) if d.as_os_str().is_empty() => {
             return Err(invalid("printer.device", "a device path, got \"\"".into()));
         }
-        (Some(d), None) => PrinterTarget::Device(d.clone()),
+        (Some(d), None) => PrinterTarget::Device(windows_port(d)),
         (None, Some(t)) => {
             let t = t.trim();
             let port_ok = t
@@ -92,6 +92,27 @@ pub(super) fn printer_settings(
         }
     };
     Ok(PrinterSettings { target, paper })
+}
+
+/// A Windows printer port as kassa opens it: `COM3` or `LPT1` becomes `\\.\COM3` (the
+/// device namespace, which ports above 9 need); `\\.\COM3` and a shared printer's
+/// `\\server\Receipt` are kept as written. Elsewhere, the path as it is.
+fn windows_port(d: &Path) -> PathBuf {
+    if !cfg!(windows) {
+        return d.to_path_buf();
+    }
+    let name = d.to_string_lossy();
+    let upper = name.to_ascii_uppercase();
+    let port = ["COM", "LPT"].iter().any(|p| {
+        upper
+            .strip_prefix(p)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    if port {
+        PathBuf::from(format!(r"\\.\{upper}"))
+    } else {
+        d.to_path_buf()
+    }
 }
 
 #[cfg(test)]
@@ -122,5 +143,21 @@ mod tests {
         );
         let s = resolve("").map_err(|e| e.to_string());
         assert_eq!(s.map(|s| s.printer.is_none()), Ok(true));
+    }
+
+    #[test]
+    fn a_windows_port_is_opened_in_the_device_namespace() {
+        let shown = |d: &str| windows_port(Path::new(d)).display().to_string();
+        if cfg!(windows) {
+            assert_eq!(shown("COM3"), r"\\.\COM3");
+            assert_eq!(shown("com12"), r"\\.\COM12");
+            assert_eq!(shown("LPT1"), r"\\.\LPT1");
+            assert_eq!(shown(r"\\.\COM3"), r"\\.\COM3");
+            assert_eq!(shown(r"\\shop\Receipt"), r"\\shop\Receipt");
+            assert_eq!(shown("COMX"), "COMX");
+        } else {
+            assert_eq!(shown("COM3"), "COM3");
+            assert_eq!(shown("/dev/usb/lp0"), "/dev/usb/lp0");
+        }
     }
 }
