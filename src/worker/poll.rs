@@ -268,7 +268,12 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                 })
                 .await?;
                 if matches!(verdict, Verdict::Open(_)) {
-                    tracing::info!(op = %id, state = %moved.state, "operation open");
+                    // Said once, when it opens; every poll after is the debug log's.
+                    if from != moved.state {
+                        tracing::info!(op = %id, state = %moved.state, "operation open");
+                    } else {
+                        tracing::debug!(op = %id, state = %moved.state, "operation still open");
+                    }
                     ctx.emit(Event::Issued { op: moved });
                 }
                 if let Some(t) = &trouble {
@@ -285,15 +290,15 @@ async fn drive_inner(ctx: &Ctx, op: Operation) -> Result<(), JournalError> {
                     tracing::info!(op = %id, "lost the row to another process; stopping");
                     return Ok(());
                 }
-                tracing::info!(
-                    op = %id,
-                    attempt,
-                    status = ?status,
-                    detail = ?facts.detail,
-                    trouble = ?trouble.as_ref().map(ToString::to_string),
-                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                    "still pending"
-                );
+                // A poll where nothing changed is the debug log's (hundreds of rows in
+                // flight would fill the log); trouble and the first answer are said.
+                let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                let trouble_text = trouble.as_ref().map(ToString::to_string);
+                if trouble.is_some() || attempt <= 1 {
+                    tracing::info!(op = %id, attempt, status = ?status, detail = ?facts.detail, trouble = ?trouble_text, wait_ms, "still pending");
+                } else {
+                    tracing::debug!(op = %id, attempt, status = ?status, detail = ?facts.detail, wait_ms, "still pending");
+                }
                 ctx.emit(Event::Progress {
                     id: id.clone(),
                     kind: op.kind,

@@ -752,3 +752,49 @@ async fn lookups_that_find_nothing_answer_alike() {
     let r = c.run(&["allpay", "check-user", magic::CHECK_FAULT]).await;
     assert_eq!(r.code, 4, "{r:?}");
 }
+
+/// A poll where nothing changed is not in the log at info level: a row polled many times
+/// leaves one "still pending" line (its first answer), not one per poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_polled_many_times_is_logged_once_not_at_every_poll() {
+    let c = Cli::start().await;
+    // Long PENDING (30 polls): the command gives up waiting after 2 s; the row stays pending.
+    let r = c
+        .run(&[
+            "allpay",
+            "cash-in",
+            "77000000003",
+            "100",
+            "--yes",
+            "--json",
+            "--timeout",
+            "2",
+        ])
+        .await;
+    assert_eq!(r.code, 3, "{r:?}");
+    let row =
+        c.h.journal()
+            .list(&kassa::journal::ListFilter::default())
+            .unwrap();
+    assert!(
+        row[0].attempts >= 4,
+        "polled several times: {}",
+        row[0].attempts
+    );
+    let mut logged = 0;
+    for e in std::fs::read_dir(c.h.dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("kassa.log")
+        {
+            let text = std::fs::read_to_string(&p).unwrap();
+            logged += text
+                .lines()
+                .filter(|l| l.contains("INFO") && l.contains("still pending"))
+                .count();
+        }
+    }
+    assert_eq!(logged, 1, "one info line for {} polls", row[0].attempts);
+}
