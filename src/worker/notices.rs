@@ -82,15 +82,23 @@ async fn act(ctx: &Ctx, n: Notice) {
             true
         }
         NoticeSource::UpayCard => {
+            // Document 004: status 0 is success; another number is the operation's failure;
+            // no number at all says nothing, and a person looks.
+            let word = match n.status.trim().parse::<i64>() {
+                Ok(0) => Some(true),
+                Ok(_) => Some(false),
+                Err(_) => None,
+            };
+            let note = format!("UPay notification: status {}, {}", n.status, n.message);
             let deadline = Instant::now() + CARD_ROW_WAIT;
             loop {
-                let acted = super::upay::card_notified(
-                    ctx,
-                    CardTarget::Token(n.target.clone()),
-                    n.status == "0",
-                    format!("UPay notification: status {}, {}", n.status, n.message),
-                )
-                .await;
+                let target = CardTarget::Token(n.target.clone());
+                let acted = match word {
+                    Some(confirmed) => {
+                        super::upay::card_notified(ctx, target, confirmed, note.clone()).await
+                    }
+                    None => super::upay::card_unread(ctx, target, note.clone()).await,
+                };
                 if acted || Instant::now() > deadline || ctx.shutdown.is_cancelled() {
                     break acted;
                 }

@@ -216,6 +216,30 @@ pub async fn card_notified(ctx: &Ctx, target: CardTarget, confirmed: bool, note:
     settle_card(ctx, &target, confirmed, note).await
 }
 
+/// A card notification whose status says nothing readable: the card stays as it is and
+/// waits for a person. `false` when the card is not in the journal.
+pub async fn card_unread(ctx: &Ctx, target: CardTarget, note: String) -> bool {
+    let found = db(ctx, move |j| match target {
+        CardTarget::Id(id) => j.find(&id),
+        CardTarget::Token(t) => j.find_by_ref(Kind::UpayCard, &t),
+    })
+    .await;
+    let Ok(Some(op)) = found else {
+        return found.is_err();
+    };
+    tracing::warn!(op = %op.id, "a card notification with an unreadable status; a person decides");
+    let rid = op.id.clone();
+    if let Ok(op) = db(ctx, move |j| {
+        j.flag_for_person(&rid, "recon.upay_card_unreadable", &note)
+    })
+    .await
+    {
+        ctx.emit(Event::NeedsReconciliation { op });
+    }
+    ctx.emit_counts().await;
+    true
+}
+
 /// Records a card's outcome. The first word decides (the cashier's or a notification's): a
 /// card waiting for its customer becomes confirmed or failed; the same word again changes
 /// nothing but the trail; a later, different word (the signature covers neither the status
@@ -265,6 +289,7 @@ async fn settle_card(ctx: &Ctx, target: &CardTarget, confirmed: bool, note: Stri
     }
     // Who said so, in kassa's words (a catalogue key from the cashier's screen, or the
     // notification's summary): never UPay's own message, which this is not.
+    let said = note.clone();
     let facts = Facts {
         message_key: Some(note),
         ..Facts::default()
@@ -282,7 +307,7 @@ async fn settle_card(ctx: &Ctx, target: &CardTarget, confirmed: bool, note: Stri
         }
         // Settled meanwhile by another word: that one was first; this one is judged again.
         Err(JournalError::Stale { .. }) => {
-            return Box::pin(settle_card(ctx, target, confirmed, String::new())).await;
+            return Box::pin(settle_card(ctx, target, confirmed, said)).await;
         }
         Err(e) => tracing::error!(op = %op.id, error = %e, "card confirmation failed"),
     }

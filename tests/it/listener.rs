@@ -410,3 +410,65 @@ async fn the_listener_serves_tls_with_its_own_certificate() {
         .await;
     assert!(r.is_err() || !r.unwrap().status().is_success());
 }
+
+/// A card notification whose status is no number (the document's is `0` for success) says
+/// nothing: the card keeps waiting and a person decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_notification_with_an_unreadable_status_waits_for_a_person() {
+    let h = Harness::start().await;
+    let token = "emu00000000000000beef";
+    {
+        let mut j = h.journal();
+        let new = kassa::journal::NewOperation {
+            id: "card-2".into(),
+            kind: kassa::journal::Kind::UpayCard,
+            amount: kassa::money::Amount::none(kassa::money::Currency::Uzs),
+            customer: "411111******1111".into(),
+            customer_name: None,
+            endpoint: h.settings.upay.url.clone(),
+            identity: h.settings.upay.username.clone(),
+            params: None,
+        };
+        j.record_pending(&new, "test", 0).unwrap();
+        let facts = kassa::journal::Facts {
+            provider_ref: Some(token.into()),
+            ..Default::default()
+        };
+        j.transition("card-2", "test", kassa::journal::State::Issued, &facts)
+            .unwrap();
+    }
+    let (worker, _events) = h.worker();
+    let bound = kassa::callbacks::bind("127.0.0.1:0").await.unwrap();
+    let listener = kassa::callbacks::serve(bound, &h.settings.upay, worker.commands()).unwrap();
+    let body = format!(
+        "cardToken={token}&status=pending&message=m&accessToken={}",
+        sign(&h, token)
+    );
+    let r = kassa::providers::http_client(Duration::from_secs(5))
+        .unwrap()
+        .post(format!("http://{}/upay/notify", listener.addr))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let op = h.journal().get("card-2").unwrap();
+        if op.needs_reconciliation {
+            assert_eq!(
+                op.state,
+                kassa::journal::State::Issued,
+                "never decided by it"
+            );
+            assert_eq!(
+                op.recon_reason.as_deref(),
+                Some("recon.upay_card_unreadable")
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{op:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
