@@ -216,14 +216,21 @@ pub async fn card_notified(ctx: &Ctx, target: CardTarget, confirmed: bool, note:
     settle_card(ctx, &target, confirmed, note).await
 }
 
-/// A card notification whose status says nothing readable: the card stays as it is and
-/// waits for a person. `false` when the card is not in the journal.
-pub async fn card_unread(ctx: &Ctx, target: CardTarget, note: String) -> bool {
-    let found = db(ctx, move |j| match target {
+/// The card registration `target` names, if the journal has it.
+async fn find_card(ctx: &Ctx, target: &CardTarget) -> Result<Option<Operation>, JournalError> {
+    let t = target.clone();
+    db(ctx, move |j| match t {
         CardTarget::Id(id) => j.find(&id),
         CardTarget::Token(t) => j.find_by_ref(Kind::UpayCard, &t),
     })
-    .await;
+    .await
+    .map(|o| o.filter(|o| o.kind == Kind::UpayCard))
+}
+
+/// A card notification whose status says nothing readable: the card stays as it is and
+/// waits for a person. `false` when the card is not in the journal.
+pub async fn card_unread(ctx: &Ctx, target: CardTarget, note: String) -> bool {
+    let found = find_card(ctx, &target).await;
     let Ok(Some(op)) = found else {
         return found.is_err();
     };
@@ -246,12 +253,7 @@ pub async fn card_unread(ctx: &Ctx, target: CardTarget, note: String) -> bool {
 /// nor a time, so it cannot tell which is true) leaves the card as it is and waits for a
 /// person. `false` when the card is not in the journal.
 async fn settle_card(ctx: &Ctx, target: &CardTarget, confirmed: bool, note: String) -> bool {
-    let t = target.clone();
-    let found = db(ctx, move |j| match t {
-        CardTarget::Id(id) => j.find(&id),
-        CardTarget::Token(t) => j.find_by_ref(Kind::UpayCard, &t),
-    })
-    .await;
+    let found = find_card(ctx, target).await;
     let op = match found {
         Ok(Some(op)) if op.kind == Kind::UpayCard => op,
         Ok(_) => return false,

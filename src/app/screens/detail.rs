@@ -124,6 +124,7 @@ fn show_qr(model: &mut Model, op: Operation) -> Vec<Command> {
             }
             let mut progress = Progress::new(op.id.clone(), op.amount, op.customer.clone());
             progress.recorded = true;
+            progress.attempt = op.attempts;
             progress.status = op.provider_status.clone();
             model.wooppay.step = wooppay::Step::Issued {
                 op: Box::new(op),
