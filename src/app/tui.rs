@@ -152,6 +152,22 @@ pub async fn run(start: Start) -> Exit {
             return Exit::Usage;
         }
     };
+    // What the journal holds open, counted (not read) before the worker starts: the screen
+    // says it at once, and the worker's own counts then change nothing on it.
+    if let Ok(((pending, recon), resumable)) = journal
+        .counts()
+        .and_then(|c| journal.resumable().map(|r| (c, r)))
+    {
+        model.counts = crate::app::Counts {
+            pending,
+            recon,
+            active: 0,
+        };
+        model.resuming = (resumable > 0).then_some(resumable as usize);
+        if pending > 0 && terminal.draw(|f| view(&model, f)).is_ok() {
+            model.draws = model.draws.wrapping_add(1);
+        }
+    }
     let (worker, mut events) = match Worker::start(settings, journal) {
         Ok(w) => w,
         Err(e) => {
@@ -191,6 +207,9 @@ pub async fn run(start: Start) -> Exit {
     code
 }
 
+/// The least time between two frames drawn for the worker's news alone.
+const WORKER_FRAME: Duration = Duration::from_millis(50);
+
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     model: &mut Model,
@@ -202,14 +221,21 @@ async fn event_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut stop = super::stop::Stop::new();
     let mut dirty = true;
+    // A key is drawn at once; what only the worker changed waits for the next frame time,
+    // so hundreds of rows polling in the background cost a few frames a second, not one
+    // per answer.
+    let mut urgent = true;
+    let mut last_draw = tokio::time::Instant::now();
     loop {
-        if dirty {
+        if dirty && (urgent || last_draw.elapsed() >= WORKER_FRAME) {
             if let Err(e) = terminal.draw(|f| view(model, f)) {
                 tracing::error!(error = %e, "drawing failed");
                 return Exit::Usage;
             }
             model.draws = model.draws.wrapping_add(1);
             dirty = false;
+            urgent = false;
+            last_draw = tokio::time::Instant::now();
         }
         if model.quit {
             return Exit::Done;
@@ -237,7 +263,11 @@ async fn event_loop(
                 None => return Exit::Done,
             },
             _ = tick.tick(), if model.animating() => Msg::Tick,
+            () = tokio::time::sleep_until(last_draw + WORKER_FRAME), if dirty => continue,
         };
+        if matches!(msg, Msg::Key(_) | Msg::Paste(_) | Msg::Resize) {
+            urgent = true;
+        }
         model.now = Instant::now();
         model.local_now = chrono::Local::now().naive_local();
         model.fresh = crate::app::Fresh::new();
@@ -267,6 +297,7 @@ async fn event_loop(
                 () = std::future::ready(()) => None,
             };
             let Some(Ok(input)) = ready else { break };
+            urgent = true;
             let msg = match input {
                 TermEvent::Key(k) => Msg::Key(k),
                 TermEvent::Paste(text) => Msg::Paste(text),

@@ -49,6 +49,7 @@ pub struct JournalSection {
 pub struct WorkerSection {
     pub poll_initial_ms: Option<u64>,
     pub poll_max_ms: Option<u64>,
+    pub max_in_flight: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

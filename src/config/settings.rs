@@ -21,6 +21,9 @@ pub struct Settings {
     pub log_dir: PathBuf,
     pub poll_initial: Duration,
     pub poll_max: Duration,
+    /// How many requests may be out at once to one provider (`[worker] max_in_flight`):
+    /// the rest wait their turn in the worker's schedule.
+    pub max_in_flight: usize,
     pub allpay: AllpaySettings,
     pub webmoney: WebmoneySettings,
     pub upay: UpaySettings,
@@ -30,6 +33,9 @@ pub struct Settings {
     /// Set under `--demo`: endpoints point at the in-process emulator.
     pub demo: bool,
 }
+
+/// Requests out at once to one provider unless `[worker] max_in_flight` says otherwise.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
 
 /// An hour, in milliseconds: the longest sensible wait between two re-sends.
 const HOUR_MS: u64 = 3_600_000;
@@ -52,6 +58,13 @@ impl Settings {
             file.worker.poll_max_ms,
             30_000,
             HOUR_MS,
+        )?;
+        let max_in_flight = check_positive(
+            path,
+            "worker.max_in_flight",
+            file.worker.max_in_flight,
+            DEFAULT_MAX_IN_FLIGHT as u64,
+            256,
         )?;
         if poll_max < poll_initial {
             return Err(ConfigError::Invalid {
@@ -148,6 +161,7 @@ impl Settings {
             log_dir: data,
             poll_initial: Duration::from_millis(poll_initial),
             poll_max: Duration::from_millis(poll_max),
+            max_in_flight: usize::try_from(max_in_flight).unwrap_or(DEFAULT_MAX_IN_FLIGHT),
             allpay: AllpaySettings {
                 terminal_url,
                 cash_in_url,
@@ -172,6 +186,7 @@ impl Settings {
             log_dir: data,
             poll_initial: Duration::from_millis(700),
             poll_max: Duration::from_secs(5),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             allpay: AllpaySettings {
                 terminal_url: format!("{base}{}", crate::demo::TERMINAL_PATH),
                 cash_in_url: format!("{base}{}", crate::demo::CASH_IN_PATH),

@@ -1,9 +1,30 @@
 //! Leases: which process drives a pending row, so that two never send the same one
 //! (rule 7), and how the rows of a holder that is gone are freed.
 
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::{Journal, JournalError, Operation, now_ms};
+use super::{Journal, JournalError, Kind, now_ms};
+
+/// [`Journal::claim`] on `conn` (inside a caller's transaction).
+pub(super) fn claim_in(
+    conn: &Connection,
+    id: &str,
+    holder: &str,
+    lease_until: i64,
+    now: i64,
+) -> Result<bool, JournalError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE operations SET \
+             lease_until = CASE WHEN lease_holder = ?2 THEN MAX(COALESCE(lease_until, 0), ?3) \
+                           ELSE ?3 END, \
+             lease_holder = ?2 \
+             WHERE id = ?1 AND (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) AND needs_reconciliation = 0 \
+             AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until < ?4)",
+        )?
+        .execute(params![id, holder, lease_until, now])?;
+    Ok(n == 1)
+}
 
 impl Journal {
     /// Claims one pending row for `holder` until `lease_until` if nobody else holds it; a
@@ -14,48 +35,56 @@ impl Journal {
         holder: &str,
         lease_until: i64,
     ) -> Result<bool, JournalError> {
-        let n = self.conn.execute(
-            "UPDATE operations SET \
-             lease_until = CASE WHEN lease_holder = ?2 THEN MAX(COALESCE(lease_until, 0), ?3) \
-                           ELSE ?3 END, \
-             lease_holder = ?2 \
-             WHERE id = ?1 AND (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) AND needs_reconciliation = 0 \
-             AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until < ?4)",
-            params![id, holder, lease_until, now_ms()],
-        )?;
-        Ok(n == 1)
+        claim_in(&self.conn, id, holder, lease_until, now_ms())
     }
 
     /// Claims every pending row nobody holds (and that does not wait for a person), in one
     /// transaction with the read, so two processes never take the same row (rule 7). Rows
-    /// this holder already drives keep their leases.
+    /// this holder already drives keep their leases. Only their ids and kinds, oldest
+    /// first: hundreds of rows are not read whole at once (a row is read when its turn to
+    /// be sent comes).
     pub fn claim_pending(
         &mut self,
         holder: &str,
         lease_until: i64,
-    ) -> Result<Vec<Operation>, JournalError> {
+    ) -> Result<Vec<(String, Kind)>, JournalError> {
         let now = now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let ids: Vec<String> = {
+        let rows: Vec<(String, String)> = {
             let mut stmt = tx.prepare(
-                "SELECT id FROM operations WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
+                "SELECT id, kind FROM operations WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
                  AND needs_reconciliation = 0 \
                  AND (lease_holder IS NULL OR lease_until < ?1) \
                  ORDER BY created_at",
             )?;
-            let rows = stmt.query_map(params![now], |r| r.get(0))?;
+            let rows = stmt.query_map(params![now], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<Result<_, _>>()?
         };
-        for id in &ids {
-            tx.execute(
+        let mut claimed = Vec::with_capacity(rows.len());
+        {
+            let mut update = tx.prepare(
                 "UPDATE operations SET lease_holder = ?2, lease_until = ?3 WHERE id = ?1",
-                params![id, holder, lease_until],
             )?;
+            for (id, kind) in rows {
+                let kind = Kind::from_tag(&kind)
+                    .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown kind {kind}")))?;
+                update.execute(params![id, holder, lease_until])?;
+                claimed.push((id, kind));
+            }
         }
         tx.commit()?;
-        ids.iter().map(|id| self.get(id)).collect()
+        Ok(claimed)
+    }
+
+    /// Gives back every row `holder` holds (this process stopping): one transaction, however
+    /// many rows wait for their next poll.
+    pub fn release_all(&mut self, holder: &str) -> Result<usize, JournalError> {
+        Ok(self.conn.execute(
+            "UPDATE operations SET lease_holder = NULL, lease_until = NULL WHERE lease_holder = ?1",
+            [holder],
+        )?)
     }
 
     /// Gives a row back so that another process may take it at once.

@@ -8,8 +8,11 @@ use super::{AuditEvent, Journal, JournalError, Kind, ListFilter, Operation};
 
 /// Row `id`, read on `conn` (inside a caller's transaction).
 pub(super) fn get_in(conn: &Connection, id: &str) -> Result<Operation, JournalError> {
-    let sql = format!("SELECT {COLUMNS} FROM operations WHERE id = ?1");
-    conn.query_row(&sql, [id], row_to_op)
+    // Read at every poll: the statement is kept prepared.
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {COLUMNS} FROM operations WHERE id = ?1"));
+    conn.prepare_cached(&SQL)?
+        .query_row([id], row_to_op)
         .optional()?
         .ok_or_else(|| JournalError::NotFound(id.to_string()))?
 }
@@ -150,6 +153,19 @@ impl Journal {
             u32::try_from(p).unwrap_or(u32::MAX),
             u32::try_from(r).unwrap_or(u32::MAX),
         ))
+    }
+
+    /// How many open rows a worker starting now would resume: not waiting for a person, and
+    /// held by nobody (or by a lease that ran out). A count, not the rows.
+    pub fn resumable(&self) -> Result<u32, JournalError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM operations \
+             WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
+             AND needs_reconciliation = 0 AND (lease_holder IS NULL OR lease_until < ?1)",
+            [super::now_ms()],
+            |r| r.get(0),
+        )?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 }
 

@@ -176,6 +176,8 @@ impl Journal {
 
     fn setup(mut conn: Connection) -> Result<Journal, JournalError> {
         conn.busy_timeout(super::BUSY_TIMEOUT)?;
+        // Every statement of a poll stays prepared, beside the screens' own.
+        conn.set_prepared_statement_cache_capacity(48);
         // WAL with synchronous=FULL: a commit that returned is on disk; never traded for speed.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;

@@ -29,17 +29,30 @@ impl Journal {
         holder: &str,
         lease_until: i64,
     ) -> Result<u32, JournalError> {
+        self.begin_attempt(id, holder, lease_until).map(|(n, _)| n)
+    }
+
+    /// As [`Journal::record_attempt`], and the row as the attempt will send it (an earlier
+    /// reply may have given it a provider id), read in the same transaction: a poll's first
+    /// of its two.
+    pub fn begin_attempt(
+        &mut self,
+        id: &str,
+        holder: &str,
+        lease_until: i64,
+    ) -> Result<(u32, Operation), JournalError> {
         let now = now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (state, lease_holder, lease, recon): (String, Option<String>, Option<i64>, bool) = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT state, lease_holder, lease_until, needs_reconciliation FROM operations \
                  WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0)),
-            )
+            )?
+            .query_row([id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0))
+            })
             .optional()?
             .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
         if let Some(h) = lease_holder.filter(|h| h != holder && lease.unwrap_or(0) > now) {
@@ -60,20 +73,52 @@ impl Journal {
                 to: State::Pending,
             });
         }
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE operations SET attempts = attempts + 1, lease_holder = ?2, lease_until = ?3, \
              updated_at = ?4 WHERE id = ?1",
-            params![id, holder, lease_until, now],
-        )?;
-        let n: i64 = tx.query_row("SELECT attempts FROM operations WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })?;
-        tx.execute(
+        )?
+        .execute(params![id, holder, lease_until, now])?;
+        let op = super::read::get_in(&tx, id)?;
+        let n = op.attempts;
+        tx.prepare_cached(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'sent', ?3)",
-            params![id, now, format!("attempt {n} by {holder}")],
-        )?;
+        )?
+        .execute(params![id, now, format!("attempt {n} by {holder}")])?;
         tx.commit()?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        Ok((n, op))
+    }
+
+    /// A poll's answer that leaves the row in flight (still pending, or issued), with the
+    /// trouble met on the way as a note and the sender's lease renewed to cover the wait
+    /// before the next attempt, in one transaction: a poll's second of its two. Compare-and-set
+    /// on `from`. `None` when the row can no longer be claimed (a person took it over
+    /// meanwhile): the move is kept, and the caller stops driving it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn answer_poll(
+        &mut self,
+        id: &str,
+        holder: &str,
+        from: State,
+        to: State,
+        facts: &Facts,
+        trouble: Option<&str>,
+        lease_until: i64,
+    ) -> Result<Option<Operation>, JournalError> {
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        transition_in(&tx, id, holder, Some(from), to, facts)?;
+        if let Some(detail) = trouble {
+            tx.prepare_cached(
+                "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'error', ?3)",
+            )?
+            .execute(params![id, now, detail])?;
+        }
+        let claimed = super::leases::claim_in(&tx, id, holder, lease_until, now)?;
+        let op = super::read::get_in(&tx, id)?;
+        tx.commit()?;
+        Ok(claimed.then_some(op))
     }
 
     /// Moves an operation to `to`, keeping the reply's facts, in one transaction with its
@@ -404,11 +449,8 @@ pub(super) fn transition_in(
 ) -> Result<bool, JournalError> {
     let now = now_ms();
     let (state, lease_holder, lease): (String, Option<String>, Option<i64>) = tx
-        .query_row(
-            "SELECT state, lease_holder, lease_until FROM operations WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .prepare_cached("SELECT state, lease_holder, lease_until FROM operations WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?
         .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
     let from = State::from_tag(&state)
@@ -451,7 +493,7 @@ pub(super) fn transition_in(
         });
     }
     let final_at = to.is_final().then_some(now);
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE operations SET state = ?2, \
              provider_status = COALESCE(?3, provider_status), \
              provider_message = CASE WHEN ?9 THEN ?4 ELSE COALESCE(?4, provider_message) END, \
@@ -464,7 +506,8 @@ pub(super) fn transition_in(
              lease_until = CASE WHEN ?9 THEN NULL ELSE lease_until END, \
              needs_reconciliation = CASE WHEN ?9 THEN 0 ELSE needs_reconciliation END \
              WHERE id = ?1",
-        params![
+    )?
+    .execute(params![
             id,
             to.tag(),
             facts.provider_status,
@@ -477,24 +520,21 @@ pub(super) fn transition_in(
             facts.link,
             facts.message_key,
             facts.amount_minor
-        ],
-    )?;
+        ])?;
     let what = if from == to {
         format!("still {to}")
     } else {
         format!("{from} -> {to}")
     };
-    tx.execute(
-        "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'state', ?3)",
-        params![
+    tx.prepare_cached("INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'state', ?3)")?
+        .execute(params![
             id,
             now,
             format!(
                 "{what}; status {}",
                 facts.provider_status.as_deref().unwrap_or("-")
             )
-        ],
-    )?;
+        ])?;
     Ok(true)
 }
 

@@ -34,6 +34,7 @@ pub use crate::flows::cash_in::CashInPayment;
 mod holder;
 mod notices;
 mod protocol;
+mod schedule;
 
 pub use crate::flows::{Trouble, Verdict};
 pub use protocol::{Ack, CheckOutcome, Command, Event, Notified};
@@ -62,6 +63,8 @@ pub struct Ctx {
     active: Arc<Mutex<HashSet<String>>>,
     /// When the last Wooppay sweep ran, and whether one is already due.
     sweeps: Arc<Mutex<notices::Sweeps>>,
+    /// When each row in flight is sent next.
+    schedule: schedule::Schedule,
 }
 
 /// Runs a journal call on the blocking pool (SQLite with synchronous=FULL waits on disk).
@@ -157,6 +160,7 @@ impl Worker {
         journal: Journal,
     ) -> Result<(Worker, mpsc::UnboundedReceiver<Event>), String> {
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let (schedule, schedule_rx) = schedule::Schedule::new();
         let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel::<Command>();
         let http = crate::providers::http_client(settings.allpay.timeout)?;
         let pay = PayClient {
@@ -191,7 +195,9 @@ impl Worker {
             shutdown: CancellationToken::new(),
             active: Arc::new(Mutex::new(HashSet::new())),
             sweeps: Arc::default(),
+            schedule,
         };
+        tokio::spawn(schedule::run(ctx.clone(), schedule_rx));
         let loop_ctx = ctx.clone();
         tokio::spawn(async move {
             loop {
@@ -496,18 +502,27 @@ async fn resume_all(ctx: &Ctx) {
         let until = poll::first_lease(ctx);
         match db(ctx, move |j| j.claim_pending(&holder, until)).await {
             Ok(rows) => {
-                let fresh: Vec<Operation> = {
+                let fresh: Vec<(String, Kind)> = {
                     let active = ctx.active.lock().map(|a| a.clone()).unwrap_or_default();
                     rows.into_iter()
-                        .filter(|r| !active.contains(&r.id))
+                        .filter(|(id, _)| !active.contains(id))
                         .collect()
                 };
                 if first || !fresh.is_empty() {
                     ctx.emit(Event::Resuming { count: fresh.len() });
                 }
-                for op in fresh {
-                    tracing::info!(op = %op.id, "resuming pending operation");
-                    tokio::spawn(poll::drive(ctx.clone(), op));
+                // Spread over the first wait a new row gets: hundreds of rows found at start
+                // are not sent in one burst (max_in_flight bounds the rest).
+                if !fresh.is_empty() {
+                    tracing::info!(rows = fresh.len(), "resuming pending operations");
+                }
+                let now = tokio::time::Instant::now();
+                let n = u32::try_from(fresh.len()).unwrap_or(u32::MAX).max(1);
+                let gap = ctx.settings.poll_initial / n;
+                for (i, (id, kind)) in fresh.into_iter().enumerate() {
+                    tracing::debug!(op = %id, "resuming pending operation");
+                    let at = now + gap.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
+                    poll::resume(ctx, id, kind, at);
                 }
             }
             Err(e) => {

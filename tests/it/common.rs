@@ -37,6 +37,7 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
         journal_path: journal,
         poll_initial: Duration::from_millis(50),
         poll_max: Duration::from_millis(200),
+        max_in_flight: kassa::config::DEFAULT_MAX_IN_FLIGHT,
         allpay: AllpaySettings {
             terminal_url: format!("{base}{}", emulator::TERMINAL_PATH),
             cash_in_url: format!("{base}{}", emulator::CASH_IN_PATH),

@@ -1,0 +1,227 @@
+//! One sleeper for every row in flight. A row waiting for its next poll is an id and a due
+//! time in a heap, not a task asleep with its row in memory; when rows fall due they queue
+//! per provider, and at most `[worker] max_in_flight` of each provider's are sent at once.
+//! The steps themselves (claim, send, judge) are `poll::step`'s; this module only decides
+//! when each runs, and does no I/O of its own.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::Ctx;
+use super::poll::{self, Next, Run};
+
+/// A row the schedule drives, and whoever waits for it to be done.
+pub(crate) struct Slot {
+    pub id: String,
+    pub run: Run,
+    waiters: Vec<oneshot::Sender<()>>,
+}
+
+enum Msg {
+    /// Drive this row, its first step at `at`.
+    Add { slot: Slot, at: Instant },
+    /// One step of a row of `provider` ended; `next` when the row goes on.
+    Stepped {
+        provider: &'static str,
+        next: Option<(Slot, Duration)>,
+    },
+}
+
+/// The handle every worker task holds to put a row on the schedule.
+#[derive(Clone)]
+pub(crate) struct Schedule {
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl Schedule {
+    pub fn new() -> (Schedule, Receiver) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Schedule { tx }, Receiver(rx))
+    }
+
+    /// Drives row `id` from `at` on; `done` hears when it stops being driven (final, for a
+    /// person, taken by another process, or kassa stopping).
+    pub fn add(&self, id: String, run: Run, at: Instant, done: Option<oneshot::Sender<()>>) {
+        let slot = Slot {
+            id,
+            run,
+            waiters: done.into_iter().collect(),
+        };
+        if self.tx.send(Msg::Add { slot, at }).is_err() {
+            // The schedule has stopped: kassa is stopping, the row stays pending for the next
+            // start.
+            tracing::debug!("schedule stopped; row left for the next start");
+        }
+    }
+}
+
+pub(crate) struct Receiver(mpsc::UnboundedReceiver<Msg>);
+
+/// Rows waiting for their time, oldest due first (ties in the order they came).
+#[derive(Default)]
+struct Timeline {
+    heap: BinaryHeap<Reverse<(Instant, u64)>>,
+    slots: HashMap<u64, Slot>,
+    seq: u64,
+}
+
+impl Timeline {
+    fn push(&mut self, at: Instant, slot: Slot) {
+        self.seq = self.seq.wrapping_add(1);
+        self.heap.push(Reverse((at, self.seq)));
+        self.slots.insert(self.seq, slot);
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Every slot due by `now`.
+    fn take_due(&mut self, now: Instant) -> Vec<Slot> {
+        let mut due = Vec::new();
+        while let Some(Reverse((at, seq))) = self.heap.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.heap.pop();
+            due.extend(self.slots.remove(&seq));
+        }
+        due
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = Slot> + '_ {
+        self.heap.clear();
+        self.slots.drain().map(|(_, s)| s)
+    }
+}
+
+/// Runs the schedule until kassa stops; then gives back, in one transaction, the leases of
+/// the rows still waiting, and tells everyone waiting for them.
+pub(crate) async fn run(ctx: Ctx, mut rx: Receiver) {
+    let limit = ctx.settings.max_in_flight.max(1);
+    let mut timeline = Timeline::default();
+    let mut ready: HashMap<&'static str, VecDeque<Slot>> = HashMap::new();
+    let mut busy: HashMap<&'static str, usize> = HashMap::new();
+    loop {
+        let due = timeline.next_due();
+        let msg = tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            m = rx.0.recv() => m,
+            () = sleep_until(due) => None,
+        };
+        match msg {
+            Some(Msg::Add { slot, at }) => timeline.push(at, slot),
+            Some(Msg::Stepped { provider, next }) => {
+                if let Some(n) = busy.get_mut(provider) {
+                    *n = n.saturating_sub(1);
+                }
+                if let Some((slot, wait)) = next {
+                    timeline.push(Instant::now() + wait, slot);
+                }
+            }
+            None => {}
+        }
+        for slot in timeline.take_due(Instant::now()) {
+            ready
+                .entry(slot.run.kind.provider())
+                .or_default()
+                .push_back(slot);
+        }
+        for (provider, queue) in &mut ready {
+            let n = busy.entry(provider).or_default();
+            while *n < limit {
+                let Some(slot) = queue.pop_front() else { break };
+                *n += 1;
+                tokio::spawn(step(ctx.clone(), slot));
+            }
+        }
+    }
+    let waiting: Vec<Slot> = timeline
+        .drain()
+        .chain(ready.into_values().flatten())
+        .collect();
+    if !waiting.is_empty() {
+        let holder = ctx.holder.clone();
+        match super::db(&ctx, move |j| j.release_all(&holder)).await {
+            Ok(n) => tracing::info!(
+                rows = n,
+                "leases given back; the rows resume on the next start"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not give leases back; they expire by themselves")
+            }
+        }
+        for slot in waiting {
+            ctx.stop_driving(&slot.id);
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One step of one row, then back to the schedule (or done).
+async fn step(ctx: Ctx, mut slot: Slot) {
+    let provider = slot.run.kind.provider();
+    let next = match poll::step(&ctx, &slot.id, &mut slot.run).await {
+        Next::Again(wait) => Some((slot, wait)),
+        Next::Done { released } => {
+            poll::finish(&ctx, &slot.id, released).await;
+            for w in slot.waiters.drain(..) {
+                let _ = w.send(());
+            }
+            None
+        }
+    };
+    if ctx
+        .schedule
+        .tx
+        .send(Msg::Stepped { provider, next })
+        .is_err()
+    {
+        tracing::debug!("schedule stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Kind;
+
+    fn slot(id: &str) -> Slot {
+        Slot {
+            id: id.into(),
+            run: Run::new(Kind::AllpayCashIn),
+            waiters: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn rows_fall_due_in_time_order_and_ties_in_arrival_order() {
+        let t0 = Instant::now();
+        let mut tl = Timeline::default();
+        tl.push(t0 + Duration::from_secs(3), slot("c"));
+        tl.push(t0 + Duration::from_secs(1), slot("a"));
+        tl.push(t0 + Duration::from_secs(1), slot("b"));
+        tl.push(t0 + Duration::from_secs(9), slot("late"));
+        assert_eq!(tl.next_due(), Some(t0 + Duration::from_secs(1)));
+        assert!(tl.take_due(t0).is_empty());
+        let due: Vec<String> = tl
+            .take_due(t0 + Duration::from_secs(3))
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(due, ["a", "b", "c"]);
+        assert_eq!(tl.next_due(), Some(t0 + Duration::from_secs(9)));
+        assert_eq!(tl.drain().count(), 1);
+        assert_eq!(tl.next_due(), None);
+    }
+}
