@@ -1,8 +1,9 @@
 //! A deliberately small HTTP/1.1 server, for the emulator only (the notification listener,
 //! exposed to the network, is hyper's: `callbacks`). It is our own rather than hyper's
 //! because the emulator must misbehave on purpose at the socket level: reset a connection after the charge is recorded (SO_LINGER 0), cut a body
-//! short, answer late. One request per connection (`Connection: close`), bodies by
-//! Content-Length, nothing else.
+//! short, answer late. Connections are kept alive between requests (as a provider's server
+//! keeps them), until the client closes, says `Connection: close`, a fault ends one, or it
+//! sits idle for [`IDLE`]; bodies by Content-Length, nothing else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -114,23 +115,46 @@ pub async fn serve(listener: TcpListener, handler: Handler, stop: CancellationTo
     }
 }
 
+/// How long a kept-alive connection may sit idle before the emulator closes it: longer
+/// than kassa's own pool keeps one ([`crate::providers::POOL_IDLE`]), so that kassa, not the
+/// server, is the one to let a connection go.
+const IDLE: Duration = Duration::from_secs(30);
+
 async fn connection(
     mut stream: TcpStream,
     _peer: SocketAddr,
     handler: Handler,
 ) -> std::io::Result<()> {
-    let Some(req) = read_request(&mut stream).await? else {
-        return Ok(());
-    };
-    let reply = handler(req);
-    write_reply(stream, reply).await
+    // Bytes read past one request belong to the next one on this connection.
+    let mut buf = Vec::with_capacity(2048);
+    loop {
+        let read = tokio::time::timeout(IDLE, read_request(&mut stream, &mut buf)).await;
+        let Ok(read) = read else {
+            return Ok(());
+        };
+        let Some(req) = read? else {
+            return Ok(());
+        };
+        let close = req
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let reply = handler(req);
+        let Some(s) = write_reply(stream, reply, close).await? else {
+            return Ok(());
+        };
+        stream = s;
+    }
 }
 
-async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>> {
-    let mut buf = Vec::with_capacity(2048);
+/// Reads one request from `stream`, starting with what `buf` already holds; leaves in
+/// `buf` whatever came after it. `None` when the client closed (or sent a head too large).
+async fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<Request>> {
     let mut chunk = [0u8; 4096];
     let head_end = loop {
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
+        if let Some(i) = find(buf, b"\r\n\r\n") {
             break i;
         }
         if buf.len() > MAX_HEAD {
@@ -157,15 +181,15 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>
         .and_then(|(_, v)| v.parse::<usize>().ok())
         .unwrap_or(0)
         .min(MAX_BODY);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < len {
+    buf.drain(..head_end + 4);
+    while buf.len() < len {
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
             break;
         }
-        body.extend_from_slice(&chunk[..n]);
+        buf.extend_from_slice(&chunk[..n]);
     }
-    body.truncate(len);
+    let body: Vec<u8> = buf.drain(..len.min(buf.len())).collect();
     Ok(Some(Request {
         method,
         target,
@@ -190,14 +214,21 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn head(status: u16, content_type: &str, len: usize) -> String {
+fn head(status: u16, content_type: &str, len: usize, close: bool) -> String {
+    let connection = if close { "close" } else { "keep-alive" };
     format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {len}\r\nConnection: {connection}\r\n\r\n",
         reason(status)
     )
 }
 
-async fn write_reply(mut stream: TcpStream, reply: Reply) -> std::io::Result<()> {
+/// Writes `reply`; gives the stream back when the connection stays open for the next
+/// request (a whole reply the client did not ask to close after).
+async fn write_reply(
+    mut stream: TcpStream,
+    reply: Reply,
+    close: bool,
+) -> std::io::Result<Option<TcpStream>> {
     let mut reply = reply;
     while let Reply::Slow {
         delay,
@@ -213,22 +244,25 @@ async fn write_reply(mut stream: TcpStream, reply: Reply) -> std::io::Result<()>
             content_type,
             body,
         } => {
-            stream
-                .write_all(head(status, content_type, body.len()).as_bytes())
-                .await?;
-            stream.write_all(&body).await?;
-            stream.shutdown().await
+            let mut out = head(status, content_type, body.len(), close).into_bytes();
+            out.extend_from_slice(&body);
+            stream.write_all(&out).await?;
+            if close {
+                stream.shutdown().await?;
+                return Ok(None);
+            }
+            Ok(Some(stream))
         }
         Reply::Truncated { status, body } => {
             stream
-                .write_all(head(status, "text/xml; charset=utf-8", body.len()).as_bytes())
+                .write_all(head(status, "text/xml; charset=utf-8", body.len(), true).as_bytes())
                 .await?;
             stream.write_all(&body[..body.len() / 2]).await?;
             stream.flush().await?;
-            reset(stream)
+            reset(stream).map(|()| None)
         }
-        Reply::Reset => reset(stream),
-        Reply::Slow { .. } => Ok(()),
+        Reply::Reset => reset(stream).map(|()| None),
+        Reply::Slow { .. } => Ok(None),
     }
 }
 

@@ -207,7 +207,9 @@ pub async fn run(start: Start) -> Exit {
     code
 }
 
-/// The least time between two frames drawn for the worker's news alone.
+/// How long the worker's news waits to be taken after the last was: hundreds of rows
+/// polling in the background wake the screen a few times a second, not at every answer.
+/// A key is taken at once, and whatever news came before it with it.
 const WORKER_FRAME: Duration = Duration::from_millis(50);
 
 async fn event_loop(
@@ -221,25 +223,21 @@ async fn event_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut stop = super::stop::Stop::new();
     let mut dirty = true;
-    // A key is drawn at once; what only the worker changed waits for the next frame time,
-    // so hundreds of rows polling in the background cost a few frames a second, not one
-    // per answer.
-    let mut urgent = true;
-    let mut last_draw = tokio::time::Instant::now();
+    // The worker's news is taken again from then on.
+    let mut gate = tokio::time::Instant::now();
     loop {
-        if dirty && (urgent || last_draw.elapsed() >= WORKER_FRAME) {
+        if dirty {
             if let Err(e) = terminal.draw(|f| view(model, f)) {
                 tracing::error!(error = %e, "drawing failed");
                 return Exit::Usage;
             }
             model.draws = model.draws.wrapping_add(1);
             dirty = false;
-            urgent = false;
-            last_draw = tokio::time::Instant::now();
         }
         if model.quit {
             return Exit::Done;
         }
+        let open = tokio::time::Instant::now() >= gate;
         // Worker events first: what happened to money reaches the model before the next key.
         let msg = tokio::select! {
             biased;
@@ -247,7 +245,7 @@ async fn event_loop(
                 tracing::info!(%why, "asked to stop: quitting; operations in flight resume on the next start");
                 return Exit::Done;
             }
-            ev = events.recv() => match ev {
+            ev = events.recv(), if open => match ev {
                 Some(e) => Msg::Worker(e),
                 None => return Exit::Usage,
             },
@@ -263,16 +261,30 @@ async fn event_loop(
                 None => return Exit::Done,
             },
             _ = tick.tick(), if model.animating() => Msg::Tick,
-            () = tokio::time::sleep_until(last_draw + WORKER_FRAME), if dirty => continue,
+            () = tokio::time::sleep_until(gate), if !open => continue,
         };
-        if matches!(msg, Msg::Key(_) | Msg::Paste(_) | Msg::Resize) {
-            urgent = true;
-        }
+        let keyed = matches!(msg, Msg::Key(_) | Msg::Paste(_) | Msg::Resize);
         model.now = Instant::now();
         model.local_now = chrono::Local::now().naive_local();
-        model.fresh = crate::app::Fresh::new();
-        for c in update(model, msg) {
-            worker.send(c);
+        let news = if keyed {
+            // The news that came before this key is the model's before the key is.
+            let news = take_news(model, worker, events);
+            // Ids for a request only a key can start: the worker's news needs none.
+            model.fresh = crate::app::Fresh::new();
+            for c in update(model, msg) {
+                worker.send(c);
+            }
+            news
+        } else {
+            let from_worker = matches!(msg, Msg::Worker(_));
+            for c in update(model, msg) {
+                worker.send(c);
+            }
+            // One wake takes all the news there is.
+            from_worker | take_news(model, worker, events)
+        };
+        if news {
+            gate = tokio::time::Instant::now() + WORKER_FRAME;
         }
         if let Some(text) = model.clipboard.take() {
             let copy = crossterm::clipboard::CopyToClipboard::to_clipboard_from(text);
@@ -280,41 +292,54 @@ async fn event_loop(
                 tracing::warn!(error = %e, "copying to the clipboard failed");
             }
         }
-        // One draw covers a burst of worker events, and of keys already waiting: keys that
-        // came in one burst are handled before the screen they lead to is drawn, so a `y`
-        // among them never answers a question nobody has seen yet.
-        while let Ok(e) = events.try_recv() {
-            for c in update(model, Msg::Worker(e)) {
-                worker.send(c);
-            }
-        }
-        loop {
-            // Polled in this task's own context (never with a no-op waker: crossterm's
-            // stream hands its waker to a thread once, and a lost one loses the next keys).
-            let ready = tokio::select! {
-                biased;
-                input = keys.next() => input,
-                () = std::future::ready(()) => None,
-            };
-            let Some(Ok(input)) = ready else { break };
-            urgent = true;
-            let msg = match input {
-                TermEvent::Key(k) => Msg::Key(k),
-                TermEvent::Paste(text) => Msg::Paste(text),
-                TermEvent::Resize(_, _) => Msg::Resize,
-                _ => continue,
-            };
-            // Each key its own moment and its own fresh ids, as if it came alone.
-            model.now = Instant::now();
-            model.local_now = chrono::Local::now().naive_local();
-            model.fresh = crate::app::Fresh::new();
-            for c in update(model, msg) {
-                worker.send(c);
-            }
-            if model.quit {
-                break;
+        // Keys that came in one burst are handled before the screen they lead to is drawn,
+        // so a `y` among them never answers a question nobody has seen yet. Only after a
+        // key: the terminal is not asked again at every answer a poll brings (crossterm's
+        // reader is shared with its own thread, and asking costs).
+        if keyed {
+            loop {
+                // Polled in this task's own context (never with a no-op waker: crossterm's
+                // stream hands its waker to a thread once, and a lost one loses the next keys).
+                let ready = tokio::select! {
+                    biased;
+                    input = keys.next() => input,
+                    () = std::future::ready(()) => None,
+                };
+                let Some(Ok(input)) = ready else { break };
+                let msg = match input {
+                    TermEvent::Key(k) => Msg::Key(k),
+                    TermEvent::Paste(text) => Msg::Paste(text),
+                    TermEvent::Resize(_, _) => Msg::Resize,
+                    _ => continue,
+                };
+                // Each key its own moment and its own fresh ids, as if it came alone.
+                model.now = Instant::now();
+                model.local_now = chrono::Local::now().naive_local();
+                model.fresh = crate::app::Fresh::new();
+                for c in update(model, msg) {
+                    worker.send(c);
+                }
+                if model.quit {
+                    break;
+                }
             }
         }
         dirty = true;
     }
+}
+
+/// Hands every worker event waiting to the model; whether there was any.
+fn take_news(
+    model: &mut Model,
+    worker: &Worker,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<crate::worker::Event>,
+) -> bool {
+    let mut any = false;
+    while let Ok(e) = events.try_recv() {
+        any = true;
+        for c in update(model, Msg::Worker(e)) {
+            worker.send(c);
+        }
+    }
+    any
 }

@@ -52,6 +52,12 @@ pub fn now_rfc3339() -> String {
     chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
+/// How long an idle connection is kept for the next request. Shorter than the shortest
+/// keep-alive servers commonly give (Apache's 5 s), so that it is kassa that lets a
+/// connection go, never a server that closes one just as a request is written on it (a
+/// request lost that way would be an unknown outcome).
+pub const POOL_IDLE: Duration = Duration::from_secs(4);
+
 /// Builds the HTTP client every provider uses: rustls on the ring provider with the webpki
 /// roots (DESIGN.md "TLS"); certificate verification is always on. No proxy from the
 /// environment is ever used: only `[network] proxy`, when the config names one.
@@ -122,7 +128,9 @@ pub fn http_client_tls(
         .use_preconfigured_tls(tls)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .pool_max_idle_per_host(2)
+        // Polls reuse their connections: as many kept as may be out at once by default.
+        .pool_max_idle_per_host(crate::config::DEFAULT_MAX_IN_FLIGHT)
+        .pool_idle_timeout(POOL_IDLE)
         // A redirect would send the request (with its id) to a host the journal never
         // recorded (DESIGN.md rule 1): a 3xx is an answer we cannot read, so pending.
         .redirect(reqwest::redirect::Policy::none())

@@ -43,7 +43,7 @@ pub use protocol::{Ack, CheckOutcome, Command, Event, Notified};
 #[derive(Clone)]
 pub struct Ctx {
     pub settings: Arc<Settings>,
-    journal: Arc<Mutex<Journal>>,
+    journal: JournalThread,
     /// Names this process in leases: pid plus a random part.
     pub holder: String,
     cash_in: CashInClient,
@@ -67,21 +67,58 @@ pub struct Ctx {
     schedule: schedule::Schedule,
 }
 
-/// Runs a journal call on the blocking pool (SQLite with synchronous=FULL waits on disk).
+/// A call the journal's thread runs.
+type Job = Box<dyn FnOnce(&mut Journal) + Send>;
+
+/// The journal's own thread: every call of every task runs there, one after another, in
+/// the order they came. One thread that owns the connection rather than a mutex that
+/// blocking-pool threads queue on: hundreds of rows polling cost no lock contention and
+/// no thread per waiting call (SQLite with synchronous=FULL waits on disk, so never on the
+/// async thread).
+#[derive(Clone)]
+struct JournalThread {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl JournalThread {
+    fn start(journal: Journal) -> Result<JournalThread, String> {
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("kassa-journal".into())
+            .spawn(move || {
+                let mut journal = journal;
+                // Ends when the last sender is gone (the worker and its tasks with it).
+                while let Ok(job) = rx.recv() {
+                    // A call that panics answers nobody (its caller sees an error); the
+                    // journal goes on serving the others.
+                    let run = std::panic::AssertUnwindSafe(|| job(&mut journal));
+                    if std::panic::catch_unwind(run).is_err() {
+                        tracing::error!("a journal call panicked");
+                    }
+                }
+            })
+            .map_err(|e| format!("journal thread: {e}"))?;
+        Ok(JournalThread { jobs })
+    }
+}
+
+/// Runs a journal call on the journal's thread and waits for its answer.
 pub async fn db<T, F>(ctx: &Ctx, f: F) -> Result<T, JournalError>
 where
     T: Send + 'static,
     F: FnOnce(&mut Journal) -> Result<T, JournalError> + Send + 'static,
 {
-    let journal = ctx.journal.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut j = journal
-            .lock()
-            .map_err(|_| JournalError::Corrupt("journal lock poisoned".into()))?;
-        f(&mut j)
-    })
-    .await
-    .map_err(|e| JournalError::Corrupt(format!("journal task: {e}")))?
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move |j| {
+        // The caller may have gone (kassa stopping): the call was made all the same.
+        let _ = tx.send(f(j));
+    });
+    ctx.journal
+        .jobs
+        .send(job)
+        .map_err(|_| JournalError::Corrupt("the journal's thread has stopped".into()))?;
+    rx.await
+        .map_err(|_| JournalError::Corrupt("a journal call ended without an answer".into()))?
 }
 
 impl Ctx {
@@ -178,7 +215,7 @@ impl Worker {
         };
         let ctx = Ctx {
             settings: Arc::new(settings),
-            journal: Arc::new(Mutex::new(journal)),
+            journal: JournalThread::start(journal)?,
             holder: format!(
                 "pid{}-{}@{}",
                 std::process::id(),

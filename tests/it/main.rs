@@ -18,6 +18,7 @@ mod faults;
 mod fuzz;
 mod hygiene;
 mod listener;
+mod load;
 mod pay_flow;
 #[cfg(unix)]
 mod pty;
