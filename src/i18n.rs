@@ -3,8 +3,7 @@
 //! Keys are flat (`cashin.title`); a value may hold `{name}` placeholders. A key missing
 //! from a catalogue shows as the key itself, and a test keeps the two catalogues in step.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 /// The cashier's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
@@ -24,22 +23,20 @@ impl Lang {
     }
 }
 
-const RU: &str = include_str!("../assets/i18n/ru.toml");
-const EN: &str = include_str!("../assets/i18n/en.toml");
-
-fn parse(src: &str) -> HashMap<String, String> {
-    // The catalogues are compiled in; a broken one is caught by the tests, and at run time
-    // shows keys instead of text rather than stopping a till.
-    toml::from_str(src).unwrap_or_default()
+/// The catalogues, read at build time (build.rs): `(key, text)` sorted by key.
+mod tables {
+    include!(concat!(env!("OUT_DIR"), "/catalogues.rs"));
 }
 
-fn catalogue(lang: Lang) -> &'static HashMap<String, String> {
-    static RU_CAT: OnceLock<HashMap<String, String>> = OnceLock::new();
-    static EN_CAT: OnceLock<HashMap<String, String>> = OnceLock::new();
-    match lang {
-        Lang::Ru => RU_CAT.get_or_init(|| parse(RU)),
-        Lang::En => EN_CAT.get_or_init(|| parse(EN)),
-    }
+fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
+    let table = match lang {
+        Lang::Ru => tables::RU,
+        Lang::En => tables::EN,
+    };
+    table
+        .binary_search_by(|(k, _)| (*k).cmp(key))
+        .ok()
+        .map(|i| table[i].1)
 }
 
 static MISSING: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -47,8 +44,8 @@ static MISSING: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// The text for `key`, or the key itself when the catalogue lacks it (remembered, so that
 /// the screen tests can fail on a key nobody wrote a text for).
 pub fn t(lang: Lang, key: &str) -> &str {
-    match catalogue(lang).get(key) {
-        Some(v) => v.as_str(),
+    match lookup(lang, key) {
+        Some(v) => v,
         None => {
             if let Ok(mut m) = MISSING.lock() {
                 let entry = format!("{}:{key}", lang.code());
@@ -64,8 +61,8 @@ pub fn t(lang: Lang, key: &str) -> &str {
 /// The text for `text` when it is a catalogue key, else `text` itself: for values stored
 /// as keys by this version and as words by older ones.
 pub fn t_or_raw(lang: Lang, text: &str) -> &str {
-    match catalogue(lang).get(text) {
-        Some(v) => v.as_str(),
+    match lookup(lang, text) {
+        Some(v) => v,
         None => text,
     }
 }
@@ -111,6 +108,7 @@ pub fn tn(lang: Lang, key: &str, n: u64, args: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn plural_forms_follow_each_languages_rules() {
@@ -160,8 +158,17 @@ mod tests {
 
     #[test]
     fn catalogues_parse_and_have_the_same_keys() {
-        let ru: HashMap<String, String> = toml::from_str(RU).expect("ru catalogue parses");
-        let en: HashMap<String, String> = toml::from_str(EN).expect("en catalogue parses");
+        let ru: HashMap<String, String> =
+            toml::from_str(include_str!("../assets/i18n/ru.toml")).expect("ru catalogue parses");
+        let en: HashMap<String, String> =
+            toml::from_str(include_str!("../assets/i18n/en.toml")).expect("en catalogue parses");
+        // The tables built from them hold every key, each findable.
+        for (k, v) in &ru {
+            assert_eq!(lookup(Lang::Ru, k), Some(v.as_str()), "{k}");
+        }
+        for (k, v) in &en {
+            assert_eq!(lookup(Lang::En, k), Some(v.as_str()), "{k}");
+        }
         let mut missing: Vec<_> = ru.keys().filter(|k| !en.contains_key(*k)).collect();
         missing.extend(en.keys().filter(|k| !ru.contains_key(*k)));
         assert!(

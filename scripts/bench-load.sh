@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# kassa with hundreds and thousands of operations in flight, beside the bare ratatui floor,
+# all measured in one run (the machine is noisy: compare within a run, quote medians).
+#
+#   scripts/bench-load.sh [N...]            default: 500 5000
+#
+# For each N: a standalone emulator that never settles a cash-in, N cash-ins confirmed through
+# the command line and left pending, then the console started on that journal and measured
+# from the outside by ../shared/bench/tui-measure.sh (tmux, 120x40): first frame, RSS, key
+# latency, CPU over 5 s of no input while every row polls. Beside it, the floor (a bare
+# ratatui program) and kassa --demo idle. Prints one table; the CPU per poll is the idle CPU
+# divided by the polls made in those 5 s (N rows, each polled every POLL_MAX_MS at steady
+# state).
+#
+# Needs: cargo, tmux, python3, and the bench tools at $BENCH (default ../shared/bench).
+# Don't build or run anything else while it measures. About 2 minutes for N=500 and 4 for
+# N=5000 on two cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BENCH=${BENCH:-../shared/bench}
+RUNS=${RUNS:-5}
+POLL_MAX_MS=${POLL_MAX_MS:-4000}
+PORT=${PORT:-18089}
+[ "$#" -gt 0 ] || set -- 500 5000
+[ -x "$BENCH/tui-measure.sh" ] || { echo "bench-load: no $BENCH/tui-measure.sh (set BENCH)" >&2; exit 2; }
+for dep in tmux python3; do
+  command -v "$dep" >/dev/null || { echo "bench-load: $dep is needed" >&2; exit 2; }
+done
+
+cargo build --release --locked -q
+K="$PWD/target/release/kassa"
+floor="$BENCH/baseline-ratatui/target/release/baseline-ratatui"
+[ -x "$floor" ] || (cd "$BENCH/baseline-ratatui" && cargo build --release -q)
+
+W=$(mktemp -d)
+emu=""
+cleanup() { [ -n "$emu" ] && kill "$emu" 2>/dev/null; rm -rf "$W"; }
+trap cleanup EXIT
+out="$W/tui.jsonl"
+measure() { "$BENCH/tui-measure.sh" -n "$RUNS" --poll-ms 0.5 -o "$out" "$@" >/dev/null 2>&1; }
+
+echo "floor and kassa --demo, idle" >&2
+measure -m BASELINE-READY -k Down,Up -q q --name "floor" -- "$floor"
+mkdir -p "$W/demo"
+measure -k Down,Up -q q,y -e "HOME=$W/demo" -e "XDG_DATA_HOME=$W/demo/data" \
+  --name "kassa --demo, idle" -- "$K" --demo
+
+"$K" emulator --listen "127.0.0.1:$PORT" --pending-polls 1000000 >"$W/emulator.log" 2>&1 &
+emu=$!
+sleep 1
+polls=()
+for N in "$@"; do
+  D="$W/n$N"
+  mkdir -p "$D"
+  cat >"$D/load.toml" <<T
+[journal]
+path = "$D/load.db"
+[worker]
+poll_initial_ms = 1000
+poll_max_ms = $POLL_MAX_MS
+[allpay]
+terminal_url = "http://127.0.0.1:$PORT/allpay-public-soap/transaction-management/v1.1"
+cash_in_url = "http://127.0.0.1:$PORT/allpay-public-soap/cash-in-transaction-management/v1.1"
+requester = "72222222221"
+timeout_secs = 5
+T
+  echo "$N cash-ins to leave pending" >&2
+  # Each one through the command line, as a till would have confirmed them, two at a time.
+  seq 1 "$N" | xargs -P 2 -I{} env HOME="$D" XDG_DATA_HOME="$D/data" \
+    "$K" --config "$D/load.toml" allpay cash-in 77072734954 "1{}" --yes --new --no-wait --json \
+    >/dev/null 2>&1 || true
+  pending=$(HOME="$D" "$K" --config "$D/load.toml" journal list --pending --json 2>/dev/null \
+    | python3 -c 'import sys,json; print(sum(1 for o in json.load(sys.stdin)["operations"] if o.get("state")=="pending"))' \
+    || echo "?")
+  echo "$pending of $N pending; measuring" >&2
+  measure -k Down,Up -q q,y -e "HOME=$D" -e "XDG_DATA_HOME=$D/data" \
+    --name "kassa, $N pending" -- "$K" --config "$D/load.toml"
+  polls+=("$N")
+done
+
+"$BENCH/tui-measure.sh" --report "$out"
+echo
+echo "CPU per poll (idle CPU over 5 s / polls in 5 s at one poll per row every ${POLL_MAX_MS} ms):"
+python3 - "$out" "$POLL_MAX_MS" "${polls[@]}" <<'PY'
+import json, sys
+path, poll_max = sys.argv[1], float(sys.argv[2]) / 1000
+ns = [int(n) for n in sys.argv[3:]]
+rows = {}
+for line in open(path):
+    line = line.strip()
+    if not line:
+        continue
+    r = json.loads(line)
+    rows[r.get("name")] = r
+for n in ns:
+    r = rows.get(f"kassa, {n} pending")
+    if not r:
+        continue
+    cpu = (r.get("idle_cpu_ms") or {}).get("median")
+    if cpu is None:
+        continue
+    polls = 5 * n / poll_max
+    print(f"  N={n}: {cpu:.0f} ms / {polls:.0f} polls = {cpu / polls:.3f} ms per poll")
+PY
