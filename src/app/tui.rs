@@ -154,10 +154,10 @@ pub async fn run(start: Start) -> Exit {
     };
     // What the journal holds open, counted (not read) before the worker starts: the screen
     // says it at once, and the worker's own counts then change nothing on it.
-    if let Ok(((pending, recon), resumable)) = journal
-        .counts()
-        .and_then(|c| journal.resumable().map(|r| (c, r)))
-    {
+    if let Ok((pending, recon)) = journal.counts() {
+        // What the worker will resume: every open row no person has to look at (one
+        // another process holds is told when the worker has claimed its own).
+        let resumable = pending.saturating_sub(recon);
         model.counts = crate::app::Counts {
             pending,
             recon,

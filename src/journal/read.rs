@@ -143,29 +143,20 @@ impl Journal {
     /// How many rows are open (pending, or an invoice issued and not yet paid), and how
     /// many of those wait for a person.
     pub fn counts(&self) -> Result<(u32, u32), JournalError> {
-        let (p, r): (i64, i64) = self.conn.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(needs_reconciliation), 0) FROM operations \
-             WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice'))",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        // From the open rows' index alone (migration 7), never the rows themselves: read
+        // before the first screen is drawn.
+        let (p, r): (i64, i64) = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*), COALESCE(SUM(needs_reconciliation), 0) FROM operations \
+             INDEXED BY operations_open \
+             WHERE state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')",
+            )?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok((
             u32::try_from(p).unwrap_or(u32::MAX),
             u32::try_from(r).unwrap_or(u32::MAX),
         ))
-    }
-
-    /// How many open rows a worker starting now would resume: not waiting for a person, and
-    /// held by nobody (or by a lease that ran out). A count, not the rows.
-    pub fn resumable(&self) -> Result<u32, JournalError> {
-        let n: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM operations \
-             WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
-             AND needs_reconciliation = 0 AND (lease_holder IS NULL OR lease_until < ?1)",
-            [super::now_ms()],
-            |r| r.get(0),
-        )?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 }
 
