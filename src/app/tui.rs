@@ -212,6 +212,30 @@ pub async fn run(start: Start) -> Exit {
 /// A key is taken at once, and whatever news came before it with it.
 const WORKER_FRAME: Duration = Duration::from_millis(50);
 
+/// The same after news that was only polls going on (an attempt made, the next one's
+/// time, the counts): what a cashier reads, not what a cashier answers.
+const POLLING_FRAME: Duration = Duration::from_millis(250);
+
+/// What a wake took from the worker.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum News {
+    None,
+    /// Polls going on: attempts made, the counts.
+    Polling,
+    /// Anything else: an outcome, a question, an answer to the cashier.
+    Told,
+}
+
+impl News {
+    fn of(ev: &crate::worker::Event) -> News {
+        use crate::worker::Event;
+        match ev {
+            Event::Progress { .. } | Event::Counts { .. } => News::Polling,
+            _ => News::Told,
+        }
+    }
+}
+
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     model: &mut Model,
@@ -276,15 +300,20 @@ async fn event_loop(
             }
             news
         } else {
-            let from_worker = matches!(msg, Msg::Worker(_));
+            let first = match &msg {
+                Msg::Worker(ev) => News::of(ev),
+                _ => News::None,
+            };
             for c in update(model, msg) {
                 worker.send(c);
             }
             // One wake takes all the news there is.
-            from_worker | take_news(model, worker, events)
+            first.max(take_news(model, worker, events))
         };
-        if news {
-            gate = tokio::time::Instant::now() + WORKER_FRAME;
+        match news {
+            News::None => {}
+            News::Polling => gate = tokio::time::Instant::now() + POLLING_FRAME,
+            News::Told => gate = tokio::time::Instant::now() + WORKER_FRAME,
         }
         if let Some(text) = model.clipboard.take() {
             let copy = crossterm::clipboard::CopyToClipboard::to_clipboard_from(text);
@@ -328,18 +357,18 @@ async fn event_loop(
     }
 }
 
-/// Hands every worker event waiting to the model; whether there was any.
+/// Hands every worker event waiting to the model; what they were.
 fn take_news(
     model: &mut Model,
     worker: &Worker,
     events: &mut tokio::sync::mpsc::UnboundedReceiver<crate::worker::Event>,
-) -> bool {
-    let mut any = false;
+) -> News {
+    let mut news = News::None;
     while let Ok(e) = events.try_recv() {
-        any = true;
+        news = news.max(News::of(&e));
         for c in update(model, Msg::Worker(e)) {
             worker.send(c);
         }
     }
-    any
+    news
 }

@@ -106,6 +106,7 @@ pub(crate) async fn run(ctx: Ctx, mut rx: Receiver) {
     let mut timeline = Timeline::default();
     let mut ready: HashMap<&'static str, VecDeque<Slot>> = HashMap::new();
     let mut busy: HashMap<&'static str, usize> = HashMap::new();
+    let origin = Instant::now();
     loop {
         let due = timeline.next_due();
         let msg = tokio::select! {
@@ -120,7 +121,7 @@ pub(crate) async fn run(ctx: Ctx, mut rx: Receiver) {
                     *n = n.saturating_sub(1);
                 }
                 if let Some((slot, wait)) = next {
-                    timeline.push(Instant::now() + wait, slot);
+                    timeline.push(on_tick(origin, Instant::now() + wait), slot);
                 }
             }
             None => {}
@@ -159,6 +160,20 @@ pub(crate) async fn run(ctx: Ctx, mut rx: Receiver) {
             ctx.stop_driving(&slot.id);
         }
     }
+}
+
+/// Polls fall due on a grid of this step: the rows due within one step go out together,
+/// and the journal's thread and the runtime wake once for them all rather than once each.
+/// A row a cashier just confirmed is not held back (its first step is due at once).
+const TICK: Duration = Duration::from_millis(100);
+
+/// `at`, put off to the next step of the grid that starts at `origin`.
+fn on_tick(origin: Instant, at: Instant) -> Instant {
+    let since = at.saturating_duration_since(origin).as_nanos();
+    let step = TICK.as_nanos();
+    let ticks = since.div_ceil(step);
+    let off = u64::try_from(ticks.saturating_mul(step)).unwrap_or(u64::MAX);
+    origin + Duration::from_nanos(off)
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -201,6 +216,21 @@ mod tests {
             id: id.into(),
             run: Run::new(Kind::AllpayCashIn),
             waiters: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn polls_fall_due_on_the_grid_never_early() {
+        let o = Instant::now();
+        let ms = Duration::from_millis;
+        assert_eq!(on_tick(o, o), o);
+        assert_eq!(on_tick(o, o + ms(1)), o + TICK);
+        assert_eq!(on_tick(o, o + TICK), o + TICK);
+        assert_eq!(on_tick(o, o + ms(4_050)), o + ms(4_100));
+        for t in [0, 1, 99, 100, 101, 3_999, 123_456] {
+            let at = o + ms(t);
+            let due = on_tick(o, at);
+            assert!(due >= at && due - at < TICK, "{t}");
         }
     }
 
