@@ -77,7 +77,28 @@ pub async fn run(start: Start) -> Exit {
         Start::Configured(s) => s.wooppay.invoice_ttl_minutes,
         Start::Demo(_) => 60,
     };
-    // First frame before the journal and the emulator: the cashier sees kassa at once.
+    // A till's journal before the first frame: its open rows are counted from an index (no
+    // row is read, no lock waited for), so the first frame already says what is in flight
+    // and nothing on it changes when the worker starts. The demo's journal comes after its
+    // emulator, below.
+    let mut early = None;
+    if let Start::Configured(s) = &start {
+        match Journal::open(&s.journal_path) {
+            Ok(j) => {
+                show_counts(&mut model, &j);
+                early = Some(j);
+            }
+            Err(e) => {
+                restore();
+                eprintln!(
+                    "kassa: {}",
+                    tf(lang, "error.journal_open", &[("error", &e.to_string())])
+                );
+                return Exit::Usage;
+            }
+        }
+    }
+    // First frame before the emulator: the cashier sees kassa at once.
     if let Err(e) = terminal.draw(|f| view(&model, f)) {
         restore();
         eprintln!(
@@ -135,39 +156,33 @@ pub async fn run(start: Start) -> Exit {
     }
     let upay_settings = settings.upay.clone();
     let settings_warning = settings.plain_http_endpoints();
-    let path = settings.journal_path.clone();
-    let journal = match tokio::task::spawn_blocking(move || Journal::open(&path)).await {
-        Ok(Ok(j)) => j,
-        Ok(Err(e)) => {
-            restore();
-            eprintln!(
-                "kassa: {}",
-                tf(lang, "error.journal_open", &[("error", &e.to_string())])
-            );
-            return Exit::Usage;
-        }
-        Err(e) => {
-            restore();
-            eprintln!("kassa: {e}");
-            return Exit::Usage;
+    let journal = match early {
+        Some(j) => j,
+        None => {
+            let path = settings.journal_path.clone();
+            let j = match tokio::task::spawn_blocking(move || Journal::open(&path)).await {
+                Ok(Ok(j)) => j,
+                Ok(Err(e)) => {
+                    restore();
+                    eprintln!(
+                        "kassa: {}",
+                        tf(lang, "error.journal_open", &[("error", &e.to_string())])
+                    );
+                    return Exit::Usage;
+                }
+                Err(e) => {
+                    restore();
+                    eprintln!("kassa: {e}");
+                    return Exit::Usage;
+                }
+            };
+            show_counts(&mut model, &j);
+            if model.counts.pending > 0 && terminal.draw(|f| view(&model, f)).is_ok() {
+                model.draws = model.draws.wrapping_add(1);
+            }
+            j
         }
     };
-    // What the journal holds open, counted (not read) before the worker starts: the screen
-    // says it at once, and the worker's own counts then change nothing on it.
-    if let Ok((pending, recon)) = journal.counts() {
-        // What the worker will resume: every open row no person has to look at (one
-        // another process holds is told when the worker has claimed its own).
-        let resumable = pending.saturating_sub(recon);
-        model.counts = crate::app::Counts {
-            pending,
-            recon,
-            active: 0,
-        };
-        model.resuming = (resumable > 0).then_some(resumable as usize);
-        if pending > 0 && terminal.draw(|f| view(&model, f)).is_ok() {
-            model.draws = model.draws.wrapping_add(1);
-        }
-    }
     let (worker, mut events) = match Worker::start(settings, journal) {
         Ok(w) => w,
         Err(e) => {
@@ -205,6 +220,23 @@ pub async fn run(start: Start) -> Exit {
     }
     restore();
     code
+}
+
+/// What the journal holds open, counted (not read) before the worker starts: the screen
+/// says it at once, and the worker's own counts then change nothing on it.
+fn show_counts(model: &mut Model, journal: &Journal) {
+    let Ok((pending, recon)) = journal.counts() else {
+        return;
+    };
+    // What the worker will resume: every open row no person has to look at (one another
+    // process holds is told when the worker has claimed its own).
+    let resumable = pending.saturating_sub(recon);
+    model.counts = crate::app::Counts {
+        pending,
+        recon,
+        active: 0,
+    };
+    model.resuming = (resumable > 0).then_some(resumable as usize);
 }
 
 /// How long the worker's news waits to be taken after the last was: hundreds of rows

@@ -70,6 +70,14 @@ pub struct Ctx {
 /// A call the journal's thread runs.
 type Job = Box<dyn FnOnce(&mut Journal) + Send>;
 
+/// What the journal's thread is asked.
+enum Ask {
+    Run(Job),
+    /// Close the journal (SQLite then folds its WAL back and removes it, so the next start
+    /// has nothing to recover) and say so.
+    Close(tokio::sync::oneshot::Sender<()>),
+}
+
 /// The journal's own thread: every call of every task runs there, one after another, in
 /// the order they came. One thread that owns the connection rather than a mutex that
 /// blocking-pool threads queue on: hundreds of rows polling cost no lock contention and
@@ -77,28 +85,47 @@ type Job = Box<dyn FnOnce(&mut Journal) + Send>;
 /// async thread).
 #[derive(Clone)]
 struct JournalThread {
-    jobs: std::sync::mpsc::Sender<Job>,
+    asks: std::sync::mpsc::Sender<Ask>,
 }
 
 impl JournalThread {
     fn start(journal: Journal) -> Result<JournalThread, String> {
-        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        let (asks, rx) = std::sync::mpsc::channel::<Ask>();
         std::thread::Builder::new()
             .name("kassa-journal".into())
             .spawn(move || {
-                let mut journal = journal;
+                let mut journal = Some(journal);
                 // Ends when the last sender is gone (the worker and its tasks with it).
-                while let Ok(job) = rx.recv() {
-                    // A call that panics answers nobody (its caller sees an error); the
-                    // journal goes on serving the others.
-                    let run = std::panic::AssertUnwindSafe(|| job(&mut journal));
-                    if std::panic::catch_unwind(run).is_err() {
-                        tracing::error!("a journal call panicked");
+                while let Ok(ask) = rx.recv() {
+                    match ask {
+                        // After the close a call answers nobody: its caller sees an error.
+                        Ask::Run(job) => {
+                            if let Some(j) = journal.as_mut() {
+                                // A call that panics answers nobody either; the journal
+                                // goes on serving the others.
+                                let run = std::panic::AssertUnwindSafe(|| job(j));
+                                if std::panic::catch_unwind(run).is_err() {
+                                    tracing::error!("a journal call panicked");
+                                }
+                            }
+                        }
+                        Ask::Close(done) => {
+                            drop(journal.take());
+                            let _ = done.send(());
+                        }
                     }
                 }
             })
             .map_err(|e| format!("journal thread: {e}"))?;
-        Ok(JournalThread { jobs })
+        Ok(JournalThread { asks })
+    }
+
+    /// Closes the journal once every call asked before has run.
+    async fn close(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.asks.send(Ask::Close(tx)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
+        }
     }
 }
 
@@ -114,8 +141,8 @@ where
         let _ = tx.send(f(j));
     });
     ctx.journal
-        .jobs
-        .send(job)
+        .asks
+        .send(Ask::Run(job))
         .map_err(|_| JournalError::Corrupt("the journal's thread has stopped".into()))?;
     rx.await
         .map_err(|_| JournalError::Corrupt("a journal call ended without an answer".into()))?
@@ -264,7 +291,7 @@ impl Worker {
     }
 
     /// Stops every task; rows in flight stay pending and are resumed on the next start.
-    /// Waits briefly for drivers to give their leases back.
+    /// Waits briefly for drivers to give their leases back, then closes the journal.
     pub async fn stop(&self) {
         self.shutdown.cancel();
         for _ in 0..40 {
@@ -273,6 +300,8 @@ impl Worker {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+        // Last: a journal left open at exit leaves its WAL for the next start to recover.
+        self.ctx.journal.close().await;
     }
 
     /// A sender of commands for listeners that outlive a borrow of the worker (callbacks).

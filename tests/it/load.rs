@@ -127,3 +127,27 @@ async fn at_most_max_in_flight_requests_to_one_provider_confirmed_or_resumed() {
         .count();
     assert_eq!(polled, 20, "every resumed row was polled again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_worker_leaves_no_wal_for_the_next_start_to_recover() {
+    let h = Harness::start().await;
+    let (worker, mut events) = h.worker();
+    let p = payment("77072734954", "150");
+    let id = p.id.clone();
+    worker.send(Command::Start {
+        request: kassa::flows::Request::CashIn(p),
+        allow_duplicate: true,
+    });
+    crate::common::wait_for(&mut events, 10, |e| match e {
+        kassa::worker::Event::Finished { op } if op.id == id => Some(()),
+        _ => None,
+    })
+    .await;
+    let wal = h.settings.journal_path.with_extension("db-wal");
+    assert!(wal.exists(), "the journal ran in WAL mode");
+    worker.stop().await;
+    assert!(
+        !wal.exists(),
+        "closed at stop: SQLite folded the WAL back and removed it"
+    );
+}
