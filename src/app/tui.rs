@@ -89,23 +89,13 @@ pub async fn run(start: Start) -> Exit {
                 early = Some(j);
             }
             Err(e) => {
-                restore();
-                eprintln!(
-                    "kassa: {}",
-                    tf(lang, "error.journal_open", &[("error", &e.to_string())])
-                );
-                return Exit::Usage;
+                return fail(lang, "error.journal_open", &[("error", &e.to_string())]);
             }
         }
     }
     // First frame before the emulator: the cashier sees kassa at once.
     if let Err(e) = terminal.draw(|f| view(&model, f)) {
-        restore();
-        eprintln!(
-            "kassa: {}",
-            tf(lang, "error.terminal", &[("error", &e.to_string())])
-        );
-        return Exit::Usage;
+        return fail(lang, "error.terminal", &[("error", &e.to_string())]);
     }
     // Now what takes longer: the emulator (under --demo), the journal, the worker.
     let (settings, emulator) = match start {
@@ -114,12 +104,7 @@ pub async fn run(start: Start) -> Exit {
             match Emulator::start("127.0.0.1:0", emulator::Options::demo()).await {
                 Ok(e) => (Settings::demo(&e.base_url(), lang), Some(e)),
                 Err(e) => {
-                    restore();
-                    eprintln!(
-                        "kassa: {}",
-                        tf(lang, "error.emulator", &[("error", &e.to_string())])
-                    );
-                    return Exit::Usage;
+                    return fail(lang, "error.emulator", &[("error", &e.to_string())]);
                 }
             }
         }
@@ -137,16 +122,11 @@ pub async fn run(start: Start) -> Exit {
         Some(l) => match crate::callbacks::bind(&l).await {
             Ok(b) => Some(b),
             Err(e) => {
-                restore();
-                eprintln!(
-                    "kassa: {}",
-                    tf(
-                        lang,
-                        "error.listen",
-                        &[("addr", &l), ("error", &e.to_string())]
-                    )
+                return fail(
+                    lang,
+                    "error.listen",
+                    &[("addr", &l), ("error", &e.to_string())],
                 );
-                return Exit::Usage;
             }
         },
         None => None,
@@ -163,12 +143,7 @@ pub async fn run(start: Start) -> Exit {
             let j = match tokio::task::spawn_blocking(move || Journal::open(&path)).await {
                 Ok(Ok(j)) => j,
                 Ok(Err(e)) => {
-                    restore();
-                    eprintln!(
-                        "kassa: {}",
-                        tf(lang, "error.journal_open", &[("error", &e.to_string())])
-                    );
-                    return Exit::Usage;
+                    return fail(lang, "error.journal_open", &[("error", &e.to_string())]);
                 }
                 Err(e) => {
                     restore();
@@ -186,9 +161,7 @@ pub async fn run(start: Start) -> Exit {
     let (worker, mut events) = match Worker::start(settings, journal) {
         Ok(w) => w,
         Err(e) => {
-            restore();
-            eprintln!("kassa: {}", tf(lang, "error.http_client", &[("error", &e)]));
-            return Exit::Usage;
+            return fail(lang, "error.http_client", &[("error", &e)]);
         }
     };
     worker.send(Command::ResumeAll);
@@ -220,6 +193,13 @@ pub async fn run(start: Start) -> Exit {
     }
     restore();
     code
+}
+
+/// Gives the terminal back and says in the cashier's language why kassa cannot start.
+fn fail(lang: Lang, key: &str, args: &[(&str, &str)]) -> Exit {
+    restore();
+    eprintln!("kassa: {}", tf(lang, key, args));
+    Exit::Usage
 }
 
 /// What the journal holds open, counted (not read) before the worker starts: the screen
