@@ -6,30 +6,9 @@
 
 use crate::common;
 
-use common::{Harness, kassa, write_config};
+use common::{Cli, kassa};
 use kassa::emulator::allpay_cash_in as magic;
 use kassa::emulator::allpay_pay as magic_terminal;
-
-struct Cli {
-    h: Harness,
-    config: String,
-}
-
-impl Cli {
-    async fn start() -> Cli {
-        let h = Harness::start().await;
-        let config = write_config(h.dir.path(), &h.emulator.base_url())
-            .display()
-            .to_string();
-        Cli { h, config }
-    }
-
-    async fn run(&self, args: &[&str]) -> common::Run {
-        let mut all = vec!["--config", self.config.as_str()];
-        all.extend_from_slice(args);
-        kassa(&all).await
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_user_prints_the_owner_and_masks_the_iin() {
@@ -654,11 +633,7 @@ fn kassa_env(args: &[&str], env: &[(&str, &str)]) -> common::Run {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    common::Run::from(out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

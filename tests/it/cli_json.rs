@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{self, Harness, kassa, kassa_stdin, write_config};
+use crate::common::{self, Cli, kassa, kassa_stdin};
 use kassa::emulator::allpay_cash_in as magic;
 use kassa::emulator::allpay_pay as magic_terminal;
 
@@ -289,50 +289,34 @@ fn the_validator_refuses_what_the_schema_does_not_allow() {
 // ------------------------------------------------------------------------------------------
 // Every command.
 
-struct Cli {
-    h: Harness,
-    config: String,
-}
-
-impl Cli {
-    async fn start() -> Cli {
-        let h = Harness::start().await;
-        let config = write_config(h.dir.path(), &h.emulator.base_url())
-            .display()
-            .to_string();
-        Cli { h, config }
-    }
-
-    async fn run(&self, args: &[&str]) -> common::Run {
-        let mut all = vec!["--config", self.config.as_str()];
-        all.extend_from_slice(args);
-        all.push("--json");
-        kassa(&all).await
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allpay_commands_answer_in_the_schema() {
     let c = Cli::start().await;
     // check-user: found, not found, the check could not be made, bad input.
     let v = expect(
-        &c.run(&["allpay", "check-user", "77072734954"]).await,
+        &c.run_json(&["allpay", "check-user", "77072734954"]).await,
         0,
         "check_user",
     );
     assert_eq!(v["found"], true);
     expect(
-        &c.run(&["allpay", "check-user", magic::UNKNOWN_USER]).await,
+        &c.run_json(&["allpay", "check-user", magic::UNKNOWN_USER])
+            .await,
         2,
         "not_found",
     );
     let v = expect(
-        &c.run(&["allpay", "check-user", magic::CHECK_FAULT]).await,
+        &c.run_json(&["allpay", "check-user", magic::CHECK_FAULT])
+            .await,
         4,
         "error",
     );
     assert_eq!(v["sent"], false);
-    let v = expect(&c.run(&["allpay", "check-user", "ivan"]).await, 1, "error");
+    let v = expect(
+        &c.run_json(&["allpay", "check-user", "ivan"]).await,
+        1,
+        "error",
+    );
     assert!(
         v["code"].as_str().unwrap().contains('.'),
         "a catalogue key: {v}"
@@ -340,13 +324,13 @@ async fn allpay_commands_answer_in_the_schema() {
 
     // cash-in: completed (two places and the currency), then every refusal.
     let cash_in = ["allpay", "cash-in", "77072734954", "5000", "--yes"];
-    let v = expect(&c.run(&cash_in).await, 0, "operation");
+    let v = expect(&c.run_json(&cash_in).await, 0, "operation");
     assert_eq!(
         (v["amount"].as_str(), v["currency"].as_str()),
         (Some("5000.00"), Some("KZT"))
     );
     let id = v["id"].as_str().unwrap().to_string();
-    let v = expect(&c.run(&cash_in).await, 4, "error");
+    let v = expect(&c.run_json(&cash_in).await, 4, "error");
     assert_eq!(
         (v["code"].as_str(), &v["id"], &v["sent"]),
         (Some("duplicate"), &Value::Null, &json!(false))
@@ -354,7 +338,8 @@ async fn allpay_commands_answer_in_the_schema() {
     assert_eq!(v["existing"]["id"], id.as_str());
     // No --yes and no terminal: said on stdout, nothing sent (it printed nothing before).
     let v = expect(
-        &c.run(&["allpay", "cash-in", "77072734954", "100"]).await,
+        &c.run_json(&["allpay", "cash-in", "77072734954", "100"])
+            .await,
         4,
         "error",
     );
@@ -363,13 +348,13 @@ async fn allpay_commands_answer_in_the_schema() {
         (Some("cli.no_terminal_to_confirm"), &json!(false))
     );
     expect(
-        &c.run(&["allpay", "cash-in", "77072734954", "12abc", "--yes"])
+        &c.run_json(&["allpay", "cash-in", "77072734954", "12abc", "--yes"])
             .await,
         1,
         "error",
     );
     let v = expect(
-        &c.run(&[
+        &c.run_json(&[
             "allpay",
             "cash-in",
             "77072734954",
@@ -385,7 +370,7 @@ async fn allpay_commands_answer_in_the_schema() {
     assert_eq!(v["code"], "cli.id_differs");
     // The same id again: followed, the operation in its one shape.
     let v = expect(
-        &c.run(&[
+        &c.run_json(&[
             "allpay",
             "cash-in",
             "77072734954",
@@ -400,19 +385,19 @@ async fn allpay_commands_answer_in_the_schema() {
     );
     assert_eq!(v["id"], id.as_str());
     expect(
-        &c.run(&["allpay", "cash-in", magic::UNKNOWN_USER, "100", "--yes"])
+        &c.run_json(&["allpay", "cash-in", magic::UNKNOWN_USER, "100", "--yes"])
             .await,
         2,
         "not_found",
     );
     expect(
-        &c.run(&["allpay", "cash-in", magic::CHECK_FAULT, "100", "--yes"])
+        &c.run_json(&["allpay", "cash-in", magic::CHECK_FAULT, "100", "--yes"])
             .await,
         4,
         "error",
     );
     let v = expect(
-        &c.run(&["allpay", "cash-in", magic::DECLINE, "100", "--yes"])
+        &c.run_json(&["allpay", "cash-in", magic::DECLINE, "100", "--yes"])
             .await,
         2,
         "operation",
@@ -420,7 +405,7 @@ async fn allpay_commands_answer_in_the_schema() {
     assert_eq!(v["state"], "declined");
     // --no-wait: the same operation shape as a wait that ends (it was a cut-down object).
     let v = expect(
-        &c.run(&[
+        &c.run_json(&[
             "allpay",
             "cash-in",
             magic::LONG_PENDING,
@@ -437,7 +422,7 @@ async fn allpay_commands_answer_in_the_schema() {
         (Some("pending"), Some("100.00"))
     );
     let v = expect(
-        &c.run(&[
+        &c.run_json(&[
             "allpay",
             "cash-in",
             magic::LONG_PENDING,
@@ -469,14 +454,14 @@ async fn allpay_commands_answer_in_the_schema() {
             "--yes",
         ]
     };
-    let v = expect(&c.run(&pay("1234567", "185")).await, 0, "operation");
+    let v = expect(&c.run_json(&pay("1234567", "185")).await, 0, "operation");
     assert_eq!(v["amount"], "1500.00");
-    let before = c.run(&["journal", "list"]).await.json()["operations"]
+    let before = c.run_json(&["journal", "list"]).await.json()["operations"]
         .as_array()
         .unwrap()
         .len();
     let v = expect(
-        &c.run(&pay("1234567", magic_terminal::UNKNOWN_SERVICE))
+        &c.run_json(&pay("1234567", magic_terminal::UNKNOWN_SERVICE))
             .await,
         2,
         "error",
@@ -489,13 +474,13 @@ async fn allpay_commands_answer_in_the_schema() {
         v["provider_status"].is_string(),
         "the provider's code in its own field: {v}"
     );
-    let after = c.run(&["journal", "list"]).await.json()["operations"]
+    let after = c.run_json(&["journal", "list"]).await.json()["operations"]
         .as_array()
         .unwrap()
         .len();
     assert_eq!(before, after, "a refused check writes no row");
     let v = expect(
-        &c.run(&pay(magic_terminal::DECLINE, "185")).await,
+        &c.run_json(&pay(magic_terminal::DECLINE, "185")).await,
         2,
         "operation",
     );
@@ -511,13 +496,13 @@ async fn webmoney_upay_wooppay_answer_in_the_schema() {
             "webmoney", "invoice", "--wmid", wmid, "--amount", amount, "--desc", "x", "--yes",
         ]
     };
-    let v = expect(&c.run(&wm("405002833238", "9")).await, 0, "operation");
+    let v = expect(&c.run_json(&wm("405002833238", "9")).await, 0, "operation");
     assert_eq!(
         (v["amount"].as_str(), v["currency"].as_str()),
         (Some("9.00"), Some("USD"))
     );
-    expect(&c.run(&wm("000000000006", "9")).await, 2, "operation");
-    expect(&c.run(&wm("4050028332", "9")).await, 1, "error");
+    expect(&c.run_json(&wm("000000000006", "9")).await, 2, "operation");
+    expect(&c.run_json(&wm("4050028332", "9")).await, 1, "error");
 
     // UPay: a card (one object with its link), a hold, its check, its capture, a cancel
     // of the captured hold, and holds nobody knows.
@@ -542,7 +527,7 @@ async fn webmoney_upay_wooppay_answer_in_the_schema() {
     let http = kassa::providers::http_client(std::time::Duration::from_secs(2)).unwrap();
     http.get(url).send().await.unwrap();
     let v = expect(
-        &c.run(&[
+        &c.run_json(&[
             "upay",
             "hold",
             "create",
@@ -564,7 +549,8 @@ async fn webmoney_upay_wooppay_answer_in_the_schema() {
     );
     let hold = v["provider_ref"].as_str().unwrap().to_string();
     let v = expect(
-        &c.run(&["upay", "hold", "check", "--hold-id", &hold]).await,
+        &c.run_json(&["upay", "hold", "check", "--hold-id", &hold])
+            .await,
         0,
         "hold_check",
     );
@@ -573,39 +559,40 @@ async fn webmoney_upay_wooppay_answer_in_the_schema() {
         (Some(true), Some("OK"))
     );
     expect(
-        &c.run(&["upay", "hold", "capture", "--hold-id", &hold, "--yes"])
+        &c.run_json(&["upay", "hold", "capture", "--hold-id", &hold, "--yes"])
             .await,
         0,
         "operation",
     );
     // Already captured: the row as it is, not done as asked.
     expect(
-        &c.run(&["upay", "hold", "cancel", "--hold-id", &hold, "--yes"])
+        &c.run_json(&["upay", "hold", "cancel", "--hold-id", &hold, "--yes"])
             .await,
         2,
         "operation",
     );
     let unknown_hold = expect(
-        &c.run(&["upay", "hold", "check", "--hold-id", "999999999"])
+        &c.run_json(&["upay", "hold", "check", "--hold-id", "999999999"])
             .await,
         2,
         "not_found",
     );
     expect(
-        &c.run(&["upay", "hold", "capture", "--hold-id", "999999998", "--yes"])
+        &c.run_json(&["upay", "hold", "capture", "--hold-id", "999999998", "--yes"])
             .await,
         2,
         "not_found",
     );
     expect(
-        &c.run(&["upay", "hold", "check", "--hold-id", "x y"]).await,
+        &c.run_json(&["upay", "hold", "check", "--hold-id", "x y"])
+            .await,
         1,
         "error",
     );
 
     // Wooppay: an invoice, its status, an operation nobody knows, the balance, a code.
     let v = expect(
-        &c.run(&["wooppay", "invoice", "--amount", "1500", "--yes"])
+        &c.run_json(&["wooppay", "invoice", "--amount", "1500", "--yes"])
             .await,
         0,
         "operation",
@@ -616,13 +603,13 @@ async fn webmoney_upay_wooppay_answer_in_the_schema() {
     );
     let operation_id = v["provider_ref"].as_str().unwrap().to_string();
     let v = expect(
-        &c.run(&["wooppay", "status", &operation_id]).await,
+        &c.run_json(&["wooppay", "status", &operation_id]).await,
         3,
         "wooppay_status",
     );
     assert_eq!(v["amount"], "1500.00");
     let unknown_op = expect(
-        &c.run(&["wooppay", "status", "987654321"]).await,
+        &c.run_json(&["wooppay", "status", "987654321"]).await,
         2,
         "not_found",
     );
@@ -631,16 +618,20 @@ async fn webmoney_upay_wooppay_answer_in_the_schema() {
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&unknown_hold), keys(&unknown_op));
     assert_eq!(unknown_hold["code"], unknown_op["code"]);
-    let v = expect(&c.run(&["wooppay", "balance"]).await, 0, "wooppay_balance");
+    let v = expect(
+        &c.run_json(&["wooppay", "balance"]).await,
+        0,
+        "wooppay_balance",
+    );
     assert!(v["balance"].as_str().unwrap().contains('.'));
     expect(
-        &c.run(&["wooppay", "request-code", "--phone", "77012345678"])
+        &c.run_json(&["wooppay", "request-code", "--phone", "77012345678"])
             .await,
         0,
         "wooppay_code",
     );
     let v = expect(
-        &c.run(&["wooppay", "request-code", "--phone", "77000000225"])
+        &c.run_json(&["wooppay", "request-code", "--phone", "77000000225"])
             .await,
         2,
         "error",
@@ -649,39 +640,39 @@ async fn webmoney_upay_wooppay_answer_in_the_schema() {
         v["provider_status"], "225",
         "Wooppay's code in its own field: {v}"
     );
-    expect(&c.run(&["wooppay", "status", "abc"]).await, 1, "error");
+    expect(&c.run_json(&["wooppay", "status", "abc"]).await, 1, "error");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journal_report_and_usage_answer_in_the_schema() {
     let c = Cli::start().await;
     let v = expect(
-        &c.run(&["allpay", "cash-in", "77072734954", "250", "--yes"])
+        &c.run_json(&["allpay", "cash-in", "77072734954", "250", "--yes"])
             .await,
         0,
         "operation",
     );
     let id = v["id"].as_str().unwrap().to_string();
-    let v = expect(&c.run(&["journal", "list"]).await, 0, "journal_list");
+    let v = expect(&c.run_json(&["journal", "list"]).await, 0, "journal_list");
     assert_eq!(v["operations"][0]["amount"], "250.00");
     expect(
-        &c.run(&["journal", "list", "--pending"]).await,
+        &c.run_json(&["journal", "list", "--pending"]).await,
         0,
         "journal_list",
     );
     expect(
-        &c.run(&["journal", "show", &id]).await,
+        &c.run_json(&["journal", "show", &id]).await,
         0,
         "operation_detail",
     );
-    expect(&c.run(&["journal", "show", "nope"]).await, 1, "error");
+    expect(&c.run_json(&["journal", "show", "nope"]).await, 1, "error");
     expect(
-        &c.run(&["journal", "resume", "--timeout", "5"]).await,
+        &c.run_json(&["journal", "resume", "--timeout", "5"]).await,
         0,
         "resume",
     );
     expect(
-        &c.run(&[
+        &c.run_json(&[
             "journal",
             "resolve",
             "nope",
@@ -696,19 +687,23 @@ async fn journal_report_and_usage_answer_in_the_schema() {
     );
     let csv = c.h.dir.path().join("out.csv").display().to_string();
     expect(
-        &c.run(&["journal", "export", "--csv", &csv]).await,
+        &c.run_json(&["journal", "export", "--csv", &csv]).await,
         0,
         "export",
     );
     expect(
-        &c.run(&["journal", "export", "--csv", &csv, "--from", "yesterday"])
+        &c.run_json(&["journal", "export", "--csv", &csv, "--from", "yesterday"])
             .await,
         1,
         "error",
     );
-    let v = expect(&c.run(&["report"]).await, 0, "report");
+    let v = expect(&c.run_json(&["report"]).await, 0, "report");
     assert_eq!(v["cash_at_till"]["total"], "250.00");
-    expect(&c.run(&["report", "--date", "1.1.2025"]).await, 1, "error");
+    expect(
+        &c.run_json(&["report", "--date", "1.1.2025"]).await,
+        1,
+        "error",
+    );
 
     // clap's own errors under --json: one error object, exit 1, clap's text in `usage`,
     // the summary in the chosen language.
@@ -718,7 +713,7 @@ async fn journal_report_and_usage_answer_in_the_schema() {
         vec!["upay", "hold", "check"],
         vec!["journal", "resume", "--timeout", "soon"],
     ] {
-        let v = expect(&c.run(&args).await, 1, "error");
+        let v = expect(&c.run_json(&args).await, 1, "error");
         assert_eq!(v["code"], "cli.usage_error", "{args:?}");
         assert!(
             v["usage"].as_str().unwrap().contains("error:"),
@@ -730,7 +725,7 @@ async fn journal_report_and_usage_answer_in_the_schema() {
         );
     }
     let v = expect(
-        &c.run(&["--lang", "ru", "upay", "hold", "check"]).await,
+        &c.run_json(&["--lang", "ru", "upay", "hold", "check"]).await,
         1,
         "error",
     );

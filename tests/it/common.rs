@@ -229,6 +229,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Run {
     pub fn json(&self) -> serde_json::Value {
         let line = self.stdout.lines().last().unwrap_or("");
@@ -236,7 +246,8 @@ impl Run {
     }
 }
 
-fn command(args: &[&str]) -> tokio::process::Command {
+/// The kassa binary with the test's secrets in its environment, not started yet.
+pub fn command(args: &[&str]) -> tokio::process::Command {
     let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"));
     c.args(args)
         .env("HOME", std::env::temp_dir())
@@ -273,11 +284,7 @@ pub async fn kassa_stdin(args: &[&str], input: &str) -> Run {
     stdin.write_all(input.as_bytes()).await.unwrap();
     drop(stdin);
     let out = child.wait_with_output().await.unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 /// Runs the kassa binary with `args`, stdin closed (no terminal).
@@ -287,11 +294,7 @@ pub async fn kassa(args: &[&str]) -> Run {
         .output()
         .await
         .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 /// Whether `needle` (a CVV, say) occurs in `text` as a word of its own.
@@ -304,4 +307,34 @@ pub fn standalone(text: &str, needle: &str) -> bool {
         !before.is_some_and(|c| c.is_ascii_alphanumeric())
             && !after.is_some_and(|c| c.is_ascii_alphanumeric())
     })
+}
+
+/// kassa's command line on a harness of its own, with the config `write_config` wrote.
+pub struct Cli {
+    pub h: Harness,
+    pub config: String,
+}
+
+impl Cli {
+    pub async fn start() -> Cli {
+        let h = Harness::start().await;
+        let config = write_config(h.dir.path(), &h.emulator.base_url())
+            .display()
+            .to_string();
+        Cli { h, config }
+    }
+
+    /// `kassa --config <it> args…`.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--config", self.config.as_str()];
+        all.extend_from_slice(args);
+        kassa(&all).await
+    }
+
+    /// `kassa --config <it> args… --json`.
+    pub async fn run_json(&self, args: &[&str]) -> Run {
+        let mut all = args.to_vec();
+        all.push("--json");
+        self.run(&all).await
+    }
 }

@@ -103,17 +103,8 @@ fn closed_port() -> u16 {
 /// The kassa binary with the test's secrets in its environment (as common's runner) and
 /// `env` besides; no NO_PROXY to make an exception.
 async fn kassa_with_env(args: &[&str], env: &[(&str, String)]) -> common::Run {
-    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"));
-    c.args(args)
-        .env("HOME", std::env::temp_dir())
-        .env("KASSA_TEST_WM_PASSWORD", emulator::webmoney::DEMO_PASSWORD)
-        .env("KASSA_TEST_UPAY_PASSWORD", emulator::upay::DEMO_PASSWORD)
-        .env("KASSA_TEST_UPAY_KEY", emulator::upay::DEMO_PARTNER_KEY)
-        .env(
-            "KASSA_TEST_WOOPPAY_PASSWORD",
-            emulator::wooppay::DEMO_PASSWORD,
-        )
-        .env_remove("NO_PROXY")
+    let mut c = common::command(args);
+    c.env_remove("NO_PROXY")
         .env_remove("no_proxy")
         .stdin(std::process::Stdio::null());
     for (k, v) in env {
@@ -123,11 +114,7 @@ async fn kassa_with_env(args: &[&str], env: &[(&str, String)]) -> common::Run {
         .await
         .expect("kassa finished")
         .unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    common::Run::from(out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

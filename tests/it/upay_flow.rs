@@ -1079,11 +1079,7 @@ async fn demo(home: &std::path::Path, args: &[&str], stdin: &str) -> common::Run
     input.write_all(stdin.as_bytes()).await.unwrap();
     drop(input);
     let out = child.wait_with_output().await.unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    common::Run::from(out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
