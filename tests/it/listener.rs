@@ -272,26 +272,7 @@ async fn a_flood_of_wooppay_pings_makes_at_most_one_sweep_per_interval() {
 async fn a_cards_first_notification_decides_and_a_contradiction_waits_for_a_person() {
     let h = Harness::start().await;
     let token = "emu00000000000000cafe";
-    {
-        let mut j = h.journal();
-        let new = kassa::journal::NewOperation {
-            id: "card-1".into(),
-            kind: kassa::journal::Kind::UpayCard,
-            amount: kassa::money::Amount::none(kassa::money::Currency::Uzs),
-            customer: "411111******1111".into(),
-            customer_name: Some("TONY SAPAY".into()),
-            endpoint: h.settings.upay.url.clone(),
-            identity: h.settings.upay.username.clone(),
-            params: None,
-        };
-        j.record_pending(&new, "test", 0).unwrap();
-        let facts = kassa::journal::Facts {
-            provider_ref: Some(token.into()),
-            ..Default::default()
-        };
-        j.transition("card-1", "test", kassa::journal::State::Issued, &facts)
-            .unwrap();
-    }
+    issued_card(&h, "card-1", token);
     let (worker, mut events) = h.worker();
     let bound = kassa::callbacks::bind("127.0.0.1:0").await.unwrap();
     let listener = kassa::callbacks::serve(bound, &h.settings.upay, worker.commands()).unwrap();
@@ -417,26 +398,7 @@ async fn the_listener_serves_tls_with_its_own_certificate() {
 async fn a_card_notification_with_an_unreadable_status_waits_for_a_person() {
     let h = Harness::start().await;
     let token = "emu00000000000000beef";
-    {
-        let mut j = h.journal();
-        let new = kassa::journal::NewOperation {
-            id: "card-2".into(),
-            kind: kassa::journal::Kind::UpayCard,
-            amount: kassa::money::Amount::none(kassa::money::Currency::Uzs),
-            customer: "411111******1111".into(),
-            customer_name: None,
-            endpoint: h.settings.upay.url.clone(),
-            identity: h.settings.upay.username.clone(),
-            params: None,
-        };
-        j.record_pending(&new, "test", 0).unwrap();
-        let facts = kassa::journal::Facts {
-            provider_ref: Some(token.into()),
-            ..Default::default()
-        };
-        j.transition("card-2", "test", kassa::journal::State::Issued, &facts)
-            .unwrap();
-    }
+    issued_card(&h, "card-2", token);
     let (worker, _events) = h.worker();
     let bound = kassa::callbacks::bind("127.0.0.1:0").await.unwrap();
     let listener = kassa::callbacks::serve(bound, &h.settings.upay, worker.commands()).unwrap();
@@ -471,4 +433,27 @@ async fn a_card_notification_with_an_unreadable_status_waits_for_a_person() {
         assert!(Instant::now() < deadline, "{op:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A card registration journaled as issued by UPay under `token`, waiting for its
+/// customer (and its notification).
+fn issued_card(h: &Harness, id: &str, token: &str) {
+    let mut j = h.journal();
+    let new = kassa::journal::NewOperation {
+        id: id.into(),
+        kind: kassa::journal::Kind::UpayCard,
+        amount: kassa::money::Amount::none(kassa::money::Currency::Uzs),
+        customer: "411111******1111".into(),
+        customer_name: Some("TONY SAPAY".into()),
+        endpoint: h.settings.upay.url.clone(),
+        identity: h.settings.upay.username.clone(),
+        params: None,
+    };
+    j.record_pending(&new, "test", 0).unwrap();
+    let facts = kassa::journal::Facts {
+        provider_ref: Some(token.into()),
+        ..Default::default()
+    };
+    j.transition(id, "test", kassa::journal::State::Issued, &facts)
+        .unwrap();
 }
