@@ -26,7 +26,7 @@ pub use kind::Kind;
 pub use notices::{Notice, NoticeSource};
 pub use operation::{AuditEvent, Facts, ListFilter, NewOperation, Operation, Recorded};
 pub use state::{State, allowed};
-pub use transition::{Answer, Durable};
+pub use transition::Answer;
 
 /// How long a statement waits for another connection's write before it fails; a lease's
 /// margin outlasts it.

@@ -21,44 +21,6 @@ fn state_of(conn: &Connection, id: &str) -> Result<(State, bool), JournalError> 
     Ok((state, recon))
 }
 
-/// Whether a commit must be on disk before it returns.
-///
-/// Every commit is, except what a poll of a row already sent once writes while nothing
-/// moves: its attempt count, its "still pending" answer, a trouble note and its lease.
-/// Losing those to a power cut (a crash of kassa loses nothing: SQLite's WAL keeps them)
-/// changes no state and no money: the row was pending and stays pending, sent again with
-/// the same id where that is safe. What decides money never waits: a row and its first
-/// attempt (so a kind that must not be sent twice is known to have gone), every move of
-/// state, every mark for a person. And the next commit that goes to disk takes the earlier
-/// ones with it (the WAL is written in order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durable {
-    Yes,
-    Later,
-}
-
-impl Journal {
-    /// Runs `f` with commits that wait for the disk or not, as `durable` says; always
-    /// `synchronous=FULL` again after.
-    fn durable_as<T>(
-        &mut self,
-        durable: Durable,
-        f: impl FnOnce(&mut Journal) -> Result<T, JournalError>,
-    ) -> Result<T, JournalError> {
-        if durable == Durable::Yes {
-            return f(self);
-        }
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let r = f(self);
-        if let Err(e) = self.conn.pragma_update(None, "synchronous", "FULL") {
-            // Every later commit would wait less than it should: not a journal to go on with.
-            tracing::error!(error = %e, "could not set synchronous=FULL back");
-            return Err(e.into());
-        }
-        r
-    }
-}
-
 impl Journal {
     /// Records that attempt `n` is about to go out, renewing the sender's lease.
     pub fn record_attempt(
@@ -79,19 +41,7 @@ impl Journal {
         holder: &str,
         lease_until: i64,
     ) -> Result<(u32, Operation), JournalError> {
-        self.begin_attempt_as(id, holder, lease_until, Durable::Yes)
-    }
-
-    /// [`Journal::begin_attempt`], on disk before it returns only when `durable` says so:
-    /// a row's later polls (`Durable::Later`) need not wait for the disk, see [`Durable`].
-    pub fn begin_attempt_as(
-        &mut self,
-        id: &str,
-        holder: &str,
-        lease_until: i64,
-        durable: Durable,
-    ) -> Result<(u32, Operation), JournalError> {
-        self.durable_as(durable, |j| j.begin_attempt_in(id, holder, lease_until))
+        self.begin_attempt_in(id, holder, lease_until)
     }
 
     fn begin_attempt_in(
@@ -163,30 +113,21 @@ impl Journal {
         trouble: Option<&str>,
         lease_until: i64,
     ) -> Result<Option<Operation>, JournalError> {
-        // Nothing moved: the answer, the note and the lease may wait for the next commit
-        // that goes to disk (see `Durable`); a move goes to disk before this returns.
-        let durable = if from == to {
-            Durable::Later
-        } else {
-            Durable::Yes
-        };
-        self.durable_as(durable, |j| {
-            let now = now_ms();
-            let tx = j
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            transition_in(&tx, id, holder, Some(from), to, facts)?;
-            if let Some(detail) = trouble {
-                tx.prepare_cached(
-                    "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'error', ?3)",
-                )?
-                .execute(params![id, now, detail])?;
-            }
-            let claimed = super::leases::claim_in(&tx, id, holder, lease_until, now)?;
-            let op = super::read::get_in(&tx, id)?;
-            tx.commit()?;
-            Ok(claimed.then_some(op))
-        })
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        transition_in(&tx, id, holder, Some(from), to, facts)?;
+        if let Some(detail) = trouble {
+            tx.prepare_cached(
+                "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'error', ?3)",
+            )?
+            .execute(params![id, now, detail])?;
+        }
+        let claimed = super::leases::claim_in(&tx, id, holder, lease_until, now)?;
+        let op = super::read::get_in(&tx, id)?;
+        tx.commit()?;
+        Ok(claimed.then_some(op))
     }
 
     /// Moves an operation to `to`, keeping the reply's facts, in one transaction with its
@@ -623,12 +564,12 @@ mod tests {
         j.record_pending(&new_op("{p}", 100), "me", now_ms() + 60_000)?;
         let (n, op) = j.begin_attempt("{p}", "me", now_ms() + 60_000)?;
         assert_eq!((n, op.attempts, op.state), (1, 1, State::Pending));
-        let (n, _) = j.begin_attempt_as("{p}", "me", now_ms() + 60_000, Durable::Later)?;
+        let (n, _) = j.begin_attempt("{p}", "me", now_ms() + 60_000)?;
         assert_eq!(n, 2);
         assert_eq!(
             synchronous(&j),
             2,
-            "FULL again after a poll that need not wait"
+            "every commit of a poll is on disk (FULL)"
         );
         let still = Facts {
             provider_status: Some("PENDING".into()),
@@ -651,10 +592,10 @@ mod tests {
         // Another holder's live lease: the answer is not this process's to apply.
         j.claim("{p}", "me", now_ms() + 90_000)?;
         assert!(matches!(
-            j.begin_attempt_as("{p}", "other", now_ms() + 1000, Durable::Later),
+            j.begin_attempt("{p}", "other", now_ms() + 1000),
             Err(JournalError::LeaseHeld { .. })
         ));
-        assert_eq!(synchronous(&j), 2, "FULL again after a refused poll too");
+        assert_eq!(synchronous(&j), 2, "FULL after a refused poll too");
         // A person took the row over meanwhile: the answer is kept, the lease is not renewed.
         j.mark_reconciliation("{p}", "me", "recon.unknown_outcome", "x")?;
         assert!(

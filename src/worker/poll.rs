@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{Ctx, Event, db};
 use crate::flows::{Verdict, repeat_safe};
-use crate::journal::{Durable, JournalError, Kind, Operation, State, now_ms};
+use crate::journal::{JournalError, Kind, Operation, State, now_ms};
 use crate::providers::SendError;
 
 /// How long to wait before re-sending attempt `attempt` (1-based) of an operation created
@@ -72,8 +72,6 @@ pub(crate) struct Run {
     current: Option<State>,
     /// The attempt the current phase began with (the backoff starts over when issued).
     phase_start: u32,
-    /// An attempt of this drive is on disk already.
-    sent: bool,
 }
 
 impl Run {
@@ -82,7 +80,6 @@ impl Run {
             kind,
             current: None,
             phase_start: 0,
-            sent: false,
         }
     }
 }
@@ -219,17 +216,7 @@ async fn step_inner(ctx: &Ctx, id: &str, run: &mut Run) -> Result<Next, JournalE
     let rid = id.to_string();
     // The row as it stands now comes with the attempt: an earlier reply may have given it a
     // provider id (a UPay HoldId) that changes what this attempt sends.
-    // A row's first attempt in this drive is on disk before it is sent; the polls after it
-    // need not wait for the disk (journal::Durable says why that loses nothing).
-    let durable = if run.sent {
-        Durable::Later
-    } else {
-        Durable::Yes
-    };
-    let begun = db(ctx, move |j| {
-        j.begin_attempt_as(&rid, &holder, until, durable)
-    })
-    .await;
+    let begun = db(ctx, move |j| j.begin_attempt(&rid, &holder, until)).await;
     let (attempt, op) = match begun {
         Ok(begun) => begun,
         Err(JournalError::LeaseHeld { holder, .. }) => {
@@ -248,7 +235,6 @@ async fn step_inner(ctx: &Ctx, id: &str, run: &mut Run) -> Result<Next, JournalE
         }
         Err(e) => return Err(e),
     };
-    run.sent = true;
     ctx.emit(Event::Progress {
         id: id.to_string(),
         kind: op.kind,
