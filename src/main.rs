@@ -18,7 +18,6 @@ use kassa::headless::args::{
 };
 use kassa::headless::{self, Wait};
 use kassa::i18n::{Lang, t, tf};
-use kassa::journal::Journal;
 
 fn main() -> ExitCode {
     // Usage errors are exit 1 by the contract (clap's own is 2, which means "declined").
@@ -261,7 +260,7 @@ async fn run(cli: Cli) -> Exit {
     let code = match cli.command {
         None => kassa::app::run(kassa::app::Start::Configured(Box::new(settings))).await,
         Some(cmd) => {
-            let journal = match Journal::open(&settings.journal_path) {
+            let journal = match settings.open_journal() {
                 Ok(j) => j,
                 Err(e) => {
                     let key = "error.journal_open";
@@ -332,9 +331,20 @@ async fn run(cli: Cli) -> Exit {
                     };
                     headless::upay::hold_check(&settings, journal, by, &target, json).await
                 }
-                Cmd::Report { date, json } => {
-                    headless::day::report(lang, &journal, date.as_deref(), json)
+                Cmd::Report {
+                    date,
+                    till,
+                    all,
+                    json,
+                } => {
+                    let till = match (all, till) {
+                        (true, _) => None,
+                        (false, Some(t)) => Some(t),
+                        (false, None) => journal.own_till().map(str::to_string),
+                    };
+                    headless::day::report(lang, &journal, date.as_deref(), till.as_deref(), json)
                 }
+                Cmd::Worker { json } => headless::journal::worker(&settings, journal, json).await,
                 Cmd::Wooppay(WooppayCmd::Invoice(args)) => {
                     headless::wooppay::invoice(&settings, journal, *args).await
                 }
@@ -347,8 +357,14 @@ async fn run(cli: Cli) -> Exit {
                 Cmd::Wooppay(WooppayCmd::Balance { json }) => {
                     headless::wooppay::balance(&settings, journal, json).await
                 }
-                Cmd::Journal(JournalCmd::List { pending, json }) => {
-                    headless::journal_list(lang, &journal, pending, json)
+                Cmd::Journal(JournalCmd::List {
+                    pending,
+                    till,
+                    json,
+                }) => headless::journal_list(lang, &journal, pending, till, json),
+                Cmd::Journal(JournalCmd::Migrate { from, till, json }) => {
+                    let till = till.unwrap_or_else(|| settings.till.clone());
+                    headless::migrate::migrate(lang, journal, &from, &till, json)
                 }
                 Cmd::Journal(JournalCmd::Resolve {
                     id,

@@ -47,15 +47,20 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn build(journal: &Journal, date: chrono::NaiveDate) -> Result<Report, JournalError> {
+    pub fn build(
+        journal: &Journal,
+        date: chrono::NaiveDate,
+        till: Option<&str>,
+    ) -> Result<Report, JournalError> {
         let (from, to) = day_bounds(date);
-        let totals = journal.totals(from, to)?;
-        let by_hour = journal.takings_by_hour(from, to)?;
+        let totals = journal.totals(from, to, till)?;
+        let by_hour = journal.takings_by_hour(from, to, till)?;
         let pending = journal.query(&Query {
             status: StatusFilter::Pending,
             from: Some(from),
             to: Some(to),
             limit: 10_000,
+            till: till.map(str::to_string),
             ..Query::default()
         })?;
         let cash = |kind: Kind| {

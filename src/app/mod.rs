@@ -7,7 +7,7 @@
 
 pub mod keys;
 pub mod screens;
-mod stop;
+pub(crate) mod stop;
 mod tui;
 pub mod widgets;
 

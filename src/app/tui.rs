@@ -83,7 +83,7 @@ pub async fn run(start: Start) -> Exit {
     // emulator, below.
     let mut early = None;
     if let Start::Configured(s) = &start {
-        match Journal::open(&s.journal_path) {
+        match s.open_journal() {
             Ok(j) => {
                 show_counts(&mut model, &j);
                 early = Some(j);
@@ -139,8 +139,8 @@ pub async fn run(start: Start) -> Exit {
     let journal = match early {
         Some(j) => j,
         None => {
-            let path = settings.journal_path.clone();
-            let j = match tokio::task::spawn_blocking(move || Journal::open(&path)).await {
+            let s = settings.clone();
+            let j = match tokio::task::spawn_blocking(move || s.open_journal()).await {
                 Ok(Ok(j)) => j,
                 Ok(Err(e)) => {
                     return fail(lang, "error.journal_open", &[("error", &e.to_string())]);

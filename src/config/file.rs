@@ -16,6 +16,8 @@ pub struct ConfigFile {
     #[serde(default)]
     pub journal: JournalSection,
     #[serde(default)]
+    pub till: TillSection,
+    #[serde(default)]
     pub worker: WorkerSection,
     #[serde(default)]
     pub allpay: AllpaySection,
@@ -42,6 +44,17 @@ pub struct UiSection {
 #[serde(deny_unknown_fields)]
 pub struct JournalSection {
     pub path: Option<PathBuf>,
+    /// A chain's shared journal on PostgreSQL: `postgresql://user:password@host/db`. A
+    /// secret (it may hold the password), so `url_env` may name a variable instead.
+    pub url: Option<Secret>,
+    pub url_env: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TillSection {
+    /// This till's name in a chain's journal; the host name by default.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use file::{
     AllpaySection, ConfigFile, JournalSection, LogSection, NetworkSection, PrinterSection,
-    UiSection, UpaySection, WebmoneySection, WooppaySection, WorkerSection,
+    TillSection, UiSection, UpaySection, WebmoneySection, WooppaySection, WorkerSection,
 };
 pub use printer::{PaperWidth, PrinterSettings, PrinterTarget};
 pub use process::{DEFAULT_LOG_KEEP_DAYS, ProcessSettings, process};

@@ -18,6 +18,10 @@ use crate::i18n::Lang;
 pub struct Settings {
     pub lang: Lang,
     pub journal_path: PathBuf,
+    /// A chain's shared journal (`[journal] url`), used instead of `journal_path`.
+    pub journal_url: Option<Secret>,
+    /// This till's name (`[till] name`), recorded on every row.
+    pub till: String,
     pub log_dir: PathBuf,
     pub poll_initial: Duration,
     pub poll_max: Duration,
@@ -32,6 +36,33 @@ pub struct Settings {
     pub printer: Option<PrinterSettings>,
     /// Set under `--demo`: endpoints point at the in-process emulator.
     pub demo: bool,
+}
+
+/// This machine's name, a till's name unless `[till] name` gives one.
+pub fn host_name() -> String {
+    let name = std::env::var("COMPUTERNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let name: String = name.trim().chars().take(64).collect();
+    if name.is_empty() { "till".into() } else { name }
+}
+
+impl Settings {
+    /// The journal this run opens: the chain's when `[journal] url` is set, else the file.
+    pub fn journal_location(&self) -> crate::journal::Location {
+        match &self.journal_url {
+            Some(url) => crate::journal::Location::Postgres(url.clone()),
+            None => crate::journal::Location::Sqlite(self.journal_path.clone()),
+        }
+    }
+
+    /// Opens this run's journal for this till.
+    pub fn open_journal(&self) -> Result<crate::journal::Journal, crate::journal::JournalError> {
+        crate::journal::Journal::open_at(&self.journal_location(), &self.till)
+    }
 }
 
 /// Requests out at once to one provider unless `[worker] max_in_flight` says otherwise.
@@ -151,8 +182,44 @@ impl Settings {
             .as_ref()
             .map(|p| printer_settings(p, path))
             .transpose()?;
+        let journal_url = super::secret(
+            path,
+            "journal.url",
+            &file.journal.url,
+            &file.journal.url_env,
+        )?;
+        if journal_url.is_some() && file.journal.path.is_some() {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "journal.url".into(),
+                expected: "either `path` (this till's own journal) or `url` (a chain's), not both"
+                    .into(),
+            });
+        }
+        if let Some(u) = &journal_url
+            && !(u.expose().starts_with("postgresql://") || u.expose().starts_with("postgres://"))
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "journal.url".into(),
+                expected: "a PostgreSQL URL, postgresql://user@host/database".into(),
+            });
+        }
+        let till = match &file.till.name {
+            Some(n) if n.trim().is_empty() || n.chars().count() > 64 => {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key: "till.name".into(),
+                    expected: "this till's name (not empty, at most 64 characters)".into(),
+                });
+            }
+            Some(n) => n.trim().to_string(),
+            None => host_name(),
+        };
         Ok(Settings {
             lang: file.ui.lang.unwrap_or_default(),
+            journal_url,
+            till,
             journal_path: file
                 .journal
                 .path
@@ -183,6 +250,8 @@ impl Settings {
         Settings {
             lang,
             journal_path: data.join("kassa-demo.db"),
+            journal_url: None,
+            till: host_name(),
             log_dir: data,
             poll_initial: Duration::from_millis(700),
             poll_max: Duration::from_secs(5),

@@ -341,6 +341,7 @@ mod tests {
             .into_new(&Settings::demo("http://127.0.0.1:9", crate::i18n::Lang::En))
             .unwrap_or_else(|e| panic!("{e}"));
         Operation {
+            till: None,
             id: new.id,
             kind: new.kind,
             state: State::Pending,

@@ -486,6 +486,7 @@ mod tests {
             sent_before,
         };
         Operation {
+            till: None,
             id: "h-1".into(),
             kind: crate::journal::Kind::UpayHold,
             state,

@@ -130,7 +130,20 @@ pub enum Cmd {
         /// The local day (default: today).
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
+        /// On a chain's journal: one till's operations (default: this till's).
+        #[arg(long, value_name = "NAME", conflicts_with = "all")]
+        till: Option<String>,
+        /// On a chain's journal: every till's operations.
+        #[arg(long)]
+        all: bool,
         /// One JSON object on stdout (docs/cli.schema.json).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drive every pending operation of the journal until stopped (Ctrl-C, SIGTERM): on a
+    /// chain's journal, a head office's machine that sends what the tills left.
+    Worker {
+        /// Lines as JSON objects on stdout, one per operation that ends.
         #[arg(long)]
         json: bool,
     },
@@ -149,7 +162,7 @@ impl Cmd {
     pub fn json(&self) -> bool {
         match self {
             Cmd::Emulator { .. } | Cmd::Completions { .. } | Cmd::Man => false,
-            Cmd::Report { json, .. } => *json,
+            Cmd::Report { json, .. } | Cmd::Worker { json } => *json,
             Cmd::Allpay(AllpayCmd::CheckUser { json, .. }) => *json,
             Cmd::Allpay(AllpayCmd::CashIn(a)) => a.money.wait.json,
             Cmd::Allpay(AllpayCmd::Pay(a)) => a.money.wait.json,
@@ -171,7 +184,8 @@ impl Cmd {
                 | JournalCmd::Show { json, .. }
                 | JournalCmd::Resume { json, .. }
                 | JournalCmd::Resolve { json, .. }
-                | JournalCmd::Export { json, .. } => *json,
+                | JournalCmd::Export { json, .. }
+                | JournalCmd::Migrate { json, .. } => *json,
             },
         }
     }
@@ -421,6 +435,9 @@ pub enum JournalCmd {
         /// Only the operations not final yet.
         #[arg(long)]
         pending: bool,
+        /// Only the operations one till recorded (a chain's journal).
+        #[arg(long, value_name = "NAME")]
+        till: Option<String>,
         /// One JSON object on stdout (docs/cli.schema.json).
         #[arg(long)]
         json: bool,
@@ -463,6 +480,19 @@ pub enum JournalCmd {
         #[arg(long, allow_hyphen_values = true)]
         note: String,
         /// One JSON object on stdout (docs/cli.schema.json).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copies a till's own SQLite journal into the journal the configuration names (a
+    /// chain's PostgreSQL); running it again adds nothing.
+    Migrate {
+        /// The till's journal file (kassa.db).
+        #[arg(long, value_name = "PATH")]
+        from: PathBuf,
+        /// The till its rows are recorded for, where they name none (default: this till).
+        #[arg(long, value_name = "NAME")]
+        till: Option<String>,
+        /// One JSON object on stdout.
         #[arg(long)]
         json: bool,
     },

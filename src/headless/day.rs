@@ -14,12 +14,18 @@ pub fn parse_date(raw: Option<&str>) -> Result<chrono::NaiveDate, &'static str> 
 }
 
 /// `kassa report [--date YYYY-MM-DD] [--json]`
-pub fn report(lang: Lang, journal: &Journal, date: Option<&str>, json_out: bool) -> Exit {
+pub fn report(
+    lang: Lang,
+    journal: &Journal,
+    date: Option<&str>,
+    till: Option<&str>,
+    json_out: bool,
+) -> Exit {
     let date = match parse_date(date) {
         Ok(d) => d,
         Err(key) => return fail_usage(lang, json_out, key, &[]),
     };
-    let r = match Report::build(journal, date) {
+    let r = match Report::build(journal, date, till) {
         Ok(r) => r,
         Err(e) => {
             let error = e.to_string();

@@ -13,10 +13,17 @@ use crate::journal::{Journal, ListFilter};
 use crate::worker::{Command, Event, Worker};
 
 /// `kassa journal list`
-pub fn journal_list(lang: Lang, journal: &Journal, pending: bool, json_out: bool) -> Exit {
+pub fn journal_list(
+    lang: Lang,
+    journal: &Journal,
+    pending: bool,
+    till: Option<String>,
+    json_out: bool,
+) -> Exit {
     let rows = match journal.list(&ListFilter {
         pending_only: pending,
         limit: None,
+        till,
     }) {
         Ok(r) => r,
         Err(e) => {
@@ -133,6 +140,49 @@ pub async fn journal_resume(settings: &Settings, journal: Journal, w: Wait) -> E
         Exit::Pending
     }
 }
+
+/// `kassa worker`: drives every pending row this configuration can send until the
+/// operating system asks it to stop (Ctrl+C, SIGTERM), claiming again every few seconds
+/// the rows a till left (a till off, a lease run out). Rows in flight at the stop stay
+/// pending, with their leases let go, for the next process.
+pub async fn worker(settings: &Settings, journal: Journal, json_out: bool) -> Exit {
+    let lang = settings.lang;
+    let till = journal.till().to_string();
+    let (worker, mut events) = match Worker::start(settings.clone(), journal) {
+        Ok(x) => x,
+        Err(e) => return fail_usage(lang, json_out, "error.http_client", &[("error", &e)]),
+    };
+    eprintln!("{}", tf(lang, "cli.worker_started", &[("till", &till)]));
+    let mut stop = crate::app::stop::Stop::new();
+    let mut rescan = tokio::time::interval(WORKER_RESCAN);
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            why = stop.recv() => {
+                tracing::info!(why, "worker asked to stop");
+                break;
+            }
+            _ = rescan.tick() => worker.send(Command::ResumeAll),
+            e = events.recv() => match e {
+                Some(Event::Finished { op } | Event::NeedsReconciliation { op }) => {
+                    if json_out {
+                        println!("{}", op_json(&op));
+                    } else {
+                        println!("{}", describe(lang, &op));
+                    }
+                }
+                Some(_) => {}
+                None => break,
+            },
+        }
+    }
+    worker.stop().await;
+    eprintln!("{}", t(lang, "cli.worker_stopped"));
+    Exit::Done
+}
+
+/// How often `kassa worker` claims again the rows nobody drives.
+const WORKER_RESCAN: Duration = Duration::from_secs(5);
 
 /// `kassa journal resolve ID (--to completed|declined|cancelled | --provider-id REF) --note
 /// TEXT`: a person's finding for a row that waits for them, with the same rules as the

@@ -3,7 +3,6 @@
 //! reconciliation, 1 usage or configuration) and `--json` output.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -19,7 +18,8 @@ mod allpay;
 pub mod args;
 pub mod day;
 pub mod export;
-mod journal;
+pub mod journal;
+pub mod migrate;
 pub mod upay;
 mod webmoney;
 pub mod wooppay;
@@ -235,13 +235,13 @@ async fn follow_known(
 
 /// The journal this process opened, to read a row again when a wait ends before the
 /// operation does (`--no-wait`, `--timeout`): the row as it is then, in the usual shape.
-static JOURNAL_PATH: OnceLock<PathBuf> = OnceLock::new();
+static JOURNAL_AT: OnceLock<(crate::journal::Location, String)> = OnceLock::new();
 
 /// The row `id` as the journal has it now, else as the worker last showed it.
 fn row_now(id: &str, last: Option<&Operation>) -> Option<Operation> {
-    JOURNAL_PATH
+    JOURNAL_AT
         .get()
-        .and_then(|p| Journal::open(p).ok())
+        .and_then(|(at, till)| Journal::open_at(at, till).ok())
         .and_then(|j| j.find(id).ok().flatten())
         .or_else(|| last.cloned())
 }
@@ -255,7 +255,7 @@ fn open_for(
     json_out: bool,
 ) -> Result<(Option<Operation>, Worker, UnboundedReceiver<Event>), Exit> {
     let lang = settings.lang;
-    let _ = JOURNAL_PATH.set(settings.journal_path.clone());
+    let _ = JOURNAL_AT.set((settings.journal_location(), settings.till.clone()));
     let known = match id.map(|i| journal.find(i)).transpose() {
         Ok(k) => k.flatten(),
         Err(e) => {

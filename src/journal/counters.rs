@@ -1,8 +1,7 @@
 //! Counters that only go up (WebMoney reqn, orderid), kept in the journal so that a restart
 //! never hands out a value twice.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
-
+use super::db::args;
 use super::{Journal, JournalError};
 
 impl Journal {
@@ -10,19 +9,16 @@ impl Journal {
     /// handed out, and never below `floor`; committed before it is returned, so a restart,
     /// a lost row or two quick callers never see a value twice or a lower one.
     pub fn next_counter(&mut self, name: &str, floor: i64) -> Result<i64, JournalError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.db.begin()?;
         let last: Option<i64> = tx
-            .query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()?;
+            .query_opt("SELECT value FROM counters WHERE name = ?1", args![name])?
+            .map(|r| r.get(0))
+            .transpose()?;
         let next = last.map_or(floor, |v| v.saturating_add(1).max(floor));
         tx.execute(
             "INSERT INTO counters (name, value) VALUES (?1, ?2) \
              ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            params![name, next],
+            args![name, next],
         )?;
         tx.commit()?;
         Ok(next)

@@ -1,8 +1,7 @@
 //! The cashier's day on the journal: shifts with their cash count, the figures a report
 //! sums, and filtered lists for the journal screen.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
-
+use super::db::{Db, Row, Value, args};
 use super::schema::{COLUMNS, row_to_op};
 use super::{Journal, JournalError, Kind, Operation, State, now_ms};
 use crate::money::{Amount, Currency};
@@ -58,6 +57,8 @@ pub struct Query {
     /// as typed (`1000`, `1 000,50`).
     pub search: Option<String>,
     pub limit: u32,
+    /// Only the rows this till recorded.
+    pub till: Option<String>,
 }
 
 /// One line of a report: how many operations of a kind ended in a state, and their sum.
@@ -70,7 +71,7 @@ pub struct Total {
     pub minor: i64,
 }
 
-fn row_to_shift(r: &rusqlite::Row<'_>) -> rusqlite::Result<Shift> {
+fn row_to_shift(r: &Row) -> Result<Shift, JournalError> {
     Ok(Shift {
         id: r.get(0)?,
         opened_at: r.get(1)?,
@@ -88,36 +89,39 @@ const SHIFT_COLUMNS: &str = "id, opened_at, opening_minor, closed_at, counted_mi
 impl Journal {
     /// The shift now open, if any.
     pub fn current_shift(&self) -> Result<Option<Shift>, JournalError> {
-        current_shift_in(&self.conn)
+        current_shift_in(&self.db, self.own_till())
+    }
+
+    /// The till whose rows are this till's own: on a chain's journal, this till's name;
+    /// a till's own journal holds no other till's (and rows from before tills were named),
+    /// so none is needed. A shift, its cash and a report by default are this till's.
+    pub fn own_till(&self) -> Option<&str> {
+        self.is_shared().then_some(self.till.as_str())
     }
 
     /// The shifts that were open at any time in `[from, to)`, oldest first.
     pub fn shifts_between(&self, from: i64, to: i64) -> Result<Vec<Shift>, JournalError> {
         let sql = format!(
             "SELECT {SHIFT_COLUMNS} FROM shifts WHERE opened_at < ?2 \
-             AND (closed_at IS NULL OR closed_at >= ?1) ORDER BY id"
+             AND (closed_at IS NULL OR closed_at >= ?1) AND (?3 IS NULL OR till = ?3) ORDER BY id"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![from, to], row_to_shift)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db
+            .query(&sql, args![from, to, self.own_till()])?
+            .iter()
+            .map(row_to_shift)
+            .collect()
     }
 
     /// Opens a shift with `opening` in the drawer; refused while another is open.
     pub fn open_shift(&mut self, opening: i64) -> Result<Shift, JournalError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let open: Option<i64> = tx
-            .query_row("SELECT id FROM shifts WHERE closed_at IS NULL", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if let Some(id) = open {
-            return Err(JournalError::ShiftOpen(id));
+        let till = self.own_till().map(str::to_string);
+        let tx = self.db.begin()?;
+        if let Some(open) = current_shift_in(&tx, till.as_deref())? {
+            return Err(JournalError::ShiftOpen(open.id));
         }
         tx.execute(
-            "INSERT INTO shifts (opened_at, opening_minor, currency) VALUES (?1, ?2, ?3)",
-            params![now_ms(), opening.max(0), DRAWER.code()],
+            "INSERT INTO shifts (opened_at, opening_minor, currency, till) VALUES (?1, ?2, ?3, ?4)",
+            args![now_ms(), opening.max(0), DRAWER.code(), till],
         )?;
         tx.commit()?;
         self.current_shift()?
@@ -127,53 +131,56 @@ impl Journal {
     /// Cash taken at the till since `since`: completed Allpay cash-ins and utility payments
     /// in tenge (the only money that passes the drawer).
     pub fn cash_taken(&self, since: i64, until: i64) -> Result<i64, JournalError> {
-        cash_taken_in(&self.conn, since, until)
+        cash_taken_in(&self.db, self.own_till(), since, until)
     }
 
     /// Closes the open shift with the cash `counted`: the expected cash is computed now,
     /// in the same transaction, from the journal.
     pub fn close_shift(&mut self, counted: i64, note: Option<&str>) -> Result<Shift, JournalError> {
         // One transaction: no payment completed between the sum and the close is left out.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some(shift) = current_shift_in(&tx)? else {
+        let till = self.own_till().map(str::to_string);
+        let tx = self.db.begin()?;
+        let Some(shift) = current_shift_in(&tx, till.as_deref())? else {
             return Err(JournalError::NoShift);
         };
         let now = now_ms();
-        let taken = cash_taken_in(&tx, shift.opened_at, now + 1)?;
+        let taken = cash_taken_in(&tx, till.as_deref(), shift.opened_at, now + 1)?;
         let expected = shift.opening + taken;
         tx.execute(
             "UPDATE shifts SET closed_at = ?2, counted_minor = ?3, expected_minor = ?4, note = ?5 \
              WHERE id = ?1 AND closed_at IS NULL",
-            params![shift.id, now, counted.max(0), expected, note],
+            args![shift.id, now, counted.max(0), expected, note],
         )?;
         let sql = format!("SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ?1");
-        let closed = tx.query_row(&sql, [shift.id], row_to_shift)?;
+        let closed = row_to_shift(&tx.query_one(&sql, args![shift.id])?)?;
         tx.commit()?;
         Ok(closed)
     }
 
     /// Counts and sums of the operations created in `[from, to)`, per kind, state and
     /// currency (currencies are never added together).
-    pub fn totals(&self, from: i64, to: i64) -> Result<Vec<Total>, JournalError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT kind, state, currency, COUNT(*), COALESCE(SUM(amount_minor), 0) \
+    pub fn totals(
+        &self,
+        from: i64,
+        to: i64,
+        till: Option<&str>,
+    ) -> Result<Vec<Total>, JournalError> {
+        let rows = self.db.query(
+            "SELECT kind, state, currency, COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) \
              FROM operations WHERE created_at >= ?1 AND created_at < ?2 \
+             AND (?3 IS NULL OR till = ?3) \
              GROUP BY kind, state, currency ORDER BY kind, state, currency",
+            args![from, to, till],
         )?;
-        let rows = stmt.query_map(params![from, to], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
-        })?;
         let mut out = Vec::new();
         for row in rows {
-            let (kind, state, currency, count, minor) = row?;
+            let (kind, state, currency, count, minor): (String, String, String, i64, i64) = (
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            );
             let (Some(kind), Some(state), Some(currency)) = (
                 Kind::from_tag(&kind),
                 State::from_tag(&state),
@@ -200,22 +207,17 @@ impl Journal {
         &self,
         from: i64,
         to: i64,
+        till: Option<&str>,
     ) -> Result<Vec<(u32, Currency, i64)>, JournalError> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.db.query(
             "SELECT created_at, currency, amount_minor FROM operations \
              WHERE created_at >= ?1 AND created_at < ?2 AND state = 'completed' \
-             AND amount_minor > 0",
+             AND amount_minor > 0 AND (?3 IS NULL OR till = ?3)",
+            args![from, to, till],
         )?;
-        let rows = stmt.query_map(params![from, to], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
         let mut sums: std::collections::BTreeMap<(u32, String), i64> = Default::default();
         for row in rows {
-            let (at, currency, minor) = row?;
+            let (at, currency, minor): (i64, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
             let hour = chrono::DateTime::from_timestamp_millis(at)
                 .map(|d| {
                     use chrono::Timelike;
@@ -233,7 +235,7 @@ impl Journal {
     /// The journal screen's list: filtered, searched, newest first, at most `limit` rows.
     pub fn query(&self, q: &Query) -> Result<Vec<Operation>, JournalError> {
         let mut sql = format!("SELECT {COLUMNS} FROM operations WHERE 1 = 1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
         match q.status {
             StatusFilter::All => {}
             StatusFilter::Pending => sql.push_str(
@@ -258,7 +260,7 @@ impl Journal {
                 if i > 0 {
                     sql.push(',');
                 }
-                args.push(rusqlite::types::Value::Text((*k).to_string()));
+                args.push((*k).into());
                 sql.push_str(&format!("?{}", args.len()));
             }
             sql.push(')');
@@ -292,41 +294,42 @@ impl Journal {
             }
             sql.push(')');
         }
+        if let Some(t) = &q.till {
+            args.push(t.into());
+            sql.push_str(&format!(" AND till = ?{}", args.len()));
+        }
         sql.push_str(" ORDER BY created_at DESC, rowid DESC");
         args.push(i64::from(q.limit.max(1)).into());
         sql.push_str(&format!(" LIMIT ?{}", args.len()));
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), row_to_op)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r??);
-        }
-        Ok(out)
+        self.db.query(&sql, &args)?.iter().map(row_to_op).collect()
     }
 }
 
-fn current_shift_in(conn: &rusqlite::Connection) -> Result<Option<Shift>, JournalError> {
+fn current_shift_in(db: &Db, till: Option<&str>) -> Result<Option<Shift>, JournalError> {
     let sql = format!(
-        "SELECT {SHIFT_COLUMNS} FROM shifts WHERE closed_at IS NULL ORDER BY id DESC LIMIT 1"
+        "SELECT {SHIFT_COLUMNS} FROM shifts WHERE closed_at IS NULL AND (?1 IS NULL OR till = ?1) \
+         ORDER BY id DESC LIMIT 1"
     );
-    Ok(conn.query_row(&sql, [], row_to_shift).optional()?)
+    db.query_opt(&sql, args![till])?
+        .map(|r| row_to_shift(&r))
+        .transpose()
 }
 
-fn cash_taken_in(conn: &rusqlite::Connection, since: i64, until: i64) -> Result<i64, JournalError> {
-    let minor: i64 = conn.query_row(
-        "SELECT COALESCE(SUM(amount_minor), 0) FROM operations \
+fn cash_taken_in(db: &Db, till: Option<&str>, since: i64, until: i64) -> Result<i64, JournalError> {
+    db.query_one(
+        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM operations \
          WHERE created_at >= ?1 AND created_at < ?2 AND state = 'completed' \
-         AND currency = ?3 AND kind IN (?4, ?5)",
-        params![
+         AND currency = ?3 AND kind IN (?4, ?5) AND (?6 IS NULL OR till = ?6)",
+        args![
             since,
             until,
             DRAWER.code(),
             CASH_KINDS[0].tag(),
-            CASH_KINDS[1].tag()
+            CASH_KINDS[1].tag(),
+            till
         ],
-        |r| r.get(0),
-    )?;
-    Ok(minor)
+    )?
+    .get(0)
 }
 
 #[cfg(test)]
@@ -379,7 +382,7 @@ mod tests {
         assert_eq!(closed.difference(), Some(-5_050));
         assert!(j.current_shift().expect("read").is_none());
         assert!(matches!(j.close_shift(1, None), Err(JournalError::NoShift)));
-        let totals = j.totals(0, i64::MAX).expect("totals");
+        let totals = j.totals(0, i64::MAX, None).expect("totals");
         let upay: Vec<_> = totals.iter().filter(|t| t.kind == Kind::UpayHold).collect();
         assert_eq!(upay.len(), 1);
         assert_eq!(upay[0].currency, Currency::Uzs);

@@ -1,28 +1,26 @@
 //! Leases: which process drives a pending row, so that two never send the same one
 //! (rule 7), and how the rows of a holder that is gone are freed.
 
-use rusqlite::{Connection, TransactionBehavior, params};
-
+use super::db::{Db, Dialect, args};
 use super::{Journal, JournalError, Kind, now_ms};
 
-/// [`Journal::claim`] on `conn` (inside a caller's transaction).
+/// [`Journal::claim`] on `db` (inside a caller's transaction).
 pub(super) fn claim_in(
-    conn: &Connection,
+    db: &Db,
     id: &str,
     holder: &str,
     lease_until: i64,
     now: i64,
 ) -> Result<bool, JournalError> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE operations SET \
-             lease_until = CASE WHEN lease_holder = ?2 THEN MAX(COALESCE(lease_until, 0), ?3) \
-                           ELSE ?3 END, \
+    let n = db.execute(
+        "UPDATE operations SET \
+             lease_until = CASE WHEN lease_holder = ?2 AND COALESCE(lease_until, 0) > ?3 \
+                           THEN lease_until ELSE ?3 END, \
              lease_holder = ?2 \
              WHERE id = ?1 AND (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) AND needs_reconciliation = 0 \
              AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until < ?4)",
-        )?
-        .execute(params![id, holder, lease_until, now])?;
+        args![id, holder, lease_until, now],
+    )?;
     Ok(n == 1)
 }
 
@@ -35,7 +33,7 @@ impl Journal {
         holder: &str,
         lease_until: i64,
     ) -> Result<bool, JournalError> {
-        claim_in(&self.conn, id, holder, lease_until, now_ms())
+        claim_in(&self.db, id, holder, lease_until, now_ms())
     }
 
     /// Claims every pending row nobody holds (and that does not wait for a person), in one
@@ -48,31 +46,45 @@ impl Journal {
         holder: &str,
         lease_until: i64,
     ) -> Result<Vec<(String, Kind)>, JournalError> {
+        self.claim_pending_mine(holder, lease_until, |_, _, _| true)
+    }
+
+    /// As [`Journal::claim_pending`], only the rows `mine` accepts by their kind, endpoint
+    /// and identity: on a chain's journal, a till claims the rows its own configuration can
+    /// send (the journal's first rule) and leaves another account's alone, unclaimed.
+    pub fn claim_pending_mine(
+        &mut self,
+        holder: &str,
+        lease_until: i64,
+        mine: impl Fn(Kind, &str, &str) -> bool,
+    ) -> Result<Vec<(String, Kind)>, JournalError> {
         let now = now_ms();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let rows: Vec<(String, String)> = {
-            let mut stmt = tx.prepare(
-                "SELECT id, kind FROM operations WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
-                 AND needs_reconciliation = 0 \
-                 AND (lease_holder IS NULL OR lease_until < ?1) \
-                 ORDER BY created_at",
-            )?;
-            let rows = stmt.query_map(params![now], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<Result<_, _>>()?
-        };
+        // On a chain, a row another process is claiming this instant is skipped, not waited
+        // for; its lease says who drives it once that commits.
+        let mut sql = String::from(
+            "SELECT id, kind, endpoint, identity FROM operations WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
+             AND needs_reconciliation = 0 \
+             AND (lease_holder IS NULL OR lease_until < ?1) \
+             ORDER BY created_at",
+        );
+        if self.db.dialect() == Dialect::Postgres {
+            sql.push_str(" FOR UPDATE SKIP LOCKED");
+        }
+        let tx = self.db.begin_rows()?;
+        let rows = tx.query(&sql, args![now])?;
         let mut claimed = Vec::with_capacity(rows.len());
-        {
-            let mut update = tx.prepare(
-                "UPDATE operations SET lease_holder = ?2, lease_until = ?3 WHERE id = ?1",
-            )?;
-            for (id, kind) in rows {
-                let kind = Kind::from_tag(&kind)
-                    .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown kind {kind}")))?;
-                update.execute(params![id, holder, lease_until])?;
-                claimed.push((id, kind));
+        for r in rows {
+            let (id, kind): (String, String) = (r.get(0)?, r.get(1)?);
+            let kind = Kind::from_tag(&kind)
+                .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown kind {kind}")))?;
+            if !mine(kind, &r.get::<String>(2)?, &r.get::<String>(3)?) {
+                continue;
             }
+            tx.execute(
+                "UPDATE operations SET lease_holder = ?2, lease_until = ?3 WHERE id = ?1",
+                args![&id, holder, lease_until],
+            )?;
+            claimed.push((id, kind));
         }
         tx.commit()?;
         Ok(claimed)
@@ -81,18 +93,18 @@ impl Journal {
     /// Gives back every row `holder` holds (this process stopping): one transaction, however
     /// many rows wait for their next poll.
     pub fn release_all(&mut self, holder: &str) -> Result<usize, JournalError> {
-        Ok(self.conn.execute(
+        self.db.execute(
             "UPDATE operations SET lease_holder = NULL, lease_until = NULL WHERE lease_holder = ?1",
-            [holder],
-        )?)
+            args![holder],
+        )
     }
 
     /// Gives a row back so that another process may take it at once.
     pub fn release(&mut self, id: &str, holder: &str) -> Result<(), JournalError> {
-        self.conn.execute(
+        self.db.execute(
             "UPDATE operations SET lease_holder = NULL, lease_until = NULL \
              WHERE id = ?1 AND lease_holder = ?2",
-            params![id, holder],
+            args![id, holder],
         )?;
         Ok(())
     }
@@ -106,28 +118,28 @@ impl Journal {
         alive: impl Fn(&str) -> bool,
     ) -> Result<usize, JournalError> {
         let now = now_ms();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let holders: Vec<String> = {
-            let mut stmt = tx.prepare(
+        let tx = self.db.begin()?;
+        let holders = tx
+            .query(
                 "SELECT DISTINCT lease_holder FROM operations \
                  WHERE lease_holder IS NOT NULL AND lease_until >= ?1",
-            )?;
-            let rows = stmt.query_map([now], |r| r.get(0))?;
-            rows.collect::<Result<_, _>>()?
-        };
+                args![now],
+            )?
+            .into_iter()
+            .map(|r| r.get::<String>(0))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut freed = 0;
         for h in holders.iter().filter(|h| !alive(h)) {
             tx.execute(
                 "INSERT INTO events (op_id, at, kind, detail) \
-                 SELECT id, ?2, 'lease', ?3 FROM operations WHERE lease_holder = ?1",
-                params![h, now, format!("released: holder {h} is gone")],
+                 SELECT id, CAST(?2 AS BIGINT), 'lease', CAST(?3 AS TEXT) FROM operations \
+                 WHERE lease_holder = ?1",
+                args![h, now, format!("released: holder {h} is gone")],
             )?;
             freed += tx.execute(
                 "UPDATE operations SET lease_holder = NULL, lease_until = NULL \
                  WHERE lease_holder = ?1",
-                [h],
+                args![h],
             )?;
         }
         tx.commit()?;

@@ -1,16 +1,19 @@
-//! The journal: every money operation and its audit trail in SQLite (WAL,
-//! `synchronous=FULL`), the single place where a row's state may change.
+//! The journal: every money operation and its audit trail, the single place where a row's
+//! state may change; a till's own SQLite file (WAL, `synchronous=FULL`), or a chain's shared
+//! PostgreSQL (`[journal] url`), behind one face (`db`).
 //!
-//! Its surface is small: open, record, transition, claim, list. No SQL leaves this module,
-//! and nothing outside it assumes SQLite (a PostgreSQL backend must fit behind it). Only
-//! the worker writes it.
+//! Its surface is small: open, record, transition, claim, list. No SQL leaves this module.
+//! Only the worker writes it.
 
 mod counters;
 mod day;
+mod db;
 mod kind;
 mod leases;
+mod migrate;
 mod notices;
 mod operation;
+mod pg;
 mod read;
 mod record;
 mod schema;
@@ -19,10 +22,9 @@ mod transition;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::Connection;
-
 pub use day::{DRAWER, Query, Shift, StatusFilter, Total};
 pub use kind::Kind;
+pub use migrate::Migrated;
 pub use notices::{Notice, NoticeSource};
 pub use operation::{AuditEvent, Facts, ListFilter, NewOperation, Operation, Recorded};
 pub use state::{State, allowed};
@@ -37,6 +39,10 @@ pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 pub enum JournalError {
     #[error("journal database: {0}")]
     Db(#[from] rusqlite::Error),
+    /// The chain's PostgreSQL journal failed or cannot be reached: what the statement did is
+    /// unknown, and nothing is sent on it.
+    #[error("journal on PostgreSQL: {0}")]
+    Server(String),
     #[error("journal: no operation {0}")]
     NotFound(String),
     #[error("journal: operation {id} is {from}; it cannot become {to}")]
@@ -76,7 +82,17 @@ pub fn now_ms() -> i64 {
 
 /// An open journal. One per process; the worker owns it.
 pub struct Journal {
-    conn: Connection,
+    db: db::Db,
+    /// The till whose rows this process records (`[till] name`).
+    till: String,
+}
+
+/// Where a journal is: a till's own file, or a chain's PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    /// The server's URL, a secret: it may hold the password.
+    Postgres(crate::config::Secret),
 }
 
 #[cfg(test)]
@@ -87,6 +103,7 @@ pub(crate) mod fixture {
     /// A pending row as the journal would hand it back, for the judges' tests.
     pub(crate) fn operation(id: &str, kind: Kind, amount: Amount) -> Operation {
         Operation {
+            till: None,
             id: id.into(),
             kind,
             state: State::Pending,

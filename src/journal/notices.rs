@@ -2,8 +2,7 @@
 //! (a transactional inbox): the listener answers only once its notice is committed, and a
 //! notice a crash left unhandled is acted on at the next start.
 
-use rusqlite::params;
-
+use super::db::args;
 use super::{Journal, JournalError, now_ms};
 
 /// Where a notice came from.
@@ -54,13 +53,16 @@ impl Journal {
         message: &str,
     ) -> Result<Notice, JournalError> {
         let now = now_ms();
-        self.conn.execute(
-            "INSERT INTO notices (received_at, source, target, status, message) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![now, source.tag(), target, status, message],
-        )?;
+        let id: i64 = self
+            .db
+            .query_one(
+                "INSERT INTO notices (received_at, source, target, status, message) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                args![now, source.tag(), target, status, message],
+            )?
+            .get(0)?;
         Ok(Notice {
-            id: self.conn.last_insert_rowid(),
+            id,
             received_at: now,
             source,
             target: target.to_string(),
@@ -71,23 +73,28 @@ impl Journal {
 
     /// The notices not yet acted on, oldest first.
     pub fn open_notices(&self) -> Result<Vec<Notice>, JournalError> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.db.query(
             "SELECT id, received_at, source, target, status, message FROM notices \
              WHERE handled_at IS NULL ORDER BY id",
+            &[],
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, received_at, source, target, status, message) = row?;
+            let (id, received_at, source, target, status, message): (
+                i64,
+                i64,
+                String,
+                String,
+                String,
+                String,
+            ) = (
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            );
             let source = NoticeSource::from_tag(&source)
                 .ok_or_else(|| JournalError::Corrupt(format!("notice {id}: source {source}")))?;
             out.push(Notice {
@@ -104,9 +111,9 @@ impl Journal {
 
     /// Marks a notice acted on.
     pub fn notice_handled(&mut self, id: i64) -> Result<(), JournalError> {
-        self.conn.execute(
+        self.db.execute(
             "UPDATE notices SET handled_at = ?2 WHERE id = ?1 AND handled_at IS NULL",
-            params![id, now_ms()],
+            args![id, now_ms()],
         )?;
         Ok(())
     }

@@ -42,6 +42,8 @@ pub struct Operation {
     /// What this kind needs beside the common columns to re-send the same request (JSON;
     /// never a secret).
     pub params: Option<String>,
+    /// The till that recorded it (`[till] name`); none before tills were named.
+    pub till: Option<String>,
 }
 
 impl Operation {
@@ -97,6 +99,8 @@ pub struct Facts {
 pub struct ListFilter {
     pub pending_only: bool,
     pub limit: Option<u32>,
+    /// Only the rows this till recorded.
+    pub till: Option<String>,
 }
 
 /// What [`Journal::record_pending_unless_duplicate`] did.

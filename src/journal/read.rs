@@ -1,25 +1,24 @@
 //! Reading rows: one by its id, the latest of a kind, lists, a range read one row at a
 //! time, a row the provider names, and how many are open.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
+use super::db::{Db, Dialect, args};
 use super::schema::{COLUMNS, row_to_op};
 use super::{AuditEvent, Journal, JournalError, Kind, ListFilter, Operation};
 
 /// Row `id`, read on `conn` (inside a caller's transaction).
-pub(super) fn get_in(conn: &Connection, id: &str) -> Result<Operation, JournalError> {
+pub(super) fn get_in(db: &Db, id: &str) -> Result<Operation, JournalError> {
     // Read at every poll: the statement is kept prepared.
     static SQL: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| format!("SELECT {COLUMNS} FROM operations WHERE id = ?1"));
-    conn.prepare_cached(&SQL)?
-        .query_row([id], row_to_op)
-        .optional()?
-        .ok_or_else(|| JournalError::NotFound(id.to_string()))?
+    row_to_op(
+        &db.query_opt(&SQL, args![id])?
+            .ok_or_else(|| JournalError::NotFound(id.to_string()))?,
+    )
 }
 
 impl Journal {
     pub fn get(&self, id: &str) -> Result<Operation, JournalError> {
-        get_in(&self.conn, id)
+        get_in(&self.db, id)
     }
 
     pub fn find(&self, id: &str) -> Result<Option<Operation>, JournalError> {
@@ -32,17 +31,20 @@ impl Journal {
 
     /// The audit trail of one operation, oldest first.
     pub fn events(&self, id: &str) -> Result<Vec<AuditEvent>, JournalError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT at, kind, detail FROM events WHERE op_id = ?1 ORDER BY seq")?;
-        let rows = stmt.query_map([id], |r| {
-            Ok(AuditEvent {
-                at: r.get(0)?,
-                kind: r.get(1)?,
-                detail: r.get(2)?,
+        self.db
+            .query(
+                "SELECT at, kind, detail FROM events WHERE op_id = ?1 ORDER BY seq",
+                args![id],
+            )?
+            .into_iter()
+            .map(|r| {
+                Ok(AuditEvent {
+                    at: r.get(0)?,
+                    kind: r.get(1)?,
+                    detail: r.get(2)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            .collect()
     }
 
     /// The latest operations of one kind, newest first (e.g. to offer recent payees).
@@ -51,34 +53,34 @@ impl Journal {
             "SELECT {COLUMNS} FROM operations WHERE kind = ?1 \
              ORDER BY created_at DESC, rowid DESC LIMIT ?2"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![kind.tag(), limit], row_to_op)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r??);
-        }
-        Ok(out)
+        self.db
+            .query(&sql, args![kind.tag(), limit])?
+            .iter()
+            .map(row_to_op)
+            .collect()
     }
 
     /// Operations, newest first.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Operation>, JournalError> {
-        let mut sql = format!("SELECT {COLUMNS} FROM operations");
+        let mut sql = format!("SELECT {COLUMNS} FROM operations WHERE 1 = 1");
         if filter.pending_only {
             sql.push_str(
-                " WHERE (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice'))",
+                " AND (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice'))",
             );
+        }
+        let till = filter.till.as_deref();
+        if till.is_some() {
+            sql.push_str(" AND till = ?1");
         }
         sql.push_str(" ORDER BY created_at DESC, rowid DESC");
         if let Some(n) = filter.limit {
             sql.push_str(&format!(" LIMIT {n}"));
         }
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([], row_to_op)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r??);
-        }
-        Ok(out)
+        let args = match till {
+            Some(t) => vec![t.into()],
+            None => Vec::new(),
+        };
+        self.db.query(&sql, &args)?.iter().map(row_to_op).collect()
     }
 
     /// Every operation created in `[from_ms, until_ms)`, oldest first, handed to `f` one at
@@ -94,17 +96,8 @@ impl Journal {
             "SELECT {COLUMNS} FROM operations WHERE created_at >= ?1 AND created_at < ?2 \
              ORDER BY created_at, rowid"
         );
-        let mut stmt = self.conn.prepare(&sql).map_err(JournalError::from)?;
-        let mut rows = stmt
-            .query(params![from_ms, until_ms])
-            .map_err(JournalError::from)?;
-        let mut n = 0u64;
-        while let Some(row) = rows.next().map_err(JournalError::from)? {
-            let op = row_to_op(row).map_err(JournalError::from)??;
-            f(op)?;
-            n += 1;
-        }
-        Ok(n)
+        self.db
+            .each(&sql, args![from_ms, until_ms], |r| f(row_to_op(&r)?))
     }
 
     /// The row of `kind` the provider knows by `provider_ref` (a UPay HoldId or CardToken).
@@ -117,9 +110,9 @@ impl Journal {
             "SELECT {COLUMNS} FROM operations WHERE provider_ref = ?1 AND kind = ?2 \
              ORDER BY created_at DESC LIMIT 1"
         );
-        self.conn
-            .query_row(&sql, params![provider_ref, kind.tag()], row_to_op)
-            .optional()?
+        self.db
+            .query_opt(&sql, args![provider_ref, kind.tag()])?
+            .map(|r| row_to_op(&r))
             .transpose()
     }
 
@@ -130,13 +123,17 @@ impl Journal {
         key: &str,
         value: &str,
     ) -> Result<Option<Operation>, JournalError> {
+        let test = match self.db.dialect() {
+            Dialect::Sqlite => "json_valid(params) AND json_extract(params, '$.' || ?2) = ?3",
+            Dialect::Postgres => "CASE WHEN params LIKE '{%' THEN params::jsonb ->> ?2 END = ?3",
+        };
         let sql = format!(
-            "SELECT {COLUMNS} FROM operations WHERE kind = ?1 AND json_valid(params) \
-             AND json_extract(params, '$.' || ?2) = ?3 ORDER BY created_at DESC LIMIT 1"
+            "SELECT {COLUMNS} FROM operations WHERE kind = ?1 AND {test} \
+             ORDER BY created_at DESC LIMIT 1"
         );
-        self.conn
-            .query_row(&sql, params![kind.tag(), key, value], row_to_op)
-            .optional()?
+        self.db
+            .query_opt(&sql, args![kind.tag(), key, value])?
+            .map(|r| row_to_op(&r))
             .transpose()
     }
 
@@ -145,14 +142,17 @@ impl Journal {
     pub fn counts(&self) -> Result<(u32, u32), JournalError> {
         // From the open rows' index alone (migration 7), never the rows themselves: read
         // before the first screen is drawn.
-        let (p, r): (i64, i64) = self
-            .conn
-            .prepare_cached(
-                "SELECT COUNT(*), COALESCE(SUM(needs_reconciliation), 0) FROM operations \
-             INDEXED BY operations_open \
-             WHERE state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')",
-            )?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let index = match self.db.dialect() {
+            Dialect::Sqlite => "INDEXED BY operations_open",
+            Dialect::Postgres => "",
+        };
+        let sql = format!(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(needs_reconciliation), 0) AS BIGINT) \
+             FROM operations {index} \
+             WHERE state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')"
+        );
+        let row = self.db.query_one(&sql, &[])?;
+        let (p, r): (i64, i64) = (row.get(0)?, row.get(1)?);
         Ok((
             u32::try_from(p).unwrap_or(u32::MAX),
             u32::try_from(r).unwrap_or(u32::MAX),
@@ -176,9 +176,9 @@ mod tests {
             ("{same}", 1_000),
         ] {
             j.record_pending(&new_op(id, 100), "me", now_ms())?;
-            j.conn.execute(
+            j.db.execute(
                 "UPDATE operations SET created_at = ?2 WHERE id = ?1",
-                params![id, at],
+                args![id, i64::from(at)],
             )?;
         }
         let ids = |from, until| -> Result<Vec<String>, JournalError> {

@@ -1,14 +1,13 @@
 //! New rows: an operation recorded as pending before its first byte is sent, unless a like
 //! one exists (rule 8), and lines added to a row's audit trail.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-
+use super::db::{Db, args};
 use super::schema::{COLUMNS, row_to_op};
 use super::{Facts, Journal, JournalError, Kind, NewOperation, Operation, Recorded, now_ms};
 use crate::money::Amount;
 
 fn duplicate_in(
-    conn: &Connection,
+    db: &Db,
     kind: Kind,
     customer: &str,
     amount: Amount,
@@ -20,18 +19,17 @@ fn duplicate_in(
          AND ((state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) OR (state = 'completed' AND created_at >= ?5)) \
          ORDER BY created_at DESC LIMIT 1"
     );
-    conn.query_row(
+    db.query_opt(
         &sql,
-        params![
+        args![
             kind.tag(),
             customer,
             amount.minor(),
             amount.currency().code(),
             since_ms
         ],
-        row_to_op,
-    )
-    .optional()?
+    )?
+    .map(|r| row_to_op(&r))
     .transpose()
 }
 
@@ -88,14 +86,9 @@ impl Journal {
         known: Option<(&str, &Facts)>,
     ) -> Result<Recorded, JournalError> {
         let now = now_ms();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: Option<String> = tx
-            .query_row("SELECT id FROM operations WHERE id = ?1", [&op.id], |r| {
-                r.get(0)
-            })
-            .optional()?;
+        let till = self.till.clone();
+        let tx = self.db.begin()?;
+        let exists = tx.query_opt("SELECT id FROM operations WHERE id = ?1", args![&op.id])?;
         if exists.is_some() {
             return Err(JournalError::DuplicateId(op.id.clone()));
         }
@@ -107,27 +100,28 @@ impl Journal {
         tx.execute(
             "INSERT INTO operations (id, kind, state, amount_minor, currency, customer, \
              customer_name, endpoint, identity, lease_holder, lease_until, created_at, updated_at, \
-             params) \
-             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
-            params![
-                op.id,
+             params, till) \
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
+            args![
+                &op.id,
                 op.kind.tag(),
                 op.amount.minor(),
                 op.amount.currency().code(),
-                op.customer,
-                op.customer_name,
-                op.endpoint,
-                op.identity,
+                &op.customer,
+                &op.customer_name,
+                &op.endpoint,
+                &op.identity,
                 holder,
                 lease_until,
                 now,
-                op.params
+                &op.params,
+                (!till.is_empty()).then_some(till)
             ],
         )?;
         tx.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'created', ?3)",
-            params![
-                op.id,
+            args![
+                &op.id,
                 now,
                 format!(
                     "pending; {} to {} via {}",
@@ -140,7 +134,7 @@ impl Journal {
         if let Some((note, facts)) = known {
             tx.execute(
                 "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'action', ?3)",
-                params![op.id, now, note],
+                args![&op.id, now, note],
             )?;
             super::transition::transition_in(
                 &tx,
@@ -165,14 +159,14 @@ impl Journal {
         amount: Amount,
         since_ms: i64,
     ) -> Result<Option<Operation>, JournalError> {
-        duplicate_in(&self.conn, kind, customer, amount, since_ms)
+        duplicate_in(&self.db, kind, customer, amount, since_ms)
     }
 
     /// Adds a line to an operation's audit trail.
     pub fn note(&mut self, id: &str, kind: &str, detail: &str) -> Result<(), JournalError> {
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
-            params![id, now_ms(), kind, detail],
+            args![id, now_ms(), kind, detail],
         )?;
         Ok(())
     }

@@ -1,11 +1,14 @@
-//! The journal's SQLite schema: its migrations, opening a database (WAL,
-//! `synchronous=FULL`) and bringing it up to date, and reading a row into an [`Operation`].
+//! The journal's schema on both engines: their migrations, opening a journal (SQLite: WAL,
+//! `synchronous=FULL`; PostgreSQL: synchronous commit) and bringing it up to date, and
+//! reading a row into an [`Operation`].
 
 use std::path::Path;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
-use super::{Journal, JournalError, Kind, Operation, State};
+use super::db::{Db, Dialect, Row, args};
+use super::pg::Pg;
+use super::{Journal, JournalError, Kind, Location, Operation, State};
 use crate::money::{Amount, Currency};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` says how many ran.
@@ -103,29 +106,112 @@ CREATE INDEX notices_open ON notices(handled_at);
 CREATE INDEX operations_open ON operations(state, kind, needs_reconciliation)
     WHERE state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice');
 "#,
+    // The till that recorded a row (`[till] name`), for a chain's filters and reports; a
+    // row from before it names none.
+    r#"
+ALTER TABLE operations ADD COLUMN till TEXT;
+CREATE INDEX operations_till ON operations(till, created_at);
+ALTER TABLE shifts ADD COLUMN till TEXT;
+"#,
 ];
+
+/// The same schema on a chain's PostgreSQL, as the SQLite migrations leave it; `seq` keeps
+/// the order rows were written in (SQLite's `rowid`). Every integer is a `BIGINT`, a flag
+/// 0 or 1, as on SQLite. `kassa_schema` says how many migrations ran.
+const PG_MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE operations (
+    id TEXT PRIMARY KEY,
+    seq BIGSERIAL NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    amount_minor BIGINT NOT NULL,
+    currency TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    customer_name TEXT,
+    endpoint TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    provider_status TEXT,
+    provider_message TEXT,
+    provider_ref TEXT,
+    detail TEXT,
+    needs_reconciliation BIGINT NOT NULL DEFAULT 0,
+    recon_reason TEXT,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    lease_holder TEXT,
+    lease_until BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    final_at BIGINT,
+    params TEXT,
+    link TEXT,
+    message_key TEXT,
+    note TEXT,
+    till TEXT
+);
+CREATE INDEX operations_state ON operations(state);
+CREATE INDEX operations_created ON operations(created_at);
+CREATE INDEX operations_dup ON operations(kind, customer, amount_minor, created_at);
+CREATE INDEX operations_kind ON operations(kind, created_at);
+CREATE INDEX operations_ref ON operations(provider_ref);
+CREATE INDEX operations_state_created ON operations(state, created_at);
+CREATE INDEX operations_open ON operations(state, kind, needs_reconciliation)
+    WHERE state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice');
+CREATE INDEX operations_till ON operations(till, created_at);
+CREATE TABLE events (
+    seq BIGSERIAL PRIMARY KEY,
+    op_id TEXT NOT NULL REFERENCES operations(id),
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX events_op ON events(op_id, seq);
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+CREATE TABLE shifts (
+    id BIGSERIAL PRIMARY KEY,
+    opened_at BIGINT NOT NULL,
+    opening_minor BIGINT NOT NULL,
+    currency TEXT NOT NULL,
+    closed_at BIGINT,
+    counted_minor BIGINT,
+    expected_minor BIGINT,
+    note TEXT,
+    till TEXT
+);
+CREATE TABLE notices (
+    id BIGSERIAL PRIMARY KEY,
+    received_at BIGINT NOT NULL,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL,
+    handled_at BIGINT
+);
+CREATE INDEX notices_open ON notices(handled_at);
+"#];
 
 pub(super) const COLUMNS: &str = "id, kind, state, amount_minor, currency, customer, customer_name, endpoint, \
      identity, provider_status, provider_message, provider_ref, detail, needs_reconciliation, \
-     recon_reason, attempts, created_at, updated_at, final_at, params, link, message_key, note";
+     recon_reason, attempts, created_at, updated_at, final_at, params, link, message_key, note, \
+     till";
 
-pub(super) fn row_to_op(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<Result<Operation, JournalError>> {
+pub(super) fn row_to_op(row: &Row) -> Result<Operation, JournalError> {
     let id: String = row.get(0)?;
     let kind: String = row.get(1)?;
     let state: String = row.get(2)?;
     let minor: i64 = row.get(3)?;
     let currency: String = row.get(4)?;
-    let corrupt = |what: &str| Err(JournalError::Corrupt(format!("{id}: {what}")));
+    let corrupt = |what: &str| JournalError::Corrupt(format!("{id}: {what}"));
     let Some(kind) = Kind::from_tag(&kind) else {
-        return Ok(corrupt(&format!("unknown kind {kind}")));
+        return Err(corrupt(&format!("unknown kind {kind}")));
     };
     let Some(state) = State::from_tag(&state) else {
-        return Ok(corrupt(&format!("unknown state {state}")));
+        return Err(corrupt(&format!("unknown state {state}")));
     };
     let Some(currency) = Currency::from_code(&currency) else {
-        return Ok(corrupt(&format!("unknown currency {currency}")));
+        return Err(corrupt(&format!("unknown currency {currency}")));
     };
     let amount = if minor == 0 {
         Ok(Amount::none(currency))
@@ -133,10 +219,10 @@ pub(super) fn row_to_op(
         Amount::from_minor(minor, currency)
     };
     let Ok(amount) = amount else {
-        return Ok(corrupt(&format!("bad amount {minor}")));
+        return Err(corrupt(&format!("bad amount {minor}")));
     };
     let attempts: i64 = row.get(15)?;
-    Ok(Ok(Operation {
+    Ok(Operation {
         id,
         kind,
         state,
@@ -149,7 +235,7 @@ pub(super) fn row_to_op(
         provider_message: row.get(10)?,
         provider_ref: row.get(11)?,
         detail: row.get(12)?,
-        needs_reconciliation: row.get::<_, i64>(13)? != 0,
+        needs_reconciliation: row.get(13)?,
         recon_reason: row.get(14)?,
         attempts: u32::try_from(attempts).unwrap_or(0),
         created_at: row.get(16)?,
@@ -159,59 +245,105 @@ pub(super) fn row_to_op(
         link: row.get(20)?,
         message_key: row.get(21)?,
         note: row.get(22)?,
-    }))
+        till: row.get(23)?,
+    })
 }
 
 impl Journal {
     /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| JournalError::Dir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
-        let conn = Connection::open(path)?;
-        Journal::setup(conn)
+        Journal::open_at(&Location::Sqlite(path.to_path_buf()), "")
+    }
+
+    /// Opens the journal `at` names for the till `till`, creating it and bringing its
+    /// schema up to date.
+    pub fn open_at(at: &Location, till: &str) -> Result<Journal, JournalError> {
+        let db = match at {
+            Location::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| JournalError::Dir {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+                sqlite(Connection::open(path)?)?
+            }
+            Location::Postgres(url) => Db::Pg(Pg::connect(url.expose())?),
+        };
+        Journal::setup(db, till)
     }
 
     /// An in-memory journal, for tests and benchmarks of code above it.
     pub fn open_in_memory() -> Result<Journal, JournalError> {
-        Journal::setup(Connection::open_in_memory()?)
+        Journal::setup(sqlite(Connection::open_in_memory()?)?, "")
     }
 
-    fn setup(mut conn: Connection) -> Result<Journal, JournalError> {
-        conn.busy_timeout(super::BUSY_TIMEOUT)?;
-        // Every statement of a poll stays prepared, beside the screens' own.
-        conn.set_prepared_statement_cache_capacity(48);
-        // WAL with synchronous=FULL: a commit that returned is on disk; never traded for speed.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        // Up to date: no write lock to wait for at start-up.
-        if version >= i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX) {
-            return Ok(Journal { conn });
-        }
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for (i, sql) in MIGRATIONS.iter().enumerate() {
-            let v = i64::try_from(i).unwrap_or(i64::MAX) + 1;
-            if current < v {
-                tx.execute_batch(sql)?;
-                tx.pragma_update(None, "user_version", v)?;
+    fn setup(mut db: Db, till: &str) -> Result<Journal, JournalError> {
+        let (migrations, version) = match db.dialect() {
+            Dialect::Sqlite => (MIGRATIONS, "PRAGMA user_version"),
+            Dialect::Postgres => {
+                db.batch("CREATE TABLE IF NOT EXISTS kassa_schema (version BIGINT NOT NULL)")?;
+                (
+                    PG_MIGRATIONS,
+                    "SELECT COALESCE(MAX(version), 0) FROM kassa_schema",
+                )
             }
+        };
+        let read = |db: &Db| -> Result<i64, JournalError> { db.query_one(version, &[])?.get(0) };
+        let target = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
+        // Up to date: no write lock to wait for at start-up.
+        if read(&db)? < target {
+            let tx = db.begin()?;
+            let current = read(&*tx)?;
+            for (i, sql) in migrations.iter().enumerate() {
+                let v = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+                if current < v {
+                    tx.batch(sql)?;
+                    match tx.dialect() {
+                        Dialect::Sqlite => tx.batch(&format!("PRAGMA user_version = {v}"))?,
+                        Dialect::Postgres => {
+                            tx.execute("INSERT INTO kassa_schema (version) VALUES (?1)", args![v])?;
+                        }
+                    }
+                }
+            }
+            tx.commit()?;
         }
-        tx.commit()?;
-        Ok(Journal { conn })
+        Ok(Journal {
+            db,
+            till: till.to_string(),
+        })
     }
 
     /// The schema version (number of migrations applied).
     pub fn schema_version(&self) -> Result<i64, JournalError> {
-        Ok(self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+        let sql = match self.db.dialect() {
+            Dialect::Sqlite => "PRAGMA user_version",
+            Dialect::Postgres => "SELECT COALESCE(MAX(version), 0) FROM kassa_schema",
+        };
+        self.db.query_one(sql, &[])?.get(0)
     }
+
+    /// The till this process records its rows for.
+    pub fn till(&self) -> &str {
+        &self.till
+    }
+
+    /// Whether this is a chain's shared journal.
+    pub fn is_shared(&self) -> bool {
+        self.db.dialect() == Dialect::Postgres
+    }
+}
+
+/// A till's own file: WAL with synchronous=FULL, so that a commit that returned is on disk
+/// (never traded for speed); statements kept prepared for a poll and the screens.
+fn sqlite(conn: Connection) -> Result<Db, JournalError> {
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(Db::Sqlite(conn))
 }
 
 #[cfg(test)]
@@ -233,13 +365,9 @@ mod tests {
         let j = Journal::open(&path)?;
         assert_eq!(j.schema_version()?, MIGRATIONS.len() as i64);
         assert_eq!(j.list(&ListFilter::default())?.len(), 1);
-        let mode: String = j
-            .conn
-            .pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        let mode: String = j.db.query_one("PRAGMA journal_mode", &[])?.get(0)?;
         assert_eq!(mode, "wal");
-        let sync: i64 = j
-            .conn
-            .pragma_query_value(None, "synchronous", |r| r.get(0))?;
+        let sync: i64 = j.db.query_one("PRAGMA synchronous", &[])?.get(0)?;
         assert_eq!(sync, 2, "synchronous=FULL");
         Ok(())
     }
@@ -268,7 +396,7 @@ mod tests {
             )?;
         }
         tx.commit()?;
-        let j = Journal::setup(conn)?;
+        let j = Journal::setup(sqlite(conn)?, "")?;
         let get = |id: &str| j.get(id);
         let link = get("link")?;
         assert_eq!(

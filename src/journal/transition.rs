@@ -2,20 +2,19 @@
 //! person must reconcile it and that person's resolution, and an action started on a
 //! long-lived row.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use super::db::{Db, args};
 
 use super::{Facts, Journal, JournalError, Operation, State, allowed, now_ms};
 
 /// A row's state and whether it waits for a person, read inside the caller's transaction.
-fn state_of(conn: &Connection, id: &str) -> Result<(State, bool), JournalError> {
-    let (state, recon): (String, bool) = conn
-        .query_row(
+fn state_of(db: &Db, id: &str) -> Result<(State, bool), JournalError> {
+    let row = db
+        .query_opt(
             "SELECT state, needs_reconciliation FROM operations WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)),
-        )
-        .optional()?
+            args![id],
+        )?
         .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+    let (state, recon): (String, bool) = (row.get(0)?, row.get(1)?);
     let state = State::from_tag(&state)
         .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
     Ok((state, recon))
@@ -51,19 +50,16 @@ impl Journal {
         lease_until: i64,
     ) -> Result<(u32, Operation), JournalError> {
         let now = now_ms();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (state, lease_holder, lease, recon): (String, Option<String>, Option<i64>, bool) = tx
-            .prepare_cached(
+        let tx = self.db.begin()?;
+        let row = tx
+            .query_opt(
                 "SELECT state, lease_holder, lease_until, needs_reconciliation FROM operations \
                  WHERE id = ?1",
+                args![id],
             )?
-            .query_row([id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0))
-            })
-            .optional()?
             .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+        let (state, lease_holder, lease, recon): (String, Option<String>, Option<i64>, bool) =
+            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
         if let Some(h) = lease_holder.filter(|h| h != holder && lease.unwrap_or(0) > now) {
             return Err(JournalError::LeaseHeld {
                 id: id.to_string(),
@@ -82,17 +78,17 @@ impl Journal {
                 to: State::Pending,
             });
         }
-        tx.prepare_cached(
+        tx.execute(
             "UPDATE operations SET attempts = attempts + 1, lease_holder = ?2, lease_until = ?3, \
              updated_at = ?4 WHERE id = ?1",
-        )?
-        .execute(params![id, holder, lease_until, now])?;
+            args![id, holder, lease_until, now],
+        )?;
         let op = super::read::get_in(&tx, id)?;
         let n = op.attempts;
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'sent', ?3)",
-        )?
-        .execute(params![id, now, format!("attempt {n} by {holder}")])?;
+            args![id, now, format!("attempt {n} by {holder}")],
+        )?;
         tx.commit()?;
         Ok((n, op))
     }
@@ -114,15 +110,13 @@ impl Journal {
         lease_until: i64,
     ) -> Result<Option<Operation>, JournalError> {
         let now = now_ms();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.db.begin()?;
         transition_in(&tx, id, holder, Some(from), to, facts)?;
         if let Some(detail) = trouble {
-            tx.prepare_cached(
+            tx.execute(
                 "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'error', ?3)",
-            )?
-            .execute(params![id, now, detail])?;
+                args![id, now, detail],
+            )?;
         }
         let claimed = super::leases::claim_in(&tx, id, holder, lease_until, now)?;
         let op = super::read::get_in(&tx, id)?;
@@ -167,9 +161,7 @@ impl Journal {
         expect: Option<State>,
         moves: &[(State, &Facts)],
     ) -> Result<Operation, JournalError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.db.begin()?;
         let mut expect = expect;
         for (to, facts) in moves {
             match transition_in(&tx, id, holder, expect, *to, facts) {
@@ -207,13 +199,11 @@ impl Journal {
         answer: &Answer<'_>,
     ) -> Result<Operation, JournalError> {
         let now = now_ms();
-        let mut tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut tx = self.db.begin()?;
         for (kind, detail) in answer.notes {
             tx.execute(
                 "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
-                params![id, now, kind, detail],
+                args![id, now, kind, detail],
             )?;
         }
         let moved = {
@@ -233,7 +223,7 @@ impl Journal {
             Err(e @ (JournalError::IllegalTransition { .. } | JournalError::LeaseHeld { .. })) => {
                 tx.execute(
                     "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'anomaly', ?3)",
-                    params![id, now, format!("refused, nothing moved: {e}")],
+                    args![id, now, format!("refused, nothing moved: {e}")],
                 )?;
                 tx.commit()?;
                 return Err(e);
@@ -254,9 +244,7 @@ impl Journal {
         reason: &str,
         detail: &str,
     ) -> Result<(), JournalError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.db.begin()?;
         mark_in(&tx, id, holder, reason, detail, now_ms())?;
         tx.commit()?;
         Ok(())
@@ -272,20 +260,18 @@ impl Journal {
         detail: &str,
     ) -> Result<Operation, JournalError> {
         let now = now_ms();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.db.begin()?;
         let n = tx.execute(
             "UPDATE operations SET needs_reconciliation = 1, recon_reason = ?2, updated_at = ?3 \
              WHERE id = ?1",
-            params![id, reason, now],
+            args![id, reason, now],
         )?;
         if n == 0 {
             return Err(JournalError::NotFound(id.to_string()));
         }
         tx.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'reconcile', ?3)",
-            params![id, now, format!("{reason}: {detail}")],
+            args![id, now, format!("{reason}: {detail}")],
         )?;
         tx.commit()?;
         self.get(id)
@@ -309,9 +295,7 @@ impl Journal {
         what: &str,
     ) -> Result<Operation, JournalError> {
         let now = now_ms();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.db.begin()?;
         let (current, recon) = state_of(&tx, id)?;
         if recon {
             return Err(JournalError::NeedsReconciliation(id.to_string()));
@@ -323,15 +307,15 @@ impl Journal {
                 to: State::Pending,
             });
         }
-        let lease: Option<(String, i64)> = tx
-            .query_row(
-                "SELECT lease_holder, lease_until FROM operations WHERE id = ?1 \
+        let lease: Option<String> = tx
+            .query_opt(
+                "SELECT lease_holder FROM operations WHERE id = ?1 \
              AND lease_holder IS NOT NULL AND lease_until > ?2",
-                params![id, now],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((h, _)) = lease {
+                args![id, now],
+            )?
+            .map(|r| r.get(0))
+            .transpose()?;
+        if let Some(h) = lease {
             return Err(JournalError::LeaseHeld {
                 id: id.to_string(),
                 holder: h,
@@ -340,11 +324,11 @@ impl Journal {
         tx.execute(
             "UPDATE operations SET state = 'pending', params = ?2, lease_holder = ?3, \
              lease_until = ?4, updated_at = ?5 WHERE id = ?1",
-            params![id, params, holder, lease_until, now],
+            args![id, params, holder, lease_until, now],
         )?;
         tx.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'action', ?3)",
-            params![id, now, format!("{current} -> pending; {what}")],
+            args![id, now, format!("{current} -> pending; {what}")],
         )?;
         tx.commit()?;
         self.get(id)
@@ -360,9 +344,7 @@ impl Journal {
         note: &str,
     ) -> Result<Operation, JournalError> {
         let now = now_ms();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.db.begin()?;
         let (from, recon) = state_of(&tx, id)?;
         // A final row a person was asked about (two words of the provider that disagree)
         // keeps its state: the person's word clears the question, it never moves the row.
@@ -377,11 +359,11 @@ impl Journal {
         tx.execute(
             "UPDATE operations SET state = ?2, needs_reconciliation = 0, updated_at = ?3, \
              final_at = ?3, lease_holder = NULL, lease_until = NULL, note = ?4 WHERE id = ?1",
-            params![id, to.tag(), now, note],
+            args![id, to.tag(), now, note],
         )?;
         tx.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'manual', ?3)",
-            params![id, now, format!("{from} -> {to} by a person: {note}")],
+            args![id, now, format!("{from} -> {to} by a person: {note}")],
         )?;
         tx.commit()?;
         self.get(id)
@@ -401,9 +383,7 @@ impl Journal {
         note: &str,
     ) -> Result<Operation, JournalError> {
         let now = now_ms();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.db.begin()?;
         let (from, recon) = state_of(&tx, id)?;
         if !recon || !allowed(from, to) {
             return Err(JournalError::IllegalTransition {
@@ -414,13 +394,13 @@ impl Journal {
         }
         // One provider id names one operation: answers and actions find a row by it.
         let taken: Option<String> = tx
-            .query_row(
+            .query_opt(
                 "SELECT id FROM operations WHERE provider_ref = ?2 AND id != ?1 \
                  AND kind = (SELECT kind FROM operations WHERE id = ?1)",
-                params![id, provider_ref],
-                |r| r.get(0),
-            )
-            .optional()?;
+                args![id, provider_ref],
+            )?
+            .map(|r| r.get(0))
+            .transpose()?;
         if let Some(other) = taken {
             return Err(JournalError::DuplicateId(format!(
                 "{provider_ref} (row {other})"
@@ -429,13 +409,13 @@ impl Journal {
         tx.execute(
             "UPDATE operations SET state = ?2, needs_reconciliation = 0, recon_reason = NULL, \
              provider_ref = ?3, updated_at = ?4, \
-             final_at = CASE WHEN ?5 THEN ?4 ELSE NULL END, \
+             final_at = CASE WHEN ?5 = 1 THEN ?4 ELSE NULL END, \
              lease_holder = NULL, lease_until = NULL, note = ?6 WHERE id = ?1",
-            params![id, to.tag(), provider_ref, now, to.is_final(), note],
+            args![id, to.tag(), provider_ref, now, to.is_final(), note],
         )?;
         tx.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'manual', ?3)",
-            params![
+            args![
                 id,
                 now,
                 format!("{from} -> {to} by a person, the provider's id {provider_ref}: {note}")
@@ -449,7 +429,7 @@ impl Journal {
 /// One move inside the caller's transaction; `Ok(false)` when the row already was in that
 /// final state (nothing to do).
 pub(super) fn transition_in(
-    tx: &Connection,
+    tx: &Db,
     id: &str,
     holder: &str,
     expect: Option<State>,
@@ -457,11 +437,14 @@ pub(super) fn transition_in(
     facts: &Facts,
 ) -> Result<bool, JournalError> {
     let now = now_ms();
-    let (state, lease_holder, lease): (String, Option<String>, Option<i64>) = tx
-        .prepare_cached("SELECT state, lease_holder, lease_until FROM operations WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?
+    let row = tx
+        .query_opt(
+            "SELECT state, lease_holder, lease_until FROM operations WHERE id = ?1",
+            args![id],
+        )?
         .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+    let (state, lease_holder, lease): (String, Option<String>, Option<i64>) =
+        (row.get(0)?, row.get(1)?, row.get(2)?);
     let from = State::from_tag(&state)
         .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
     // The same final word again (a repeat, a second path to one answer): nothing to do.
@@ -480,7 +463,7 @@ pub(super) fn transition_in(
     if !allowed(from, to) {
         tx.execute(
             "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'anomaly', ?3)",
-            params![
+            args![
                 id,
                 now,
                 format!(
@@ -502,48 +485,50 @@ pub(super) fn transition_in(
         });
     }
     let final_at = to.is_final().then_some(now);
-    tx.prepare_cached(
+    tx.execute(
         "UPDATE operations SET state = ?2, \
              provider_status = COALESCE(?3, provider_status), \
-             provider_message = CASE WHEN ?9 THEN ?4 ELSE COALESCE(?4, provider_message) END, \
+             provider_message = CASE WHEN ?9 = 1 THEN ?4 ELSE COALESCE(?4, provider_message) END, \
              provider_ref = COALESCE(?5, provider_ref), \
              detail = COALESCE(?6, detail), \
              link = COALESCE(?10, link), message_key = COALESCE(?11, message_key), \
              amount_minor = CASE WHEN amount_minor = 0 AND ?12 IS NOT NULL THEN ?12 ELSE amount_minor END, \
              updated_at = ?7, final_at = COALESCE(?8, final_at), \
-             lease_holder = CASE WHEN ?9 THEN NULL ELSE lease_holder END, \
-             lease_until = CASE WHEN ?9 THEN NULL ELSE lease_until END, \
-             needs_reconciliation = CASE WHEN ?9 THEN 0 ELSE needs_reconciliation END \
+             lease_holder = CASE WHEN ?9 = 1 THEN NULL ELSE lease_holder END, \
+             lease_until = CASE WHEN ?9 = 1 THEN NULL ELSE lease_until END, \
+             needs_reconciliation = CASE WHEN ?9 = 1 THEN 0 ELSE needs_reconciliation END \
              WHERE id = ?1",
-    )?
-    .execute(params![
+        args![
             id,
             to.tag(),
-            facts.provider_status,
-            facts.provider_message,
-            facts.provider_ref,
-            facts.detail,
+            &facts.provider_status,
+            &facts.provider_message,
+            &facts.provider_ref,
+            &facts.detail,
             now,
             final_at,
             to.is_final(),
-            facts.link,
-            facts.message_key,
+            &facts.link,
+            &facts.message_key,
             facts.amount_minor
-        ])?;
+        ],
+    )?;
     let what = if from == to {
         format!("still {to}")
     } else {
         format!("{from} -> {to}")
     };
-    tx.prepare_cached("INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'state', ?3)")?
-        .execute(params![
+    tx.execute(
+        "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'state', ?3)",
+        args![
             id,
             now,
             format!(
                 "{what}; status {}",
                 facts.provider_status.as_deref().unwrap_or("-")
             )
-        ])?;
+        ],
+    )?;
     Ok(true)
 }
 
@@ -553,8 +538,8 @@ mod tests {
     use crate::journal::fixture::{journal, new_op};
 
     fn synchronous(j: &Journal) -> i64 {
-        j.conn
-            .pragma_query_value(None, "synchronous", |r| r.get(0))
+        j.db.query_one("PRAGMA synchronous", &[])
+            .and_then(|r| r.get(0))
             .unwrap_or(-1)
     }
 
@@ -853,31 +838,32 @@ pub struct Answer<'a> {
 
 /// The checks, moves and mark of [`Journal::apply_answer`], inside its transaction.
 fn moves_in(
-    conn: &Connection,
+    db: &Db,
     id: &str,
     holder: &str,
     answer: &Answer<'_>,
     now: i64,
 ) -> Result<(), JournalError> {
     if let Some(still) = answer.still {
-        still(&super::read::get_in(conn, id)?)?;
+        still(&super::read::get_in(db, id)?)?;
     }
-    let held_by_another: bool = conn.query_row(
-        "SELECT lease_holder IS NOT NULL AND lease_holder != ?2 AND lease_until > ?3 \
-         FROM operations WHERE id = ?1",
-        params![id, holder, now],
-        |r| r.get(0),
-    )?;
+    let held_by_another: bool = db
+        .query_one(
+            "SELECT CASE WHEN lease_holder IS NOT NULL AND lease_holder != ?2 \
+             AND lease_until > ?3 THEN 1 ELSE 0 END FROM operations WHERE id = ?1",
+            args![id, holder, now],
+        )?
+        .get(0)?;
     if held_by_another {
         return Ok(());
     }
     let mut from = answer.expect;
     for (to, facts) in answer.moves {
-        transition_in(conn, id, holder, from, *to, facts)?;
+        transition_in(db, id, holder, from, *to, facts)?;
         from = Some(*to);
     }
     if let Some((reason, detail)) = answer.person {
-        mark_in(conn, id, holder, reason, detail, now)?;
+        mark_in(db, id, holder, reason, detail, now)?;
     }
     Ok(())
 }
@@ -885,18 +871,18 @@ fn moves_in(
 /// Marks `id` for a person inside the caller's transaction (see
 /// [`Journal::mark_reconciliation`]).
 fn mark_in(
-    conn: &Connection,
+    db: &Db,
     id: &str,
     holder: &str,
     reason: &str,
     detail: &str,
     now: i64,
 ) -> Result<(), JournalError> {
-    let n = conn.execute(
+    let n = db.execute(
         "UPDATE operations SET needs_reconciliation = 1, recon_reason = ?2, updated_at = ?3, \
          lease_holder = NULL, lease_until = NULL WHERE id = ?1 AND (state = 'pending' OR (state = 'issued' AND kind = 'wooppay.invoice')) \
          AND (lease_holder IS NULL OR lease_holder = ?4 OR lease_until < ?3)",
-        params![id, reason, now, holder],
+        args![id, reason, now, holder],
     )?;
     if n == 0 {
         return Err(JournalError::LeaseHeld {
@@ -904,9 +890,9 @@ fn mark_in(
             holder: "another process, or the row is not pending".into(),
         });
     }
-    conn.execute(
+    db.execute(
         "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'reconcile', ?3)",
-        params![id, now, format!("{reason}: {detail}")],
+        args![id, now, format!("{reason}: {detail}")],
     )?;
     Ok(())
 }

@@ -55,7 +55,11 @@ pub async fn close_shift(ctx: &Ctx, counted: i64, note: Option<String>) {
 }
 
 pub async fn report(ctx: &Ctx, date: chrono::NaiveDate) {
-    match db(ctx, move |j| crate::report::Report::build(j, date)).await {
+    match db(ctx, move |j| {
+        crate::report::Report::build(j, date, j.own_till())
+    })
+    .await
+    {
         Ok(r) => ctx.emit(Event::Report {
             report: Box::new(r),
         }),
@@ -204,11 +208,11 @@ pub async fn export(ctx: &Ctx, from: Option<i64>) {
     let f = file.clone();
     // On a connection of its own: a long export never holds the journal the drivers record
     // their attempts and renew their leases through (WAL lets it read beside them).
-    let path = ctx.settings.journal_path.clone();
+    let settings = ctx.settings.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         let made = std::fs::create_dir_all(&dir)
             .map_err(|e| e.to_string())
-            .and_then(|()| crate::journal::Journal::open(&path).map_err(|e| e.to_string()))
+            .and_then(|()| settings.open_journal().map_err(|e| e.to_string()))
             .and_then(|j| {
                 crate::export::export_to(&j, &f, from.unwrap_or(0), i64::MAX)
                     .map_err(|e| e.to_string())

@@ -382,6 +382,7 @@ async fn handle(ctx: Ctx, cmd: Command) {
             let filter = ListFilter {
                 pending_only,
                 limit: Some(500),
+                till: None,
             };
             match db(&ctx, move |j| j.list(&filter)).await {
                 Ok(rows) => ctx.emit(Event::Journal { rows }),
@@ -566,7 +567,19 @@ async fn resume_all(ctx: &Ctx) {
     loop {
         let holder = ctx.holder.clone();
         let until = poll::first_lease(ctx);
-        match db(ctx, move |j| j.claim_pending(&holder, until)).await {
+        let settings = ctx.settings.clone();
+        let claimed = db(ctx, move |j| {
+            // A till's own journal: every row is this till's (one recorded for an endpoint
+            // the config no longer names goes to a person). A chain's: only the rows this
+            // configuration can send; another account's are left to its tills.
+            let shared = j.is_shared();
+            j.claim_pending_mine(&holder, until, |kind, endpoint, identity| {
+                let (e, i) = crate::flows::endpoint(&settings, kind);
+                !shared || (e == endpoint && i == identity)
+            })
+        })
+        .await;
+        match claimed {
             Ok(rows) => {
                 let fresh: Vec<(String, Kind)> = {
                     let active = ctx.active.lock().map(|a| a.clone()).unwrap_or_default();

@@ -319,6 +319,7 @@ pub async fn notified(ctx: &Ctx) {
     let filter = crate::journal::ListFilter {
         pending_only: true,
         limit: Some(500),
+        till: None,
     };
     let closed = crate::journal::Query {
         status: crate::journal::StatusFilter::Final,

@@ -35,6 +35,8 @@ pub fn settings_for(base: &str, journal: PathBuf) -> Settings {
         lang: Lang::En,
         log_dir: journal.parent().unwrap().to_path_buf(),
         journal_path: journal,
+        journal_url: None,
+        till: "till-1".into(),
         poll_initial: Duration::from_millis(50),
         poll_max: Duration::from_millis(200),
         max_in_flight: kassa::config::DEFAULT_MAX_IN_FLIGHT,

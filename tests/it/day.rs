@@ -403,6 +403,7 @@ fn report_and_resolution_snapshots() {
         many.pending_count = 30;
         many.pending = (0..30)
             .map(|i| kassa::journal::Operation {
+                till: None,
                 id: format!("{{pending-{i}}}"),
                 kind: Kind::AllpayCashIn,
                 state: State::Pending,
@@ -448,6 +449,7 @@ fn report_and_resolution_snapshots() {
         // A row that needs reconciliation: m, then what the provider said, then a note.
         let mut d = model(lang);
         let op = kassa::journal::Operation {
+            till: None,
             id: GUID.into(),
             kind: Kind::AllpayCashIn,
             state: State::Pending,

@@ -381,6 +381,7 @@ fn cp1251(text: &str) -> Vec<u8> {
 fn operation(kind: Kind, minor: i64, currency: Currency) -> Operation {
     let now = kassa::journal::now_ms();
     Operation {
+        till: None,
         id: "6f1c0c5e-8a43-4cde-9a6f-3b1b2f0c9d11".into(),
         kind,
         state: State::Pending,

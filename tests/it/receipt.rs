@@ -34,6 +34,7 @@ fn almaty() -> FixedOffset {
 
 fn cash_in() -> Operation {
     Operation {
+        till: None,
         id: "{0f8fad5b-d9cb-469f-a165-70867728950e}".into(),
         kind: Kind::AllpayCashIn,
         state: State::Completed,

@@ -37,6 +37,7 @@ fn ivan() -> UserInfo {
 
 fn op(state: State, status: Option<&str>) -> Operation {
     Operation {
+        till: None,
         id: GUID.into(),
         kind: Kind::AllpayCashIn,
         state,

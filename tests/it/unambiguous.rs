@@ -265,7 +265,8 @@ async fn a_late_payment_of_an_expired_invoice_is_recorded() {
         "its own event: {trail:?}"
     );
     let report =
-        kassa::report::Report::build(&h.journal(), chrono::Local::now().date_naive()).unwrap();
+        kassa::report::Report::build(&h.journal(), chrono::Local::now().date_naive(), None)
+            .unwrap();
     assert!(
         report
             .totals

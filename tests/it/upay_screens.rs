@@ -38,6 +38,7 @@ fn filled(lang: Lang, number: &str) -> Model {
 
 fn card_op(state: State) -> Operation {
     Operation {
+        till: None,
         id: "card-1".into(),
         kind: Kind::UpayCard,
         state,
@@ -65,6 +66,7 @@ fn card_op(state: State) -> Operation {
 
 fn hold_op(id: &str, state: State, hold_id: &str, minor: i64) -> Operation {
     Operation {
+        till: None,
         id: id.into(),
         kind: Kind::UpayHold,
         state,
@@ -286,6 +288,7 @@ fn the_holds_screen_tells_what_each_action_and_check_came_to() {
             "{sent}"
         );
         let refused = Operation {
+            till: None,
             provider_status: Some("STPIMS-ERR-044".into()),
             provider_message: Some("Hold expired".into()),
             updated_at: T0 + 10,
@@ -318,6 +321,7 @@ fn the_holds_screen_tells_what_each_action_and_check_came_to() {
         assert!(render(&m).contains("3794392756000001"));
         // A capture's result comes first, then the check's reading taken before it.
         let captured = Operation {
+            till: None,
             state: State::Completed,
             provider_status: Some("OK".into()),
             updated_at: T0 + 30,
@@ -325,6 +329,7 @@ fn the_holds_screen_tells_what_each_action_and_check_came_to() {
         };
         worker(&mut m, Event::Finished { op: captured });
         let older = Operation {
+            till: None,
             updated_at: T0 + 20,
             ..held.clone()
         };

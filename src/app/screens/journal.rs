@@ -79,6 +79,7 @@ impl JournalState {
             to: None,
             search: Some(self.search.value().trim().to_string()).filter(|s| !s.is_empty()),
             limit: 500,
+            till: None,
         }
     }
 
