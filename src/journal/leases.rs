@@ -151,46 +151,48 @@ impl Journal {
 mod tests {
     use super::*;
     use crate::journal::State;
-    use crate::journal::fixture::{journal, new_op};
+    use crate::journal::fixture::{each_journal, new_op};
 
     #[test]
     fn a_row_is_pending_and_claimed_before_anything_is_sent() -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        let far = now_ms() + 60_000;
-        let op = j.record_pending(&new_op("{a}", 500_000), "me", far)?;
-        assert_eq!(op.state, State::Pending);
-        assert_eq!(j.events("{a}")?.len(), 1);
-        assert!(matches!(
-            j.record_pending(&new_op("{a}", 1), "me", far),
-            Err(JournalError::DuplicateId(_))
-        ));
-        // Another process cannot take it while the lease runs.
-        assert!(!j.claim("{a}", "other", far)?);
-        assert!(j.claim_pending("other", far)?.is_empty());
-        assert!(matches!(
-            j.record_attempt("{a}", "other", far),
-            Err(JournalError::LeaseHeld { .. })
-        ));
-        assert_eq!(j.record_attempt("{a}", "me", far)?, 1);
-        j.release("{a}", "me")?;
-        assert_eq!(j.claim_pending("other", far)?.len(), 1);
-        // A holder's own lease is extended by a claim, never shortened.
-        assert!(j.claim("{a}", "other", far + 5_000)?);
-        assert!(j.claim("{a}", "other", now_ms() + 1)?);
-        assert!(!j.claim("{a}", "third", far)?);
-        assert!(
-            j.claim_pending("other", far)?.is_empty(),
-            "own rows are not re-claimed"
-        );
-        Ok(())
+        each_journal(|j| {
+            let far = now_ms() + 60_000;
+            let op = j.record_pending(&new_op("{a}", 500_000), "me", far)?;
+            assert_eq!(op.state, State::Pending);
+            assert_eq!(j.events("{a}")?.len(), 1);
+            assert!(matches!(
+                j.record_pending(&new_op("{a}", 1), "me", far),
+                Err(JournalError::DuplicateId(_))
+            ));
+            // Another process cannot take it while the lease runs.
+            assert!(!j.claim("{a}", "other", far)?);
+            assert!(j.claim_pending("other", far)?.is_empty());
+            assert!(matches!(
+                j.record_attempt("{a}", "other", far),
+                Err(JournalError::LeaseHeld { .. })
+            ));
+            assert_eq!(j.record_attempt("{a}", "me", far)?, 1);
+            j.release("{a}", "me")?;
+            assert_eq!(j.claim_pending("other", far)?.len(), 1);
+            // A holder's own lease is extended by a claim, never shortened.
+            assert!(j.claim("{a}", "other", far + 5_000)?);
+            assert!(j.claim("{a}", "other", now_ms() + 1)?);
+            assert!(!j.claim("{a}", "third", far)?);
+            assert!(
+                j.claim_pending("other", far)?.is_empty(),
+                "own rows are not re-claimed"
+            );
+            Ok(())
+        })
     }
 
     #[test]
     fn an_expired_lease_can_be_taken_over() -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        j.record_pending(&new_op("{b}", 100), "dead", now_ms() - 1)?;
-        let claimed = j.claim_pending("alive", now_ms() + 60_000)?;
-        assert_eq!(claimed.len(), 1);
-        Ok(())
+        each_journal(|j| {
+            j.record_pending(&new_op("{b}", 100), "dead", now_ms() - 1)?;
+            let claimed = j.claim_pending("alive", now_ms() + 60_000)?;
+            assert_eq!(claimed.len(), 1);
+            Ok(())
+        })
     }
 }

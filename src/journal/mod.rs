@@ -96,6 +96,10 @@ pub enum Location {
 }
 
 #[cfg(test)]
+#[path = "../../tests/support/pg.rs"]
+pub(crate) mod testpg;
+
+#[cfg(test)]
 pub(crate) mod fixture {
     use super::*;
     use crate::money::{Amount, Currency};
@@ -140,6 +144,44 @@ pub(crate) mod fixture {
             identity: "72222222221".into(),
             params: None,
         }
+    }
+
+    /// Runs a contract test on both engines, the same code: a till's SQLite file, and a
+    /// chain's PostgreSQL where one can be had (tests/support/pg.rs).
+    pub(super) fn each_journal(
+        f: impl Fn(&mut Journal) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        let (_d, mut j) = journal();
+        f(&mut j)?;
+        if let Some(url) = super::testpg::database() {
+            let mut j = Journal::open_at(
+                &Location::Postgres(crate::config::Secret::new(url)),
+                "till-1",
+            )?;
+            f(&mut j).map_err(|e| JournalError::Corrupt(format!("on PostgreSQL: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Opens two journals on one store, as two tills would, for each engine in turn.
+    pub(super) fn each_pair(
+        f: impl Fn(&mut Journal, &mut Journal) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let at = Location::Sqlite(dir.path().join("j.db"));
+        f(
+            &mut Journal::open_at(&at, "a")?,
+            &mut Journal::open_at(&at, "b")?,
+        )?;
+        if let Some(url) = super::testpg::database() {
+            let at = Location::Postgres(crate::config::Secret::new(url));
+            f(
+                &mut Journal::open_at(&at, "a")?,
+                &mut Journal::open_at(&at, "b")?,
+            )
+            .map_err(|e| JournalError::Corrupt(format!("on PostgreSQL: {e}")))?;
+        }
+        Ok(())
     }
 
     pub(super) fn journal() -> (tempfile::TempDir, Journal) {

@@ -122,20 +122,21 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::fixture::journal;
+    use crate::journal::fixture::each_journal;
 
     #[test]
     fn a_notice_is_kept_until_it_is_acted_on() -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        let n = j.record_notice(NoticeSource::UpayCard, "tok", "0", "Success")?;
-        j.record_notice(NoticeSource::UpayHold, "3794", "1", "")?;
-        let open = j.open_notices()?;
-        assert_eq!(open.len(), 2);
-        assert_eq!(open[0], n);
-        j.notice_handled(n.id)?;
-        let open = j.open_notices()?;
-        assert_eq!(open.len(), 1);
-        assert_eq!(open[0].source, NoticeSource::UpayHold);
-        Ok(())
+        each_journal(|j| {
+            let n = j.record_notice(NoticeSource::UpayCard, "tok", "0", "Success")?;
+            j.record_notice(NoticeSource::UpayHold, "3794", "1", "")?;
+            let open = j.open_notices()?;
+            assert_eq!(open.len(), 2);
+            assert_eq!(open[0], n);
+            j.notice_handled(n.id)?;
+            let open = j.open_notices()?;
+            assert_eq!(open.len(), 1);
+            assert_eq!(open[0].source, NoticeSource::UpayHold);
+            Ok(())
+        })
     }
 }

@@ -53,6 +53,14 @@ fn server(e: impl std::fmt::Display) -> JournalError {
     JournalError::Server(e.to_string())
 }
 
+/// The server's own words where it gave some ("db error" alone says nothing).
+fn db(e: tokio_postgres::Error) -> JournalError {
+    match e.as_db_error() {
+        Some(d) => JournalError::Server(format!("{}: {}", d.code().code(), d.message())),
+        None => server(e),
+    }
+}
+
 impl Pg {
     /// Connects to the journal `url` names (a `postgresql://` URL or key=value pairs) and
     /// checks that the server answers. The URL's password is never part of an error.
@@ -157,8 +165,8 @@ fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
                 Job::Execute(sql, args, reply) => {
                     let r = async {
                         let c = client(&pool, &tx, &mut slot).await?;
-                        let stmt = c.prepare_cached(&sql).await.map_err(server)?;
-                        let n = c.execute(&stmt, &params(&args)).await.map_err(server)?;
+                        let stmt = c.prepare_cached(&sql).await.map_err(db)?;
+                        let n = c.execute(&stmt, &params(&args)).await.map_err(db)?;
                         Ok(usize::try_from(n).unwrap_or(usize::MAX))
                     }
                     .await;
@@ -167,8 +175,8 @@ fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
                 Job::Query(sql, args, reply) => {
                     let r = async {
                         let c = client(&pool, &tx, &mut slot).await?;
-                        let stmt = c.prepare_cached(&sql).await.map_err(server)?;
-                        let rows = c.query(&stmt, &params(&args)).await.map_err(server)?;
+                        let stmt = c.prepare_cached(&sql).await.map_err(db)?;
+                        let rows = c.query(&stmt, &params(&args)).await.map_err(db)?;
                         rows.iter().map(read_row).collect()
                     }
                     .await;
@@ -177,7 +185,7 @@ fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
                 Job::Batch(sql, reply) => {
                     let r = async {
                         let c = client(&pool, &tx, &mut slot).await?;
-                        c.batch_execute(&sql).await.map_err(server)
+                        c.batch_execute(&sql).await.map_err(db)
                     }
                     .await;
                     let _ = reply.send(r);
@@ -190,7 +198,7 @@ fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
                         } else {
                             "BEGIN".to_string()
                         };
-                        c.batch_execute(&sql).await.map_err(server)?;
+                        c.batch_execute(&sql).await.map_err(db)?;
                         Ok(c)
                     }
                     .await;
@@ -203,7 +211,7 @@ fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
                         Some(c) => c
                             .batch_execute(if commit { "COMMIT" } else { "ROLLBACK" })
                             .await
-                            .map_err(server),
+                            .map_err(db),
                         None => Err(server("no transaction is open")),
                     };
                     let _ = reply.send(r);

@@ -163,50 +163,51 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::fixture::{journal, new_op};
+    use crate::journal::fixture::{each_journal, new_op};
     use crate::journal::now_ms;
 
     #[test]
     fn rows_created_in_a_range_come_oldest_first_one_by_one() -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        for (id, at) in [
-            ("{late}", 3_000),
-            ("{early}", 1_000),
-            ("{edge}", 2_000),
-            ("{same}", 1_000),
-        ] {
-            j.record_pending(&new_op(id, 100), "me", now_ms())?;
-            j.db.execute(
-                "UPDATE operations SET created_at = ?2 WHERE id = ?1",
-                args![id, i64::from(at)],
-            )?;
-        }
-        let ids = |from, until| -> Result<Vec<String>, JournalError> {
-            let mut v = Vec::new();
-            let n = j.each_created_between(from, until, |op| {
-                v.push(op.id);
-                Ok::<(), JournalError>(())
-            })?;
-            assert_eq!(n as usize, v.len());
-            Ok(v)
-        };
-        // Equal times keep the order they were written in.
-        assert_eq!(
-            ids(i64::MIN, i64::MAX)?,
-            ["{early}", "{same}", "{edge}", "{late}"]
-        );
-        // The start is in, the end is out.
-        assert_eq!(ids(1_000, 2_000)?, ["{early}", "{same}"]);
-        assert_eq!(ids(1_001, 3_000)?, ["{edge}"]);
-        assert!(ids(4_000, i64::MAX)?.is_empty());
-        // The callback's error stops the reading.
-        let mut seen = 0;
-        let r = j.each_created_between(i64::MIN, i64::MAX, |_| {
-            seen += 1;
-            Err(JournalError::NotFound("stop".into()))
-        });
-        assert!(matches!(r, Err(JournalError::NotFound(_))));
-        assert_eq!(seen, 1);
-        Ok(())
+        each_journal(|j| {
+            for (id, at) in [
+                ("{late}", 3_000),
+                ("{early}", 1_000),
+                ("{edge}", 2_000),
+                ("{same}", 1_000),
+            ] {
+                j.record_pending(&new_op(id, 100), "me", now_ms())?;
+                j.db.execute(
+                    "UPDATE operations SET created_at = ?2 WHERE id = ?1",
+                    args![id, i64::from(at)],
+                )?;
+            }
+            let ids = |from, until| -> Result<Vec<String>, JournalError> {
+                let mut v = Vec::new();
+                let n = j.each_created_between(from, until, |op| {
+                    v.push(op.id);
+                    Ok::<(), JournalError>(())
+                })?;
+                assert_eq!(n as usize, v.len());
+                Ok(v)
+            };
+            // Equal times keep the order they were written in.
+            assert_eq!(
+                ids(i64::MIN, i64::MAX)?,
+                ["{early}", "{same}", "{edge}", "{late}"]
+            );
+            // The start is in, the end is out.
+            assert_eq!(ids(1_000, 2_000)?, ["{early}", "{same}"]);
+            assert_eq!(ids(1_001, 3_000)?, ["{edge}"]);
+            assert!(ids(4_000, i64::MAX)?.is_empty());
+            // The callback's error stops the reading.
+            let mut seen = 0;
+            let r = j.each_created_between(i64::MIN, i64::MAX, |_| {
+                seen += 1;
+                Err(JournalError::NotFound("stop".into()))
+            });
+            assert!(matches!(r, Err(JournalError::NotFound(_))));
+            assert_eq!(seen, 1);
+            Ok(())
+        })
     }
 }

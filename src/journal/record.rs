@@ -175,7 +175,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::fixture::{journal, new_op};
+    use crate::journal::fixture::{each_journal, each_pair, new_op};
     use crate::journal::{Facts, State};
     use crate::money::Currency;
 
@@ -183,73 +183,109 @@ mod tests {
     /// note in the insert's own transaction; an id taken is refused whole.
     #[test]
     fn a_known_row_is_written_with_its_provider_id_at_once() -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        let facts = Facts {
-            provider_ref: Some("3794392756034717".into()),
-            ..Facts::default()
-        };
-        let op = j.record_known(
-            &new_op("hold-1", 100),
-            "me",
-            now_ms() + 1000,
-            "adopted",
-            &facts,
-        )?;
-        assert_eq!(op.state, State::Pending);
-        assert_eq!(op.provider_ref.as_deref(), Some("3794392756034717"));
-        let kinds: Vec<String> = j.events("hold-1")?.into_iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, ["created", "action", "state"]);
-        let again = j.record_known(&new_op("hold-1", 100), "you", now_ms() + 1000, "x", &facts);
-        assert!(
-            matches!(again, Err(JournalError::DuplicateId(_))),
-            "{again:?}"
-        );
-        assert_eq!(j.events("hold-1")?.len(), 3);
-        Ok(())
+        each_journal(|j| {
+            let facts = Facts {
+                provider_ref: Some("3794392756034717".into()),
+                ..Facts::default()
+            };
+            let op = j.record_known(
+                &new_op("hold-1", 100),
+                "me",
+                now_ms() + 1000,
+                "adopted",
+                &facts,
+            )?;
+            assert_eq!(op.state, State::Pending);
+            assert_eq!(op.provider_ref.as_deref(), Some("3794392756034717"));
+            let kinds: Vec<String> = j.events("hold-1")?.into_iter().map(|e| e.kind).collect();
+            assert_eq!(kinds, ["created", "action", "state"]);
+            let again = j.record_known(&new_op("hold-1", 100), "you", now_ms() + 1000, "x", &facts);
+            assert!(
+                matches!(again, Err(JournalError::DuplicateId(_))),
+                "{again:?}"
+            );
+            assert_eq!(j.events("hold-1")?.len(), 3);
+            Ok(())
+        })
+    }
+
+    /// Two tills record the same payment at the same instant under different ids: one row
+    /// is written, and the other till is told of it (the duplicate guard across a chain).
+    #[test]
+    fn two_tills_recording_one_payment_at_once_write_one_row() -> Result<(), JournalError> {
+        each_pair(|a, b| {
+            for round in 0..20 {
+                let since = now_ms() - 600_000;
+                let barrier = std::sync::Barrier::new(2);
+                let go = |j: &mut Journal, id: String| {
+                    let mut op = new_op(&id, 10_000 + round);
+                    op.customer = format!("7707{round:07}");
+                    barrier.wait();
+                    j.record_pending_unless_duplicate(&op, "me", now_ms() + 60_000, since)
+                };
+                let (ra, rb) = std::thread::scope(|s| {
+                    let ta = s.spawn(|| go(a, format!("{{a{round}}}")));
+                    let tb = s.spawn(|| go(b, format!("{{b{round}}}")));
+                    (ta.join(), tb.join())
+                });
+                let (Ok(ra), Ok(rb)) = (ra, rb) else {
+                    panic!("a till's thread panicked");
+                };
+                let new = [ra?, rb?]
+                    .iter()
+                    .filter(|r| matches!(r, Recorded::New(_)))
+                    .count();
+                assert_eq!(new, 1, "round {round}: exactly one row is written");
+            }
+            let rows = a.list(&crate::journal::ListFilter::default())?;
+            assert_eq!(rows.len(), 20);
+            Ok(())
+        })
     }
 
     #[test]
     fn duplicates_and_counts() -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        let since = now_ms() - 600_000;
-        j.record_pending(&new_op("{d}", 100), "me", now_ms() + 1000)?;
-        let a = Amount::from_minor(100, Currency::Kzt)
-            .map_err(|e| JournalError::Corrupt(e.to_string()))?;
-        let b = Amount::from_minor(200, Currency::Kzt)
-            .map_err(|e| JournalError::Corrupt(e.to_string()))?;
-        let dup = j.find_duplicate(Kind::AllpayCashIn, "77072734954", a, since)?;
-        assert_eq!(dup.map(|o| o.id).as_deref(), Some("{d}"));
-        assert!(
-            j.find_duplicate(Kind::AllpayCashIn, "77072734954", b, since)?
-                .is_none()
-        );
-        // However old a pending one is, it still counts: a long PENDING may yet go through.
-        let later = now_ms() + 60_000;
-        assert!(
-            j.find_duplicate(Kind::AllpayCashIn, "77072734954", a, later)?
-                .is_some()
-        );
-        assert_eq!(j.counts()?, (1, 0));
-        assert!(matches!(
-            j.record_pending_unless_duplicate(&new_op("{d2}", 100), "me", now_ms(), since)?,
-            Recorded::Duplicate(o) if o.id == "{d}"
-        ));
-        assert!(j.find("{d2}")?.is_none());
-        assert!(
-            j.mark_reconciliation("{d}", "other", "recon.endpoint_changed", "x")
-                .is_err()
-        );
-        j.mark_reconciliation("{d}", "me", "recon.endpoint_changed", "x")?;
-        assert!(matches!(
-            j.record_attempt("{d}", "me", now_ms() + 1000),
-            Err(JournalError::NeedsReconciliation(_))
-        ));
-        assert_eq!(j.counts()?, (1, 1));
-        assert!(j.claim_pending("me", now_ms() + 1000)?.is_empty());
-        // A real final answer settles the question the flag asked.
-        let op = j.transition("{d}", "me", State::Completed, &Facts::default())?;
-        assert!(!op.needs_reconciliation);
-        assert_eq!(j.counts()?, (0, 0));
-        Ok(())
+        each_journal(|j| {
+            let since = now_ms() - 600_000;
+            j.record_pending(&new_op("{d}", 100), "me", now_ms() + 1000)?;
+            let a = Amount::from_minor(100, Currency::Kzt)
+                .map_err(|e| JournalError::Corrupt(e.to_string()))?;
+            let b = Amount::from_minor(200, Currency::Kzt)
+                .map_err(|e| JournalError::Corrupt(e.to_string()))?;
+            let dup = j.find_duplicate(Kind::AllpayCashIn, "77072734954", a, since)?;
+            assert_eq!(dup.map(|o| o.id).as_deref(), Some("{d}"));
+            assert!(
+                j.find_duplicate(Kind::AllpayCashIn, "77072734954", b, since)?
+                    .is_none()
+            );
+            // However old a pending one is, it still counts: a long PENDING may yet go through.
+            let later = now_ms() + 60_000;
+            assert!(
+                j.find_duplicate(Kind::AllpayCashIn, "77072734954", a, later)?
+                    .is_some()
+            );
+            assert_eq!(j.counts()?, (1, 0));
+            assert!(matches!(
+                j.record_pending_unless_duplicate(&new_op("{d2}", 100), "me", now_ms(), since)?,
+                Recorded::Duplicate(o) if o.id == "{d}"
+            ));
+            assert!(j.find("{d2}")?.is_none());
+            assert!(
+                j.mark_reconciliation("{d}", "other", "recon.endpoint_changed", "x")
+                    .is_err()
+            );
+            j.mark_reconciliation("{d}", "me", "recon.endpoint_changed", "x")?;
+            assert!(matches!(
+                j.record_attempt("{d}", "me", now_ms() + 1000),
+                Err(JournalError::NeedsReconciliation(_))
+            ));
+            assert_eq!(j.counts()?, (1, 1));
+            assert!(j.claim_pending("me", now_ms() + 1000)?.is_empty());
+            // A real final answer settles the question the flag asked.
+            let op = j.transition("{d}", "me", State::Completed, &Facts::default())?;
+            assert!(!op.needs_reconciliation);
+            assert_eq!(j.counts()?, (0, 0));
+            Ok(())
+        })
     }
 }

@@ -492,7 +492,7 @@ pub(super) fn transition_in(
              provider_ref = COALESCE(?5, provider_ref), \
              detail = COALESCE(?6, detail), \
              link = COALESCE(?10, link), message_key = COALESCE(?11, message_key), \
-             amount_minor = CASE WHEN amount_minor = 0 AND ?12 IS NOT NULL THEN ?12 ELSE amount_minor END, \
+             amount_minor = CASE WHEN amount_minor = 0 AND CAST(?12 AS BIGINT) IS NOT NULL THEN CAST(?12 AS BIGINT) ELSE amount_minor END, \
              updated_at = ?7, final_at = COALESCE(?8, final_at), \
              lease_holder = CASE WHEN ?9 = 1 THEN NULL ELSE lease_holder END, \
              lease_until = CASE WHEN ?9 = 1 THEN NULL ELSE lease_until END, \
@@ -535,207 +535,223 @@ pub(super) fn transition_in(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::fixture::{journal, new_op};
+    use crate::journal::fixture::{each_journal, new_op};
 
+    /// 2 when every commit waits for the disk: SQLite's synchronous=FULL, PostgreSQL's
+    /// synchronous_commit on.
     fn synchronous(j: &Journal) -> i64 {
-        j.db.query_one("PRAGMA synchronous", &[])
-            .and_then(|r| r.get(0))
-            .unwrap_or(-1)
+        match j.db.dialect() {
+            crate::journal::db::Dialect::Sqlite => {
+                j.db.query_one("PRAGMA synchronous", &[])
+                    .and_then(|r| r.get(0))
+                    .unwrap_or(-1)
+            }
+            crate::journal::db::Dialect::Postgres => {
+                j.db.query_one("SELECT current_setting('synchronous_commit')", &[])
+                    .and_then(|r| r.get::<String>(0))
+                    .map_or(-1, |v| if v == "on" { 2 } else { 0 })
+            }
+        }
     }
 
     #[test]
     fn a_poll_is_two_commits_and_the_journal_stays_full_after_it() -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        j.record_pending(&new_op("{p}", 100), "me", now_ms() + 60_000)?;
-        let (n, op) = j.begin_attempt("{p}", "me", now_ms() + 60_000)?;
-        assert_eq!((n, op.attempts, op.state), (1, 1, State::Pending));
-        let (n, _) = j.begin_attempt("{p}", "me", now_ms() + 60_000)?;
-        assert_eq!(n, 2);
-        assert_eq!(
-            synchronous(&j),
-            2,
-            "every commit of a poll is on disk (FULL)"
-        );
-        let still = Facts {
-            provider_status: Some("PENDING".into()),
-            ..Facts::default()
-        };
-        let op = j.answer_poll(
-            "{p}",
-            "me",
-            State::Pending,
-            State::Pending,
-            &still,
-            Some("timed out"),
-            now_ms() + 90_000,
-        )?;
-        let op = op.expect("still ours");
-        assert_eq!(op.provider_status.as_deref(), Some("PENDING"));
-        assert_eq!(synchronous(&j), 2);
-        let kinds: Vec<String> = j.events("{p}")?.into_iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, ["created", "sent", "sent", "state", "error"]);
-        // Another holder's live lease: the answer is not this process's to apply.
-        j.claim("{p}", "me", now_ms() + 90_000)?;
-        assert!(matches!(
-            j.begin_attempt("{p}", "other", now_ms() + 1000),
-            Err(JournalError::LeaseHeld { .. })
-        ));
-        assert_eq!(synchronous(&j), 2, "FULL after a refused poll too");
-        // A person took the row over meanwhile: the answer is kept, the lease is not renewed.
-        j.mark_reconciliation("{p}", "me", "recon.unknown_outcome", "x")?;
-        assert!(
-            j.answer_poll(
+        each_journal(|j| {
+            j.record_pending(&new_op("{p}", 100), "me", now_ms() + 60_000)?;
+            let (n, op) = j.begin_attempt("{p}", "me", now_ms() + 60_000)?;
+            assert_eq!((n, op.attempts, op.state), (1, 1, State::Pending));
+            let (n, _) = j.begin_attempt("{p}", "me", now_ms() + 60_000)?;
+            assert_eq!(n, 2);
+            assert_eq!(
+                synchronous(&j),
+                2,
+                "every commit of a poll is on disk (FULL)"
+            );
+            let still = Facts {
+                provider_status: Some("PENDING".into()),
+                ..Facts::default()
+            };
+            let op = j.answer_poll(
                 "{p}",
                 "me",
                 State::Pending,
                 State::Pending,
                 &still,
-                None,
-                now_ms() + 90_000
-            )?
-            .is_none()
-        );
-        Ok(())
+                Some("timed out"),
+                now_ms() + 90_000,
+            )?;
+            let op = op.expect("still ours");
+            assert_eq!(op.provider_status.as_deref(), Some("PENDING"));
+            assert_eq!(synchronous(&j), 2);
+            let kinds: Vec<String> = j.events("{p}")?.into_iter().map(|e| e.kind).collect();
+            assert_eq!(kinds, ["created", "sent", "sent", "state", "error"]);
+            // Another holder's live lease: the answer is not this process's to apply.
+            j.claim("{p}", "me", now_ms() + 90_000)?;
+            assert!(matches!(
+                j.begin_attempt("{p}", "other", now_ms() + 1000),
+                Err(JournalError::LeaseHeld { .. })
+            ));
+            assert_eq!(synchronous(&j), 2, "FULL after a refused poll too");
+            // A person took the row over meanwhile: the answer is kept, the lease is not renewed.
+            j.mark_reconciliation("{p}", "me", "recon.unknown_outcome", "x")?;
+            assert!(
+                j.answer_poll(
+                    "{p}",
+                    "me",
+                    State::Pending,
+                    State::Pending,
+                    &still,
+                    None,
+                    now_ms() + 90_000
+                )?
+                .is_none()
+            );
+            Ok(())
+        })
     }
 
     #[test]
     fn final_states_stay_final() -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        j.record_pending(&new_op("{c}", 100), "me", now_ms() + 60_000)?;
-        let facts = Facts {
-            provider_status: Some("COMPLETED".into()),
-            ..Facts::default()
-        };
-        let op = j.transition("{c}", "me", State::Completed, &facts)?;
-        assert_eq!(op.state, State::Completed);
-        assert!(op.final_at.is_some());
-        // The same answer again changes nothing; a contradicting one is refused and noted.
-        assert_eq!(
-            j.transition("{c}", "me", State::Completed, &facts)?.state,
-            State::Completed
-        );
-        assert!(matches!(
-            j.transition("{c}", "me", State::Declined, &Facts::default()),
-            Err(JournalError::IllegalTransition { .. })
-        ));
-        assert_eq!(j.get("{c}")?.state, State::Completed);
-        assert!(j.events("{c}")?.iter().any(|e| e.kind == "anomaly"));
-        assert!(matches!(
-            j.record_attempt("{c}", "me", now_ms()),
-            Err(JournalError::IllegalTransition { .. })
-        ));
-        Ok(())
+        each_journal(|j| {
+            j.record_pending(&new_op("{c}", 100), "me", now_ms() + 60_000)?;
+            let facts = Facts {
+                provider_status: Some("COMPLETED".into()),
+                ..Facts::default()
+            };
+            let op = j.transition("{c}", "me", State::Completed, &facts)?;
+            assert_eq!(op.state, State::Completed);
+            assert!(op.final_at.is_some());
+            // The same answer again changes nothing; a contradicting one is refused and noted.
+            assert_eq!(
+                j.transition("{c}", "me", State::Completed, &facts)?.state,
+                State::Completed
+            );
+            assert!(matches!(
+                j.transition("{c}", "me", State::Declined, &Facts::default()),
+                Err(JournalError::IllegalTransition { .. })
+            ));
+            assert_eq!(j.get("{c}")?.state, State::Completed);
+            assert!(j.events("{c}")?.iter().any(|e| e.kind == "anomaly"));
+            assert!(matches!(
+                j.record_attempt("{c}", "me", now_ms()),
+                Err(JournalError::IllegalTransition { .. })
+            ));
+            Ok(())
+        })
     }
 
     /// A late answer about a state the row has left is refused, never applied: a check's
     /// "held" that comes back after a capture began cannot reopen it.
     #[test]
     fn a_late_answer_never_undoes_a_move_made_since() -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        j.record_pending(&new_op("{cas}", 100), "me", now_ms() + 60_000)?;
-        j.transition("{cas}", "me", State::Held, &Facts::default())?;
-        // The create's driver lets the row go; the capture begins: held -> pending.
-        j.release("{cas}", "me")?;
-        j.begin_action(
-            "{cas}",
-            "me",
-            now_ms() + 60_000,
-            State::Held,
-            "{}",
-            "capture",
-        )?;
-        // The check that went out while the row was held answers "held".
-        let late = j.transition_from(
-            "{cas}",
-            "me",
-            Some(State::Held),
-            State::Held,
-            &Facts::default(),
-        );
-        assert!(matches!(late, Err(JournalError::Stale { .. })), "{late:?}");
-        assert_eq!(j.get("{cas}")?.state, State::Pending);
-        // The capture's own answer applies.
-        let done = j.transition_from(
-            "{cas}",
-            "me",
-            Some(State::Pending),
-            State::Completed,
-            &Facts::default(),
-        )?;
-        assert_eq!(done.state, State::Completed);
-        // The same final word again is a no-op, whatever was expected.
-        let again = j.transition_from(
-            "{cas}",
-            "me",
-            Some(State::Pending),
-            State::Completed,
-            &Facts::default(),
-        )?;
-        assert_eq!(again.state, State::Completed);
-        Ok(())
+        each_journal(|j| {
+            j.record_pending(&new_op("{cas}", 100), "me", now_ms() + 60_000)?;
+            j.transition("{cas}", "me", State::Held, &Facts::default())?;
+            // The create's driver lets the row go; the capture begins: held -> pending.
+            j.release("{cas}", "me")?;
+            j.begin_action(
+                "{cas}",
+                "me",
+                now_ms() + 60_000,
+                State::Held,
+                "{}",
+                "capture",
+            )?;
+            // The check that went out while the row was held answers "held".
+            let late = j.transition_from(
+                "{cas}",
+                "me",
+                Some(State::Held),
+                State::Held,
+                &Facts::default(),
+            );
+            assert!(matches!(late, Err(JournalError::Stale { .. })), "{late:?}");
+            assert_eq!(j.get("{cas}")?.state, State::Pending);
+            // The capture's own answer applies.
+            let done = j.transition_from(
+                "{cas}",
+                "me",
+                Some(State::Pending),
+                State::Completed,
+                &Facts::default(),
+            )?;
+            assert_eq!(done.state, State::Completed);
+            // The same final word again is a no-op, whatever was expected.
+            let again = j.transition_from(
+                "{cas}",
+                "me",
+                Some(State::Pending),
+                State::Completed,
+                &Facts::default(),
+            )?;
+            assert_eq!(again.state, State::Completed);
+            Ok(())
+        })
     }
 
     /// An action never starts on a row whose lease is live, this holder's own included (its
     /// own driver is still at work); once the lease is let go, it starts.
     #[test]
     fn begin_action_refuses_a_live_lease_its_own_included() -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        j.record_pending(&new_op("{busy}", 100), "me", now_ms() + 60_000)?;
-        j.transition("{busy}", "me", State::Held, &Facts::default())?;
-        for holder in ["me", "another"] {
-            let r = j.begin_action("{busy}", holder, now_ms() + 60_000, State::Held, "{}", "x");
-            assert!(matches!(r, Err(JournalError::LeaseHeld { .. })), "{r:?}");
-        }
-        assert_eq!(j.get("{busy}")?.state, State::Held);
-        j.release("{busy}", "me")?;
-        let op = j.begin_action("{busy}", "me", now_ms() + 60_000, State::Held, "{}", "x")?;
-        assert_eq!(op.state, State::Pending);
-        // A second action finds it pending (and leased).
-        let r = j.begin_action("{busy}", "me", now_ms() + 60_000, State::Held, "{}", "y");
-        assert!(
-            matches!(r, Err(JournalError::IllegalTransition { .. })),
-            "{r:?}"
-        );
-        Ok(())
+        each_journal(|j| {
+            j.record_pending(&new_op("{busy}", 100), "me", now_ms() + 60_000)?;
+            j.transition("{busy}", "me", State::Held, &Facts::default())?;
+            for holder in ["me", "another"] {
+                let r = j.begin_action("{busy}", holder, now_ms() + 60_000, State::Held, "{}", "x");
+                assert!(matches!(r, Err(JournalError::LeaseHeld { .. })), "{r:?}");
+            }
+            assert_eq!(j.get("{busy}")?.state, State::Held);
+            j.release("{busy}", "me")?;
+            let op = j.begin_action("{busy}", "me", now_ms() + 60_000, State::Held, "{}", "x")?;
+            assert_eq!(op.state, State::Pending);
+            // A second action finds it pending (and leased).
+            let r = j.begin_action("{busy}", "me", now_ms() + 60_000, State::Held, "{}", "y");
+            assert!(
+                matches!(r, Err(JournalError::IllegalTransition { .. })),
+                "{r:?}"
+            );
+            Ok(())
+        })
     }
 
     /// Two moves in one transaction: both or none (a reversal never leaves "completed").
     #[test]
     fn moves_in_one_transaction_are_all_made_or_none() -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        j.record_pending(&new_op("{two}", 100), "me", now_ms() + 60_000)?;
-        j.transition("{two}", "me", State::Issued, &Facts::default())?;
-        let paid = Facts::default();
-        let op = j.transitions(
-            "{two}",
-            "me",
-            Some(State::Issued),
-            &[(State::Completed, &paid), (State::Reversed, &paid)],
-        )?;
-        assert_eq!(op.state, State::Reversed);
-        let trail: Vec<String> = j.events("{two}")?.into_iter().map(|e| e.detail).collect();
-        assert!(
-            trail.iter().any(|d| d.starts_with("issued -> completed")),
-            "{trail:?}"
-        );
-        assert!(
-            trail.iter().any(|d| d.starts_with("completed -> reversed")),
-            "{trail:?}"
-        );
-        // An illegal second move undoes the first.
-        j.record_pending(&new_op("{bad}", 100), "me", now_ms() + 60_000)?;
-        let r = j.transitions(
-            "{bad}",
-            "me",
-            Some(State::Pending),
-            &[(State::Declined, &paid), (State::Completed, &paid)],
-        );
-        assert!(
-            matches!(r, Err(JournalError::IllegalTransition { .. })),
-            "{r:?}"
-        );
-        assert_eq!(j.get("{bad}")?.state, State::Pending);
-        Ok(())
+        each_journal(|j| {
+            j.record_pending(&new_op("{two}", 100), "me", now_ms() + 60_000)?;
+            j.transition("{two}", "me", State::Issued, &Facts::default())?;
+            let paid = Facts::default();
+            let op = j.transitions(
+                "{two}",
+                "me",
+                Some(State::Issued),
+                &[(State::Completed, &paid), (State::Reversed, &paid)],
+            )?;
+            assert_eq!(op.state, State::Reversed);
+            let trail: Vec<String> = j.events("{two}")?.into_iter().map(|e| e.detail).collect();
+            assert!(
+                trail.iter().any(|d| d.starts_with("issued -> completed")),
+                "{trail:?}"
+            );
+            assert!(
+                trail.iter().any(|d| d.starts_with("completed -> reversed")),
+                "{trail:?}"
+            );
+            // An illegal second move undoes the first.
+            j.record_pending(&new_op("{bad}", 100), "me", now_ms() + 60_000)?;
+            let r = j.transitions(
+                "{bad}",
+                "me",
+                Some(State::Pending),
+                &[(State::Declined, &paid), (State::Completed, &paid)],
+            );
+            assert!(
+                matches!(r, Err(JournalError::IllegalTransition { .. })),
+                "{r:?}"
+            );
+            assert_eq!(j.get("{bad}")?.state, State::Pending);
+            Ok(())
+        })
     }
 
     /// An answer from outside the driver: its notes stay whatever becomes of its moves; the
@@ -743,78 +759,79 @@ mod tests {
     #[test]
     fn an_answer_keeps_its_notes_and_moves_only_the_row_it_was_asked_about()
     -> Result<(), JournalError> {
-        let (_d, mut j) = journal();
-        j.record_pending(&new_op("{ans}", 100), "me", now_ms() + 60_000)?;
-        j.transition("{ans}", "me", State::Held, &Facts::default())?;
-        j.release("{ans}", "me")?;
-        let facts = Facts::default();
-        let notes = [("record", "UPay said held".to_string())];
-        // Asked while pending; the row is held now: nothing moves, the note stays.
-        let stale = Answer {
-            expect: Some(State::Pending),
-            notes: &notes,
-            moves: &[(State::Completed, &facts)],
-            ..Answer::default()
-        };
-        let r = j.apply_answer("{ans}", "me", &stale);
-        assert!(matches!(r, Err(JournalError::Stale { .. })), "{r:?}");
-        assert_eq!(j.get("{ans}")?.state, State::Held);
-        let noted = |j: &Journal| -> Result<usize, JournalError> {
-            Ok(j.events("{ans}")?
-                .iter()
-                .filter(|e| e.detail == "UPay said held")
-                .count())
-        };
-        assert_eq!(noted(&j)?, 1);
-        // The row no longer the one asked about (the caller's own test): nothing moves.
-        let not_it = |_: &Operation| {
-            Err(JournalError::Stale {
-                id: "{ans}".into(),
-                expected: State::Held,
-                found: State::Held,
-            })
-        };
-        let asked = Answer {
-            expect: Some(State::Held),
-            notes: &notes,
-            still: Some(&not_it),
-            moves: &[(State::Pending, &facts)],
-            person: Some(("recon.other_operation", "another capture")),
-        };
-        let r = j.apply_answer("{ans}", "me", &asked);
-        assert!(matches!(r, Err(JournalError::Stale { .. })), "{r:?}");
-        let op = j.get("{ans}")?;
-        assert_eq!((op.state, op.needs_reconciliation), (State::Held, false));
-        assert_eq!(noted(&j)?, 2);
-        // Still it: out of held and marked for a person, together.
-        let it = |_: &Operation| Ok(());
-        let asked = Answer {
-            still: Some(&it),
-            ..asked
-        };
-        let op = j.apply_answer("{ans}", "me", &asked)?;
-        assert_eq!((op.state, op.needs_reconciliation), (State::Pending, true));
-        assert_eq!(op.recon_reason.as_deref(), Some("recon.other_operation"));
-        // A row another live process holds is its driver's: left unmoved, the note kept.
-        j.record_pending(&new_op("{other}", 100), "another", now_ms() + 60_000)?;
-        let busy = Answer {
-            expect: Some(State::Pending),
-            notes: &notes,
-            moves: &[(State::Completed, &facts)],
-            ..Answer::default()
-        };
-        assert_eq!(
-            j.apply_answer("{other}", "me", &busy)?.state,
-            State::Pending
-        );
-        assert_eq!(
-            j.events("{other}")?
-                .iter()
-                .filter(|e| e.kind == "record")
-                .count(),
-            1
-        );
-        Ok(())
+        each_journal(|j| {
+            j.record_pending(&new_op("{ans}", 100), "me", now_ms() + 60_000)?;
+            j.transition("{ans}", "me", State::Held, &Facts::default())?;
+            j.release("{ans}", "me")?;
+            let facts = Facts::default();
+            let notes = [("record", "UPay said held".to_string())];
+            // Asked while pending; the row is held now: nothing moves, the note stays.
+            let stale = Answer {
+                expect: Some(State::Pending),
+                notes: &notes,
+                moves: &[(State::Completed, &facts)],
+                ..Answer::default()
+            };
+            let r = j.apply_answer("{ans}", "me", &stale);
+            assert!(matches!(r, Err(JournalError::Stale { .. })), "{r:?}");
+            assert_eq!(j.get("{ans}")?.state, State::Held);
+            let noted = |j: &Journal| -> Result<usize, JournalError> {
+                Ok(j.events("{ans}")?
+                    .iter()
+                    .filter(|e| e.detail == "UPay said held")
+                    .count())
+            };
+            assert_eq!(noted(&j)?, 1);
+            // The row no longer the one asked about (the caller's own test): nothing moves.
+            let not_it = |_: &Operation| {
+                Err(JournalError::Stale {
+                    id: "{ans}".into(),
+                    expected: State::Held,
+                    found: State::Held,
+                })
+            };
+            let asked = Answer {
+                expect: Some(State::Held),
+                notes: &notes,
+                still: Some(&not_it),
+                moves: &[(State::Pending, &facts)],
+                person: Some(("recon.other_operation", "another capture")),
+            };
+            let r = j.apply_answer("{ans}", "me", &asked);
+            assert!(matches!(r, Err(JournalError::Stale { .. })), "{r:?}");
+            let op = j.get("{ans}")?;
+            assert_eq!((op.state, op.needs_reconciliation), (State::Held, false));
+            assert_eq!(noted(&j)?, 2);
+            // Still it: out of held and marked for a person, together.
+            let it = |_: &Operation| Ok(());
+            let asked = Answer {
+                still: Some(&it),
+                ..asked
+            };
+            let op = j.apply_answer("{ans}", "me", &asked)?;
+            assert_eq!((op.state, op.needs_reconciliation), (State::Pending, true));
+            assert_eq!(op.recon_reason.as_deref(), Some("recon.other_operation"));
+            // A row another live process holds is its driver's: left unmoved, the note kept.
+            j.record_pending(&new_op("{other}", 100), "another", now_ms() + 60_000)?;
+            let busy = Answer {
+                expect: Some(State::Pending),
+                notes: &notes,
+                moves: &[(State::Completed, &facts)],
+                ..Answer::default()
+            };
+            assert_eq!(
+                j.apply_answer("{other}", "me", &busy)?.state,
+                State::Pending
+            );
+            assert_eq!(
+                j.events("{other}")?
+                    .iter()
+                    .filter(|e| e.kind == "record")
+                    .count(),
+                1
+            );
+            Ok(())
+        })
     }
 }
 
