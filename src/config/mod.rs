@@ -25,7 +25,7 @@ pub use providers::{
     WooppaySettings,
 };
 pub use secret::{Secret, SecretRef, secret};
-pub use settings::{DEFAULT_MAX_IN_FLIGHT, Settings, plain_http_off_machine};
+pub use settings::{DEFAULT_MAX_IN_FLIGHT, Settings, host_name, plain_http_off_machine};
 
 /// A configuration problem, worded for the person who edits the file.
 #[derive(Debug, thiserror::Error)]

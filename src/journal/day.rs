@@ -103,7 +103,7 @@ impl Journal {
     pub fn shifts_between(&self, from: i64, to: i64) -> Result<Vec<Shift>, JournalError> {
         let sql = format!(
             "SELECT {SHIFT_COLUMNS} FROM shifts WHERE opened_at < ?2 \
-             AND (closed_at IS NULL OR closed_at >= ?1) AND (?3 IS NULL OR till = ?3) ORDER BY id"
+             AND (closed_at IS NULL OR closed_at >= ?1) AND (CAST(?3 AS TEXT) IS NULL OR till = ?3) ORDER BY id"
         );
         self.db
             .query(&sql, args![from, to, self.own_till()])?
@@ -168,7 +168,7 @@ impl Journal {
         let rows = self.db.query(
             "SELECT kind, state, currency, COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) \
              FROM operations WHERE created_at >= ?1 AND created_at < ?2 \
-             AND (?3 IS NULL OR till = ?3) \
+             AND (CAST(?3 AS TEXT) IS NULL OR till = ?3) \
              GROUP BY kind, state, currency ORDER BY kind, state, currency",
             args![from, to, till],
         )?;
@@ -212,7 +212,7 @@ impl Journal {
         let rows = self.db.query(
             "SELECT created_at, currency, amount_minor FROM operations \
              WHERE created_at >= ?1 AND created_at < ?2 AND state = 'completed' \
-             AND amount_minor > 0 AND (?3 IS NULL OR till = ?3)",
+             AND amount_minor > 0 AND (CAST(?3 AS TEXT) IS NULL OR till = ?3)",
             args![from, to, till],
         )?;
         let mut sums: std::collections::BTreeMap<(u32, String), i64> = Default::default();
@@ -307,7 +307,7 @@ impl Journal {
 
 fn current_shift_in(db: &Db, till: Option<&str>) -> Result<Option<Shift>, JournalError> {
     let sql = format!(
-        "SELECT {SHIFT_COLUMNS} FROM shifts WHERE closed_at IS NULL AND (?1 IS NULL OR till = ?1) \
+        "SELECT {SHIFT_COLUMNS} FROM shifts WHERE closed_at IS NULL AND (CAST(?1 AS TEXT) IS NULL OR till = ?1) \
          ORDER BY id DESC LIMIT 1"
     );
     db.query_opt(&sql, args![till])?
@@ -319,7 +319,7 @@ fn cash_taken_in(db: &Db, till: Option<&str>, since: i64, until: i64) -> Result<
     db.query_one(
         "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM operations \
          WHERE created_at >= ?1 AND created_at < ?2 AND state = 'completed' \
-         AND currency = ?3 AND kind IN (?4, ?5) AND (?6 IS NULL OR till = ?6)",
+         AND currency = ?3 AND kind IN (?4, ?5) AND (CAST(?6 AS TEXT) IS NULL OR till = ?6)",
         args![
             since,
             until,

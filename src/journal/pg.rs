@@ -53,6 +53,14 @@ fn server(e: impl std::fmt::Display) -> JournalError {
     JournalError::Server(e.to_string())
 }
 
+/// A connection the pool could not hand out: the server's words where it gave some.
+fn pool_err(e: deadpool_postgres::PoolError) -> JournalError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => db(e),
+        e => server(e),
+    }
+}
+
 /// The server's own words where it gave some ("db error" alone says nothing).
 fn db(e: tokio_postgres::Error) -> JournalError {
     match e.as_db_error() {
@@ -192,7 +200,7 @@ fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
                 }
                 Job::Begin(exclusive, reply) => {
                     let r = async {
-                        let c = pool.get().await.map_err(server)?;
+                        let c = pool.get().await.map_err(pool_err)?;
                         let sql = if exclusive {
                             format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
                         } else {
@@ -230,7 +238,7 @@ async fn client<'a>(
     if let Some(c) = tx {
         return Ok(c);
     }
-    let c = pool.get().await.map_err(server)?;
+    let c = pool.get().await.map_err(pool_err)?;
     Ok(&**slot.insert(c))
 }
 

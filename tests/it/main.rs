@@ -4,11 +4,14 @@
 //! `screen` is the harness of the screen tests (a model, keys, rendering, snapshots).
 
 mod common;
+#[path = "../support/pg.rs"]
+mod pg;
 mod screen;
 
 mod any_text;
 mod bad_input;
 mod cash_in_flow;
+mod chain;
 mod cli;
 mod cli_json;
 mod crash_campaign;

@@ -1,0 +1,280 @@
+//! A chain of tills on one PostgreSQL journal (issue 20), against a real server
+//! (tests/support/pg.rs): three tills (processes) and a `kassa worker` drive cash-ins, some
+//! tills are killed at random moments, the server itself is restarted in the middle of a
+//! run; then the emulator's ledger is held against the journal: every charge has its row,
+//! no payment is charged twice, every row is final.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+use crate::pg;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::{Harness, command, kassa, kassa_child, write_config};
+use kassa::config::Secret;
+use kassa::journal::{Journal, ListFilter, Location, State};
+use tokio::time::Instant;
+
+/// The restart test has the server to itself: the others wait for it, and it for them.
+static SERVER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// A till's config on the chain's journal: the harness's providers, `[journal] url` and
+/// its own `[till] name`.
+fn till_config(h: &Harness, url: &str, name: &str) -> String {
+    let dir = h.dir.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = write_config(&dir, &h.emulator.base_url());
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("[journal]\n").unwrap();
+    let end = start + text[start..].find("\n[worker]").unwrap();
+    let text = format!(
+        "{}[journal]\nurl = \"{url}\"\n[till]\nname = \"{name}\"{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn chain(url: &str, till: &str) -> Journal {
+    Journal::open_at(&Location::Postgres(Secret::new(url.to_string())), till).unwrap()
+}
+
+/// Waits until no row of the chain is open, or panics after `secs`.
+async fn until_settled(url: &str, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let open = chain(url, "check")
+            .list(&ListFilter {
+                pending_only: true,
+                ..ListFilter::default()
+            })
+            .unwrap();
+        if open.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} rows still open: {:?}",
+            open.len(),
+            open.iter().map(|o| (&o.id, o.state)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The ledger against the journal: every charge has its row, which is completed; no
+/// payment (each has an amount of its own) is charged twice.
+fn hold_ledger_against_journal(h: &Harness, url: &str) -> (usize, usize) {
+    let rows = chain(url, "check").list(&ListFilter::default()).unwrap();
+    let by_id: HashMap<&str, _> = rows.iter().map(|o| (o.id.as_str(), o)).collect();
+    let ledger = h.emulator.cash_in_ledger();
+    let mut amounts: HashMap<&str, u32> = HashMap::new();
+    for e in &ledger {
+        let op = by_id
+            .get(e.guid.as_str())
+            .unwrap_or_else(|| panic!("lost: the emulator charged {} with no row", e.guid));
+        assert_eq!(op.state, State::Completed, "{e:?} {op:?}");
+        assert_eq!(e.status, "COMPLETED", "{e:?}");
+        *amounts.entry(e.amount.as_str()).or_default() += 1;
+    }
+    for (amount, n) in &amounts {
+        assert_eq!(*n, 1, "doubled: {amount} charged {n} times");
+    }
+    for op in &rows {
+        assert!(op.state.is_final(), "{op:?}");
+        assert!(!op.needs_reconciliation, "{op:?}");
+    }
+    (rows.len(), ledger.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_tills_and_a_worker_killed_at_random_lose_and_double_nothing() {
+    let Some(url) = pg::database() else { return };
+    let _shared = SERVER.read().await;
+    let h = Harness::start().await;
+    let tills: Vec<String> = (1..=3)
+        .map(|n| till_config(&h, &url, &format!("till-{n}")))
+        .collect();
+    let seed = fastrand::u64(..);
+    eprintln!("chain: seed {seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut killed = 0;
+    for round in 0..6 {
+        let mut children = Vec::new();
+        for (t, config) in tills.iter().enumerate() {
+            // An amount of its own for every payment: a double shows as one amount twice.
+            let amount = format!("{}.00", 1000 + round * 10 + t);
+            children.push(kassa_child(&[
+                "--config",
+                config,
+                "allpay",
+                "cash-in",
+                "77072734954",
+                &amount,
+                "--yes",
+                "--json",
+            ]));
+        }
+        tokio::time::sleep(Duration::from_millis(rng.u64(0..400))).await;
+        for mut c in children {
+            if rng.bool() {
+                c.kill().await.unwrap();
+                killed += 1;
+            }
+            let _ = c.wait().await;
+        }
+    }
+    // The head office's worker finishes what the killed tills left.
+    let mut worker = command(&["--config", &tills[0], "worker", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    until_settled(&url, 90).await;
+    worker.kill().await.unwrap();
+    let (rows, charged) = hold_ledger_against_journal(&h, &url);
+    eprintln!("chain: {killed} tills killed, {rows} rows, {charged} charges, 0 lost, 0 doubled");
+    assert!(charged > 0);
+    // Every row names the till that recorded it.
+    let all = chain(&url, "check").list(&ListFilter::default()).unwrap();
+    assert!(
+        all.iter()
+            .all(|o| o.till.as_deref().is_some_and(|t| t.starts_with("till-")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_restarted_mid_run_loses_and_sends_twice_nothing() {
+    let Some(url) = pg::database() else { return };
+    let _alone = SERVER.write().await;
+    // Slow answers (a pending poll or two) keep the rows in flight across the restart.
+    let h = Harness::start().await;
+    let tills: Vec<String> = (1..=3)
+        .map(|n| till_config(&h, &url, &format!("r-till-{n}")))
+        .collect();
+    let mut children = Vec::new();
+    for (t, config) in tills.iter().enumerate() {
+        for i in 0..3 {
+            let amount = format!("{}.00", 5000 + t * 10 + i);
+            children.push(kassa_child(&[
+                "--config",
+                config,
+                "allpay",
+                "cash-in",
+                "77072734954",
+                &amount,
+                "--yes",
+                "--json",
+            ]));
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    if !pg::restart() {
+        eprintln!("PostgreSQL restart skipped: the server is not this test's own");
+    }
+    for mut c in children {
+        let _ = c.wait().await;
+    }
+    // Whatever the tills could not finish through the restart, the worker does.
+    let mut worker = command(&["--config", &tills[1], "worker"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    until_settled(&url, 90).await;
+    worker.kill().await.unwrap();
+    let (rows, charged) = hold_ledger_against_journal(&h, &url);
+    eprintln!("restart: {rows} rows, {charged} charges, 0 lost, 0 doubled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tills_history_is_migrated_once_and_its_counters_go_on_above_it() {
+    let Some(url) = pg::database() else { return };
+    let _shared = SERVER.read().await;
+    let h = Harness::start().await;
+    // A till's own journal with a few payments and a WebMoney orderid handed out.
+    let own = write_config(h.dir.path(), &h.emulator.base_url())
+        .display()
+        .to_string();
+    for amount in ["100.00", "200.00"] {
+        let r = kassa(&[
+            "--config",
+            &own,
+            "allpay",
+            "cash-in",
+            "77072734954",
+            amount,
+            "--yes",
+            "--json",
+        ])
+        .await;
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    let orderid = h.journal().next_counter("orderid", 1).unwrap();
+    let config = till_config(&h, &url, "head");
+    let from = h.settings.journal_path.display().to_string();
+    let first = kassa(&[
+        "--config", &config, "journal", "migrate", "--from", &from, "--till", "old", "--json",
+    ])
+    .await;
+    assert_eq!(first.code, 0, "{first:?}");
+    let m = first.json();
+    assert_eq!(
+        (m["operations"].as_u64(), m["copied"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(m["verified"].as_u64(), Some(2));
+    assert!(!first.stdout.contains("password") && !first.stderr.contains("password"));
+    // Again: nothing is added.
+    let again = kassa(&[
+        "--config", &config, "journal", "migrate", "--from", &from, "--json",
+    ])
+    .await;
+    assert_eq!(again.code, 0, "{again:?}");
+    let m = again.json();
+    assert_eq!(
+        (m["copied"].as_u64(), m["already"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let mut j = chain(&url, "head");
+    let rows = j.list(&ListFilter::default()).unwrap();
+    assert_eq!(rows.len(), 2);
+    // Rows keep the till that recorded them (this host, as the till's config names none).
+    let host = kassa::config::host_name();
+    assert!(
+        rows.iter()
+            .all(|o| o.till.as_deref() == Some(host.as_str()))
+    );
+    assert_eq!(
+        j.events(&rows[0].id).unwrap(),
+        h.journal().events(&rows[0].id).unwrap()
+    );
+    assert!(j.next_counter("orderid", 1).unwrap() > orderid);
+    // The report of one till, and of all.
+    let mine = kassa(&["--config", &config, "report", "--json"]).await;
+    let all = kassa(&["--config", &config, "report", "--all", "--json"]).await;
+    let old = kassa(&["--config", &config, "report", "--till", &host, "--json"]).await;
+    assert_eq!(mine.code, 0, "{mine:?}");
+    let count = |r: &common::Run| r.json()["lines"].as_array().map_or(0, Vec::len);
+    assert_eq!(count(&mine), 0, "{mine:?}");
+    assert!(
+        count(&all) > 0 && count(&all) == count(&old),
+        "{all:?} {old:?}"
+    );
+    // A path that is no journal is refused, and nothing changes.
+    let bad = kassa(&[
+        "--config",
+        &config,
+        "journal",
+        "migrate",
+        "--from",
+        "/nonexistent/kassa.db",
+    ])
+    .await;
+    assert_eq!(bad.code, 1, "{bad:?}");
+}
