@@ -2,6 +2,9 @@
 //! so each commit waits for the disk), and a state transition. Durability is never traded
 //! for the figure; commits per second = 1 / the time per commit.
 
+#[path = "../tests/support/pg.rs"]
+mod pg;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use kassa::journal::{Facts, Journal, Kind, NewOperation, Query, State, StatusFilter, now_ms};
 use kassa::money::{Amount, Currency};
@@ -48,6 +51,26 @@ fn journal(c: &mut Criterion) {
         })
     });
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same durable commit on a chain's PostgreSQL (synchronous_commit on, the journal's
+/// advisory lock taken), on the server `KASSA_TEST_PG_URL` names or a throwaway one.
+fn chain_journal(c: &mut Criterion) {
+    let Some(url) = pg::database() else {
+        return;
+    };
+    let at = kassa::journal::Location::Postgres(kassa::config::Secret::new(url));
+    let Ok(mut j) = Journal::open_at(&at, "bench") else {
+        eprintln!("cannot open the chain's journal");
+        return;
+    };
+    let mut n = 0u64;
+    c.bench_function("journal/postgresql record_pending (durable commit)", |b| {
+        b.iter(|| {
+            n += 1;
+            j.record_pending(&new_op(n), "bench", now_ms() + 60_000)
+        })
+    });
 }
 
 /// A journal of 100,000 operations over 30 days (the rows are written in one transaction
@@ -145,7 +168,7 @@ fn big_journal(c: &mut Criterion) {
         })
     });
     g.bench_function("report of today", |b| {
-        b.iter(|| kassa::report::Report::build(&j, today))
+        b.iter(|| kassa::report::Report::build(&j, today, None))
     });
     g.finish();
     drop(j);
@@ -155,6 +178,6 @@ fn big_journal(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30);
-    targets = journal, big_journal
+    targets = journal, chain_journal, big_journal
 }
 criterion_main!(benches);

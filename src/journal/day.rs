@@ -282,10 +282,15 @@ impl Journal {
             );
             args.push(like.into());
             let n = args.len();
+            // Case aside, as SQLite's LIKE does (for ASCII; PostgreSQL's ILIKE for all).
+            let like = match self.db.dialect() {
+                super::db::Dialect::Sqlite => "LIKE",
+                super::db::Dialect::Postgres => "ILIKE",
+            };
             sql.push_str(&format!(
-                " AND (customer LIKE ?{n} ESCAPE '\\' OR id LIKE ?{n} ESCAPE '\\' \
-                 OR COALESCE(customer_name, '') LIKE ?{n} ESCAPE '\\' \
-                 OR COALESCE(provider_ref, '') LIKE ?{n} ESCAPE '\\'"
+                " AND (customer {like} ?{n} ESCAPE '\\' OR id {like} ?{n} ESCAPE '\\' \
+                 OR COALESCE(customer_name, '') {like} ?{n} ESCAPE '\\' \
+                 OR COALESCE(provider_ref, '') {like} ?{n} ESCAPE '\\'"
             ));
             // An amount as typed matches that amount in any currency.
             if let Ok(a) = Amount::parse(s, Currency::Kzt) {
@@ -335,6 +340,7 @@ fn cash_taken_in(db: &Db, till: Option<&str>, since: i64, until: i64) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::fixture::each_journal;
     use crate::journal::{Facts, NewOperation};
 
     fn add(j: &mut Journal, id: &str, kind: Kind, minor: i64, to: State) {
@@ -361,100 +367,104 @@ mod tests {
     }
 
     #[test]
-    fn a_shift_expects_the_opening_plus_the_cash_taken() {
-        let mut j = Journal::open_in_memory().expect("journal");
-        assert!(j.current_shift().expect("read").is_none());
-        let s = j.open_shift(1_000_000).expect("opened");
-        assert!(matches!(
-            j.open_shift(5),
-            Err(JournalError::ShiftOpen(id)) if id == s.id
-        ));
-        add(&mut j, "a", Kind::AllpayCashIn, 500_000, State::Completed);
-        add(&mut j, "b", Kind::AllpayPay, 25_050, State::Completed);
-        add(&mut j, "c", Kind::AllpayPay, 99_900, State::Declined);
-        add(&mut j, "d", Kind::AllpayCashIn, 7_700, State::Pending);
-        add(&mut j, "e", Kind::WebmoneyInvoice, 1_050, State::Completed);
-        add(&mut j, "f", Kind::UpayHold, 100_000, State::Completed);
-        let closed = j
-            .close_shift(1_520_000, Some("short by 50,50"))
-            .expect("closed");
-        assert_eq!(closed.expected, Some(1_525_050));
-        assert_eq!(closed.difference(), Some(-5_050));
-        assert!(j.current_shift().expect("read").is_none());
-        assert!(matches!(j.close_shift(1, None), Err(JournalError::NoShift)));
-        let totals = j.totals(0, i64::MAX, None).expect("totals");
-        let upay: Vec<_> = totals.iter().filter(|t| t.kind == Kind::UpayHold).collect();
-        assert_eq!(upay.len(), 1);
-        assert_eq!(upay[0].currency, Currency::Uzs);
+    fn a_shift_expects_the_opening_plus_the_cash_taken() -> Result<(), JournalError> {
+        each_journal(|j| {
+            assert!(j.current_shift().expect("read").is_none());
+            let s = j.open_shift(1_000_000).expect("opened");
+            assert!(matches!(
+                j.open_shift(5),
+                Err(JournalError::ShiftOpen(id)) if id == s.id
+            ));
+            add(j, "a", Kind::AllpayCashIn, 500_000, State::Completed);
+            add(j, "b", Kind::AllpayPay, 25_050, State::Completed);
+            add(j, "c", Kind::AllpayPay, 99_900, State::Declined);
+            add(j, "d", Kind::AllpayCashIn, 7_700, State::Pending);
+            add(j, "e", Kind::WebmoneyInvoice, 1_050, State::Completed);
+            add(j, "f", Kind::UpayHold, 100_000, State::Completed);
+            let closed = j
+                .close_shift(1_520_000, Some("short by 50,50"))
+                .expect("closed");
+            assert_eq!(closed.expected, Some(1_525_050));
+            assert_eq!(closed.difference(), Some(-5_050));
+            assert!(j.current_shift().expect("read").is_none());
+            assert!(matches!(j.close_shift(1, None), Err(JournalError::NoShift)));
+            let totals = j.totals(0, i64::MAX, None).expect("totals");
+            let upay: Vec<_> = totals.iter().filter(|t| t.kind == Kind::UpayHold).collect();
+            assert_eq!(upay.len(), 1);
+            assert_eq!(upay[0].currency, Currency::Uzs);
+            Ok(())
+        })
     }
 
     #[test]
-    fn queries_filter_and_search() {
-        let mut j = Journal::open_in_memory().expect("journal");
-        add(&mut j, "a1", Kind::AllpayCashIn, 500_000, State::Completed);
-        add(&mut j, "p1", Kind::AllpayPay, 25_050, State::Pending);
-        add(&mut j, "w1", Kind::WebmoneyInvoice, 1_050, State::Rejected);
-        let q = |status, provider: Option<&str>, search: Option<&str>| Query {
-            status,
-            provider: provider.map(str::to_string),
-            search: search.map(str::to_string),
-            limit: 100,
-            ..Query::default()
-        };
-        let ids = |v: Vec<Operation>| v.into_iter().map(|o| o.id).collect::<Vec<_>>();
-        assert_eq!(
-            ids(j.query(&q(StatusFilter::All, None, None)).expect("q")).len(),
-            3
-        );
-        assert_eq!(
-            ids(j.query(&q(StatusFilter::Pending, None, None)).expect("q")),
-            vec!["p1"]
-        );
-        assert_eq!(
-            ids(j
-                .query(&q(StatusFilter::Final, Some("allpay"), None))
-                .expect("q")),
-            vec!["a1"]
-        );
-        assert_eq!(
-            ids(j
-                .query(&q(StatusFilter::All, None, Some("250,50")))
-                .expect("q")),
-            vec!["p1"],
-            "an amount as typed"
-        );
-        assert_eq!(
-            ids(j
-                .query(&q(StatusFilter::All, None, Some("cust-w")))
-                .expect("q")),
-            vec!["w1"]
-        );
-        assert!(
-            j.query(&q(StatusFilter::All, None, Some("100%")))
-                .expect("q")
-                .is_empty(),
-            "a % is searched for, not a wildcard"
-        );
+    fn queries_filter_and_search() -> Result<(), JournalError> {
+        each_journal(|j| {
+            add(j, "a1", Kind::AllpayCashIn, 500_000, State::Completed);
+            add(j, "p1", Kind::AllpayPay, 25_050, State::Pending);
+            add(j, "w1", Kind::WebmoneyInvoice, 1_050, State::Rejected);
+            let q = |status, provider: Option<&str>, search: Option<&str>| Query {
+                status,
+                provider: provider.map(str::to_string),
+                search: search.map(str::to_string),
+                limit: 100,
+                ..Query::default()
+            };
+            let ids = |v: Vec<Operation>| v.into_iter().map(|o| o.id).collect::<Vec<_>>();
+            assert_eq!(
+                ids(j.query(&q(StatusFilter::All, None, None)).expect("q")).len(),
+                3
+            );
+            assert_eq!(
+                ids(j.query(&q(StatusFilter::Pending, None, None)).expect("q")),
+                vec!["p1"]
+            );
+            assert_eq!(
+                ids(j
+                    .query(&q(StatusFilter::Final, Some("allpay"), None))
+                    .expect("q")),
+                vec!["a1"]
+            );
+            assert_eq!(
+                ids(j
+                    .query(&q(StatusFilter::All, None, Some("250,50")))
+                    .expect("q")),
+                vec!["p1"],
+                "an amount as typed"
+            );
+            assert_eq!(
+                ids(j
+                    .query(&q(StatusFilter::All, None, Some("cust-w")))
+                    .expect("q")),
+                vec!["w1"]
+            );
+            assert!(
+                j.query(&q(StatusFilter::All, None, Some("100%")))
+                    .expect("q")
+                    .is_empty(),
+                "a % is searched for, not a wildcard"
+            );
 
-        j.mark_reconciliation("p1", "me", "recon.unknown_outcome", "lost")
-            .expect("marked");
-        assert_eq!(
-            ids(j
-                .query(&q(StatusFilter::NeedsReconciliation, None, None))
-                .expect("q")),
-            vec!["p1"]
-        );
-        assert!(j.resolve_manually("a1", State::Declined, "no").is_err());
-        let op = j
-            .resolve_manually("p1", State::Completed, "Allpay support: paid, tx 77")
-            .expect("resolved");
-        assert_eq!(op.state, State::Completed);
-        assert!(!op.needs_reconciliation);
-        let trail = j.events("p1").expect("events");
-        assert!(
-            trail
-                .iter()
-                .any(|e| e.kind == "manual" && e.detail.contains("tx 77"))
-        );
+            j.mark_reconciliation("p1", "me", "recon.unknown_outcome", "lost")
+                .expect("marked");
+            assert_eq!(
+                ids(j
+                    .query(&q(StatusFilter::NeedsReconciliation, None, None))
+                    .expect("q")),
+                vec!["p1"]
+            );
+            assert!(j.resolve_manually("a1", State::Declined, "no").is_err());
+            let op = j
+                .resolve_manually("p1", State::Completed, "Allpay support: paid, tx 77")
+                .expect("resolved");
+            assert_eq!(op.state, State::Completed);
+            assert!(!op.needs_reconciliation);
+            let trail = j.events("p1").expect("events");
+            assert!(
+                trail
+                    .iter()
+                    .any(|e| e.kind == "manual" && e.detail.contains("tx 77"))
+            );
+            Ok(())
+        })
     }
 }

@@ -158,7 +158,7 @@ fn sqlite_row(row: &rusqlite::Row<'_>, n: usize) -> Result<Row, JournalError> {
             }
         });
     }
-    Ok(out).map(Row)
+    Ok(Row(out))
 }
 
 impl Db {

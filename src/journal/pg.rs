@@ -21,7 +21,7 @@ use super::db::{Row, Value, to_postgres};
 
 /// The advisory lock every write transaction of the journal takes (`kassa` in ASCII): the
 /// one-writer rule of SQLite, across the chain.
-pub(super) const WRITE_LOCK: i64 = 0x6b61_7373_61;
+pub(super) const WRITE_LOCK: i64 = 0x006b_6173_7361;
 
 /// How long a connection is waited for before the journal says the server cannot be
 /// reached.

@@ -294,7 +294,7 @@ impl Journal {
         // Up to date: no write lock to wait for at start-up.
         if read(&db)? < target {
             let tx = db.begin()?;
-            let current = read(&*tx)?;
+            let current = read(&tx)?;
             for (i, sql) in migrations.iter().enumerate() {
                 let v = i64::try_from(i).unwrap_or(i64::MAX) + 1;
                 if current < v {

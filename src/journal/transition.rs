@@ -563,7 +563,7 @@ mod tests {
             let (n, _) = j.begin_attempt("{p}", "me", now_ms() + 60_000)?;
             assert_eq!(n, 2);
             assert_eq!(
-                synchronous(&j),
+                synchronous(j),
                 2,
                 "every commit of a poll is on disk (FULL)"
             );
@@ -582,7 +582,7 @@ mod tests {
             )?;
             let op = op.expect("still ours");
             assert_eq!(op.provider_status.as_deref(), Some("PENDING"));
-            assert_eq!(synchronous(&j), 2);
+            assert_eq!(synchronous(j), 2);
             let kinds: Vec<String> = j.events("{p}")?.into_iter().map(|e| e.kind).collect();
             assert_eq!(kinds, ["created", "sent", "sent", "state", "error"]);
             // Another holder's live lease: the answer is not this process's to apply.
@@ -591,7 +591,7 @@ mod tests {
                 j.begin_attempt("{p}", "other", now_ms() + 1000),
                 Err(JournalError::LeaseHeld { .. })
             ));
-            assert_eq!(synchronous(&j), 2, "FULL after a refused poll too");
+            assert_eq!(synchronous(j), 2, "FULL after a refused poll too");
             // A person took the row over meanwhile: the answer is kept, the lease is not renewed.
             j.mark_reconciliation("{p}", "me", "recon.unknown_outcome", "x")?;
             assert!(
@@ -781,7 +781,7 @@ mod tests {
                     .filter(|e| e.detail == "UPay said held")
                     .count())
             };
-            assert_eq!(noted(&j)?, 1);
+            assert_eq!(noted(j)?, 1);
             // The row no longer the one asked about (the caller's own test): nothing moves.
             let not_it = |_: &Operation| {
                 Err(JournalError::Stale {
@@ -801,7 +801,7 @@ mod tests {
             assert!(matches!(r, Err(JournalError::Stale { .. })), "{r:?}");
             let op = j.get("{ans}")?;
             assert_eq!((op.state, op.needs_reconciliation), (State::Held, false));
-            assert_eq!(noted(&j)?, 2);
+            assert_eq!(noted(j)?, 2);
             // Still it: out of held and marked for a person, together.
             let it = |_: &Operation| Ok(());
             let asked = Answer {

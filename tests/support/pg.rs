@@ -7,7 +7,7 @@
 //!
 //! Shared by the library's unit tests (`#[path]`) and the integration tests.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
