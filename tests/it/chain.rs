@@ -278,3 +278,62 @@ async fn a_tills_history_is_migrated_once_and_its_counters_go_on_above_it() {
     .await;
     assert_eq!(bad.code, 1, "{bad:?}");
 }
+
+/// Three tills × 200 cash-ins end to end on one PostgreSQL journal (each a `kassa allpay
+/// cash-in` process, to COMPLETED at the emulator), for docs/benchmarks.md:
+/// `KASSA_CHAIN_OPS=200 cargo test --release --test it chain::three_tills_end_to_end --
+/// --ignored --nocapture`. Prints the wall time, the operations per second and each
+/// till's median per operation; the ledger is held against the journal afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run by hand, figures in docs/benchmarks.md"]
+async fn three_tills_end_to_end() {
+    let Some(url) = pg::database() else { return };
+    let _shared = SERVER.read().await;
+    let ops: usize = std::env::var("KASSA_CHAIN_OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let h = Harness::start().await;
+    let tills: Vec<String> = (1..=3)
+        .map(|n| till_config(&h, &url, &format!("e2e-{n}")))
+        .collect();
+    let started = Instant::now();
+    let mut runs = Vec::new();
+    for (t, config) in tills.iter().enumerate() {
+        let config = config.clone();
+        runs.push(tokio::spawn(async move {
+            let mut each = Vec::with_capacity(ops);
+            for i in 0..ops {
+                let amount = format!("{}.00", 10_000 + t * 1000 + i);
+                let at = Instant::now();
+                let r = kassa(&[
+                    "--config",
+                    &config,
+                    "allpay",
+                    "cash-in",
+                    "77072734954",
+                    &amount,
+                    "--yes",
+                    "--json",
+                ])
+                .await;
+                assert_eq!(r.code, 0, "{r:?}");
+                each.push(at.elapsed());
+            }
+            each.sort();
+            each[each.len() / 2]
+        }));
+    }
+    let mut medians = Vec::new();
+    for r in runs {
+        medians.push(r.await.unwrap());
+    }
+    let wall = started.elapsed();
+    let (rows, charged) = hold_ledger_against_journal(&h, &url);
+    eprintln!(
+        "3 tills x {ops}: {rows} rows, {charged} charges in {:.1} s ({:.1} operations/s); median per operation per till: {:?}",
+        wall.as_secs_f64(),
+        (3 * ops) as f64 / wall.as_secs_f64(),
+        medians
+    );
+}
