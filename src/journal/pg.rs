@@ -35,6 +35,10 @@ enum Job {
     Batch(String, Reply<()>),
     Begin(bool, Reply<()>),
     End(bool, Reply<()>),
+    /// Takes the chain-wide lock named by the text if it is free (`true`), on a connection
+    /// kept until `Unlock`: the lock ends with that connection, however it ends.
+    TryLock(String, Reply<bool>),
+    Unlock(String, Reply<()>),
 }
 
 /// A connection to the chain's journal, driven by its own thread.
@@ -96,7 +100,7 @@ impl Pg {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(2)
+            .max_size(4)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(super::BUSY_TIMEOUT))
             .create_timeout(Some(CONNECT_TIMEOUT))
@@ -144,6 +148,14 @@ impl Pg {
     pub(super) fn end(&self, commit: bool) -> Result<(), JournalError> {
         self.ask(|r| Job::End(commit, r))
     }
+
+    pub(super) fn try_lock(&self, name: &str) -> Result<bool, JournalError> {
+        self.ask(|r| Job::TryLock(name.to_string(), r))
+    }
+
+    pub(super) fn unlock(&self, name: &str) -> Result<(), JournalError> {
+        self.ask(|r| Job::Unlock(name.to_string(), r))
+    }
 }
 
 impl Drop for Pg {
@@ -167,6 +179,8 @@ fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
     rt.block_on(async move {
         // The connection of the transaction under way, if one is.
         let mut tx: Option<Object> = None;
+        // The connections that hold a named lock.
+        let mut locks: std::collections::HashMap<String, Object> = Default::default();
         while let Some(job) = jobs.recv().await {
             let mut slot = None;
             match job {
@@ -213,6 +227,44 @@ fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Job>) {
                     let _ = reply.send(r.map(|c| {
                         tx = Some(c);
                     }));
+                }
+                Job::TryLock(name, reply) => {
+                    let r = async {
+                        if locks.contains_key(&name) {
+                            return Ok(false);
+                        }
+                        let c = pool.get().await.map_err(pool_err)?;
+                        // Two int4 keys: a key space apart from the journal's write lock.
+                        let got: bool = c
+                            .query_one(
+                                "SELECT pg_try_advisory_lock(1, hashtext($1))",
+                                &[&name.as_str()],
+                            )
+                            .await
+                            .map_err(db)?
+                            .try_get(0)
+                            .map_err(db)?;
+                        if got {
+                            locks.insert(name, c);
+                        }
+                        Ok(got)
+                    }
+                    .await;
+                    let _ = reply.send(r);
+                }
+                Job::Unlock(name, reply) => {
+                    let r = match locks.remove(&name) {
+                        Some(c) => c
+                            .execute(
+                                "SELECT pg_advisory_unlock(1, hashtext($1))",
+                                &[&name.as_str()],
+                            )
+                            .await
+                            .map(|_| ())
+                            .map_err(db),
+                        None => Ok(()),
+                    };
+                    let _ = reply.send(r);
                 }
                 Job::End(commit, reply) => {
                     let r = match tx.take() {

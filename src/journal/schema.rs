@@ -329,6 +329,24 @@ impl Journal {
         &self.till
     }
 
+    /// Takes the lock `name` across every process on this journal if it is free: on a
+    /// chain's journal, a PostgreSQL advisory lock held until [`Journal::unlock`] (or until
+    /// this process's connection ends); a till's own journal has one process, whose caller
+    /// serializes on its own, so there it is always free.
+    pub fn try_lock(&mut self, name: &str) -> Result<bool, JournalError> {
+        match &self.db {
+            Db::Sqlite(_) => Ok(true),
+            Db::Pg(p) => p.try_lock(name),
+        }
+    }
+
+    pub fn unlock(&mut self, name: &str) -> Result<(), JournalError> {
+        match &self.db {
+            Db::Sqlite(_) => Ok(()),
+            Db::Pg(p) => p.unlock(name),
+        }
+    }
+
     /// Whether this is a chain's shared journal.
     pub fn is_shared(&self) -> bool {
         self.db.dialect() == Dialect::Postgres

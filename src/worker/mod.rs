@@ -65,6 +65,9 @@ pub struct Ctx {
     sweeps: Arc<Mutex<notices::Sweeps>>,
     /// When each row in flight is sent next.
     schedule: schedule::Schedule,
+    /// One X1 send at a time in this process (reqn must rise in the order requests reach
+    /// WebMoney); across a chain, the journal's lock as well.
+    x1_send: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A call the journal's thread runs.
@@ -260,6 +263,7 @@ impl Worker {
             active: Arc::new(Mutex::new(HashSet::new())),
             sweeps: Arc::default(),
             schedule,
+            x1_send: Arc::default(),
         };
         tokio::spawn(schedule::run(ctx.clone(), schedule_rx));
         let loop_ctx = ctx.clone();

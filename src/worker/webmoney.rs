@@ -147,6 +147,46 @@ pub async fn send(ctx: &Ctx, op: &Operation) -> (Verdict, Facts, Option<Trouble>
     let Ok(client) = x1(ctx).await else {
         return not_sent("WebMoney is not set up");
     };
+    // reqn rises in the order the requests reach WebMoney: from the reqn taken to the
+    // reply, no other X1 send for this WMID, in this process or at another till of the
+    // chain.
+    let _one = ctx.x1_send.lock().await;
+    let lock = format!("x1:{}", client.reqn_scope());
+    let deadline = tokio::time::Instant::now() + X1_LOCK_WAIT;
+    loop {
+        let name = lock.clone();
+        match db(ctx, move |j| j.try_lock(&name)).await {
+            Ok(true) => break,
+            Ok(false) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Ok(false) => return not_sent("another till sends for this WMID"),
+            Err(e) => return not_sent(&format!("the chain's X1 lock: {e}")),
+        }
+    }
+    let sent = send_locked(ctx, op, client, p).await;
+    if let Err(e) = db(ctx, move |j| j.unlock(&lock)).await {
+        tracing::warn!(error = %e, "could not let the X1 lock go; it ends with the connection");
+    }
+    sent
+}
+
+/// How long an X1 send waits for another till's to end.
+const X1_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn send_locked(
+    ctx: &Ctx,
+    op: &Operation,
+    client: &X1Client,
+    p: crate::flows::webmoney::Params,
+) -> (Verdict, Facts, Option<Trouble>) {
+    let not_sent = |why: &str| {
+        (
+            Verdict::Pending,
+            Facts::default(),
+            Some(Trouble::Send(SendError::NotSent(why.to_string()))),
+        )
+    };
     let scope = client.reqn_scope();
     let reqn = match db(ctx, move |j| j.next_counter(&scope, reqn_floor())).await {
         Ok(r) if (1..=999_999_999_999_999).contains(&r) => u64::try_from(r).unwrap_or(0),

@@ -279,6 +279,54 @@ async fn a_tills_history_is_migrated_once_and_its_counters_go_on_above_it() {
     assert_eq!(bad.code, 1, "{bad:?}");
 }
 
+/// Three tills invoice one WMID's customers at once: X1 sends are serialized across the
+/// chain, so reqn rises in the order requests reach WebMoney (none refused with 102) and
+/// no orderid repeats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x1_sends_for_one_wmid_are_serialized_across_the_chain() {
+    let Some(url) = pg::database() else { return };
+    let _shared = SERVER.read().await;
+    let h = Harness::start().await;
+    let tills: Vec<String> = (1..=3)
+        .map(|n| till_config(&h, &url, &format!("wm-till-{n}")))
+        .collect();
+    for round in 0..5 {
+        let mut runs = Vec::new();
+        for (t, config) in tills.iter().enumerate() {
+            let config = config.clone();
+            let amount = format!("{}.00", 10 + round * 3 + t);
+            runs.push(tokio::spawn(async move {
+                kassa(&[
+                    "--config",
+                    &config,
+                    "webmoney",
+                    "invoice",
+                    "--wmid",
+                    "405002833238",
+                    "--amount",
+                    &amount,
+                    "--desc",
+                    "Заказ",
+                    "--yes",
+                    "--json",
+                ])
+                .await
+            }));
+        }
+        for r in runs {
+            let r = r.await.unwrap();
+            assert_eq!(r.code, 0, "round {round}: {r:?}");
+        }
+    }
+    let ledger = h.emulator.webmoney_ledger();
+    assert_eq!(ledger.len(), 15, "{ledger:?}");
+    let reqns: Vec<u64> = ledger.iter().map(|e| e.reqn).collect();
+    assert!(reqns.windows(2).all(|w| w[0] < w[1]), "{reqns:?}");
+    let orderids: std::collections::HashSet<&str> =
+        ledger.iter().map(|e| e.orderid.as_str()).collect();
+    assert_eq!(orderids.len(), 15, "{ledger:?}");
+}
+
 /// Three tills × 200 cash-ins end to end on one PostgreSQL journal (each a `kassa allpay
 /// cash-in` process, to COMPLETED at the emulator), for docs/benchmarks.md:
 /// `KASSA_CHAIN_OPS=200 cargo test --release --test it chain::three_tills_end_to_end --
