@@ -73,6 +73,12 @@ pub async fn run(start: Start) -> Exit {
         Start::Configured(s) => s.webmoney.purse.clone(),
         Start::Demo(_) => crate::emulator::webmoney::DEMO_PURSE.to_string(),
     };
+    // On a chain's journal the journal screen can show this till's rows alone.
+    if let Start::Configured(s) = &start
+        && s.journal_url.is_some()
+    {
+        model.journal.own_till = Some(s.till.clone());
+    }
     model.wooppay_ttl = match &start {
         Start::Configured(s) => s.wooppay.invoice_ttl_minutes,
         Start::Demo(_) => 60,

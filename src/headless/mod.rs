@@ -74,6 +74,7 @@ pub fn op_json(op: &Operation) -> serde_json::Value {
         "note": op.note,
         "operation_url": crate::flows::wooppay::operation_url(op),
         "attempts": op.attempts,
+        "till": op.till,
         "created_at": rfc3339(op.created_at),
         "final_at": op.final_at.map(rfc3339),
     })

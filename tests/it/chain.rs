@@ -222,8 +222,7 @@ async fn a_tills_history_is_migrated_once_and_its_counters_go_on_above_it() {
         "--config", &config, "journal", "migrate", "--from", &from, "--till", "old", "--json",
     ])
     .await;
-    assert_eq!(first.code, 0, "{first:?}");
-    let m = first.json();
+    let m = crate::cli_json::expect(&first, 0, "migrate");
     assert_eq!(
         (m["operations"].as_u64(), m["copied"].as_u64()),
         (Some(2), Some(2))

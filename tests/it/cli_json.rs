@@ -211,7 +211,7 @@ fn pattern_matches(p: &str, text: &str) -> bool {
 /// Checks one run: its exit code, exactly one JSON object on stdout, valid against the
 /// whole schema (oneOf: exactly one shape) and against the shape `def` named.
 #[track_caller]
-fn expect(r: &common::Run, code: i32, def: &str) -> Value {
+pub fn expect(r: &common::Run, code: i32, def: &str) -> Value {
     let root = schema();
     assert_eq!(r.code, code, "exit code for {def}: {r:?}");
     let lines: Vec<&str> = r.stdout.lines().filter(|l| !l.trim().is_empty()).collect();

@@ -382,6 +382,36 @@ fn the_journal_opens_details_and_keeps_its_cursor() {
     assert!(matches!(&cmds[..], [Command::QueryJournal { query }] if query.search.is_none()));
 }
 
+/// On a chain's journal, `t` shows this till's rows alone and back; a till's own journal has
+/// no such key (every row is its own).
+#[test]
+fn the_journal_filters_by_till_on_a_chains_journal() {
+    for lang in [Lang::Ru, Lang::En] {
+        let mut m = model(lang);
+        press(&mut m, KeyCode::Char('6'));
+        assert_eq!(m.screen, ScreenId::Journal);
+        assert!(
+            press(&mut m, KeyCode::Char('t')).is_empty(),
+            "no till filter alone"
+        );
+        m.journal.own_till = Some("almaty-1".into());
+        let cmds = press(&mut m, KeyCode::Char('t'));
+        assert!(matches!(
+            &cmds[..],
+            [Command::QueryJournal { query }] if query.till.as_deref() == Some("almaty-1")
+        ));
+        assert!(render(&m).contains("almaty-1"), "{}", render(&m));
+        let cmds = press(&mut m, KeyCode::Char('t'));
+        assert!(matches!(&cmds[..], [Command::QueryJournal { query }] if query.till.is_none()));
+        let all = if lang == Lang::Ru {
+            "все кассы"
+        } else {
+            "all tills"
+        };
+        assert!(render(&m).contains(all), "{}", render(&m));
+    }
+}
+
 #[test]
 fn counts_and_resuming_reach_the_status_line() {
     let mut m = model(Lang::En);

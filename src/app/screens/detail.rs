@@ -318,7 +318,22 @@ pub fn view(model: &Model, frame: &mut Frame<'_>, area: Rect) {
                 op.customer_name.as_deref().unwrap_or("")
             ),
         ),
-        kv(t(lang, "detail.created"), local_time(op.created_at)),
+        kv(
+            t(lang, "detail.created"),
+            // On a chain's journal, at which till.
+            match op
+                .till
+                .as_deref()
+                .filter(|_| model.journal.own_till.is_some())
+            {
+                Some(till) => format!(
+                    "{} · {}",
+                    local_time(op.created_at),
+                    crate::i18n::tf(lang, "journal.this_till", &[("till", till)])
+                ),
+                None => local_time(op.created_at),
+            },
+        ),
         kv(
             t(lang, "detail.endpoint"),
             format!("{} · {}", op.endpoint, op.identity),

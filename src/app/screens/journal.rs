@@ -49,6 +49,10 @@ pub struct JournalState {
     /// The search field has the keyboard.
     pub searching: bool,
     pub loaded: bool,
+    /// This till's name, on a chain's journal (`t` shows its rows alone).
+    pub own_till: Option<String>,
+    /// Only this till's rows.
+    pub mine: bool,
 }
 
 impl JournalState {
@@ -79,7 +83,7 @@ impl JournalState {
             to: None,
             search: Some(self.search.value().trim().to_string()).filter(|s| !s.is_empty()),
             limit: 500,
-            till: None,
+            till: self.own_till.clone().filter(|_| self.mine),
         }
     }
 
@@ -112,6 +116,14 @@ impl JournalState {
             Days::All => "journal.all_days",
         };
         let mut words = format!("{} · {provider} · {}", t(lang, status), t(lang, days));
+        if let Some(till) = &self.own_till {
+            let tills = if self.mine {
+                crate::i18n::tf(lang, "journal.this_till", &[("till", till)])
+            } else {
+                t(lang, "journal.all_tills").to_string()
+            };
+            words.push_str(&format!(" · {tills}"));
+        }
         if !self.search.value().trim().is_empty() {
             words.push_str(&format!(" · “{}”", self.search.value().trim()));
         }
@@ -123,7 +135,7 @@ pub fn hints(model: &Model) -> Vec<Hint> {
     if model.journal.searching {
         return vec![("Enter", "hint.search"), ("Esc", "hint.clear")];
     }
-    vec![
+    let mut hints = vec![
         ("Enter", "hint.details"),
         ("PgUp/PgDn", "hint.page"),
         ("f", "hint.status_filter"),
@@ -132,7 +144,11 @@ pub fn hints(model: &Model) -> Vec<Hint> {
         ("/", "hint.search"),
         ("e", "hint.export"),
         ("Esc", "hint.back"),
-    ]
+    ];
+    if model.journal.own_till.is_some() {
+        hints.insert(5, ("t", "hint.till_filter"));
+    }
+    hints
 }
 
 pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
@@ -205,6 +221,10 @@ pub fn on_key(model: &mut Model, key: KeyEvent, action: Option<Action>) -> Vec<C
         }
         (_, KeyCode::Char('p')) => {
             j.provider = (j.provider + 1) % PROVIDERS.len();
+            j.reload(today)
+        }
+        (_, KeyCode::Char('t')) if j.own_till.is_some() => {
+            j.mine = !j.mine;
             j.reload(today)
         }
         (_, KeyCode::Char('d')) => {
