@@ -175,6 +175,9 @@ fn start() -> Result<Server, String> {
             user: None,
         });
     }
+    if cfg!(windows) {
+        return Err("no KASSA_TEST_PG_URL (a throwaway cluster is started on Unix only)".into());
+    }
     let bin = bin_dir().ok_or("no KASSA_TEST_PG_URL and no PostgreSQL binaries (initdb) found")?;
     let user = if is_root() {
         let u = ["postgres", "nobody"]
