@@ -38,6 +38,37 @@ fn till_config(h: &Harness, url: &str, name: &str) -> String {
     path.display().to_string()
 }
 
+/// A till's `kassa allpay cash-in`, started and left to run (or be killed).
+fn cash_in(config: &str, amount: &str) -> tokio::process::Child {
+    kassa_child(&[
+        "--config",
+        config,
+        "allpay",
+        "cash-in",
+        "77072734954",
+        amount,
+        "--yes",
+        "--json",
+    ])
+}
+
+/// The head office's `kassa worker` on `config`'s journal.
+fn worker(config: &str) -> tokio::process::Child {
+    command(&["--config", config, "worker", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Three tills' configs on one journal, named `{prefix}1` to `{prefix}3`.
+fn three_tills(h: &Harness, url: &str, prefix: &str) -> Vec<String> {
+    (1..=3)
+        .map(|n| till_config(h, url, &format!("{prefix}{n}")))
+        .collect()
+}
+
 fn chain(url: &str, till: &str) -> Journal {
     Journal::open_at(&Location::Postgres(Secret::new(url.to_string())), till).unwrap()
 }
@@ -63,6 +94,15 @@ async fn until_settled(url: &str, secs: u64) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// A head office's worker drives what is left until nothing is open; then the ledger is
+/// held against the journal.
+async fn finish_with_worker(h: &Harness, url: &str, config: &str) -> (usize, usize) {
+    let mut worker = worker(config);
+    until_settled(url, 90).await;
+    worker.kill().await.unwrap();
+    hold_ledger_against_journal(h, url)
 }
 
 /// The ledger against the journal: every charge has its row, which is completed; no
@@ -95,9 +135,7 @@ async fn three_tills_and_a_worker_killed_at_random_lose_and_double_nothing() {
     let Some(url) = pg::database() else { return };
     let _shared = SERVER.read().await;
     let h = Harness::start().await;
-    let tills: Vec<String> = (1..=3)
-        .map(|n| till_config(&h, &url, &format!("till-{n}")))
-        .collect();
+    let tills = three_tills(&h, &url, "till-");
     let seed = fastrand::u64(..);
     eprintln!("chain: seed {seed}");
     let mut rng = fastrand::Rng::with_seed(seed);
@@ -107,16 +145,7 @@ async fn three_tills_and_a_worker_killed_at_random_lose_and_double_nothing() {
         for (t, config) in tills.iter().enumerate() {
             // An amount of its own for every payment: a double shows as one amount twice.
             let amount = format!("{}.00", 1000 + round * 10 + t);
-            children.push(kassa_child(&[
-                "--config",
-                config,
-                "allpay",
-                "cash-in",
-                "77072734954",
-                &amount,
-                "--yes",
-                "--json",
-            ]));
+            children.push(cash_in(config, &amount));
         }
         tokio::time::sleep(Duration::from_millis(rng.u64(0..400))).await;
         for mut c in children {
@@ -128,15 +157,7 @@ async fn three_tills_and_a_worker_killed_at_random_lose_and_double_nothing() {
         }
     }
     // The head office's worker finishes what the killed tills left.
-    let mut worker = command(&["--config", &tills[0], "worker", "--json"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    until_settled(&url, 90).await;
-    worker.kill().await.unwrap();
-    let (rows, charged) = hold_ledger_against_journal(&h, &url);
+    let (rows, charged) = finish_with_worker(&h, &url, &tills[0]).await;
     eprintln!("chain: {killed} tills killed, {rows} rows, {charged} charges, 0 lost, 0 doubled");
     assert!(charged > 0);
     // Every row names the till that recorded it.
@@ -153,23 +174,12 @@ async fn postgresql_restarted_mid_run_loses_and_sends_twice_nothing() {
     let _alone = SERVER.write().await;
     // Slow answers (a pending poll or two) keep the rows in flight across the restart.
     let h = Harness::start().await;
-    let tills: Vec<String> = (1..=3)
-        .map(|n| till_config(&h, &url, &format!("r-till-{n}")))
-        .collect();
+    let tills = three_tills(&h, &url, "r-till-");
     let mut children = Vec::new();
     for (t, config) in tills.iter().enumerate() {
         for i in 0..3 {
             let amount = format!("{}.00", 5000 + t * 10 + i);
-            children.push(kassa_child(&[
-                "--config",
-                config,
-                "allpay",
-                "cash-in",
-                "77072734954",
-                &amount,
-                "--yes",
-                "--json",
-            ]));
+            children.push(cash_in(config, &amount));
         }
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -180,15 +190,7 @@ async fn postgresql_restarted_mid_run_loses_and_sends_twice_nothing() {
         let _ = c.wait().await;
     }
     // Whatever the tills could not finish through the restart, the worker does.
-    let mut worker = command(&["--config", &tills[1], "worker"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    until_settled(&url, 90).await;
-    worker.kill().await.unwrap();
-    let (rows, charged) = hold_ledger_against_journal(&h, &url);
+    let (rows, charged) = finish_with_worker(&h, &url, &tills[1]).await;
     eprintln!("restart: {rows} rows, {charged} charges, 0 lost, 0 doubled");
 }
 
@@ -286,9 +288,7 @@ async fn x1_sends_for_one_wmid_are_serialized_across_the_chain() {
     let Some(url) = pg::database() else { return };
     let _shared = SERVER.read().await;
     let h = Harness::start().await;
-    let tills: Vec<String> = (1..=3)
-        .map(|n| till_config(&h, &url, &format!("wm-till-{n}")))
-        .collect();
+    let tills = three_tills(&h, &url, "wm-till-");
     for round in 0..5 {
         let mut runs = Vec::new();
         for (t, config) in tills.iter().enumerate() {
@@ -341,9 +341,7 @@ async fn three_tills_end_to_end() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
     let h = Harness::start().await;
-    let tills: Vec<String> = (1..=3)
-        .map(|n| till_config(&h, &url, &format!("e2e-{n}")))
-        .collect();
+    let tills = three_tills(&h, &url, "e2e-");
     let started = Instant::now();
     let mut runs = Vec::new();
     for (t, config) in tills.iter().enumerate() {
