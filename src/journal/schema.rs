@@ -282,7 +282,16 @@ impl Journal {
         let (migrations, version) = match db.dialect() {
             Dialect::Sqlite => (MIGRATIONS, "PRAGMA user_version"),
             Dialect::Postgres => {
-                db.batch("CREATE TABLE IF NOT EXISTS kassa_schema (version BIGINT NOT NULL)")?;
+                // Under the journal's lock: tills started at once on a new database would
+                // otherwise race to create it (PostgreSQL's IF NOT EXISTS is no lock).
+                let there: bool = db
+                    .query_one("SELECT to_regclass('kassa_schema') IS NOT NULL", &[])?
+                    .get(0)?;
+                if !there {
+                    let tx = db.begin()?;
+                    tx.batch("CREATE TABLE IF NOT EXISTS kassa_schema (version BIGINT NOT NULL)")?;
+                    tx.commit()?;
+                }
                 (
                     PG_MIGRATIONS,
                     "SELECT COALESCE(MAX(version), 0) FROM kassa_schema",
