@@ -280,6 +280,69 @@ async fn a_tills_history_is_migrated_once_and_its_counters_go_on_above_it() {
     assert_eq!(bad.code, 1, "{bad:?}");
 }
 
+/// A till sends a row only if its own configuration names the row's endpoint and identity:
+/// a till of another Allpay agent on the same journal leaves the row alone (never sent by
+/// it, never handed to a person for it), and a till of the row's own agent finishes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_till_of_another_account_never_drives_a_row() {
+    let Some(url) = pg::database() else { return };
+    let _shared = SERVER.read().await;
+    let h = Harness::start().await;
+    let tills = three_tills(&h, &url, "acct-");
+    let other = tills[2].clone();
+    let text = std::fs::read_to_string(&other).unwrap();
+    std::fs::write(
+        &other,
+        text.replace("requester = \"72222222221\"", "requester = \"73333333331\""),
+    )
+    .unwrap();
+    // Cents .53: the emulator keeps the reply back; the till is killed with its row pending.
+    let mut child = cash_in(&tills[0], "2500.53");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while h.emulator.cash_in_ledger().is_empty() {
+        assert!(Instant::now() < deadline, "the request never arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().await.unwrap();
+    let _ = child.wait().await;
+    let id = h.emulator.cash_in_ledger()[0].guid.clone();
+    let sent = |h: &Harness| h.emulator.cash_in_ledger()[0].requests;
+    let before = sent(&h);
+    // The other agent's till: nothing of this row is its to send or to judge.
+    let r = kassa(&[
+        "--config",
+        &other,
+        "journal",
+        "resume",
+        "--timeout",
+        "3",
+        "--json",
+    ])
+    .await;
+    assert_eq!(r.code, 3, "{r:?}");
+    let op = chain(&url, "check").get(&id).unwrap();
+    assert_eq!(op.state, State::Pending);
+    assert!(!op.needs_reconciliation, "{op:?}");
+    assert_eq!(sent(&h), before, "sent by a till of another account");
+    // A till of the row's own agent (another till than the one that recorded it) does.
+    let r = kassa(&[
+        "--config",
+        &tills[1],
+        "journal",
+        "resume",
+        "--timeout",
+        "60",
+        "--json",
+    ])
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        chain(&url, "check").get(&id).unwrap().state,
+        State::Completed
+    );
+    assert_eq!(h.emulator.cash_in_ledger().len(), 1, "one charge");
+}
+
 /// Three tills invoice one WMID's customers at once: X1 sends are serialized across the
 /// chain, so reqn rises in the order requests reach WebMoney (none refused with 102) and
 /// no orderid repeats.
