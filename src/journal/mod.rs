@@ -8,6 +8,7 @@
 mod counters;
 mod day;
 mod db;
+mod group;
 mod kind;
 mod leases;
 mod migrate;
@@ -60,6 +61,9 @@ pub enum JournalError {
     DuplicateId(String),
     #[error("journal: operation {0} waits for a person to reconcile it; it is not sent")]
     NeedsReconciliation(String),
+    /// A group commit failed: the call ran, and nothing of it was kept.
+    #[error("journal: the commit failed, nothing of this call was kept: {0}")]
+    Uncommitted(String),
     #[error("journal: unreadable row: {0}")]
     Corrupt(String),
     #[error("journal: shift {0} is still open; close it first")]

@@ -70,22 +70,30 @@ pub struct Ctx {
     x1_send: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// A call the journal's thread runs.
-type Job = Box<dyn FnOnce(&mut Journal) + Send>;
+/// A call the journal's thread runs; what it gives back tells its caller, once the call's
+/// changes are durable (or were not kept: then with the commit's error).
+type Job = Box<dyn FnOnce(&mut Journal) -> Answer + Send>;
+type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 
 /// What the journal's thread is asked.
 enum Ask {
     Run(Job),
+    /// A call that may share its commit with other such calls queued with it: a poll's two.
+    Grouped(Job),
     /// Close the journal (SQLite then folds its WAL back and removes it, so the next start
     /// has nothing to recover) and say so.
     Close(tokio::sync::oneshot::Sender<()>),
 }
 
+/// The most calls one group commit takes: `max_in_flight` rows of a few providers.
+const GROUP_MAX: usize = 64;
+
 /// The journal's own thread: every call of every task runs there, one after another, in
 /// the order they came. One thread that owns the connection rather than a mutex that
 /// blocking-pool threads queue on: hundreds of rows polling cost no lock contention and
 /// no thread per waiting call (SQLite with synchronous=FULL waits on disk, so never on the
-/// async thread).
+/// async thread). Poll calls queued together are committed together: one wait for the
+/// disk for the batch instead of one per call.
 #[derive(Clone)]
 struct JournalThread {
     asks: std::sync::mpsc::Sender<Ask>,
@@ -96,29 +104,7 @@ impl JournalThread {
         let (asks, rx) = std::sync::mpsc::channel::<Ask>();
         std::thread::Builder::new()
             .name("kassa-journal".into())
-            .spawn(move || {
-                let mut journal = Some(journal);
-                // Ends when the last sender is gone (the worker and its tasks with it).
-                while let Ok(ask) = rx.recv() {
-                    match ask {
-                        // After the close a call answers nobody: its caller sees an error.
-                        Ask::Run(job) => {
-                            if let Some(j) = journal.as_mut() {
-                                // A call that panics answers nobody either; the journal
-                                // goes on serving the others.
-                                let run = std::panic::AssertUnwindSafe(|| job(j));
-                                if std::panic::catch_unwind(run).is_err() {
-                                    tracing::error!("a journal call panicked");
-                                }
-                            }
-                        }
-                        Ask::Close(done) => {
-                            drop(journal.take());
-                            let _ = done.send(());
-                        }
-                    }
-                }
-            })
+            .spawn(move || serve(journal, &rx))
             .map_err(|e| format!("journal thread: {e}"))?;
         Ok(JournalThread { asks })
     }
@@ -132,20 +118,124 @@ impl JournalThread {
     }
 }
 
+/// The journal thread's loop; ends when the last sender is gone (the worker and its tasks
+/// with it).
+fn serve(journal: Journal, rx: &std::sync::mpsc::Receiver<Ask>) {
+    let mut journal = Some(journal);
+    let mut held = None;
+    loop {
+        let ask = match held.take() {
+            Some(a) => a,
+            None => match rx.recv() {
+                Ok(a) => a,
+                Err(_) => return,
+            },
+        };
+        match ask {
+            // After the close a call answers nobody: its caller sees an error.
+            Ask::Run(job) => {
+                if let Some(answer) = journal.as_mut().and_then(|j| run(j, job)) {
+                    answer(None);
+                }
+            }
+            Ask::Grouped(job) => {
+                let mut jobs = vec![job];
+                while jobs.len() < GROUP_MAX {
+                    match rx.try_recv() {
+                        Ok(Ask::Grouped(j)) => jobs.push(j),
+                        Ok(other) => {
+                            held = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                if let Some(j) = journal.as_mut() {
+                    run_group(j, jobs);
+                }
+            }
+            Ask::Close(done) => {
+                drop(journal.take());
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// One call; a call that panics answers nobody, and the journal goes on serving the others.
+fn run(j: &mut Journal, job: Job) -> Option<Answer> {
+    let call = std::panic::AssertUnwindSafe(|| job(j));
+    let answer = std::panic::catch_unwind(call);
+    if answer.is_err() {
+        tracing::error!("a journal call panicked");
+    }
+    answer.ok()
+}
+
+/// Calls queued together, in one transaction; their callers are told after its commit.
+fn run_group(j: &mut Journal, jobs: Vec<Job>) {
+    let grouped = jobs.len() > 1
+        && j.begin_group()
+            .inspect_err(|e| tracing::debug!(error = %e, "no group commit; one at a time"))
+            .unwrap_or(false);
+    if !grouped {
+        for job in jobs {
+            if let Some(answer) = run(j, job) {
+                answer(None);
+            }
+        }
+        return;
+    }
+    let answers: Vec<Answer> = jobs.into_iter().filter_map(|job| run(j, job)).collect();
+    let failed = j.end_group().err().map(|e| {
+        tracing::error!(error = %e, calls = answers.len(), "a group commit failed");
+        e.to_string()
+    });
+    for answer in answers {
+        answer(failed.as_deref());
+    }
+}
+
 /// Runs a journal call on the journal's thread and waits for its answer.
 pub async fn db<T, F>(ctx: &Ctx, f: F) -> Result<T, JournalError>
 where
     T: Send + 'static,
     F: FnOnce(&mut Journal) -> Result<T, JournalError> + Send + 'static,
 {
+    ask(ctx, f, Ask::Run).await
+}
+
+/// As [`db`], for a call that may share one commit with others queued at the same moment
+/// (a poll's attempt and its answer): it must use this connection alone, and nothing of
+/// it is told before the group is on disk.
+pub async fn db_grouped<T, F>(ctx: &Ctx, f: F) -> Result<T, JournalError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Journal) -> Result<T, JournalError> + Send + 'static,
+{
+    ask(ctx, f, Ask::Grouped).await
+}
+
+async fn ask<T, F>(ctx: &Ctx, f: F, how: fn(Job) -> Ask) -> Result<T, JournalError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Journal) -> Result<T, JournalError> + Send + 'static,
+{
     let (tx, rx) = tokio::sync::oneshot::channel();
     let job: Job = Box::new(move |j| {
-        // The caller may have gone (kassa stopping): the call was made all the same.
-        let _ = tx.send(f(j));
+        let result = f(j);
+        Box::new(move |failed: Option<&str>| {
+            let result = match failed {
+                Some(why) if result.is_ok() => Err(JournalError::Uncommitted(why.to_string())),
+                _ => result,
+            };
+            // The caller may have gone (kassa stopping): the call was made all the same.
+            let _ = tx.send(result);
+        })
     });
     ctx.journal
         .asks
-        .send(Ask::Run(job))
+        .send(how(job))
         .map_err(|_| JournalError::Corrupt("the journal's thread has stopped".into()))?;
     rx.await
         .map_err(|_| JournalError::Corrupt("a journal call ended without an answer".into()))?
@@ -626,5 +716,105 @@ async fn resume_all(ctx: &Ctx) {
             _ = ctx.shutdown.cancelled() => return,
             _ = tokio::time::sleep(ctx.settings.poll_max.max(Duration::from_secs(1))) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{NewOperation, now_ms};
+
+    fn ask(
+        asks: &std::sync::mpsc::Sender<Ask>,
+        grouped: bool,
+        f: impl FnOnce(&mut Journal) -> Result<bool, JournalError> + Send + 'static,
+    ) -> tokio::sync::oneshot::Receiver<Result<bool, JournalError>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |j| {
+            let r = f(j);
+            Box::new(move |failed: Option<&str>| {
+                let _ = tx.send(match failed {
+                    Some(why) => Err(JournalError::Uncommitted(why.into())),
+                    None => r,
+                });
+            })
+        });
+        let _ = asks.send(if grouped {
+            Ask::Grouped(job)
+        } else {
+            Ask::Run(job)
+        });
+        rx
+    }
+
+    /// Poll calls queued while the journal was busy are committed as one group; a call
+    /// that fails in it fails alone, and a call that is not a poll's runs on its own.
+    #[test]
+    fn poll_calls_queued_together_share_one_commit() -> Result<(), JournalError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("j.db");
+        let mut j = Journal::open(&path)?;
+        let until = now_ms() + 60_000;
+        for id in ["{a}", "{b}", "{c}"] {
+            j.record_pending(
+                &NewOperation {
+                    id: id.into(),
+                    kind: crate::journal::Kind::AllpayCashIn,
+                    amount: crate::money::Amount::from_minor(100, crate::money::Currency::Kzt)
+                        .map_err(|e| JournalError::Corrupt(e.to_string()))?,
+                    customer: "77072734954".into(),
+                    customer_name: None,
+                    endpoint: "http://x/".into(),
+                    identity: "72222222221".into(),
+                    params: None,
+                },
+                "me",
+                until,
+            )?;
+        }
+        let (asks, rx) = std::sync::mpsc::channel();
+        let server = std::thread::spawn(move || serve(j, &rx));
+        // The journal is busy with one call while the others queue behind it.
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let busy = ask(&asks, false, move |j| {
+            let _ = wait.recv();
+            Ok(j.in_group())
+        });
+        let attempt = |id: &'static str| {
+            ask(&asks, true, move |j| {
+                j.begin_attempt(id, "me", until)?;
+                Ok(j.in_group())
+            })
+        };
+        let a = attempt("{a}");
+        let missing = attempt("{nope}");
+        let b = attempt("{b}");
+        let alone = ask(&asks, false, |j| Ok(j.in_group()));
+        let c = attempt("{c}");
+        let _ = go.send(());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let answer = |r: tokio::sync::oneshot::Receiver<Result<bool, JournalError>>| {
+            rt.block_on(r)
+                .map_err(|_| JournalError::Corrupt("no answer".into()))?
+        };
+        assert!(!answer(busy)?, "a call of its own is not grouped");
+        assert!(answer(a)?, "queued poll calls share a transaction");
+        assert!(matches!(answer(missing), Err(JournalError::NotFound(_))));
+        assert!(answer(b)?);
+        assert!(
+            !answer(alone)?,
+            "a call that is not a poll's ends the group"
+        );
+        // The last call came after the lone one: a group of one commits on its own.
+        assert!(!answer(c)?);
+        drop(asks);
+        let _ = server.join();
+        let j = Journal::open(&path)?;
+        for id in ["{a}", "{b}", "{c}"] {
+            assert_eq!(j.get(id)?.attempts, 1, "{id} kept");
+        }
+        Ok(())
     }
 }

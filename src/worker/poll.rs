@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Ctx, Event, db};
+use super::{Ctx, Event, db, db_grouped};
 use crate::flows::{Verdict, repeat_safe};
 use crate::journal::{JournalError, Kind, Operation, State, now_ms};
 use crate::providers::SendError;
@@ -216,7 +216,7 @@ async fn step_inner(ctx: &Ctx, id: &str, run: &mut Run) -> Result<Next, JournalE
     let rid = id.to_string();
     // The row as it stands now comes with the attempt: an earlier reply may have given it a
     // provider id (a UPay HoldId) that changes what this attempt sends.
-    let begun = db(ctx, move |j| j.begin_attempt(&rid, &holder, until)).await;
+    let begun = db_grouped(ctx, move |j| j.begin_attempt(&rid, &holder, until)).await;
     let (attempt, op) = match begun {
         Ok(begun) => begun,
         Err(JournalError::LeaseHeld { holder, .. }) => {
@@ -255,7 +255,7 @@ async fn step_inner(ctx: &Ctx, id: &str, run: &mut Run) -> Result<Next, JournalE
             let rid = id.to_string();
             // Compare-and-set on the state this attempt was sent from: a reply never undoes a
             // move made since (rule 4).
-            let op = db(ctx, move |j| {
+            let op = db_grouped(ctx, move |j| {
                 j.transition_from(&rid, &holder, Some(current), state, &facts)
             })
             .await?;
@@ -340,7 +340,7 @@ async fn step_inner(ctx: &Ctx, id: &str, run: &mut Run) -> Result<Next, JournalE
             let note = trouble_text.clone();
             let kept = facts.clone();
             let until = lease_until(ctx, wait);
-            let answered = db(ctx, move |j| {
+            let answered = db_grouped(ctx, move |j| {
                 j.answer_poll(&rid, &holder, from, to, &kept, note.as_deref(), until)
             })
             .await?;
