@@ -113,6 +113,23 @@ ALTER TABLE operations ADD COLUMN till TEXT;
 CREATE INDEX operations_till ON operations(till, created_at);
 ALTER TABLE shifts ADD COLUMN till TEXT;
 "#,
+    // Events numbered by rowid, not AUTOINCREMENT: the same order (no event is ever
+    // deleted, so the next is always the largest plus one) without a write to
+    // sqlite_sequence at every commit that notes one, a page less for every poll.
+    r#"
+CREATE TABLE events_new (
+    seq INTEGER PRIMARY KEY,
+    op_id TEXT NOT NULL REFERENCES operations(id),
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+INSERT INTO events_new (seq, op_id, at, kind, detail)
+    SELECT seq, op_id, at, kind, detail FROM events ORDER BY seq;
+DROP TABLE events;
+ALTER TABLE events_new RENAME TO events;
+CREATE INDEX events_op ON events(op_id, seq);
+"#,
 ];
 
 /// The same schema on a chain's PostgreSQL, as the SQLite migrations leave it; `seq` keeps
@@ -446,6 +463,54 @@ mod tests {
             (words.link, words.message_key, words.note),
             (None, None, None)
         );
+        Ok(())
+    }
+
+    /// A journal whose events were numbered by AUTOINCREMENT keeps every event, in its
+    /// order and with its number, and numbers the next one after them.
+    #[test]
+    fn events_keep_their_numbers_without_autoincrement() -> Result<(), JournalError> {
+        let mut conn = Connection::open_in_memory()?;
+        let tx = conn.transaction()?;
+        for sql in &MIGRATIONS[..8] {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", 8)?;
+        tx.execute(
+            "INSERT INTO operations (id, kind, state, amount_minor, currency, customer, \
+             endpoint, identity, created_at, updated_at) \
+             VALUES ('{o}', 'allpay.cash_in', 'pending', 100, 'KZT', 'c', 'e', 'i', 0, 0)",
+            [],
+        )?;
+        for (seq, kind) in [(3, "created"), (7, "sent"), (41, "state")] {
+            tx.execute(
+                "INSERT INTO events (seq, op_id, at, kind, detail) VALUES (?1, '{o}', 0, ?2, '')",
+                params![seq, kind],
+            )?;
+        }
+        tx.commit()?;
+        let mut j = Journal::setup(sqlite(conn)?, "")?;
+        assert_eq!(j.schema_version()?, MIGRATIONS.len() as i64);
+        j.note("{o}", "note", "after")?;
+        let events: Vec<(i64, String)> =
+            j.db.query(
+                "SELECT seq, kind FROM events WHERE op_id = '{o}' ORDER BY seq",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect::<Result<_, JournalError>>()?;
+        let kinds: Vec<&str> = events.iter().map(|(_, k)| k.as_str()).collect();
+        assert_eq!(kinds, ["created", "sent", "state", "note"]);
+        assert_eq!(events.first().map(|e| e.0), Some(3));
+        assert!(events.last().is_some_and(|e| e.0 > 41));
+        let sequences: i64 =
+            j.db.query_one(
+                "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'events'",
+                &[],
+            )?
+            .get(0)?;
+        assert_eq!(sequences, 0, "no counter written at every event");
         Ok(())
     }
 }

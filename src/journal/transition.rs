@@ -439,12 +439,14 @@ pub(super) fn transition_in(
     let now = now_ms();
     let row = tx
         .query_opt(
-            "SELECT state, lease_holder, lease_until FROM operations WHERE id = ?1",
+            "SELECT state, lease_holder, lease_until, provider_ref, amount_minor FROM operations \
+             WHERE id = ?1",
             args![id],
         )?
         .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
     let (state, lease_holder, lease): (String, Option<String>, Option<i64>) =
         (row.get(0)?, row.get(1)?, row.get(2)?);
+    let (provider_ref, amount_minor): (Option<String>, i64) = (row.get(3)?, row.get(4)?);
     let from = State::from_tag(&state)
         .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
     // The same final word again (a repeat, a second path to one answer): nothing to do.
@@ -484,8 +486,33 @@ pub(super) fn transition_in(
             holder: h,
         });
     }
+    // A poll that changes nothing an index holds (still in flight, no new provider id, the
+    // amount known) writes only the row: hundreds of rows polling rewrite no index pages.
+    let in_place = from == to
+        && !to.is_final()
+        && (facts.provider_ref.is_none() || facts.provider_ref == provider_ref)
+        && (facts.amount_minor.is_none() || amount_minor != 0);
+    if in_place {
+        tx.execute(
+            "UPDATE operations SET provider_status = COALESCE(?2, provider_status), \
+                 provider_message = COALESCE(?3, provider_message), \
+                 detail = COALESCE(?4, detail), link = COALESCE(?5, link), \
+                 message_key = COALESCE(?6, message_key), updated_at = ?7 \
+                 WHERE id = ?1",
+            args![
+                id,
+                &facts.provider_status,
+                &facts.provider_message,
+                &facts.detail,
+                &facts.link,
+                &facts.message_key,
+                now
+            ],
+        )?;
+    }
     let final_at = to.is_final().then_some(now);
-    tx.execute(
+    if !in_place {
+        tx.execute(
         "UPDATE operations SET state = ?2, \
              provider_status = COALESCE(?3, provider_status), \
              provider_message = CASE WHEN ?9 = 1 THEN ?4 ELSE COALESCE(?4, provider_message) END, \
@@ -513,6 +540,7 @@ pub(super) fn transition_in(
             facts.amount_minor
         ],
     )?;
+    }
     let what = if from == to {
         format!("still {to}")
     } else {
@@ -608,6 +636,80 @@ mod tests {
             );
             Ok(())
         })
+    }
+
+    /// A poll that changes nothing an index holds writes only its row and its events; one
+    /// that brings what an index holds (a provider id, the amount) still updates the index.
+    #[test]
+    fn a_poll_that_changes_nothing_indexed_writes_no_index_page() -> Result<(), JournalError> {
+        let (dir, mut j) = crate::journal::fixture::journal();
+        let until = now_ms() + 60_000;
+        for i in 0..2000 {
+            j.record_pending(&new_op(&format!("{{{i:05}}}"), 100 + i), "me", until)?;
+        }
+        j.db.batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        let wal = dir.path().join("j.db-wal");
+        // WAL frames: a 24-byte header and a 4 KiB page.
+        let frames = || std::fs::metadata(&wal).map_or(0, |m| m.len() / (24 + 4096));
+        let still = Facts {
+            provider_status: Some("PENDING".into()),
+            ..Facts::default()
+        };
+        let id = "{01500}";
+        let before = frames();
+        j.begin_attempt(id, "me", until)?;
+        let attempt = frames() - before;
+        let before = frames();
+        j.answer_poll(
+            id,
+            "me",
+            State::Pending,
+            State::Pending,
+            &still,
+            None,
+            until,
+        )?;
+        let answer = frames() - before;
+        // The row's page, the events' page and their index's page, on each commit.
+        assert_eq!(
+            (attempt, answer),
+            (3, 3),
+            "pages written by a poll's two commits"
+        );
+        let op = j.get(id)?;
+        assert_eq!(op.provider_status.as_deref(), Some("PENDING"));
+        // A provider id while still pending: kept, and found by it.
+        let with_ref = Facts {
+            provider_ref: Some("H-77".into()),
+            ..still.clone()
+        };
+        j.answer_poll(
+            id,
+            "me",
+            State::Pending,
+            State::Pending,
+            &with_ref,
+            None,
+            until,
+        )?;
+        let found = j.find_by_ref(crate::journal::Kind::AllpayCashIn, "H-77")?;
+        assert_eq!(found.map(|o| o.id).as_deref(), Some(id));
+        // A later poll without one keeps it, and the words it had.
+        j.answer_poll(
+            id,
+            "me",
+            State::Pending,
+            State::Pending,
+            &Facts::default(),
+            None,
+            until,
+        )?;
+        let op = j.get(id)?;
+        assert_eq!(
+            (op.provider_ref.as_deref(), op.provider_status.as_deref()),
+            (Some("H-77"), Some("PENDING"))
+        );
+        Ok(())
     }
 
     #[test]
