@@ -1,7 +1,7 @@
-//! The daily log files' lifetime: `kassa.log.YYYY-MM-DD` beside the journal are kept
-//! `[log] keep_days` (30 unless the config says) and deleted at start-up after that. Nothing
-//! else in the directory is ever touched: not the journal, not a file named like a log with
-//! anything more or less in its name, not a directory or a link.
+//! The daily log, started beside the journal, and its files' lifetime: `kassa.log.YYYY-MM-DD`
+//! files are kept `[log] keep_days` (30 unless the config says) and deleted at start-up after
+//! that. Nothing else in the directory is ever touched: not the journal, not a file named like
+//! a log with anything more or less in its name, not a directory or a link.
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +62,42 @@ pub fn remove_expired(dir: &Path) {
             "old log files deleted"
         );
     }
+}
+
+/// Starts the daily log in `dir` (`KASSA_LOG` sets the levels) and deletes the expired
+/// files; the guard flushes the log when dropped. `None` when the directory cannot be made
+/// or a log is already set up.
+pub fn init(dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(dir).ok()?;
+    let appender = tracing_appender::rolling::daily(dir, "kassa.log");
+    // The default buffer of 128,000 lines is preallocated (about 4 MiB); a till logs a few
+    // lines a minute, and a full buffer waits rather than drops.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(1024)
+        .lossy(false)
+        .finish(appender);
+    // `KASSA_LOG=debug` or `KASSA_LOG=info,kassa::worker=debug`: per-target levels are all a
+    // till needs, so the regex-based env filter (and its crates) stays out of the build.
+    let filter: tracing_subscriber::filter::Targets = std::env::var("KASSA_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new()
+                .with_default(tracing_subscriber::filter::LevelFilter::INFO)
+        });
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false),
+        )
+        .with(filter)
+        .try_init()
+        .ok()?;
+    remove_expired(dir);
+    Some(guard)
 }
 
 #[cfg(test)]

@@ -21,7 +21,12 @@ use kassa::i18n::{Lang, t, tf};
 
 fn main() -> ExitCode {
     // Usage errors are exit 1 by the contract (clap's own is 2, which means "declined").
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let parsed = match Cli::console(&args, |k| std::env::var_os(k)) {
+        Some(c) => Ok(c),
+        None => Cli::try_parse(),
+    };
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => {
             // --help and --version: printed as asked, exit 0.
@@ -155,39 +160,6 @@ async fn settings(cli: &Cli) -> Result<(Settings, Option<Emulator>), (&'static s
     Ok((s, None))
 }
 
-fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(dir).ok()?;
-    let appender = tracing_appender::rolling::daily(dir, "kassa.log");
-    // The default buffer of 128,000 lines is preallocated (about 4 MiB); a till logs a few
-    // lines a minute, and a full buffer waits rather than drops.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .buffered_lines_limit(1024)
-        .lossy(false)
-        .finish(appender);
-    // `KASSA_LOG=debug` or `KASSA_LOG=info,kassa::worker=debug`: per-target levels are all a
-    // till needs, so the regex-based env filter (and its crates) stays out of the build.
-    let filter: tracing_subscriber::filter::Targets = std::env::var("KASSA_LOG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            tracing_subscriber::filter::Targets::new()
-                .with_default(tracing_subscriber::filter::LevelFilter::INFO)
-        });
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(writer)
-                .with_ansi(false),
-        )
-        .with(filter)
-        .try_init()
-        .ok()?;
-    kassa::logs::remove_expired(dir);
-    Some(guard)
-}
-
 async fn run(cli: Cli) -> Exit {
     if let Some(Cmd::Emulator {
         listen,
@@ -220,10 +192,9 @@ async fn run(cli: Cli) -> Exit {
     }
     let json_out = cli.command.as_ref().is_some_and(Cmd::json);
     if cli.command.is_none() && cli.demo {
-        // The TUI draws its first frame before it starts the emulator.
-        let _log = init_logging(&config::data_dir());
-        tracing::info!(demo = true, "kassa starting");
-        return kassa::app::run(kassa::app::Start::Demo(cli.lang.unwrap_or_default())).await;
+        // The TUI draws its first frame before it starts the emulator and its log.
+        let start = kassa::app::Start::Demo(cli.lang.unwrap_or_default());
+        return kassa::app::run(start, config::data_dir()).await;
     }
     let (settings, emu) = match settings(&cli).await {
         Ok(x) => x,
@@ -243,7 +214,12 @@ async fn run(cli: Cli) -> Exit {
         .map(|p| p.to_path_buf())
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| settings.log_dir.clone());
-    let _log = init_logging(&log_dir);
+    // The console starts its log after its first frame (and says there what follows);
+    // a command before its work.
+    let _log = cli
+        .command
+        .as_ref()
+        .and_then(|_| kassa::logs::init(&log_dir));
     tracing::info!(demo = settings.demo, journal = %settings.journal_path.display(), "kassa starting");
     for (key, url) in settings.plain_http_endpoints() {
         tracing::warn!(key, %url, "plain http to another machine: payments and keys travel unencrypted");
@@ -258,7 +234,10 @@ async fn run(cli: Cli) -> Exit {
     }
     let lang = settings.lang;
     let code = match cli.command {
-        None => kassa::app::run(kassa::app::Start::Configured(Box::new(settings))).await,
+        None => {
+            let start = kassa::app::Start::Configured(Box::new(settings));
+            kassa::app::run(start, log_dir).await
+        }
         Some(cmd) => {
             let journal = match settings.open_journal() {
                 Ok(j) => j,

@@ -40,8 +40,9 @@ pub enum Start {
     Demo(Lang),
 }
 
-/// Runs the TUI until the cashier quits. Returns the process exit code.
-pub async fn run(start: Start) -> Exit {
+/// Runs the TUI until the cashier quits, its log in `log_dir`. Returns the process exit
+/// code.
+pub async fn run(start: Start, log_dir: std::path::PathBuf) -> Exit {
     let (lang, demo, agent) = match &start {
         Start::Configured(s) => (s.lang, false, s.allpay.requester.clone()),
         Start::Demo(lang) => (*lang, true, DEMO_REQUESTER.to_string()),
@@ -103,7 +104,8 @@ pub async fn run(start: Start) -> Exit {
     if let Err(e) = terminal.draw(|f| view(&model, f)) {
         return fail(lang, "error.terminal", &[("error", &e.to_string())]);
     }
-    // Now what takes longer: the emulator (under --demo), the journal, the worker.
+    // Now what takes longer: the log, the emulator (under --demo), the journal, the worker.
+    let _log = crate::logs::init(&log_dir);
     let (settings, emulator) = match start {
         Start::Configured(s) => (*s, None),
         Start::Demo(lang) => {
@@ -141,7 +143,11 @@ pub async fn run(start: Start) -> Exit {
         settings.upay.notify_url = format!("http://{}/upay/notify", b.addr);
     }
     let upay_settings = settings.upay.clone();
+    tracing::info!(demo, journal = %settings.journal_path.display(), "kassa starting");
     let settings_warning = settings.plain_http_endpoints();
+    for (key, url) in &settings_warning {
+        tracing::warn!(key, %url, "plain http to another machine: payments and keys travel unencrypted");
+    }
     let journal = match early {
         Some(j) => j,
         None => {
