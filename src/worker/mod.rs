@@ -88,6 +88,11 @@ enum Ask {
 /// The most calls one group commit takes: `max_in_flight` rows of a few providers.
 const GROUP_MAX: usize = 64;
 
+/// How long a poll call waits for others to share its commit: the rows due on one step of
+/// the schedule's grid start within it, and their answers come back within a few of it. A
+/// poll is background work; a call that is not a poll's never waits.
+const GATHER: Duration = Duration::from_millis(2);
+
 /// The journal's own thread: every call of every task runs there, one after another, in
 /// the order they came. One thread that owns the connection rather than a mutex that
 /// blocking-pool threads queue on: hundreds of rows polling cost no lock contention and
@@ -140,8 +145,10 @@ fn serve(journal: Journal, rx: &std::sync::mpsc::Receiver<Ask>) {
             }
             Ask::Grouped(job) => {
                 let mut jobs = vec![job];
+                let until = std::time::Instant::now() + GATHER;
                 while jobs.len() < GROUP_MAX {
-                    match rx.try_recv() {
+                    let wait = until.saturating_duration_since(std::time::Instant::now());
+                    match rx.recv_timeout(wait) {
                         Ok(Ask::Grouped(j)) => jobs.push(j),
                         Ok(other) => {
                             held = Some(other);
