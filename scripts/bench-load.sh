@@ -37,7 +37,7 @@ W=$(mktemp -d)
 emu=""
 cleanup() {
   [ -n "$emu" ] && kill "$emu" 2>/dev/null
-  tmux -L "benchload-$$" kill-server 2>/dev/null
+  tmux -L "benchload-$$" kill-server 2>/dev/null || true
   rm -rf "$W"
 }
 trap cleanup EXIT
