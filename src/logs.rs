@@ -100,6 +100,15 @@ pub fn init(dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     Some(guard)
 }
 
+/// The log's first lines: kassa started on this journal, and each endpoint that sends
+/// payments and keys over plain http to another machine.
+pub fn starting(demo: bool, journal: &Path, plain_http: &[(&'static str, String)]) {
+    tracing::info!(demo, journal = %journal.display(), "kassa starting");
+    for (key, url) in plain_http {
+        tracing::warn!(key, %url, "plain http to another machine: payments and keys travel unencrypted");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

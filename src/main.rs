@@ -216,19 +216,19 @@ async fn run(cli: Cli) -> Exit {
         .unwrap_or_else(|| settings.log_dir.clone());
     // The console starts its log after its first frame (and says there what follows);
     // a command before its work.
-    let _log = cli
-        .command
-        .as_ref()
-        .and_then(|_| kassa::logs::init(&log_dir));
-    tracing::info!(demo = settings.demo, journal = %settings.journal_path.display(), "kassa starting");
-    for (key, url) in settings.plain_http_endpoints() {
-        tracing::warn!(key, %url, "plain http to another machine: payments and keys travel unencrypted");
+    let plain_http = settings.plain_http_endpoints();
+    let _log = cli.command.as_ref().and_then(|_| {
+        let guard = kassa::logs::init(&log_dir);
+        kassa::logs::starting(settings.demo, &settings.journal_path, &plain_http);
+        guard
+    });
+    for (key, url) in &plain_http {
         eprintln!(
             "kassa: {}",
             tf(
                 settings.lang,
                 "warn.plain_http",
-                &[("key", key), ("url", &url)]
+                &[("key", key), ("url", url)]
             )
         );
     }

@@ -143,11 +143,8 @@ pub async fn run(start: Start, log_dir: std::path::PathBuf) -> Exit {
         settings.upay.notify_url = format!("http://{}/upay/notify", b.addr);
     }
     let upay_settings = settings.upay.clone();
-    tracing::info!(demo, journal = %settings.journal_path.display(), "kassa starting");
     let settings_warning = settings.plain_http_endpoints();
-    for (key, url) in &settings_warning {
-        tracing::warn!(key, %url, "plain http to another machine: payments and keys travel unencrypted");
-    }
+    crate::logs::starting(demo, &settings.journal_path, &settings_warning);
     let journal = match early {
         Some(j) => j,
         None => {

@@ -312,8 +312,7 @@ impl Db {
         }
     }
 
-    /// Whether a group commit is open (only the tests ask).
-    #[cfg(test)]
+    /// Whether a group commit is open (SQLite may have rolled it back by itself).
     pub(super) fn in_group(&self) -> bool {
         matches!(self, Db::Sqlite(c) if !c.is_autocommit())
     }

@@ -18,10 +18,16 @@ impl Journal {
         self.db.end_group()
     }
 
-    /// Whether a group is open (only the tests ask).
-    #[cfg(test)]
-    pub(crate) fn in_group(&self) -> bool {
+    /// Whether the group is still open: SQLite rolls a transaction back by itself after some
+    /// errors (a full disk, an I/O error), and the calls after that are on their own.
+    pub fn in_group(&self) -> bool {
         self.db.in_group()
+    }
+
+    /// What SQLite does to an open group after an I/O error: rolls all of it back.
+    #[cfg(test)]
+    pub(crate) fn roll_back_group(&mut self) -> Result<(), JournalError> {
+        self.db.batch("ROLLBACK")
     }
 }
 
@@ -80,8 +86,7 @@ mod tests {
         j.record_pending(&new_op("{a}", 100), "me", until)?;
         assert!(j.begin_group()?);
         j.begin_attempt("{a}", "me", until)?;
-        // What SQLite does after an I/O error in a transaction: rolls all of it back.
-        j.db.batch("ROLLBACK")?;
+        j.roll_back_group()?;
         assert!(matches!(j.end_group(), Err(JournalError::Uncommitted(_))));
         assert_eq!(j.get("{a}")?.attempts, 0);
         Ok(())

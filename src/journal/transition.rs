@@ -509,37 +509,36 @@ pub(super) fn transition_in(
                 now
             ],
         )?;
-    }
-    let final_at = to.is_final().then_some(now);
-    if !in_place {
+    } else {
+        let final_at = to.is_final().then_some(now);
         tx.execute(
-        "UPDATE operations SET state = ?2, \
-             provider_status = COALESCE(?3, provider_status), \
-             provider_message = CASE WHEN ?9 = 1 THEN ?4 ELSE COALESCE(?4, provider_message) END, \
-             provider_ref = COALESCE(?5, provider_ref), \
-             detail = COALESCE(?6, detail), \
-             link = COALESCE(?10, link), message_key = COALESCE(?11, message_key), \
-             amount_minor = CASE WHEN amount_minor = 0 AND CAST(?12 AS BIGINT) IS NOT NULL THEN CAST(?12 AS BIGINT) ELSE amount_minor END, \
-             updated_at = ?7, final_at = COALESCE(?8, final_at), \
-             lease_holder = CASE WHEN ?9 = 1 THEN NULL ELSE lease_holder END, \
-             lease_until = CASE WHEN ?9 = 1 THEN NULL ELSE lease_until END, \
-             needs_reconciliation = CASE WHEN ?9 = 1 THEN 0 ELSE needs_reconciliation END \
-             WHERE id = ?1",
-        args![
-            id,
-            to.tag(),
-            &facts.provider_status,
-            &facts.provider_message,
-            &facts.provider_ref,
-            &facts.detail,
-            now,
-            final_at,
-            to.is_final(),
-            &facts.link,
-            &facts.message_key,
-            facts.amount_minor
-        ],
-    )?;
+            "UPDATE operations SET state = ?2, \
+                 provider_status = COALESCE(?3, provider_status), \
+                 provider_message = CASE WHEN ?9 = 1 THEN ?4 ELSE COALESCE(?4, provider_message) END, \
+                 provider_ref = COALESCE(?5, provider_ref), \
+                 detail = COALESCE(?6, detail), \
+                 link = COALESCE(?10, link), message_key = COALESCE(?11, message_key), \
+                 amount_minor = CASE WHEN amount_minor = 0 AND CAST(?12 AS BIGINT) IS NOT NULL THEN CAST(?12 AS BIGINT) ELSE amount_minor END, \
+                 updated_at = ?7, final_at = COALESCE(?8, final_at), \
+                 lease_holder = CASE WHEN ?9 = 1 THEN NULL ELSE lease_holder END, \
+                 lease_until = CASE WHEN ?9 = 1 THEN NULL ELSE lease_until END, \
+                 needs_reconciliation = CASE WHEN ?9 = 1 THEN 0 ELSE needs_reconciliation END \
+                 WHERE id = ?1",
+            args![
+                id,
+                to.tag(),
+                &facts.provider_status,
+                &facts.provider_message,
+                &facts.provider_ref,
+                &facts.detail,
+                now,
+                final_at,
+                to.is_final(),
+                &facts.link,
+                &facts.message_key,
+                facts.amount_minor
+            ],
+        )?;
     }
     let what = if from == to {
         format!("still {to}")

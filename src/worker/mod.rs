@@ -88,9 +88,10 @@ enum Ask {
 /// The most calls one group commit takes: `max_in_flight` rows of a few providers.
 const GROUP_MAX: usize = 64;
 
-/// How long a poll call waits for others to share its commit: the rows due on one step of
-/// the schedule's grid start within it, and their answers come back within a few of it. A
-/// poll is background work; a call that is not a poll's never waits.
+/// How long a driver's call (an attempt, its answer, a final move) waits for others to share
+/// its commit: the rows due on one step of the schedule's grid start within it, and their
+/// answers come back within a few of it. A new payment's first send waits as long, which no
+/// cashier sees; a call that is not a driver's never waits.
 const GATHER: Duration = Duration::from_millis(2);
 
 /// The journal's own thread: every call of every task runs there, one after another, in
@@ -193,7 +194,19 @@ fn run_group(j: &mut Journal, jobs: Vec<Job>) {
         }
         return;
     }
-    let answers: Vec<Answer> = jobs.into_iter().filter_map(|job| run(j, job)).collect();
+    let mut answers = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        // SQLite rolls a transaction back by itself after some errors (a full disk): the
+        // calls after that commit on their own and are told so at once.
+        let alone = !j.in_group();
+        if let Some(answer) = run(j, job) {
+            if alone {
+                answer(None);
+            } else {
+                answers.push(answer);
+            }
+        }
+    }
     let failed = j.end_group().err().map(|e| {
         tracing::error!(error = %e, calls = answers.len(), "a group commit failed");
         e.to_string()
@@ -228,6 +241,21 @@ where
     T: Send + 'static,
     F: FnOnce(&mut Journal) -> Result<T, JournalError> + Send + 'static,
 {
+    let (job, rx) = job(f);
+    ctx.journal
+        .asks
+        .send(how(job))
+        .map_err(|_| JournalError::Corrupt("the journal's thread has stopped".into()))?;
+    rx.await
+        .map_err(|_| JournalError::Corrupt("a journal call ended without an answer".into()))?
+}
+
+/// A call as the journal's thread runs it, and where its answer comes.
+fn job<T, F>(f: F) -> (Job, tokio::sync::oneshot::Receiver<Result<T, JournalError>>)
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Journal) -> Result<T, JournalError> + Send + 'static,
+{
     let (tx, rx) = tokio::sync::oneshot::channel();
     let job: Job = Box::new(move |j| {
         let result = f(j);
@@ -240,12 +268,7 @@ where
             let _ = tx.send(result);
         })
     });
-    ctx.journal
-        .asks
-        .send(how(job))
-        .map_err(|_| JournalError::Corrupt("the journal's thread has stopped".into()))?;
-    rx.await
-        .map_err(|_| JournalError::Corrupt("a journal call ended without an answer".into()))?
+    (job, rx)
 }
 
 impl Ctx {
@@ -736,16 +759,7 @@ mod tests {
         grouped: bool,
         f: impl FnOnce(&mut Journal) -> Result<bool, JournalError> + Send + 'static,
     ) -> tokio::sync::oneshot::Receiver<Result<bool, JournalError>> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |j| {
-            let r = f(j);
-            Box::new(move |failed: Option<&str>| {
-                let _ = tx.send(match failed {
-                    Some(why) => Err(JournalError::Uncommitted(why.into())),
-                    None => r,
-                });
-            })
-        });
+        let (job, rx) = job(f);
         let _ = asks.send(if grouped {
             Ask::Grouped(job)
         } else {
@@ -822,6 +836,72 @@ mod tests {
         for id in ["{a}", "{b}", "{c}"] {
             assert_eq!(j.get(id)?.attempts, 1, "{id} kept");
         }
+        Ok(())
+    }
+
+    /// The database rolled a group back half-way (an I/O error): the calls before it are
+    /// told that nothing of them was kept, the calls after it commit on their own and are
+    /// told they did.
+    #[test]
+    fn a_group_the_database_rolled_back_keeps_none_of_its_calls_and_says_so()
+    -> Result<(), JournalError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("j.db");
+        let mut j = Journal::open(&path)?;
+        let until = now_ms() + 60_000;
+        for id in ["{a}", "{c}"] {
+            j.record_pending(
+                &NewOperation {
+                    id: id.into(),
+                    kind: crate::journal::Kind::AllpayCashIn,
+                    amount: crate::money::Amount::from_minor(100, crate::money::Currency::Kzt)
+                        .map_err(|e| JournalError::Corrupt(e.to_string()))?,
+                    customer: "77072734954".into(),
+                    customer_name: None,
+                    endpoint: "http://x/".into(),
+                    identity: "72222222221".into(),
+                    params: None,
+                },
+                "me",
+                until,
+            )?;
+        }
+        let (asks, rx) = std::sync::mpsc::channel();
+        let server = std::thread::spawn(move || serve(j, &rx));
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let busy = ask(&asks, false, move |_| Ok(wait.recv().is_ok()));
+        let a = ask(&asks, true, move |j| {
+            j.begin_attempt("{a}", "me", until)?;
+            Ok(j.in_group())
+        });
+        let fault = ask(&asks, true, |j| {
+            j.roll_back_group()?;
+            Ok(j.in_group())
+        });
+        let c = ask(&asks, true, move |j| {
+            j.begin_attempt("{c}", "me", until)?;
+            Ok(j.in_group())
+        });
+        let _ = go.send(());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let answer = |r: tokio::sync::oneshot::Receiver<Result<bool, JournalError>>| {
+            rt.block_on(r)
+                .map_err(|_| JournalError::Corrupt("no answer".into()))?
+        };
+        assert!(answer(busy)?);
+        assert!(matches!(answer(a), Err(JournalError::Uncommitted(_))));
+        assert!(matches!(answer(fault), Err(JournalError::Uncommitted(_))));
+        assert!(
+            !answer(c)?,
+            "after the rollback, a call on its own, told it was kept"
+        );
+        drop(asks);
+        let _ = server.join();
+        let j = Journal::open(&path)?;
+        assert_eq!(j.get("{a}")?.attempts, 0, "rolled back with the group");
+        assert_eq!(j.get("{c}")?.attempts, 1, "kept on its own");
         Ok(())
     }
 }
