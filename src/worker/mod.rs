@@ -768,18 +768,18 @@ mod tests {
         rx
     }
 
-    /// Poll calls queued while the journal was busy are committed as one group; a call
-    /// that fails in it fails alone, and a call that is not a poll's runs on its own.
-    #[test]
-    fn poll_calls_queued_together_share_one_commit() -> Result<(), JournalError> {
+    /// A journal on disk with a pending cash-in for each of `ids`.
+    fn pending_journal(
+        ids: &[&str],
+        until: i64,
+    ) -> Result<(tempfile::TempDir, std::path::PathBuf, Journal), JournalError> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("j.db");
         let mut j = Journal::open(&path)?;
-        let until = now_ms() + 60_000;
-        for id in ["{a}", "{b}", "{c}"] {
+        for id in ids {
             j.record_pending(
                 &NewOperation {
-                    id: id.into(),
+                    id: (*id).into(),
                     kind: crate::journal::Kind::AllpayCashIn,
                     amount: crate::money::Amount::from_minor(100, crate::money::Currency::Kzt)
                         .map_err(|e| JournalError::Corrupt(e.to_string()))?,
@@ -793,6 +793,15 @@ mod tests {
                 until,
             )?;
         }
+        Ok((dir, path, j))
+    }
+
+    /// Poll calls queued while the journal was busy are committed as one group; a call
+    /// that fails in it fails alone, and a call that is not a poll's runs on its own.
+    #[test]
+    fn poll_calls_queued_together_share_one_commit() -> Result<(), JournalError> {
+        let until = now_ms() + 60_000;
+        let (_dir, path, j) = pending_journal(&["{a}", "{b}", "{c}"], until)?;
         let (asks, rx) = std::sync::mpsc::channel();
         let server = std::thread::spawn(move || serve(j, &rx));
         // The journal is busy with one call while the others queue behind it.
@@ -845,27 +854,8 @@ mod tests {
     #[test]
     fn a_group_the_database_rolled_back_keeps_none_of_its_calls_and_says_so()
     -> Result<(), JournalError> {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("j.db");
-        let mut j = Journal::open(&path)?;
         let until = now_ms() + 60_000;
-        for id in ["{a}", "{c}"] {
-            j.record_pending(
-                &NewOperation {
-                    id: id.into(),
-                    kind: crate::journal::Kind::AllpayCashIn,
-                    amount: crate::money::Amount::from_minor(100, crate::money::Currency::Kzt)
-                        .map_err(|e| JournalError::Corrupt(e.to_string()))?,
-                    customer: "77072734954".into(),
-                    customer_name: None,
-                    endpoint: "http://x/".into(),
-                    identity: "72222222221".into(),
-                    params: None,
-                },
-                "me",
-                until,
-            )?;
-        }
+        let (_dir, path, j) = pending_journal(&["{a}", "{c}"], until)?;
         let (asks, rx) = std::sync::mpsc::channel();
         let server = std::thread::spawn(move || serve(j, &rx));
         let (go, wait) = std::sync::mpsc::channel::<()>();
