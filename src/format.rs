@@ -149,6 +149,21 @@ pub fn trail(
         Some(s) => format!("{words} · {s}"),
         None => words,
     };
+    // A state event's words: "still pending; status PENDING", "pending -> completed; …".
+    let moved = |detail: &str| {
+        let (moved, status) = detail.split_once("; status ")?;
+        if let Some(still) = moved.strip_prefix("still ")
+            && let Some(st) = state(still)
+        {
+            return Some(with_status(
+                tf(lang, "trail.still", &[("state", &st)]),
+                status,
+            ));
+        }
+        let (from, to) = moved.split_once(" -> ")?;
+        let (a, b) = (state(from)?, state(to)?);
+        Some(with_status(format!("{a} → {b}"), status))
+    };
     match event_kind {
         "sent" => {
             if let Some(n) = detail
@@ -160,17 +175,27 @@ pub fn trail(
             }
         }
         "state" => {
-            if let Some((moved, status)) = detail.split_once("; status ") {
-                if let Some(still) = moved.strip_prefix("still ")
-                    && let Some(st) = state(still)
-                {
-                    return with_status(tf(lang, "trail.still", &[("state", &st)]), status);
-                }
-                if let Some((from, to)) = moved.split_once(" -> ")
-                    && let (Some(a), Some(b)) = (state(from), state(to))
-                {
-                    return with_status(format!("{a} → {b}"), status);
-                }
+            if let Some(words) = moved(detail) {
+                return words;
+            }
+        }
+        "polls" => {
+            if let Some(run) = crate::journal::polls_run(detail) {
+                let (said, trouble) = match run.words.split_once("; trouble: ") {
+                    Some((said, trouble)) => (said, Some(trouble)),
+                    None => (run.words, None),
+                };
+                let range = if run.first == run.last {
+                    tf(lang, "trail.sent", &[("n", &run.first.to_string())])
+                } else {
+                    let n = format!("{}–{}", run.first, run.last);
+                    tf(lang, "trail.polls", &[("n", &n)])
+                };
+                let said = moved(said).unwrap_or_else(|| said.to_string());
+                return match trouble {
+                    Some(t) => format!("{range} · {said} · {t}"),
+                    None => format!("{range} · {said}"),
+                };
             }
         }
         "created" => {
@@ -215,6 +240,24 @@ mod tests {
         assert_eq!(
             trail(Lang::Ru, k, "sent", "attempt 2 by 4242@ns:boot"),
             "попытка 2"
+        );
+        assert_eq!(
+            trail(
+                Lang::En,
+                k,
+                "polls",
+                "attempts 2-40 by 4242@ns:boot; still pending; status PENDING"
+            ),
+            "attempts 2–40 · still pending · Allpay: «PENDING»"
+        );
+        assert_eq!(
+            trail(
+                Lang::Ru,
+                k,
+                "polls",
+                "attempts 5-5 by 4242@ns:boot; still pending; status -; trouble: timed out"
+            ),
+            "попытка 5 · по-прежнему в обработке · timed out"
         );
         assert_eq!(
             trail(Lang::Ru, k, "state", "still pending; status PENDING"),

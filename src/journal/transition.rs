@@ -85,10 +85,15 @@ impl Journal {
         )?;
         let op = super::read::get_in(&tx, id)?;
         let n = op.attempts;
-        tx.execute(
-            "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'sent', ?3)",
-            args![id, now, format!("attempt {n} by {holder}")],
-        )?;
+        // A re-send after a poll that changed nothing is told with its answer (which most
+        // often changes nothing either, and only counts on): hundreds of rows polling for an
+        // afternoon leave a line per run in their trails, not two per poll.
+        if !after_quiet_poll(last_event(&tx, id)?.as_ref()) {
+            tx.execute(
+                "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'sent', ?3)",
+                args![id, now, sent_words(n, holder)],
+            )?;
+        }
         tx.commit()?;
         Ok((n, op))
     }
@@ -111,17 +116,43 @@ impl Journal {
     ) -> Result<Option<Operation>, JournalError> {
         let now = now_ms();
         let tx = self.db.begin()?;
-        transition_in(&tx, id, holder, Some(from), to, facts)?;
-        if let Some(detail) = trouble {
-            tx.execute(
-                "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'error', ?3)",
-                args![id, now, detail],
-            )?;
+        let last = last_event(&tx, id)?;
+        let (attempt, sent_at) = attempt_of(&tx, id)?;
+        if let Some(words) = move_in(&tx, id, holder, Some(from), to, facts)? {
+            let unsaid = after_quiet_poll(last.as_ref());
+            if unsaid && from == to {
+                // Nothing moved after a poll that moved nothing: the run's line counts on.
+                let words = match trouble {
+                    Some(t) => format!("{words}; trouble: {t}"),
+                    None => words,
+                };
+                count_poll(&tx, id, holder, attempt, last.as_ref(), &words, now)?;
+            } else {
+                if unsaid {
+                    insert_event(&tx, id, sent_at, "sent", &sent_words(attempt, holder))?;
+                }
+                insert_event(&tx, id, now, "state", &words)?;
+                if let Some(detail) = trouble {
+                    insert_event(&tx, id, now, "error", detail)?;
+                }
+            }
         }
         let claimed = super::leases::claim_in(&tx, id, holder, lease_until, now)?;
         let op = super::read::get_in(&tx, id)?;
         tx.commit()?;
         Ok(claimed.then_some(op))
+    }
+
+    /// Writes the row's last attempt into its trail if its start did not (a re-send after a
+    /// poll that changed nothing): a driver does so before a reply that ends the run of such
+    /// polls (a final word, a question for a person) is kept.
+    pub fn tell_attempt(&mut self, id: &str, holder: &str) -> Result<(), JournalError> {
+        let tx = self.db.begin()?;
+        if after_quiet_poll(last_event(&tx, id)?.as_ref()) {
+            let (attempt, sent_at) = attempt_of(&tx, id)?;
+            insert_event(&tx, id, sent_at, "sent", &sent_words(attempt, holder))?;
+        }
+        tx.commit()
     }
 
     /// Moves an operation to `to`, keeping the reply's facts, in one transaction with its
@@ -426,8 +457,8 @@ impl Journal {
     }
 }
 
-/// One move inside the caller's transaction; `Ok(false)` when the row already was in that
-/// final state (nothing to do).
+/// One move inside the caller's transaction, with its event; `Ok(false)` when the row
+/// already was in that final state (nothing to do).
 pub(super) fn transition_in(
     tx: &Db,
     id: &str,
@@ -436,6 +467,25 @@ pub(super) fn transition_in(
     to: State,
     facts: &Facts,
 ) -> Result<bool, JournalError> {
+    match move_in(tx, id, holder, expect, to, facts)? {
+        Some(words) => {
+            insert_event(tx, id, now_ms(), "state", &words)?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// [`transition_in`]'s move without its event: the words the event would say (`None` when
+/// the row already was in that final state).
+fn move_in(
+    tx: &Db,
+    id: &str,
+    holder: &str,
+    expect: Option<State>,
+    to: State,
+    facts: &Facts,
+) -> Result<Option<String>, JournalError> {
     let now = now_ms();
     let row = tx
         .query_opt(
@@ -451,7 +501,7 @@ pub(super) fn transition_in(
         .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
     // The same final word again (a repeat, a second path to one answer): nothing to do.
     if from.is_final() && from == to {
-        return Ok(false);
+        return Ok(None);
     }
     if let Some(expected) = expect.filter(|e| *e != from) {
         // Another reply or action moved the row since this one was asked: its answer
@@ -545,18 +595,117 @@ pub(super) fn transition_in(
     } else {
         format!("{from} -> {to}")
     };
+    Ok(Some(format!(
+        "{what}; status {}",
+        facts.provider_status.as_deref().unwrap_or("-")
+    )))
+}
+
+fn insert_event(tx: &Db, id: &str, at: i64, kind: &str, detail: &str) -> Result<(), JournalError> {
     tx.execute(
-        "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'state', ?3)",
-        args![
+        "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+        args![id, at, kind, detail],
+    )?;
+    Ok(())
+}
+
+fn sent_words(attempt: u32, holder: &str) -> String {
+    format!("attempt {attempt} by {holder}")
+}
+
+/// A row's last event: (seq, kind, detail).
+type LastEvent = (i64, String, String);
+
+fn last_event(tx: &Db, id: &str) -> Result<Option<LastEvent>, JournalError> {
+    tx.query_opt(
+        "SELECT seq, kind, detail FROM events WHERE op_id = ?1 ORDER BY seq DESC LIMIT 1",
+        args![id],
+    )?
+    .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    .transpose()
+}
+
+/// The attempt a poll's answer is for, and when it went out (the attempt's start stamps
+/// the row).
+fn attempt_of(tx: &Db, id: &str) -> Result<(u32, i64), JournalError> {
+    let row = tx
+        .query_opt(
+            "SELECT attempts, updated_at FROM operations WHERE id = ?1",
+            args![id],
+        )?
+        .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+    let attempts: i64 = row.get(0)?;
+    Ok((u32::try_from(attempts).unwrap_or(0), row.get(1)?))
+}
+
+/// Whether the row's trail ends with a poll's answer that left it in flight (a still
+/// state, its trouble, or a run of such polls): then the next attempt is told with its
+/// own answer.
+fn after_quiet_poll(last: Option<&LastEvent>) -> bool {
+    matches!(last, Some((_, kind, detail))
+        if kind == "polls" || kind == "error" || (kind == "state" && detail.starts_with("still ")))
+}
+
+/// Counts attempt `attempt`, whose answer said `words` and moved nothing, into the run of
+/// such polls the trail ends with (the same holder, the same words), or starts a run.
+fn count_poll(
+    tx: &Db,
+    id: &str,
+    holder: &str,
+    attempt: u32,
+    last: Option<&LastEvent>,
+    words: &str,
+    now: i64,
+) -> Result<(), JournalError> {
+    let run = last.and_then(|(seq, kind, detail)| {
+        (kind == "polls")
+            .then(|| polls_run(detail))
+            .flatten()
+            .filter(|r| r.holder == holder && r.words == words)
+            .map(|r| (*seq, r.first))
+    });
+    match run {
+        Some((seq, first)) => {
+            tx.execute(
+                "UPDATE events SET at = ?2, detail = ?3 WHERE seq = ?1",
+                args![seq, now, polls_words(first, attempt, holder, words)],
+            )?;
+            Ok(())
+        }
+        None => insert_event(
+            tx,
             id,
             now,
-            format!(
-                "{what}; status {}",
-                facts.provider_status.as_deref().unwrap_or("-")
-            )
-        ],
-    )?;
-    Ok(true)
+            "polls",
+            &polls_words(attempt, attempt, holder, words),
+        ),
+    }
+}
+
+fn polls_words(first: u32, last: u32, holder: &str, words: &str) -> String {
+    format!("attempts {first}-{last} by {holder}; {words}")
+}
+
+/// A `polls` event read back: attempts `first` to `last` by `holder`, each answered
+/// `words` (a still state, its status, the trouble met).
+pub struct PollsRun<'a> {
+    pub first: u32,
+    pub last: u32,
+    pub holder: &'a str,
+    pub words: &'a str,
+}
+
+pub fn polls_run(detail: &str) -> Option<PollsRun<'_>> {
+    let rest = detail.strip_prefix("attempts ")?;
+    let (range, rest) = rest.split_once(" by ")?;
+    let (first, last) = range.split_once('-')?;
+    let (holder, words) = rest.split_once("; ")?;
+    Some(PollsRun {
+        first: first.parse().ok()?,
+        last: last.parse().ok()?,
+        holder,
+        words,
+    })
 }
 
 #[cfg(test)]
@@ -633,6 +782,85 @@ mod tests {
                 )?
                 .is_none()
             );
+            Ok(())
+        })
+    }
+
+    /// A run of polls that change nothing is one line of the trail that counts on, on both
+    /// engines: the first answer is said in full, every later one only extends the run; a
+    /// new word (a trouble) starts a run of its own; the attempt whose answer ends the run
+    /// is told before that answer.
+    #[test]
+    fn polls_that_change_nothing_count_on_in_one_line() -> Result<(), JournalError> {
+        each_journal(|j| {
+            let until = now_ms() + 60_000;
+            j.record_pending(&new_op("{q}", 100), "me", until)?;
+            let still = Facts {
+                provider_status: Some("PENDING".into()),
+                ..Facts::default()
+            };
+            let poll = |j: &mut Journal, trouble: Option<&str>| -> Result<u32, JournalError> {
+                let (n, _) = j.begin_attempt("{q}", "me", until)?;
+                let facts = if trouble.is_some() {
+                    Facts::default()
+                } else {
+                    still.clone()
+                };
+                j.answer_poll(
+                    "{q}",
+                    "me",
+                    State::Pending,
+                    State::Pending,
+                    &facts,
+                    trouble,
+                    until,
+                )?;
+                Ok(n)
+            };
+            for _ in 0..4 {
+                poll(j, None)?;
+            }
+            let trail = |j: &Journal| -> Result<Vec<(String, String)>, JournalError> {
+                Ok(j.events("{q}")?
+                    .into_iter()
+                    .map(|e| (e.kind, e.detail))
+                    .collect())
+            };
+            let seen = trail(j)?;
+            let kinds: Vec<&str> = seen.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(kinds, ["created", "sent", "state", "polls"]);
+            assert_eq!(
+                seen[3].1,
+                "attempts 2-4 by me; still pending; status PENDING"
+            );
+            poll(j, Some("timed out"))?;
+            poll(j, Some("timed out"))?;
+            let seen = trail(j)?;
+            assert_eq!(seen.len(), 5);
+            assert_eq!(
+                seen[4],
+                (
+                    "polls".to_string(),
+                    "attempts 5-6 by me; still pending; status -; trouble: timed out".to_string()
+                )
+            );
+            let (n, _) = j.begin_attempt("{q}", "me", until)?;
+            assert_eq!(n, 7);
+            j.tell_attempt("{q}", "me")?;
+            let done = Facts {
+                provider_status: Some("COMPLETED".into()),
+                ..Facts::default()
+            };
+            j.transition_from("{q}", "me", Some(State::Pending), State::Completed, &done)?;
+            let seen = trail(j)?;
+            let tail: Vec<&str> = seen[5..].iter().map(|(_, d)| d.as_str()).collect();
+            assert_eq!(
+                tail,
+                ["attempt 7 by me", "pending -> completed; status COMPLETED"]
+            );
+            // A run read back is what was written.
+            let run = crate::journal::polls_run(&seen[3].1).expect("a run");
+            assert_eq!((run.first, run.last, run.holder), (2, 4, "me"));
             Ok(())
         })
     }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::schedule::Permit;
 use super::{Ctx, Event, db, db_grouped};
 use crate::flows::{Verdict, repeat_safe};
 use crate::journal::{JournalError, Kind, Operation, State, now_ms};
@@ -138,8 +139,8 @@ pub(crate) async fn finish(ctx: &Ctx, id: &str, released: bool) {
 /// One attempt of row `id`: claim it, send it with the same id, judge the reply, and say
 /// when to try again. Two journal transactions when nothing changes (the attempt, the
 /// answer); a row's first step reads it once more to check that it may be sent at all.
-pub(crate) async fn step(ctx: &Ctx, id: &str, run: &mut Run) -> Next {
-    match step_inner(ctx, id, run).await {
+pub(crate) async fn step(ctx: &Ctx, id: &str, run: &mut Run, permit: Permit) -> Next {
+    match step_inner(ctx, id, run, permit).await {
         Ok(next) => next,
         // The row moved since this attempt went out (a person, another action): the late
         // answer is dropped and the row says what it says now.
@@ -197,7 +198,12 @@ async fn may_send(ctx: &Ctx, op: &Operation) -> Result<bool, JournalError> {
     Ok(true)
 }
 
-async fn step_inner(ctx: &Ctx, id: &str, run: &mut Run) -> Result<Next, JournalError> {
+async fn step_inner(
+    ctx: &Ctx,
+    id: &str,
+    run: &mut Run,
+    permit: Permit,
+) -> Result<Next, JournalError> {
     let done = Next::Done { released: false };
     let current = match run.current {
         Some(s) => s,
@@ -248,6 +254,8 @@ async fn step_inner(ctx: &Ctx, id: &str, run: &mut Run) -> Result<Next, JournalE
         _ = ctx.shutdown.cancelled() => return Ok(done),
         r = super::send_once(ctx, &op) => r,
     };
+    // The request is answered: the provider's place goes to the next row due.
+    drop(permit);
     let (verdict, facts, trouble) = sent;
     match verdict {
         Verdict::Final(state) => {
@@ -256,6 +264,7 @@ async fn step_inner(ctx: &Ctx, id: &str, run: &mut Run) -> Result<Next, JournalE
             // Compare-and-set on the state this attempt was sent from: a reply never undoes a
             // move made since (rule 4).
             let op = db_grouped(ctx, move |j| {
+                j.tell_attempt(&rid, &holder)?;
                 j.transition_from(&rid, &holder, Some(current), state, &facts)
             })
             .await?;
@@ -284,6 +293,7 @@ async fn step_inner(ctx: &Ctx, id: &str, run: &mut Run) -> Result<Next, JournalE
             let rid = id.to_string();
             let kept = facts.clone();
             db(ctx, move |j| {
+                j.tell_attempt(&rid, &holder)?;
                 j.transition_from(&rid, &holder, Some(State::Pending), State::Pending, &kept)
                     .map(|_| ())
             })
@@ -300,6 +310,7 @@ async fn step_inner(ctx: &Ctx, id: &str, run: &mut Run) -> Result<Next, JournalE
             let rid = id.to_string();
             let kept = facts.clone();
             db(ctx, move |j| {
+                j.tell_attempt(&rid, &holder)?;
                 j.transition_from(&rid, &holder, Some(current), current, &kept)
                     .map(|_| ())
             })

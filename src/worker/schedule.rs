@@ -24,11 +24,27 @@ pub(crate) struct Slot {
 enum Msg {
     /// Drive this row, its first step at `at`.
     Add { slot: Slot, at: Instant },
-    /// One step of a row of `provider` ended; `next` when the row goes on.
-    Stepped {
-        provider: &'static str,
-        next: Option<(Slot, Duration)>,
-    },
+    /// A request of `provider` was answered, or never went out: another may go.
+    Freed { provider: &'static str },
+    /// One step of a row ended; `next` when the row goes on.
+    Stepped { next: Option<(Slot, Duration)> },
+}
+
+/// A place among the `max_in_flight` requests out to one provider, given back when it is
+/// dropped: a step drops it as soon as its request is answered, so that the next rows go
+/// out while its answer waits for the journal (and their calls share that commit).
+pub(crate) struct Permit {
+    provider: &'static str,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        // The schedule stopped: nobody is left to give the place to.
+        let _ = self.tx.send(Msg::Freed {
+            provider: self.provider,
+        });
+    }
 }
 
 /// The handle every worker task holds to put a row on the schedule.
@@ -116,14 +132,15 @@ pub(crate) async fn run(ctx: Ctx, mut rx: Receiver) {
         };
         match msg {
             Some(Msg::Add { slot, at }) => timeline.push(at, slot),
-            Some(Msg::Stepped { provider, next }) => {
+            Some(Msg::Freed { provider }) => {
                 if let Some(n) = busy.get_mut(provider) {
                     *n = n.saturating_sub(1);
                 }
-                if let Some((slot, wait)) = next {
-                    timeline.push(on_tick(origin, Instant::now() + wait), slot);
-                }
             }
+            Some(Msg::Stepped {
+                next: Some((slot, wait)),
+            }) => timeline.push(on_tick(origin, Instant::now() + wait), slot),
+            Some(Msg::Stepped { next: None }) => {}
             None => {}
         }
         for slot in timeline.take_due(Instant::now()) {
@@ -137,7 +154,11 @@ pub(crate) async fn run(ctx: Ctx, mut rx: Receiver) {
             while *n < limit {
                 let Some(slot) = queue.pop_front() else { break };
                 *n += 1;
-                tokio::spawn(step(ctx.clone(), slot));
+                let permit = Permit {
+                    provider,
+                    tx: ctx.schedule.tx.clone(),
+                };
+                tokio::spawn(step(ctx.clone(), slot, permit));
             }
         }
     }
@@ -184,9 +205,8 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 /// One step of one row, then back to the schedule (or done).
-async fn step(ctx: Ctx, mut slot: Slot) {
-    let provider = slot.run.kind.provider();
-    let next = match poll::step(&ctx, &slot.id, &mut slot.run).await {
+async fn step(ctx: Ctx, mut slot: Slot, permit: Permit) {
+    let next = match poll::step(&ctx, &slot.id, &mut slot.run, permit).await {
         Next::Again(wait) => Some((slot, wait)),
         Next::Done { released } => {
             poll::finish(&ctx, &slot.id, released).await;
@@ -196,12 +216,7 @@ async fn step(ctx: Ctx, mut slot: Slot) {
             None
         }
     };
-    if ctx
-        .schedule
-        .tx
-        .send(Msg::Stepped { provider, next })
-        .is_err()
-    {
+    if ctx.schedule.tx.send(Msg::Stepped { next }).is_err() {
         tracing::debug!("schedule stopped");
     }
 }

@@ -73,9 +73,16 @@ async fn a_top_up_goes_pending_then_completed_with_one_charge() {
     assert_eq!(ledger[0].guid, id);
     assert_eq!(ledger[0].amount, "5000");
     assert_eq!(ledger[0].requests, 3);
-    // The journal kept the trail: created, three attempts, the final state.
+    // The journal kept the trail: created, the first attempt and its answer, the second
+    // (which changed nothing) as a run of polls, the third and the final state.
     let trail = h.journal().events(&id).unwrap();
-    assert_eq!(trail.iter().filter(|e| e.kind == "sent").count(), 3);
+    let kinds: Vec<&str> = trail.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["created", "sent", "state", "polls", "sent", "state"]
+    );
+    assert!(trail[3].detail.starts_with("attempts 2-2 by "));
+    assert!(trail[4].detail.starts_with("attempt 3 by "));
     assert!(
         trail
             .last()
@@ -353,7 +360,7 @@ async fn faults_queued_on_the_emulator_hit_later_requests_too() {
         .events(&id)
         .unwrap()
         .into_iter()
-        .filter(|e| e.kind == "error")
+        .filter(|e| e.kind == "error" || (e.kind == "polls" && e.detail.contains("; trouble: ")))
         .count();
     assert_eq!(errors, 6, "each fault is in the trail");
     worker.stop().await;
