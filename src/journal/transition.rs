@@ -6,6 +6,10 @@ use super::db::{Db, args};
 
 use super::{Facts, Journal, JournalError, Operation, State, allowed, now_ms};
 
+/// A re-send that may go out without a write: the least lease it needs, and whether the
+/// provider dedupes the row as it stands.
+type Resend = (i64, fn(&Operation) -> bool);
+
 /// A row's state and whether it waits for a person, read inside the caller's transaction.
 fn state_of(db: &Db, id: &str) -> Result<(State, bool), JournalError> {
     let row = db
@@ -40,7 +44,37 @@ impl Journal {
         holder: &str,
         lease_until: i64,
     ) -> Result<(u32, Operation), JournalError> {
-        self.begin_attempt_in(id, holder, lease_until)
+        self.begin_attempt_in(id, holder, lease_until, None)
+            .map(|(n, op, _)| (n, op))
+    }
+
+    /// As [`Journal::begin_attempt`] for a driver's re-send: when the provider dedupes the
+    /// row as it stands (`deduped`), the row is still this holder's under a lease that
+    /// covers the request (until `floor` at least), and its last poll changed nothing,
+    /// nothing is written: the id went to disk before the first send, and the attempt is
+    /// counted with its answer ([`Journal::count_attempt`]). A poll is then one commit.
+    /// The third value says whether the attempt is already counted.
+    pub fn begin_resend(
+        &mut self,
+        id: &str,
+        holder: &str,
+        lease_until: i64,
+        floor: i64,
+        deduped: fn(&Operation) -> bool,
+    ) -> Result<(u32, Operation, bool), JournalError> {
+        self.begin_attempt_in(id, holder, lease_until, Some((floor, deduped)))
+    }
+
+    /// Counts attempt `attempt`, sent at `at`, that its start did not count (a re-send
+    /// [`Journal::begin_resend`] wrote nothing for): the row's attempts rise to it.
+    pub fn count_attempt(&mut self, id: &str, attempt: u32, at: i64) -> Result<(), JournalError> {
+        let tx = self.db.begin()?;
+        tx.execute(
+            "UPDATE operations SET attempts = CASE WHEN attempts < ?2 THEN ?2 ELSE attempts END, \
+             updated_at = ?3 WHERE id = ?1",
+            args![id, attempt, at],
+        )?;
+        tx.commit()
     }
 
     fn begin_attempt_in(
@@ -48,7 +82,8 @@ impl Journal {
         id: &str,
         holder: &str,
         lease_until: i64,
-    ) -> Result<(u32, Operation), JournalError> {
+        resend: Option<Resend>,
+    ) -> Result<(u32, Operation, bool), JournalError> {
         let now = now_ms();
         let tx = self.db.begin()?;
         let row = tx
@@ -60,6 +95,7 @@ impl Journal {
             .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
         let (state, lease_holder, lease, recon): (String, Option<String>, Option<i64>, bool) =
             (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+        let ours = lease_holder.as_deref() == Some(holder);
         if let Some(h) = lease_holder.filter(|h| h != holder && lease.unwrap_or(0) > now) {
             return Err(JournalError::LeaseHeld {
                 id: id.to_string(),
@@ -78,6 +114,23 @@ impl Journal {
                 to: State::Pending,
             });
         }
+        // A re-send after a poll that changed nothing is told with its answer (which most
+        // often changes nothing either, and only counts on): hundreds of rows polling for an
+        // afternoon leave a line per run in their trails, not two per poll.
+        let quiet = after_quiet_poll(last_event(&tx, id)?.as_ref());
+        if let Some((floor, deduped)) = resend
+            && quiet
+            && ours
+            && lease.unwrap_or(0) >= floor
+        {
+            let mut op = super::read::get_in(&tx, id)?;
+            if op.attempts > 0 && deduped(&op) {
+                // Nothing was written: the transaction ends without touching the disk.
+                tx.commit()?;
+                op.attempts = op.attempts.saturating_add(1);
+                return Ok((op.attempts, op, false));
+            }
+        }
         tx.execute(
             "UPDATE operations SET attempts = attempts + 1, lease_holder = ?2, lease_until = ?3, \
              updated_at = ?4 WHERE id = ?1",
@@ -85,17 +138,14 @@ impl Journal {
         )?;
         let op = super::read::get_in(&tx, id)?;
         let n = op.attempts;
-        // A re-send after a poll that changed nothing is told with its answer (which most
-        // often changes nothing either, and only counts on): hundreds of rows polling for an
-        // afternoon leave a line per run in their trails, not two per poll.
-        if !after_quiet_poll(last_event(&tx, id)?.as_ref()) {
+        if !quiet {
             tx.execute(
                 "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'sent', ?3)",
                 args![id, now, sent_words(n, holder)],
             )?;
         }
         tx.commit()?;
-        Ok((n, op))
+        Ok((n, op, true))
     }
 
     /// A poll's answer that leaves the row in flight (still pending, or issued), with the
@@ -861,6 +911,75 @@ mod tests {
             // A run read back is what was written.
             let run = crate::journal::polls_run(&seen[3].1).expect("a run");
             assert_eq!((run.first, run.last, run.holder), (2, 4, "me"));
+            Ok(())
+        })
+    }
+
+    /// A re-send the provider dedupes, under this holder's lease that covers its request,
+    /// after a poll that changed nothing, writes nothing before it goes (a poll is then one
+    /// commit) and is counted with its answer; any other attempt is counted before it goes.
+    #[test]
+    fn a_deduped_resend_under_a_covering_lease_is_counted_with_its_answer()
+    -> Result<(), JournalError> {
+        each_journal(|j| {
+            let far = now_ms() + 60_000;
+            let floor = now_ms() + 30_000;
+            let yes: fn(&Operation) -> bool = |_| true;
+            let no: fn(&Operation) -> bool = |_| false;
+            let still = Facts {
+                provider_status: Some("PENDING".into()),
+                ..Facts::default()
+            };
+            let answer = |j: &mut Journal| {
+                j.answer_poll(
+                    "{r}",
+                    "me",
+                    State::Pending,
+                    State::Pending,
+                    &still,
+                    None,
+                    far,
+                )
+                .map(|_| ())
+            };
+            j.record_pending(&new_op("{r}", 100), "me", far)?;
+            // The first attempt, one the provider would not dedupe, one whose lease would not
+            // cover the request: each counted before it goes.
+            for (deduped, floor, n) in [(yes, floor, 1), (no, floor, 2), (yes, far + 1, 3)] {
+                let (got, op, counted) = j.begin_resend("{r}", "me", far, floor, deduped)?;
+                assert_eq!((got, op.attempts, counted), (n, n, true));
+                assert_eq!(j.get("{r}")?.attempts, n);
+                answer(j)?;
+            }
+            let before = j.get("{r}")?;
+            let (n, op, counted) = j.begin_resend("{r}", "me", far, floor, yes)?;
+            assert_eq!((n, op.attempts, counted), (4, 4, false));
+            let lease = |j: &Journal| -> Result<i64, JournalError> {
+                j.db.query_one(
+                    "SELECT lease_until FROM operations WHERE id = ?1",
+                    args!["{r}"],
+                )?
+                .get(0)
+            };
+            let after = j.get("{r}")?;
+            assert_eq!(
+                (after.attempts, after.updated_at, lease(j)?),
+                (3, before.updated_at, far),
+                "nothing written before the re-send"
+            );
+            j.count_attempt("{r}", 4, now_ms())?;
+            answer(j)?;
+            assert_eq!(j.get("{r}")?.attempts, 4);
+            let trail = j.events("{r}")?;
+            let last = trail.last().map(|e| e.detail.as_str());
+            assert_eq!(
+                last,
+                Some("attempts 2-4 by me; still pending; status PENDING")
+            );
+            // Another process finds the row free and the lease not its own: counted first.
+            j.release("{r}", "me")?;
+            let (n, _, counted) = j.begin_resend("{r}", "other", far, floor, yes)?;
+            assert_eq!((n, counted), (5, true));
             Ok(())
         })
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::schedule::Permit;
 use super::{Ctx, Event, db, db_grouped};
 use crate::flows::{Verdict, repeat_safe};
-use crate::journal::{JournalError, Kind, Operation, State, now_ms};
+use crate::journal::{Journal, JournalError, Kind, Operation, State, now_ms};
 use crate::providers::SendError;
 
 /// How long to wait before re-sending attempt `attempt` (1-based) of an operation created
@@ -26,8 +26,14 @@ pub fn backoff(attempt: u32, initial: Duration, max: Duration, age: Duration) ->
 /// Ties the lease to what the attempt may take: the request's timeout, the wait after it
 /// and a margin, so that a killed process's rows are free again soon after.
 fn lease_until(ctx: &Ctx, wait: Duration) -> i64 {
-    // The longest request timeout of any provider: a lease must outlast the request.
-    // A Wooppay attempt may take four requests: login, the call, a re-login, the repeat.
+    lease_from_now(request_span(ctx) + wait + Duration::from_secs(5))
+}
+
+/// What one attempt may take once it starts: the longest request timeout of any provider
+/// (a Wooppay attempt may take four requests: login, the call, a re-login, the repeat)
+/// and the journal's busy timeout for its answer (a lease's margin outlasts the longest
+/// wait inside it).
+fn request_span(ctx: &Ctx) -> Duration {
     let timeout = ctx
         .settings
         .allpay
@@ -35,13 +41,41 @@ fn lease_until(ctx: &Ctx, wait: Duration) -> i64 {
         .max(ctx.settings.webmoney.timeout)
         .max(ctx.settings.upay.timeout)
         .max(ctx.settings.wooppay.timeout.saturating_mul(4));
-    // The margin outlasts the longest wait inside a lease: the journal's busy timeout.
-    let span = timeout + wait + crate::journal::BUSY_TIMEOUT + Duration::from_secs(5);
+    timeout + crate::journal::BUSY_TIMEOUT
+}
+
+fn lease_from_now(span: Duration) -> i64 {
     now_ms() + i64::try_from(span.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// The least lease a re-send may go out under without renewing it: its request, the
+/// answer's wait for the journal, and a second.
+fn lease_floor(ctx: &Ctx) -> i64 {
+    lease_from_now(request_span(ctx) + Duration::from_secs(1))
 }
 
 pub fn first_lease(ctx: &Ctx) -> i64 {
     lease_until(ctx, Duration::ZERO)
+}
+
+/// An attempt as the calls after its send need it: its number, when it went out, and
+/// whether its start counted it in the row (a re-send under a lease that covered it was
+/// not, and is counted with its answer).
+#[derive(Clone, Copy)]
+struct Sent {
+    n: u32,
+    at: i64,
+    counted: bool,
+}
+
+impl Sent {
+    fn count(self, j: &mut Journal, id: &str) -> Result<(), JournalError> {
+        if self.counted {
+            Ok(())
+        } else {
+            j.count_attempt(id, self.n, self.at)
+        }
+    }
 }
 
 /// Marks the row for a person (`reason` is a catalogue key) and tells the UI.
@@ -222,8 +256,12 @@ async fn step_inner(
     let rid = id.to_string();
     // The row as it stands now comes with the attempt: an earlier reply may have given it a
     // provider id (a UPay HoldId) that changes what this attempt sends.
-    let begun = db_grouped(ctx, move |j| j.begin_attempt(&rid, &holder, until)).await;
-    let (attempt, op) = match begun {
+    let floor = lease_floor(ctx);
+    let begun = db_grouped(ctx, move |j| {
+        j.begin_resend(&rid, &holder, until, floor, repeat_safe)
+    })
+    .await;
+    let (attempt, op, counted) = match begun {
         Ok(begun) => begun,
         Err(JournalError::LeaseHeld { holder, .. }) => {
             tracing::info!(op = %id, %holder, "another process is sending this operation");
@@ -250,13 +288,23 @@ async fn step_inner(
         trouble: None,
         trouble_detail: None,
     });
-    let sent = tokio::select! {
-        _ = ctx.shutdown.cancelled() => return Ok(done),
+    let sent = Sent {
+        n: attempt,
+        at: now_ms(),
+        counted,
+    };
+    let reply = tokio::select! {
+        _ = ctx.shutdown.cancelled() => {
+            // The request may have reached the provider: it is counted all the same.
+            let rid = id.to_string();
+            db(ctx, move |j| sent.count(j, &rid)).await?;
+            return Ok(done);
+        }
         r = super::send_once(ctx, &op) => r,
     };
     // The request is answered: the provider's place goes to the next row due.
     drop(permit);
-    let (verdict, facts, trouble) = sent;
+    let (verdict, facts, trouble) = reply;
     match verdict {
         Verdict::Final(state) => {
             let holder = ctx.holder.clone();
@@ -264,6 +312,7 @@ async fn step_inner(
             // Compare-and-set on the state this attempt was sent from: a reply never undoes a
             // move made since (rule 4).
             let op = db_grouped(ctx, move |j| {
+                sent.count(j, &rid)?;
                 j.tell_attempt(&rid, &holder)?;
                 j.transition_from(&rid, &holder, Some(current), state, &facts)
             })
@@ -293,6 +342,7 @@ async fn step_inner(
             let rid = id.to_string();
             let kept = facts.clone();
             db(ctx, move |j| {
+                sent.count(j, &rid)?;
                 j.tell_attempt(&rid, &holder)?;
                 j.transition_from(&rid, &holder, Some(State::Pending), State::Pending, &kept)
                     .map(|_| ())
@@ -310,6 +360,7 @@ async fn step_inner(
             let rid = id.to_string();
             let kept = facts.clone();
             db(ctx, move |j| {
+                sent.count(j, &rid)?;
                 j.tell_attempt(&rid, &holder)?;
                 j.transition_from(&rid, &holder, Some(current), current, &kept)
                     .map(|_| ())
@@ -352,6 +403,7 @@ async fn step_inner(
             let kept = facts.clone();
             let until = lease_until(ctx, wait);
             let answered = db_grouped(ctx, move |j| {
+                sent.count(j, &rid)?;
                 j.answer_poll(&rid, &holder, from, to, &kept, note.as_deref(), until)
             })
             .await?;
