@@ -10,11 +10,12 @@
 # latency, CPU over 5 s of no input while every row polls. Beside it, the floor (a bare
 # ratatui program) and kassa --demo idle. Prints one table. The CPU per poll is measured
 # again at steady state (WARM_S after the start, once the rows poll every POLL_MAX_MS): the
-# CPU over STEADY_S divided by the attempts the journal recorded in that window; and, as the
-# issue first estimated it, the table's idle CPU over the polls 5 s would hold at steady state.
+# CPU over STEADY_S divided by the attempts the journal counted in that window, the median of
+# STEADY_RUNS starts (default 3); and, as the issue first estimated it, the table's idle CPU
+# over the polls 5 s would hold at steady state.
 #
 # Needs: cargo, tmux, python3, and the bench tools at $BENCH (default ../shared/bench).
-# Don't build or run anything else while it measures. About 2 minutes for N=500 and 4 for
+# Don't build or run anything else while it measures. About 4 minutes for N=500 and 7 for
 # N=5000 on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ BENCH=${BENCH:-../shared/bench}
 RUNS=${RUNS:-5}
 POLL_MAX_MS=${POLL_MAX_MS:-4000}
 PORT=${PORT:-18089}
+STEADY_RUNS=${STEADY_RUNS:-3}
 [ "$#" -gt 0 ] || set -- 500 5000
 [ -x "$BENCH/tui-measure.sh" ] || { echo "bench-load: no $BENCH/tui-measure.sh (set BENCH)" >&2; exit 2; }
 for dep in tmux python3; do
@@ -84,9 +86,10 @@ T
   # The same console at steady state: CPU over STEADY_S seconds once every row polls every
   # POLL_MAX_MS, divided by the attempts the journal counted in that window (its rows' attempts).
   echo "$N pending at steady state" >&2
-  tmux -L "benchload-$$" new-session -d -x 120 -y 40 \
-    "exec env HOME=$D XDG_DATA_HOME=$D/data $K --config $D/load.toml"
-  python3 - "$D/load.db" "$N" "${WARM_S:-12}" "${STEADY_S:-10}" "benchload-$$" <<'PY' >>"$W/steady.txt"
+  for _ in $(seq 1 "$STEADY_RUNS"); do
+    tmux -L "benchload-$$" new-session -d -x 120 -y 40 \
+      "exec env HOME=$D XDG_DATA_HOME=$D/data $K --config $D/load.toml"
+    python3 - "$D/load.db" "$N" "${WARM_S:-12}" "${STEADY_S:-10}" "benchload-$$" <<'PY' >>"$W/steady-$N.txt"
 import os, sqlite3, subprocess, sys, time
 db, n, warm, span, sock = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 pid = int(subprocess.check_output(["tmux", "-L", sock, "display-message", "-p", "#{pane_pid}"]).split()[0])
@@ -112,9 +115,17 @@ for key in ("q", "y"):
 subprocess.call(["tmux", "-L", sock, "kill-server"], stderr=subprocess.DEVNULL)
 time.sleep(0.5)
 sent = a1 - a0
-per = (c1 - c0) / sent if sent else float("nan")
-print(f"  N={n}: {c1 - c0:.0f} ms of CPU over {span:.0f} s, {sent} polls made "
-      f"({sent * 1000 / (t1 - t0):.0f}/s) = {per:.3f} ms per poll")
+print(f"{c1 - c0:.0f} {sent} {t1 - t0:.0f}")
+PY
+  done
+  python3 - "$N" "$W/steady-$N.txt" <<'PY' >>"$W/steady.txt"
+import statistics, sys
+n, runs = sys.argv[1], [tuple(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
+per = [c / s for c, s, _ in runs if s]
+each = ", ".join(f"{c:.0f} ms / {s:.0f}" for c, s, _ in runs)
+rate = statistics.median(s * 1000 / t for _, s, t in runs)
+print(f"  N={n}: {statistics.median(per):.3f} ms per poll, median of {len(per)} "
+      f"[{min(per):.3f}-{max(per):.3f}] ({rate:.0f} polls/s; CPU / polls: {each})")
 PY
 done
 
