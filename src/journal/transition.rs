@@ -2,7 +2,7 @@
 //! person must reconcile it and that person's resolution, and an action started on a
 //! long-lived row.
 
-use super::db::{Db, args};
+use super::db::{Db, Row, args};
 
 use super::{Facts, Journal, JournalError, Operation, State, allowed, now_ms};
 
@@ -10,14 +10,19 @@ use super::{Facts, Journal, JournalError, Operation, State, allowed, now_ms};
 /// provider dedupes the row as it stands.
 type Resend = (i64, fn(&Operation) -> bool);
 
+/// Columns of operation `id` (`sql` selects them `WHERE id = ?1`); not found is an error.
+fn row_of(db: &Db, sql: &str, id: &str) -> Result<Row, JournalError> {
+    db.query_opt(sql, args![id])?
+        .ok_or_else(|| JournalError::NotFound(id.to_string()))
+}
+
 /// A row's state and whether it waits for a person, read inside the caller's transaction.
 fn state_of(db: &Db, id: &str) -> Result<(State, bool), JournalError> {
-    let row = db
-        .query_opt(
-            "SELECT state, needs_reconciliation FROM operations WHERE id = ?1",
-            args![id],
-        )?
-        .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+    let row = row_of(
+        db,
+        "SELECT state, needs_reconciliation FROM operations WHERE id = ?1",
+        id,
+    )?;
     let (state, recon): (String, bool) = (row.get(0)?, row.get(1)?);
     let state = State::from_tag(&state)
         .ok_or_else(|| JournalError::Corrupt(format!("{id}: unknown state {state}")))?;
@@ -86,13 +91,12 @@ impl Journal {
     ) -> Result<(u32, Operation, bool), JournalError> {
         let now = now_ms();
         let tx = self.db.begin()?;
-        let row = tx
-            .query_opt(
-                "SELECT state, lease_holder, lease_until, needs_reconciliation FROM operations \
-                 WHERE id = ?1",
-                args![id],
-            )?
-            .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+        let row = row_of(
+            &tx,
+            "SELECT state, lease_holder, lease_until, needs_reconciliation FROM operations \
+             WHERE id = ?1",
+            id,
+        )?;
         let (state, lease_holder, lease, recon): (String, Option<String>, Option<i64>, bool) =
             (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
         let ours = lease_holder.as_deref() == Some(holder);
@@ -537,13 +541,12 @@ fn move_in(
     facts: &Facts,
 ) -> Result<Option<String>, JournalError> {
     let now = now_ms();
-    let row = tx
-        .query_opt(
-            "SELECT state, lease_holder, lease_until, provider_ref, amount_minor FROM operations \
-             WHERE id = ?1",
-            args![id],
-        )?
-        .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+    let row = row_of(
+        tx,
+        "SELECT state, lease_holder, lease_until, provider_ref, amount_minor FROM operations \
+         WHERE id = ?1",
+        id,
+    )?;
     let (state, lease_holder, lease): (String, Option<String>, Option<i64>) =
         (row.get(0)?, row.get(1)?, row.get(2)?);
     let (provider_ref, amount_minor): (Option<String>, i64) = (row.get(3)?, row.get(4)?);
@@ -678,12 +681,11 @@ fn last_event(tx: &Db, id: &str) -> Result<Option<LastEvent>, JournalError> {
 /// The attempt a poll's answer is for, and when it went out (the attempt's start stamps
 /// the row).
 fn attempt_of(tx: &Db, id: &str) -> Result<(u32, i64), JournalError> {
-    let row = tx
-        .query_opt(
-            "SELECT attempts, updated_at FROM operations WHERE id = ?1",
-            args![id],
-        )?
-        .ok_or_else(|| JournalError::NotFound(id.to_string()))?;
+    let row = row_of(
+        tx,
+        "SELECT attempts, updated_at FROM operations WHERE id = ?1",
+        id,
+    )?;
     let attempts: i64 = row.get(0)?;
     Ok((u32::try_from(attempts).unwrap_or(0), row.get(1)?))
 }
