@@ -181,8 +181,12 @@ pub fn trail(
         }
         "polls" => {
             if let Some(run) = crate::journal::polls_run(detail) {
-                let (said, trouble) = match run.words.split_once("; trouble: ") {
-                    Some((said, trouble)) => (said, Some(trouble)),
+                let trouble = run
+                    .words
+                    .strip_prefix(crate::journal::TROUBLE)
+                    .and_then(|r| r.split_once("; "));
+                let (said, trouble) = match trouble {
+                    Some((trouble, said)) => (said, Some(trouble)),
                     None => (run.words, None),
                 };
                 let range = if run.first == run.last {
@@ -255,9 +259,19 @@ mod tests {
                 Lang::Ru,
                 k,
                 "polls",
-                "attempts 5-5 by 4242@ns:boot; still pending; status -; trouble: timed out"
+                "attempts 5-5 by 4242@ns:boot; trouble: timed out; still pending; status -"
             ),
             "попытка 5 · по-прежнему в обработке · timed out"
+        );
+        // A provider's status that looks like a trouble stays the provider's, in quotes.
+        assert_eq!(
+            trail(
+                Lang::En,
+                k,
+                "polls",
+                "attempts 2-3 by 4242@ns:boot; still pending; status X; trouble: call us"
+            ),
+            "attempts 2–3 · still pending · Allpay: «X; trouble: call us»"
         );
         assert_eq!(
             trail(Lang::Ru, k, "state", "still pending; status PENDING"),

@@ -29,7 +29,7 @@ pub use migrate::Migrated;
 pub use notices::{Notice, NoticeSource};
 pub use operation::{AuditEvent, Facts, ListFilter, NewOperation, Operation, Recorded};
 pub use state::{State, allowed};
-pub use transition::{Answer, PollsRun, polls_run};
+pub use transition::{Answer, PollsRun, TROUBLE, polls_run};
 
 /// How long a statement waits for another connection's write before it fails; a lease's
 /// margin outlasts it.

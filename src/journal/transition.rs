@@ -6,8 +6,8 @@ use super::db::{Db, Row, args};
 
 use super::{Facts, Journal, JournalError, Operation, State, allowed, now_ms};
 
-/// A re-send that may go out without a write: the least lease it needs, and whether the
-/// provider dedupes the row as it stands.
+/// A re-send that may go out without a write: how long (ms) its lease must still run from
+/// the moment the journal looks, and whether the provider dedupes the row as it stands.
 type Resend = (i64, fn(&Operation) -> bool);
 
 /// Columns of operation `id` (`sql` selects them `WHERE id = ?1`); not found is an error.
@@ -54,20 +54,21 @@ impl Journal {
     }
 
     /// As [`Journal::begin_attempt`] for a driver's re-send: when the provider dedupes the
-    /// row as it stands (`deduped`), the row is still this holder's under a lease that
-    /// covers the request (until `floor` at least), and its last poll changed nothing,
+    /// row as it stands (`deduped`), the row is still this holder's under a lease that runs
+    /// at least `covers_ms` more when the journal looks, and its last poll changed nothing,
     /// nothing is written: the id went to disk before the first send, and the attempt is
     /// counted with its answer ([`Journal::count_attempt`]). A poll is then one commit.
+    /// A row the provider does not dedupe has its `sent` line written before it goes.
     /// The third value says whether the attempt is already counted.
     pub fn begin_resend(
         &mut self,
         id: &str,
         holder: &str,
         lease_until: i64,
-        floor: i64,
+        covers_ms: i64,
         deduped: fn(&Operation) -> bool,
     ) -> Result<(u32, Operation, bool), JournalError> {
-        self.begin_attempt_in(id, holder, lease_until, Some((floor, deduped)))
+        self.begin_attempt_in(id, holder, lease_until, Some((covers_ms, deduped)))
     }
 
     /// Counts attempt `attempt`, sent at `at`, that its start did not count (a re-send
@@ -76,7 +77,7 @@ impl Journal {
         let tx = self.db.begin()?;
         tx.execute(
             "UPDATE operations SET attempts = CASE WHEN attempts < ?2 THEN ?2 ELSE attempts END, \
-             updated_at = ?3 WHERE id = ?1",
+             updated_at = CASE WHEN attempts < ?2 THEN ?3 ELSE updated_at END WHERE id = ?1",
             args![id, attempt, at],
         )?;
         tx.commit()
@@ -122,10 +123,10 @@ impl Journal {
         // often changes nothing either, and only counts on): hundreds of rows polling for an
         // afternoon leave a line per run in their trails, not two per poll.
         let quiet = after_quiet_poll(last_event(&tx, id)?.as_ref());
-        if let Some((floor, deduped)) = resend
+        if let Some((covers_ms, deduped)) = resend
             && quiet
             && ours
-            && lease.unwrap_or(0) >= floor
+            && lease.unwrap_or(0) >= now_ms().saturating_add(covers_ms)
         {
             let mut op = super::read::get_in(&tx, id)?;
             if op.attempts > 0 && deduped(&op) {
@@ -142,7 +143,10 @@ impl Journal {
         )?;
         let op = super::read::get_in(&tx, id)?;
         let n = op.attempts;
-        if !quiet {
+        // A send the provider would not dedupe is in the trail before it goes, whatever came
+        // before it.
+        let undeduped = resend.is_some_and(|(_, deduped)| !deduped(&op));
+        if !quiet || undeduped {
             tx.execute(
                 "INSERT INTO events (op_id, at, kind, detail) VALUES (?1, ?2, 'sent', ?3)",
                 args![id, now, sent_words(n, holder)],
@@ -172,12 +176,14 @@ impl Journal {
         let tx = self.db.begin()?;
         let last = last_event(&tx, id)?;
         let (attempt, sent_at) = attempt_of(&tx, id)?;
+        let unsaid = last_told(&tx, id)? < attempt;
         if let Some(words) = move_in(&tx, id, holder, Some(from), to, facts)? {
-            let unsaid = after_quiet_poll(last.as_ref());
-            if unsaid && from == to {
+            if unsaid && from == to && after_quiet_poll(last.as_ref()) {
                 // Nothing moved after a poll that moved nothing: the run's line counts on.
+                // The trouble comes first and holds no "; ": the provider's status, last,
+                // may say anything without passing for ours.
                 let words = match trouble {
-                    Some(t) => format!("{words}; trouble: {t}"),
+                    Some(t) => format!("{TROUBLE}{}; {words}", t.replace("; ", ", ")),
                     None => words,
                 };
                 count_poll(&tx, id, holder, attempt, last.as_ref(), &words, now)?;
@@ -202,8 +208,8 @@ impl Journal {
     /// polls (a final word, a question for a person) is kept.
     pub fn tell_attempt(&mut self, id: &str, holder: &str) -> Result<(), JournalError> {
         let tx = self.db.begin()?;
-        if after_quiet_poll(last_event(&tx, id)?.as_ref()) {
-            let (attempt, sent_at) = attempt_of(&tx, id)?;
+        let (attempt, sent_at) = attempt_of(&tx, id)?;
+        if last_told(&tx, id)? < attempt {
             insert_event(&tx, id, sent_at, "sent", &sent_words(attempt, holder))?;
         }
         tx.commit()
@@ -690,6 +696,31 @@ fn attempt_of(tx: &Db, id: &str) -> Result<(u32, i64), JournalError> {
     Ok((u32::try_from(attempts).unwrap_or(0), row.get(1)?))
 }
 
+/// The last attempt the row's trail tells (a `sent` line or the end of a run of polls);
+/// 0 when none. An attempt above it still needs its line, whatever notes came since.
+fn last_told(tx: &Db, id: &str) -> Result<u32, JournalError> {
+    let row = tx.query_opt(
+        "SELECT kind, detail FROM events WHERE op_id = ?1 AND kind IN ('sent', 'polls') \
+         ORDER BY seq DESC LIMIT 1",
+        args![id],
+    )?;
+    let Some(row) = row else { return Ok(0) };
+    let (kind, detail): (String, String) = (row.get(0)?, row.get(1)?);
+    let told = if kind == "polls" {
+        polls_run(&detail).map(|r| r.last)
+    } else {
+        detail
+            .strip_prefix("attempt ")
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+    };
+    Ok(told.unwrap_or(0))
+}
+
+/// How a run's words begin when its polls met a trouble ("trouble: timed out; still
+/// pending; status -").
+pub const TROUBLE: &str = "trouble: ";
+
 /// Whether the row's trail ends with a poll's answer that left it in flight (a still
 /// state, its trouble, or a run of such polls): then the next attempt is told with its
 /// own answer.
@@ -893,11 +924,14 @@ mod tests {
                 seen[4],
                 (
                     "polls".to_string(),
-                    "attempts 5-6 by me; still pending; status -; trouble: timed out".to_string()
+                    "attempts 5-6 by me; trouble: timed out; still pending; status -".to_string()
                 )
             );
             let (n, _) = j.begin_attempt("{q}", "me", until)?;
             assert_eq!(n, 7);
+            // A note written during the send (a WebMoney reqn, a Wooppay record) does not
+            // hide the attempt: its line comes before the word that ends the run.
+            j.note("{q}", "record", "seen")?;
             j.tell_attempt("{q}", "me")?;
             let done = Facts {
                 provider_status: Some("COMPLETED".into()),
@@ -908,7 +942,11 @@ mod tests {
             let tail: Vec<&str> = seen[5..].iter().map(|(_, d)| d.as_str()).collect();
             assert_eq!(
                 tail,
-                ["attempt 7 by me", "pending -> completed; status COMPLETED"]
+                [
+                    "seen",
+                    "attempt 7 by me",
+                    "pending -> completed; status COMPLETED"
+                ]
             );
             // A run read back is what was written.
             let run = crate::journal::polls_run(&seen[3].1).expect("a run");
@@ -925,7 +963,7 @@ mod tests {
     -> Result<(), JournalError> {
         each_journal(|j| {
             let far = now_ms() + 60_000;
-            let floor = now_ms() + 30_000;
+            let covers = 30_000;
             let yes: fn(&Operation) -> bool = |_| true;
             let no: fn(&Operation) -> bool = |_| false;
             let still = Facts {
@@ -947,14 +985,22 @@ mod tests {
             j.record_pending(&new_op("{r}", 100), "me", far)?;
             // The first attempt, one the provider would not dedupe, one whose lease would not
             // cover the request: each counted before it goes.
-            for (deduped, floor, n) in [(yes, floor, 1), (no, floor, 2), (yes, far + 1, 3)] {
-                let (got, op, counted) = j.begin_resend("{r}", "me", far, floor, deduped)?;
+            for (deduped, covers, n) in [(yes, covers, 1), (no, covers, 2), (yes, 120_000, 3)] {
+                let (got, op, counted) = j.begin_resend("{r}", "me", far, covers, deduped)?;
                 assert_eq!((got, op.attempts, counted), (n, n, true));
                 assert_eq!(j.get("{r}")?.attempts, n);
                 answer(j)?;
             }
+            // The one the provider would not dedupe is in the trail before it went.
+            let sent: Vec<String> = j
+                .events("{r}")?
+                .into_iter()
+                .filter(|e| e.kind == "sent")
+                .map(|e| e.detail)
+                .collect();
+            assert_eq!(sent, ["attempt 1 by me", "attempt 2 by me"]);
             let before = j.get("{r}")?;
-            let (n, op, counted) = j.begin_resend("{r}", "me", far, floor, yes)?;
+            let (n, op, counted) = j.begin_resend("{r}", "me", far, covers, yes)?;
             assert_eq!((n, op.attempts, counted), (4, 4, false));
             let lease = |j: &Journal| -> Result<i64, JournalError> {
                 j.db.query_one(
@@ -976,11 +1022,11 @@ mod tests {
             let last = trail.last().map(|e| e.detail.as_str());
             assert_eq!(
                 last,
-                Some("attempts 2-4 by me; still pending; status PENDING")
+                Some("attempts 3-4 by me; still pending; status PENDING")
             );
             // Another process finds the row free and the lease not its own: counted first.
             j.release("{r}", "me")?;
-            let (n, _, counted) = j.begin_resend("{r}", "other", far, floor, yes)?;
+            let (n, _, counted) = j.begin_resend("{r}", "other", far, covers, yes)?;
             assert_eq!((n, counted), (5, true));
             Ok(())
         })

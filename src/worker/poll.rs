@@ -26,20 +26,24 @@ pub fn backoff(attempt: u32, initial: Duration, max: Duration, age: Duration) ->
 /// Ties the lease to what the attempt may take: the request's timeout, the wait after it
 /// and a margin, so that a killed process's rows are free again soon after.
 fn lease_until(ctx: &Ctx, wait: Duration) -> i64 {
-    lease_from_now(request_span(ctx) + wait + Duration::from_secs(5))
+    lease_from_now(request_span(ctx) + wait + LEASE_MARGIN)
 }
+
+/// What a lease keeps beyond the attempt it covers.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// What one attempt may take once it starts: the longest request timeout of any provider
 /// (a Wooppay attempt may take four requests: login, the call, a re-login, the repeat)
 /// and the journal's busy timeout for its answer (a lease's margin outlasts the longest
 /// wait inside it).
 fn request_span(ctx: &Ctx) -> Duration {
+    // A UPay capture or cancel is the action and then a check of the hold.
     let timeout = ctx
         .settings
         .allpay
         .timeout
         .max(ctx.settings.webmoney.timeout)
-        .max(ctx.settings.upay.timeout)
+        .max(ctx.settings.upay.timeout.saturating_mul(2))
         .max(ctx.settings.wooppay.timeout.saturating_mul(4));
     timeout + crate::journal::BUSY_TIMEOUT
 }
@@ -48,10 +52,18 @@ fn lease_from_now(span: Duration) -> i64 {
     now_ms() + i64::try_from(span.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
-/// The least lease a re-send may go out under without renewing it: its request, the
-/// answer's wait for the journal, and a second.
-fn lease_floor(ctx: &Ctx) -> i64 {
-    lease_from_now(request_span(ctx) + Duration::from_secs(1))
+/// How long (ms) a lease must still run when the journal looks for a re-send to go out under
+/// it without renewing it: what a fresh one would give the attempt. An answer's lease adds
+/// one more margin to its wait (`answer_lease`), so a row sent up to that late still goes
+/// out without a write.
+fn resend_covers(ctx: &Ctx) -> i64 {
+    i64::try_from((request_span(ctx) + LEASE_MARGIN).as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// The lease an answer leaves the row under: the wait to the next attempt, that attempt
+/// (see `resend_covers`) and a margin for its lateness.
+fn answer_lease(ctx: &Ctx, wait: Duration) -> i64 {
+    lease_until(ctx, wait + LEASE_MARGIN)
 }
 
 pub fn first_lease(ctx: &Ctx) -> i64 {
@@ -256,9 +268,9 @@ async fn step_inner(
     let rid = id.to_string();
     // The row as it stands now comes with the attempt: an earlier reply may have given it a
     // provider id (a UPay HoldId) that changes what this attempt sends.
-    let floor = lease_floor(ctx);
+    let covers = resend_covers(ctx);
     let begun = db_grouped(ctx, move |j| {
-        j.begin_resend(&rid, &holder, until, floor, repeat_safe)
+        j.begin_resend(&rid, &holder, until, covers, repeat_safe)
     })
     .await;
     let (attempt, op, counted) = match begun {
@@ -295,9 +307,14 @@ async fn step_inner(
     };
     let reply = tokio::select! {
         _ = ctx.shutdown.cancelled() => {
-            // The request may have reached the provider: it is counted all the same.
+            // The request may have reached the provider: it is counted and told all the same.
             let rid = id.to_string();
-            db(ctx, move |j| sent.count(j, &rid)).await?;
+            let holder = ctx.holder.clone();
+            db(ctx, move |j| {
+                sent.count(j, &rid)?;
+                j.tell_attempt(&rid, &holder)
+            })
+            .await?;
             return Ok(done);
         }
         r = super::send_once(ctx, &op) => r,
@@ -401,7 +418,7 @@ async fn step_inner(
             let trouble_text = trouble.as_ref().map(ToString::to_string);
             let note = trouble_text.clone();
             let kept = facts.clone();
-            let until = lease_until(ctx, wait);
+            let until = answer_lease(ctx, wait);
             let answered = db_grouped(ctx, move |j| {
                 sent.count(j, &rid)?;
                 j.answer_poll(&rid, &holder, from, to, &kept, note.as_deref(), until)
