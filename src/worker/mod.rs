@@ -796,6 +796,14 @@ mod tests {
         Ok((dir, path, j))
     }
 
+    /// A call's answer, waited for as its caller would.
+    fn answer(
+        r: tokio::sync::oneshot::Receiver<Result<bool, JournalError>>,
+    ) -> Result<bool, JournalError> {
+        r.blocking_recv()
+            .map_err(|_| JournalError::Corrupt("no answer".into()))?
+    }
+
     /// Poll calls queued while the journal was busy are committed as one group; a call
     /// that fails in it fails alone, and a call that is not a poll's runs on its own.
     #[test]
@@ -822,13 +830,6 @@ mod tests {
         let alone = ask(&asks, false, |j| Ok(j.in_group()));
         let c = attempt("{c}");
         let _ = go.send(());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        let answer = |r: tokio::sync::oneshot::Receiver<Result<bool, JournalError>>| {
-            rt.block_on(r)
-                .map_err(|_| JournalError::Corrupt("no answer".into()))?
-        };
         assert!(!answer(busy)?, "a call of its own is not grouped");
         assert!(answer(a)?, "queued poll calls share a transaction");
         assert!(matches!(answer(missing), Err(JournalError::NotFound(_))));
@@ -873,13 +874,6 @@ mod tests {
             Ok(j.in_group())
         });
         let _ = go.send(());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        let answer = |r: tokio::sync::oneshot::Receiver<Result<bool, JournalError>>| {
-            rt.block_on(r)
-                .map_err(|_| JournalError::Corrupt("no answer".into()))?
-        };
         assert!(answer(busy)?);
         assert!(matches!(answer(a), Err(JournalError::Uncommitted(_))));
         assert!(matches!(answer(fault), Err(JournalError::Uncommitted(_))));
